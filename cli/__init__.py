@@ -1,0 +1,1 @@
+"""The `qpv` command (installed as the `qpv_cli` package)."""

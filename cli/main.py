@@ -1,0 +1,45 @@
+"""Entry point of the `qpv` command.
+
+Each domain registers its commands from its own module. Modules import their heavy dependencies
+inside the command functions, so that `qpv locate` stays quick to start.
+"""
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from eligibility import __version__
+
+COMMAND_MODULES = [
+    "data_commands",
+    "geography_commands",
+    "rules_commands",
+    "criteria_commands",
+    "batch_commands",
+    "address_commands",
+    "web_commands",
+]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qpv")
+def qpv() -> None:
+    """qpv : quartiers prioritaires de la politique de la ville et dispositifs associés.
+
+    Chaque réponse vient avec sa trace d'audit et le texte de loi de chaque étape.
+    """
+
+
+for _name in COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(f"qpv_cli.{_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"qpv_cli.{_name}":
+            raise
+        continue  # that domain has no commands yet
+    _module.register(qpv)
+
+
+def main() -> None:
+    qpv(prog_name="qpv")

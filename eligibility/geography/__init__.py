@@ -1,0 +1,1 @@
+"""Geography: perimeter vintages, point -> quartier, carreaux."""

@@ -1,0 +1,70 @@
+"""INSEE 200 m carreaux: INSPIRE identifiers and point -> carreau, as array functions.
+
+An identifier is `CRS{epsg}RES{size}mN{northing}E{easting}` where N and E are the lower-left corner
+of the square in that CRS's metres: EPSG:3035 (ETRS89-LAEA) in metropolitan France, the local UTM
+systems overseas (law.md §6.2). Membership is integer division of projected coordinates, no
+point-in-polygon needed.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from ..errors import BadInput
+
+METRO_EPSG = 3035
+SIZE_M = 200
+
+_ID = re.compile(r"^CRS(?P<epsg>\d{4,5})RES(?P<size>\d+)mN(?P<n>-?\d+)E(?P<e>-?\d+)$", re.IGNORECASE)
+
+
+def snap(x: np.ndarray, y: np.ndarray, size: int = SIZE_M) -> tuple[np.ndarray, np.ndarray]:
+    """Lower-left corners (easting, northing) of the carreaux that hold projected points x, y."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    return (np.floor(x / size) * size).astype(np.int64), (np.floor(y / size) * size).astype(np.int64)
+
+
+def format_ids(easting: np.ndarray, northing: np.ndarray, epsg: int = METRO_EPSG, size: int = SIZE_M) -> np.ndarray:
+    """INSPIRE identifiers for lower-left corners (vectorised string building)."""
+    e = np.asarray(easting, dtype=np.int64).astype(str)
+    n = np.asarray(northing, dtype=np.int64).astype(str)
+    prefix = f"CRS{epsg}RES{size}mN"
+    return np.char.add(np.char.add(np.char.add(prefix, n), "E"), e).astype(object)
+
+
+def ids_for_points(x: np.ndarray, y: np.ndarray, epsg: int = METRO_EPSG, size: int = SIZE_M) -> np.ndarray:
+    """Identifiers of the carreaux holding projected points (x, y) given in EPSG `epsg`."""
+    e, n = snap(x, y, size)
+    return format_ids(e, n, epsg, size)
+
+
+def parse_id(carreau_id: str) -> tuple[int, int, int, int]:
+    """(epsg, size_m, easting, northing) of an identifier, or BadInput naming what is wrong."""
+    m = _ID.match(str(carreau_id).strip())
+    if not m:
+        raise BadInput(
+            f"identifiant de carreau invalide « {carreau_id} » : attendu CRS3035RES200mN…E… (coin inférieur gauche)",
+            field="carreau",
+        )
+    epsg, size, n, e = int(m["epsg"]), int(m["size"]), int(m["n"]), int(m["e"])
+    if n % size or e % size:
+        raise BadInput(f"identifiant de carreau « {carreau_id} » : coin non aligné sur la grille de {size} m", field="carreau")
+    return epsg, size, e, n
+
+
+def parse_ids(ids) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised parse: arrays (epsg, size, easting, northing). Raises BadInput on the first bad id."""
+    s = np.asarray(ids, dtype=str)
+    parts = np.char.partition(np.char.upper(s), "RES")
+    ok = np.char.startswith(parts[:, 0], "CRS") & (parts[:, 1] == "RES")
+    if not ok.all():
+        parse_id(s[~ok][0])
+    epsg = np.char.lstrip(parts[:, 0], "CRS").astype(np.int64)
+    rest = np.char.partition(parts[:, 2], "MN")
+    size = rest[:, 0].astype(np.int64)
+    ne = np.char.partition(rest[:, 2], "E")
+    northing = ne[:, 0].astype(np.int64)
+    easting = ne[:, 2].astype(np.int64)
+    return epsg, size, easting, northing

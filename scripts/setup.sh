@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sets up the project: a virtual environment in .venv with the package and its dev dependencies.
+# --with-system-deps also installs the Debian packages some tests need (Redis for addok, Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ "${1:-}" == "--with-system-deps" ]]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    missing=()
+    for pkg in redis-server chromium; do
+      dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    if ((${#missing[@]})); then
+      SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+      $SUDO apt-get update -qq
+      $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+  fi
+fi
+PY=${PYTHON:-python3}
+[[ -x .venv/bin/python ]] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -vE '^WARNING: Location|^\s*$' || true
+.venv/bin/python -c "import eligibility, qpv_cli" 
+echo "Environnement prêt : .venv (commande .venv/bin/qpv)"

@@ -68,3 +68,43 @@ def parse_ids(ids) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     northing = ne[:, 0].astype(np.int64)
     easting = ne[:, 2].astype(np.int64)
     return epsg, size, easting, northing
+
+
+# --- geometry and adjacency (issue 4, criteria) -------------------------------------------------
+
+# Offsets (dx, dy) in carreau units. A QPV is « un espace urbain continu » (décret 2014-767 art. 1):
+# with 4-connectivity two carreaux are contiguous only when they share a side; 8-connectivity also
+# joins carreaux that touch at a corner. The criteria use 4 by default (see docs/criteria.md).
+NEIGHBOUR_OFFSETS = {
+    4: np.array([(1, 0), (-1, 0), (0, 1), (0, -1)], dtype=np.int64),
+    8: np.array([(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1, 1)], dtype=np.int64),
+}
+
+
+def check_connectivity(connectivity: int) -> int:
+    if connectivity not in NEIGHBOUR_OFFSETS:
+        raise BadInput(f"connexité {connectivity} inconnue : 4 (côté commun) ou 8 (côté ou coin)", field="connectivity")
+    return connectivity
+
+
+def centres(easting: np.ndarray, northing: np.ndarray, size: int = SIZE_M) -> tuple[np.ndarray, np.ndarray]:
+    """Centres (x, y) of carreaux given by their lower-left corners, in the grid's CRS."""
+    half = size / 2
+    return np.asarray(easting, dtype=float) + half, np.asarray(northing, dtype=float) + half
+
+
+def squares(easting: np.ndarray, northing: np.ndarray, size: int = SIZE_M) -> np.ndarray:
+    """Square polygons [E, E+size] x [N, N+size] (shapely array, grid CRS)."""
+    import shapely
+
+    e = np.asarray(easting, dtype=float)
+    n = np.asarray(northing, dtype=float)
+    return shapely.box(e, n, e + size, n + size)
+
+
+def neighbours(easting: np.ndarray, northing: np.ndarray, connectivity: int = 4, size: int = SIZE_M):
+    """Lower-left corners of every neighbour of every carreau: two arrays of shape (len, connectivity)."""
+    offsets = NEIGHBOUR_OFFSETS[check_connectivity(connectivity)] * size
+    e = np.asarray(easting, dtype=np.int64)[:, None] + offsets[None, :, 0]
+    n = np.asarray(northing, dtype=np.int64)[:, None] + offsets[None, :, 1]
+    return e, n

@@ -1,0 +1,51 @@
+"""The criteria's dated parameters and conditions, read from `rules/criteres_qpv.yaml` through the rules engine.
+
+Each value carries its period, its legal reference and whether law.md confirms it, so that traces can
+say « valeur non confirmée » for art. 4 after 2023 (law.md §1.3 [U]).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from ..errors import BadInput
+from ..rules.loader import get_rule
+
+RULE_ID = "criteres_qpv"
+
+
+def parameter(name: str, date: dt.date) -> dict[str, Any]:
+    """The value of `name` in force at `date`: {name, value (Decimal, exact), from, to, confirmed, reference, note}.
+
+    A date outside every period is a BadInput (the law has no value then), never a default.
+    """
+    pv = get_rule(RULE_ID).parameter_value(name, date)
+    if pv is None or pv.value is None:
+        raise BadInput(f"le paramètre « {name} » n'a pas de valeur connue au {date.isoformat()} "
+                       "(les critères s'appliquent à partir du 2015-01-01)", field="date")
+    return {
+        "name": name,
+        "value": Decimal(str(pv.value)),
+        "from": pv.start.isoformat(),
+        "to": pv.end.isoformat() if pv.end else None,
+        "confirmed": pv.confirmed,
+        "reference": pv.reference,
+        "note": pv.note,
+    }
+
+
+def condition(condition_id: str) -> dict[str, Any]:
+    """A condition's id, label and legal reference (as the rules engine renders it), for traces."""
+    rule = get_rule(RULE_ID)
+    cond = next(c for c in rule.model.conditions if c.id == condition_id)
+    return {"rule": RULE_ID, "condition": cond.id, "label": cond.label,
+            "legal_reference": rule.ref_json(cond.legal_reference)}
+
+
+def trace_entry(p: dict[str, Any]) -> dict[str, Any]:
+    """A parameter as the trace shows it (value as a JSON number)."""
+    value = p["value"]
+    out = dict(p)
+    out["value"] = int(value) if value == value.to_integral_value() else float(value)
+    return out

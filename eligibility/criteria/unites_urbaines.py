@@ -1,0 +1,88 @@
+"""Unités urbaines 2020: membership, population and median, from the bundled reference data.
+
+- membership: INSEE Base des unités urbaines 2020, geography 2023 (dataset `uu2020`);
+- population: sum of the member communes' `population` (population municipale, COG 2026, dataset
+  `cog2026`). The decree counts the population *totale* (art. R. 2151-1 CGCT) of the 2019 census: the
+  trace says which figure was used and how many member communes had no population in the COG;
+- median: MED18, median *niveau de vie* 2018 (Filosofi 2018 key figures, dataset
+  `filosofi2018_chiffres_cles`). The decree's RMUC is the median *declared income*; MED18 is a labelled
+  stand-in, never presented as the decree's figure.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..datasets import dataset, verified_path
+from ..errors import BadInput
+
+MEDIAN_LABEL = (
+    "médiane du niveau de vie 2018 (Filosofi 2018, chiffres clés, MED18) : revenu disponible par UC, "
+    "pas le revenu déclaré médian du décret"
+)
+POPULATION_LABEL = (
+    "somme des populations municipales (COG 2026) des communes membres de l'unité urbaine 2020 ; "
+    "le décret retient la population totale du recensement de 2019"
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _composition() -> pd.DataFrame:
+    comp = pd.read_csv(verified_path("uu2020", "uu2020_composition_communale_geo2023.csv"), dtype=str)
+    with gzip.open(verified_path("cog2026", "communes.json.gz"), "rt", encoding="utf-8") as f:
+        communes = pd.DataFrame(json.load(f))
+    pop = communes.loc[communes["type"] == "commune-actuelle", ["code", "population"]]
+    return comp.merge(pop, left_on="CODGEO", right_on="code", how="left")
+
+
+@functools.lru_cache(maxsize=1)
+def _medians() -> tuple[pd.Series, float]:
+    uu = pd.read_csv(verified_path("filosofi2018_chiffres_cles", "cc_filosofi_2018_UU2020-geo2021.CSV"),
+                     sep=";", dtype={"CODGEO": str})
+    metro = pd.read_csv(verified_path("filosofi2018_chiffres_cles", "cc_filosofi_2018_METRO-geo2021.CSV"), sep=";")
+    return uu.set_index("CODGEO")["MED18"], float(metro["MED18"].iloc[0])
+
+
+def national_median() -> dict[str, Any]:
+    """Default RMUC-nat: metropolitan MED18, with its label and provenance."""
+    _, med = _medians()
+    return {"value": med, "label": MEDIAN_LABEL, **dataset("filosofi2018_chiffres_cles").provenance()}
+
+
+def uu_of_communes(codes) -> np.ndarray:
+    """UU2020 code of each commune code (geography 2023); '' when the commune is unknown."""
+    comp = _composition()
+    lookup = pd.Series(comp["UU2020"].to_numpy(), index=comp["CODGEO"].to_numpy())
+    return lookup.reindex(np.asarray(codes, dtype=str)).fillna("").to_numpy(dtype=object)
+
+
+def facts(code: str) -> dict[str, Any]:
+    """Name, population (with source), median (with label) of unité urbaine `code`."""
+    comp = _composition()
+    members = comp[comp["UU2020"] == code]
+    if members.empty:
+        raise BadInput(f"unité urbaine « {code} » inconnue dans la base des unités urbaines 2020", field="unite_urbaine")
+    if (members["TYPE_COM"] != "Unité urbaine").all():
+        raise BadInput(f"« {code} » désigne les communes hors unité urbaine d'un département, pas une unité urbaine",
+                       field="unite_urbaine")
+    medians, _ = _medians()
+    med = medians.get(code)
+    missing = int(members["population"].isna().sum())
+    return {
+        "code": code,
+        "name": str(members["LIBUU2020"].iloc[0]),
+        "population": int(members["population"].fillna(0).sum()),
+        "population_source": {
+            "label": POPULATION_LABEL,
+            "communes": int(len(members)),
+            "communes_without_population": missing,
+            "datasets": [dataset("uu2020").provenance(), dataset("cog2026").provenance()],
+        },
+        "median": None if med is None or pd.isna(med) else float(med),
+        "median_source": {"label": MEDIAN_LABEL, **dataset("filosofi2018_chiffres_cles").provenance()},
+    }

@@ -1,0 +1,72 @@
+"""`qpv serve` (the web service and pages) and `qpv attest` (the attestation of a locate answer)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .common import handle_errors, json_option, to_json
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute (boucle locale par défaut).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--cors-origin", "cors_origins", multiple=True, help="Origine autorisée par CORS (répétable). Sans elle, CORS est désactivé.")
+@click.option("--tile-url", default=None, help="Modèle d'URL de tuiles {z}/{x}/{y} pour le fond de carte (sinon fond neutre).")
+@click.option("--tile-attribution", default="", help="Mention à afficher avec ces tuiles.")
+@click.option("--max-body-bytes", default=256 * 1024, show_default=True, type=click.IntRange(1))
+@click.option("--max-upload-bytes", default=50 * 1024 * 1024, show_default=True, type=click.IntRange(1))
+@click.option("--timeout", "request_timeout_s", default=30.0, show_default=True, type=click.FloatRange(min=0.1), help="Délai maximal d'une requête (s).")
+@click.option("--batch-timeout", "batch_timeout_s", default=600.0, show_default=True, type=click.FloatRange(min=0.1), help="Délai maximal d'un traitement de fichier (s).")
+@click.option("--log-personal-data", is_flag=True, help="Journaliser aussi les paramètres des requêtes (coordonnées, adresses).")
+@handle_errors
+def serve(host, port, **options) -> None:
+    """Démarre le service web (API JSON, pages, attestations)."""
+    import logging
+
+    import uvicorn
+
+    from eligibility.web import create_app
+    from eligibility.web.settings import WebSettings
+
+    settings = WebSettings(host=host, port=port, cors_origins=list(options.pop("cors_origins")), **options)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if host not in LOOPBACK:
+        click.echo(f"Attention : le service écoute sur {host}, hors de la boucle locale.", err=True)
+    # uvicorn's own access log prints query strings (coordinates, addresses): ours does not.
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info")
+
+
+@click.command("attest")
+@click.option("--lon", default=None, help="Longitude (WGS 84).")
+@click.option("--lat", default=None, help="Latitude (WGS 84).")
+@click.option("--address", default=None, help="Adresse postale.")
+@click.option("--date", default=None, help="Date d'appréciation AAAA-MM-JJ (par défaut aujourd'hui).")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None, help="Fichier de sortie (sinon la sortie standard).")
+@json_option
+@handle_errors
+def attest(lon, lat, address, date, fmt, output, as_json) -> None:
+    """Attestation d'une réponse de localisation : le même document que GET /attestation du service."""
+    from eligibility.web.engine import DomainEngine
+    from eligibility.web.pages import attestation_for, render_attestation_html
+    from eligibility.web.attestation import render_pdf
+
+    att = attestation_for(DomainEngine(), lon, lat, address, date)
+    if as_json:
+        click.echo(to_json(att))
+        return
+    data = render_pdf(att) if fmt == "pdf" else render_attestation_html(att).encode()
+    if output:
+        with open(output, "wb") as f:
+            f.write(data)
+        click.echo(f"Attestation {att['identifier']} écrite dans {output}", err=True)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(serve)
+    group.add_command(attest)

@@ -1,0 +1,187 @@
+"""JSON endpoints. Each returns the object of the matching `qpv … --json` command, serialised by the
+same `to_json`, so the bytes are the CLI's (without its final newline)."""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from typing import Any, Iterator
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+from qpv_cli.common import parse_date, parse_float, to_json
+
+from .. import __version__
+from ..errors import BadInput
+from .engine import require_text
+from .problems import WebError
+
+router = APIRouter()
+
+# Largest distance for the map's "nearby quartiers": beyond this the page has no use for them.
+MAX_RADIUS_M = 5000.0
+
+
+def json_response(obj: Any) -> Response:
+    return Response(content=to_json(obj), media_type="application/json")
+
+
+def optional_date(value: str | None):
+    return None if value in (None, "") else parse_date(value, field="date")
+
+
+def point(lon: str | None, lat: str | None) -> tuple[float, float]:
+    x = parse_float(require_text(lon, "lon"), "lon")
+    y = parse_float(require_text(lat, "lat"), "lat")
+    if not -180.0 <= x <= 180.0:
+        raise BadInput(f"longitude hors de [-180, 180] : {x}", field="lon")
+    if not -90.0 <= y <= 90.0:
+        raise BadInput(f"latitude hors de [-90, 90] : {y}", field="lat")
+    return x, y
+
+
+def locate_answer(engine, lon: str | None, lat: str | None, address: str | None, date: str | None) -> dict:
+    """The `qpv locate --json` object for a point or an address (shared with the attestation)."""
+    when = optional_date(date)
+    if address not in (None, ""):
+        if lon not in (None, "") or lat not in (None, ""):
+            raise BadInput("donnez soit une adresse, soit lon et lat, pas les deux", field="address")
+        return engine.locate_address(require_text(address, "address"), when)
+    if lon in (None, "") and lat in (None, ""):
+        raise BadInput("donnez une adresse (address) ou un point (lon et lat)", field="lon")
+    x, y = point(lon, lat)
+    return engine.locate(x, y, when)
+
+
+@router.get("/health", tags=["service"])
+def health() -> dict:
+    """Le service répond (ne teste pas les données de référence)."""
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/api/locate", tags=["géographie"])
+def api_locate(request: Request, lon: str | None = None, lat: str | None = None, address: str | None = None,
+               date: str | None = None) -> Response:
+    """Ce point ou cette adresse est-il dans un quartier prioritaire à cette date ? (= `qpv locate --json`)"""
+    return json_response(locate_answer(request.app.state.engine, lon, lat, address, date))
+
+
+@router.get("/api/geocode", tags=["adresses"])
+def api_geocode(request: Request, address: str | None = None) -> Response:
+    """Position d'une adresse, avec sa précision (= `qpv geocode --json`)."""
+    return json_response(request.app.state.engine.geocode(require_text(address, "address")))
+
+
+@router.get("/api/quartiers", tags=["géographie"])
+def api_quartiers(request: Request, commune: str | None = None, departement: str | None = None,
+                  epci: str | None = None, vintage: str | None = None) -> Response:
+    """Liste des quartiers (= `qpv quartiers list --json`)."""
+    return json_response(request.app.state.engine.quartiers(commune=commune, departement=departement, epci=epci, vintage=vintage))
+
+
+@router.get("/api/quartiers/{code}", tags=["géographie"])
+def api_quartier(request: Request, code: str, date: str | None = None) -> Response:
+    """Un quartier, son statut à la date et son périmètre en GeoJSON."""
+    return json_response(request.app.state.engine.quartier(code, optional_date(date)))
+
+
+@router.get("/api/perimeters", tags=["géographie"])
+def api_perimeters(request: Request, lon: str | None = None, lat: str | None = None, date: str | None = None,
+                   radius_m: str | None = "1500") -> Response:
+    """Périmètres en vigueur autour d'un point (GeoJSON FeatureCollection), pour la carte."""
+    x, y = point(lon, lat)
+    radius = parse_float(radius_m or "1500", "radius_m")
+    if not 0 < radius <= MAX_RADIUS_M:
+        raise BadInput(f"rayon hors de ]0, {MAX_RADIUS_M:g}] mètres : {radius:g}", field="radius_m")
+    return json_response(request.app.state.engine.nearby(x, y, optional_date(date), radius))
+
+
+@router.get("/api/dispositifs", tags=["dispositifs"])
+def api_dispositifs(request: Request) -> Response:
+    """Dispositifs connus (id, titre)."""
+    return json_response({"dispositifs": request.app.state.engine.dispositifs()})
+
+
+@router.get("/api/dispositifs/{dispositif}/schema", tags=["dispositifs"])
+def api_schema(request: Request, dispositif: str) -> Response:
+    """Schéma JSON des faits du dispositif (= `qpv rules schema`)."""
+    return json_response(request.app.state.engine.facts_schema(dispositif))
+
+
+async def json_object_body(request: Request) -> dict:
+    raw = await request.body()
+    if not raw.strip():
+        raise WebError(400, "corps vide : envoyez les faits en objet JSON", "body")
+    try:
+        facts = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" (ligne {exc.lineno}, colonne {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise WebError(400, f"corps JSON mal formé{where} : {exc.msg if hasattr(exc, 'msg') else exc}", "body") from None
+    if not isinstance(facts, dict):
+        raise WebError(400, f"les faits doivent être un objet JSON, reçu : {type(facts).__name__}", "body")
+    return facts
+
+
+@router.post("/api/evaluate/{dispositif}", tags=["dispositifs"])
+async def api_evaluate(request: Request, dispositif: str, date: str | None = None) -> Response:
+    """Décision pour un cas : les faits en objet JSON (imbriqué ou en chemins pointés). (= `qpv evaluate --json`)"""
+    facts = await json_object_body(request)
+    when = optional_date(date)
+    answer = await run_in_threadpool(request.app.state.engine.evaluate, dispositif, facts, when)
+    return json_response(answer)
+
+
+# --- batch -------------------------------------------------------------------------------------
+
+def _spool(upload: UploadFile):
+    """Copy the upload into an anonymous temporary file (never a path the client chose)."""
+    if not upload.filename and upload.size == 0:
+        raise WebError(400, "fichier CSV manquant", "file")
+    tmp = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    upload.file.seek(0)
+    shutil.copyfileobj(upload.file, tmp)
+    if tmp.tell() == 0:
+        raise WebError(400, "fichier CSV vide", "file")
+    tmp.seek(0)
+    return tmp
+
+
+def _stream(chunks: Iterator[bytes], tmp, filename: str) -> StreamingResponse:
+    # The first chunk is computed before answering, so a file-level error (missing column…) is a
+    # 400 with its message rather than a cut stream.
+    first = next(chunks, b"")
+
+    def body():
+        try:
+            yield first
+            yield from chunks
+        finally:
+            tmp.close()
+
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
+                             headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+
+@router.post("/api/batch/locate", tags=["lots"])
+def api_batch_locate(request: Request, file: UploadFile = File(..., description="CSV : colonnes lon, lat (ou address), date facultative"),
+                     date: str | None = Form(None)) -> StreamingResponse:
+    """Un fichier CSV de points ou d'adresses ; renvoie le CSV des réponses, une ligne par ligne d'entrée (= `qpv batch locate`)."""
+    tmp = _spool(file)
+    try:
+        return _stream(iter(request.app.state.engine.batch_locate(tmp, optional_date(date))), tmp, "qpv-localisation.csv")
+    except BaseException:
+        tmp.close()
+        raise
+
+
+@router.post("/api/batch/evaluate/{dispositif}", tags=["lots"])
+def api_batch_evaluate(request: Request, dispositif: str, file: UploadFile = File(..., description="CSV : une colonne par fait (chemin pointé)"),
+                       date: str | None = Form(None)) -> StreamingResponse:
+    """Un fichier CSV de cas ; renvoie le CSV des décisions, une ligne par ligne d'entrée (= `qpv batch evaluate`)."""
+    tmp = _spool(file)
+    try:
+        return _stream(iter(request.app.state.engine.batch_evaluate(dispositif, tmp, optional_date(date))), tmp, f"qpv-{dispositif}.csv")
+    except BaseException:
+        tmp.close()
+        raise

@@ -1,0 +1,53 @@
+"""The FastAPI application: JSON API, French pages, attestations, static assets (all bundled)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from . import api, pages, problems
+from .guard import Guard
+from .settings import WebSettings
+
+HERE = Path(__file__).parent
+
+
+def create_app(settings: WebSettings | None = None, engine=None) -> FastAPI:
+    """`engine` defaults to the real one (`DomainEngine`); tests pass an object with the same methods."""
+    settings = settings or WebSettings()
+    if engine is None:
+        from .engine import DomainEngine
+
+        engine = DomainEngine()
+    app = FastAPI(
+        title="qpv — quartiers prioritaires et dispositifs",
+        version=__version__,
+        description="Les mêmes réponses que la commande `qpv … --json`, avec leur trace d'audit.",
+        docs_url=None,  # served below from the bundled Swagger UI, never from a CDN
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    problems.install(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=app.title,
+                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/static/vendor/leaflet/images/marker-icon.png")
+
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["content-type"])
+    # Outermost: the size and time limits and the access log see every request, errors included.
+    app.add_middleware(Guard, settings=settings)
+    return app

@@ -1,0 +1,109 @@
+"""A dispositif's form, generated from the JSON Schema of its facts (`qpv rules schema`), and the facts
+read back from a submitted form.
+
+Every field is optional in the form: a fact left empty is a *missing* fact, which the rules engine
+reports as missing (undetermined), never a default. Facts go back as flat dotted keys, which the
+engine accepts as well as nested objects.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from qpv_cli.common import parse_float
+
+from ..errors import BadInput
+
+PLACE_PARTS = ("lon", "lat", "quartier_code", "address")
+
+
+@dataclass
+class Field:
+    name: str                 # dotted fact path, also the form field name
+    label: str
+    kind: str                 # date | enum | bool | number | integer | string | place
+    choices: list[str] = field(default_factory=list)
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def html_id(self) -> str:
+        return "f-" + self.name.replace(".", "-")
+
+
+def _types(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A schema node and its alternatives (anyOf / oneOf, e.g. a nullable fact)."""
+    alts = node.get("anyOf") or node.get("oneOf")
+    return [a for a in alts if a.get("type") != "null"] if alts else [node]
+
+
+def _is_place(node: Mapping[str, Any]) -> bool:
+    names: set[str] = set()
+    for alt in _types(node):
+        names |= set((alt.get("properties") or {}).keys())
+    return bool(names) and names <= set(PLACE_PARTS) and ("lon" in names or "quartier_code" in names)
+
+
+def _field(name: str, node: Mapping[str, Any]) -> Field:
+    label = node.get("description") or node.get("title") or name
+    if node.get("x-fact-type") == "place" or _is_place(node):
+        return Field(name, label, "place")
+    alt = _types(node)[0]
+    if "enum" in alt:
+        return Field(name, label, "enum", choices=[str(v) for v in alt["enum"] if v is not None])
+    kind = alt.get("type")
+    if kind == "string" and alt.get("format") == "date":
+        return Field(name, label, "date")
+    if kind == "boolean":
+        return Field(name, label, "bool")
+    if kind in ("number", "integer"):
+        return Field(name, label, kind, minimum=alt.get("minimum"), maximum=alt.get("maximum"))
+    return Field(name, label, "string")
+
+
+def fields_from_schema(schema: Mapping[str, Any]) -> list[Field]:
+    """Flatten the schema's nested objects into one field per dotted fact path, in schema order."""
+    out: list[Field] = []
+
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
+        props = node.get("properties")
+        if props and not _is_place(node):
+            for key, child in props.items():
+                walk(child, f"{prefix}.{key}" if prefix else key)
+        elif prefix:
+            out.append(_field(prefix, node))
+
+    walk(schema, "")
+    return out
+
+
+def facts_from_form(fields: list[Field], form: Mapping[str, str]) -> dict[str, Any]:
+    """The facts a submitted form states; empty inputs are left out (missing, not defaulted)."""
+    facts: dict[str, Any] = {}
+    for f in fields:
+        if f.kind == "place":
+            parts = {p: (form.get(f"{f.name}.{p}") or "").strip() for p in PLACE_PARTS}
+            if parts["lon"] or parts["lat"]:
+                facts[f.name] = {"lon": parse_float(parts["lon"], f"{f.name}.lon"), "lat": parse_float(parts["lat"], f"{f.name}.lat")}
+            elif parts["quartier_code"]:
+                facts[f.name] = {"quartier_code": parts["quartier_code"]}
+            elif parts["address"]:
+                facts[f.name] = {"address": parts["address"]}
+            continue
+        raw = (form.get(f.name) or "").strip()
+        if not raw:
+            continue
+        if f.kind == "bool":
+            if raw not in ("true", "false"):
+                raise BadInput(f"oui ou non attendu, reçu « {raw} »", field=f.name)
+            facts[f.name] = raw == "true"
+        elif f.kind == "number":
+            facts[f.name] = parse_float(raw.replace(",", "."), f.name)
+        elif f.kind == "integer":
+            value = parse_float(raw, f.name)
+            if not value.is_integer():
+                raise BadInput(f"nombre entier attendu, reçu « {raw} »", field=f.name)
+            facts[f.name] = int(value)
+        else:
+            facts[f.name] = raw
+    return facts

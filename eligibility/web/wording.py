@@ -1,0 +1,69 @@
+"""Plain-French sentences for the answers, shared by the pages and the attestation."""
+from __future__ import annotations
+
+from typing import Any
+
+STATUS_FR = {
+    "inside": "se trouve dans un quartier prioritaire de la politique de la ville",
+    "outside": "ne se trouve dans aucun quartier prioritaire de la politique de la ville",
+    "near_boundary": "se trouve à quelques mètres de la limite d'un quartier prioritaire : la réponse est incertaine, "
+                     "à vérifier sur le périmètre officiel",
+    "not_covered": "se trouve sur un territoire que les périmètres chargés ne couvrent pas à cette date : "
+                   "aucune réponse n'est possible",
+    "undetermined": "n'a pas pu être placé assez précisément pour répondre",
+}
+
+OUTCOME_FR = {
+    "eligible": "Éligible",
+    "not_eligible": "Non éligible",
+    "undetermined": "Indéterminé : des informations manquent ou sont incertaines",
+}
+
+
+def status_sentence(answer: dict[str, Any], subject: str = "Ce lieu") -> str:
+    status = answer.get("status")
+    text = f"{subject} {STATUS_FR.get(status, f'a le statut « {status} »')}"
+    q = answer.get("quartier") or {}
+    if q.get("code") and status in ("inside", "near_boundary"):
+        text += f" — quartier « {q.get('name')} » ({q.get('code')})"
+    if status == "undetermined" and answer.get("reason"):
+        text += f" : {answer['reason']}"
+    return text + "."
+
+
+def distance_words(meters: Any) -> str:
+    if meters is None:
+        return "non calculée"
+    return f"{float(meters):,.0f} m".replace(",", " ")
+
+
+def legal_reference_words(ref: Any) -> str:
+    """« Décret …, art. 4 » from a legal reference object (or its string form)."""
+    if not ref:
+        return "référence non renseignée"
+    if isinstance(ref, str):
+        return ref
+    parts = [str(ref.get(k)) for k in ("text", "title", "article") if ref.get(k)]
+    words = ", ".join(parts) or str(ref)
+    if ref.get("confirmed") is False:
+        words += " (valeur non confirmée dans le texte officiel)"
+    return words
+
+
+def datasets_in(trace: Any) -> list[dict[str, Any]]:
+    """Every dataset cited anywhere in a trace ({dataset, vintage, sha256, …}), once each, in order met."""
+    found: dict[tuple, dict] = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "dataset" in node and "sha256" in node and isinstance(node["dataset"], str):
+                key = (node["dataset"], node["sha256"])
+                found.setdefault(key, {"dataset": node["dataset"], "vintage": node.get("vintage"), "sha256": node["sha256"]})
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(trace)
+    return list(found.values())

@@ -1,0 +1,157 @@
+"""The local address index: address points grouped into streets, persisted on disk, loaded in one read.
+
+Layout of an index folder: `points.parquet` (one row per address point, sorted by street then house
+number), `streets.parquet` (one row per street of a commune: name, match key, representative point),
+`meta.json` (source files with their sha256 and format, licence, counts). A street is the set of
+points of one current commune whose street names share a match key.
+
+The bundled demo index is built on first use from the BANO files of dataset `bano` (ODbL 1.0: the
+index is a derived database, so it is under ODbL too; the licence file is copied next to it).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..datasets import dataset, sha256_file, verified_path
+from ..errors import BadInput
+from ..paths import cache_dir
+from .communes import load_communes
+from .normalize import STREET_TYPES, match_key_series, normalize_series
+from .parse import INDICES
+from .sources import read_address_file
+
+FORMAT_VERSION = 1
+BANO_DATASET = "bano"
+HN_SCALE = 1_000_000  # hn_key = street_id * HN_SCALE + numero: one sorted int64 for all lookups
+_STREET_WORDS = sorted(set(STREET_TYPES.values()) | {"RUE", "AVENUE", "QUAI", "CITE", "VOIE", "SENTIER", "MONTEE"})
+
+
+def indice_code(indice: pd.Series) -> np.ndarray:
+    """'' -> 0, BIS -> 1, TER -> 2, …, A -> 11, B -> 12, …: sorts repeated numbers after the plain one."""
+    table = {"": 0, **{w: i + 1 for i, w in enumerate(INDICES)}, **{chr(65 + i): 11 + i for i in range(26)}}
+    return indice.map(table).fillna(40).astype(np.int64).to_numpy()
+
+
+@dataclass
+class AddressIndex:
+    path: Path
+    points: pd.DataFrame
+    streets: pd.DataFrame
+    meta: dict
+
+    @property
+    def provenance(self) -> dict:
+        return {"index": self.meta["name"], "sha256": self.meta["sha256"], "licence": self.meta["licence"],
+                "files": [f["name"] for f in self.meta["files"]]}
+
+
+def _representative(df: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Per group, the real point closest to the group's median position (a position on the street itself)."""
+    med = df.groupby(by)[["lon", "lat"]].transform("median")
+    d2 = (df["lon"] - med["lon"]) ** 2 + (df["lat"] - med["lat"]) ** 2
+    return df.loc[d2.groupby(df[by]).idxmin()]
+
+
+def build_index(files: list[str | Path], out_dir: str | Path, name: str | None = None) -> AddressIndex:
+    """Read BAN / BAL / BANO files, group them into streets and write the index folder."""
+    if not files:
+        raise BadInput("au moins un fichier d'adresses est nécessaire", field="FILE")
+    communes = load_communes()
+    frames, described = [], []
+    for path in map(Path, files):
+        fmt, df = read_address_file(path)
+        frames.append(df)
+        described.append({"name": path.name, "format": fmt, "rows": int(len(df)), "sha256": sha256_file(path)})
+    pts = pd.concat(frames, ignore_index=True)
+    pts["insee_source"] = pts["insee"]
+    pts["insee"] = pts["insee"].map(communes.current_of).fillna(pts["insee"])
+    pts["key"] = match_key_series(normalize_series(pts["voie"]))
+    pts = pts[pts["key"] != ""]
+    pts["indice_code"] = indice_code(pts["indice"])
+    pts = pts.sort_values(["insee", "key", "numero", "indice_code", "record_id"], kind="stable")
+    pts["street_id"] = pts.groupby(["insee", "key"], sort=True).ngroup().astype(np.int64)
+    # One point per (street, number, indice): the first source record wins (files keep their order).
+    numbered = pts["numero"] >= 0
+    dup = numbered & pts.duplicated(["street_id", "numero", "indice_code"])
+    pts = pts[~dup].reset_index(drop=True)
+    pts["hn_key"] = pts["street_id"] * HN_SCALE + pts["numero"].clip(lower=0)
+
+    rep = _representative(pts, "street_id").set_index("street_id")
+    sizes = pts.groupby("street_id").size()
+    # Most frequent postal code of the street (ties: the smallest code, for determinism).
+    pc = pts.groupby(["street_id", "postcode"]).size().rename("n").reset_index()
+    pc = pc.sort_values(["street_id", "n", "postcode"], ascending=[True, False, True]).drop_duplicates("street_id")
+    streets = pd.DataFrame({
+        "insee": rep["insee"], "voie": rep["voie"], "key": rep["key"],
+        "postcode": pc.set_index("street_id")["postcode"],
+        "lon": rep["lon"], "lat": rep["lat"], "n_points": sizes,
+        "first_point": sizes.cumsum() - sizes,  # points are sorted by street: each street is one slice
+    }).reset_index()
+    first_word = streets["key"].str.split(" ").str[0]
+    streets["kind"] = np.where(first_word.isin(_STREET_WORDS), "street", "locality")
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keep = ["street_id", "numero", "indice", "indice_code", "hn_key", "lon", "lat", "postcode", "insee",
+            "insee_source", "voie", "source", "record_id"]
+    pts[keep].to_parquet(out / "points.parquet", index=False)
+    streets.to_parquet(out / "streets.parquet", index=False)
+    formats = {f["format"] for f in described}
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "name": name or out.name,
+        "files": described,
+        "sha256": _combined_sha([f["sha256"] for f in described]),
+        "licence": "ODbL 1.0 (© les contributeurs d'OpenStreetMap, source : BANO)" if "bano" in formats
+        else "Licence Ouverte 2.0 (BAN / BAL)",
+        "points": int(len(pts)), "streets": int(len(streets)), "communes": int(streets["insee"].nunique()),
+        "cog": communes.provenance,
+    }
+    (out / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+    _load_cached.cache_clear()
+    return load_index(out)
+
+
+def _combined_sha(hashes: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, stamp: float) -> AddressIndex:
+    p = Path(path)
+    meta = json.loads((p / "meta.json").read_text(encoding="utf-8"))
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise BadInput(f"index d'adresses {p} d'un format ancien : reconstruisez-le avec « qpv geocode index »")
+    return AddressIndex(p, pd.read_parquet(p / "points.parquet"), pd.read_parquet(p / "streets.parquet"), meta)
+
+
+def load_index(path: str | Path) -> AddressIndex:
+    p = Path(path)
+    if not (p / "meta.json").is_file():
+        raise BadInput(f"pas d'index d'adresses dans {p} (construisez-le avec « qpv geocode index FICHIER… -o {p} »)",
+                       field="--index")
+    return _load_cached(str(p.resolve()), (p / "meta.json").stat().st_mtime)
+
+
+def default_index() -> AddressIndex:
+    """The demo index from the bundled BANO files (built once into the cache folder, then reused)."""
+    ds = dataset(BANO_DATASET)
+    out = cache_dir() / "addresses" / f"bano-{ds.sha256[:12]}"
+    if not (out / "meta.json").is_file():
+        files = [verified_path(BANO_DATASET, f.path) for f in ds.files if f.path.endswith(".csv.gz")]
+        tmp = out.with_name(out.name + ".building")
+        shutil.rmtree(tmp, ignore_errors=True)
+        build_index(files, tmp, name=f"bano ({ds.vintage})")
+        shutil.copy(verified_path(BANO_DATASET, "LICENCE_bano-data.txt"), tmp / "LICENCE_bano-data.txt")
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
+    return load_index(out)

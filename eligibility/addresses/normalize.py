@@ -1,0 +1,81 @@
+"""Normalisation of French address text: one spelling per word, so that matching compares like with like.
+
+Administrations and people write the same street many ways: « 2 AV DU LT COLONEL NOEL REYNAUD »,
+« 2, avenue du Lieutenant-Colonel Noël Reynaud ». `normalize` maps both to the same upper-case ASCII
+words with the abbreviations of street types and titles expanded (the La Poste / AFNOR NF Z 10-011
+abbreviations). `match_key` also drops the articles, for comparing street names.
+
+Both work on whole pandas Series (string methods, unique values transliterated once), and both are
+idempotent: normalising a normalised text gives it back unchanged (a hypothesis property).
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from unidecode import unidecode
+
+# Street types (voies) and their usual abbreviations. Values are never keys, so expansion is idempotent.
+STREET_TYPES: dict[str, str] = {
+    "ALL": "ALLEE", "ALLE": "ALLEE", "AV": "AVENUE", "AVE": "AVENUE", "AVN": "AVENUE",
+    "BD": "BOULEVARD", "BLD": "BOULEVARD", "BVD": "BOULEVARD", "BOUL": "BOULEVARD",
+    "CHE": "CHEMIN", "CHEM": "CHEMIN", "CH": "CHEMIN", "CHS": "CHAUSSEE",
+    "IMP": "IMPASSE", "PL": "PLACE", "PLA": "PLACE", "RTE": "ROUTE", "R": "RUE",
+    "CRS": "COURS", "SQ": "SQUARE", "QUA": "QUARTIER", "QRT": "QUARTIER", "QUART": "QUARTIER",
+    "PROM": "PROMENADE", "ESP": "ESPLANADE", "FG": "FAUBOURG", "FBG": "FAUBOURG",
+    "LOT": "LOTISSEMENT", "RES": "RESIDENCE", "HAM": "HAMEAU", "LD": "LIEU DIT",
+    "TRA": "TRAVERSE", "TRAV": "TRAVERSE", "MTE": "MONTEE", "PAS": "PASSAGE", "PASS": "PASSAGE",
+    "VLA": "VILLA", "SEN": "SENTIER", "RPT": "ROND POINT", "CAR": "CARREFOUR", "DOM": "DOMAINE",
+    "VC": "VOIE COMMUNALE", "RD": "ROUTE DEPARTEMENTALE", "RN": "ROUTE NATIONALE",
+    "ZA": "ZONE ARTISANALE", "ZI": "ZONE INDUSTRIELLE", "CTRE": "CENTRE",
+    "PARV": "PARVIS", "QUAIS": "QUAI", "ECA": "ECART", "CITES": "CITE", "ALLEES": "ALLEE",
+}
+# Titles and other words La Poste abbreviates in street and commune names.
+TITLES: dict[str, str] = {
+    "ST": "SAINT", "STE": "SAINTE", "STS": "SAINTS", "STES": "SAINTES",
+    "LT": "LIEUTENANT", "LTN": "LIEUTENANT", "GAL": "GENERAL", "GEN": "GENERAL", "MAL": "MARECHAL",
+    "DR": "DOCTEUR", "PR": "PROFESSEUR", "PROF": "PROFESSEUR", "PDT": "PRESIDENT", "PRES": "PRESIDENT",
+    "CDT": "COMMANDANT", "CMDT": "COMMANDANT", "CNE": "CAPITAINE", "CPT": "CAPITAINE",
+    "ADJ": "ADJUDANT", "SGT": "SERGENT", "MGR": "MONSEIGNEUR", "ND": "NOTRE DAME",
+    "ANC": "ANCIEN", "GD": "GRAND", "GDE": "GRANDE", "PT": "PETIT", "MME": "MADAME", "MLLE": "MADEMOISELLE",
+}
+ABBREVIATIONS: dict[str, str] = {**STREET_TYPES, **TITLES}
+# Words that carry no identity in a street name (« rue de la Paix » = « rue Paix » for matching).
+ARTICLES = frozenset("DE DU DES LA LE LES L D A AU AUX ET EN SUR SOUS".split())
+
+_NON_ALNUM = re.compile(r"[^A-Z0-9]+")
+_DIGIT_LETTER = re.compile(r"(?<=\d)(?=[A-Z])|(?<=[A-Z])(?=\d)")
+_ABBREV = re.compile(r"\b(" + "|".join(sorted(map(re.escape, ABBREVIATIONS), key=len, reverse=True)) + r")\b")
+_ARTICLES = re.compile(r"\b(?:" + "|".join(sorted(ARTICLES, key=len, reverse=True)) + r")\b")
+_SPACES = re.compile(r"\s+")
+
+
+def _ascii_upper(values: pd.Series) -> pd.Series:
+    """Transliterate (é -> E, œ -> OE, ß -> SS) once per distinct value, then upper-case."""
+    values = values.fillna("").astype(str)
+    uniques = pd.unique(values)
+    table = {u: unidecode(u).upper() for u in uniques}  # distinct values only: inputs repeat a lot
+    return values.map(table)
+
+
+def normalize_series(values: pd.Series) -> pd.Series:
+    """Upper-case ASCII words, punctuation (apostrophes, hyphens, dots) as spaces, abbreviations expanded."""
+    out = _ascii_upper(values)
+    out = out.str.replace(_NON_ALNUM, " ", regex=True)
+    out = out.str.replace(_DIGIT_LETTER, " ", regex=True)  # 9BIS -> 9 BIS, 1ER -> 1 ER (both sides alike)
+    out = out.str.replace(_ABBREV, lambda m: ABBREVIATIONS[m.group(1)], regex=True)
+    return out.str.replace(_SPACES, " ", regex=True).str.strip()
+
+
+def match_key_series(normalized: pd.Series) -> pd.Series:
+    """A normalised text without its articles: the form street and commune names are compared in."""
+    out = normalized.str.replace(_ARTICLES, " ", regex=True)
+    return out.str.replace(_SPACES, " ", regex=True).str.strip()
+
+
+def normalize(text: str) -> str:
+    return normalize_series(pd.Series([text])).iloc[0]
+
+
+def match_key(text: str) -> str:
+    return match_key_series(normalize_series(pd.Series([text]))).iloc[0]

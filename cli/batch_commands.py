@@ -1,0 +1,100 @@
+"""`qpv batch locate|evaluate`: whole files in, one result per row out (docs/batch.md)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from eligibility.errors import BadInput
+
+from .common import emit, handle_errors, json_option, parse_date
+
+
+def _common_options(fn):
+    options = [
+        click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                     help="Fichier de sortie (.csv ou .parquet), écrit de façon atomique."),
+        click.option("--map", "map_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Renommage de vos colonnes (JSON/YAML {\"Votre colonne\": \"lon\"} ou CSV à 2 colonnes)."),
+        click.option("--chunk-size", default=100_000, show_default=True, type=click.IntRange(1, 10_000_000),
+                     help="Lignes par bloc (mémoire constante, unité de reprise)."),
+        click.option("--resume", is_flag=True, help="Reprendre un traitement interrompu là où il s'est arrêté."),
+        click.option("--traces", "traces", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Traces complètes en JSON Lines, une par ligne d'entrée (clé « row »)."),
+        click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True),
+        click.option("--scheduler", help="Adresse d'un ordonnanceur dask.distributed (tcp://hôte:8786)."),
+        click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 256),
+                     help="Workers du cluster Dask local (sans --scheduler)."),
+        click.option("--no-progress", is_flag=True, help="Ni barre de progression ni journal sur stderr."),
+        json_option,
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@click.group("batch")
+def batch() -> None:
+    """Traitement de fichiers entiers (CSV, Parquet) : une ligne de résultat par ligne d'entrée."""
+
+
+def _run(job_factory, input_path, output, map_file, chunk_size, resume, traces, engine, scheduler, workers,
+         no_progress, as_json, label):
+    from eligibility.batch import run_file
+
+    if scheduler and engine != "dask":
+        raise BadInput("--scheduler n'a de sens qu'avec --engine dask", field="--scheduler")
+    summary = run_file(job_factory, input_path, output, map_file=map_file, chunk_size=chunk_size, resume=resume,
+                       traces=traces, engine=engine, scheduler=scheduler, workers=workers,
+                       show_progress=not no_progress, label=label,
+                       announce=lambda text: click.echo(text, err=True) if not no_progress else None)
+    emit(summary, as_json, _text)
+
+
+def _text(s: dict) -> str:
+    lines = [f"{s['rows']} lignes lues dans {s['input']} ({s['read'].get('format')}), résultats dans {s['output']}"]
+    for k, v in s["counts"].items():
+        lines.append(f"    {k} : {v}")
+    if s["errors"]:
+        lines.append(f"{s['errors']} ligne(s) en erreur : voir la colonne « error » du fichier de sortie")
+    for note in s["detected"]:
+        lines.append(f"détecté : {note}")
+    if s["resumed_rows"]:
+        lines.append(f"reprise : {s['resumed_rows']} lignes venaient du traitement interrompu")
+    if s["traces"]:
+        lines.append(f"traces : {s['traces']}")
+    return "\n".join(lines)
+
+
+@batch.command("locate")
+@click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--date", "date_str", help="Date (AAAA-MM-JJ) des lignes sans colonne « date ».")
+@click.option("--tolerance", default=15.0, show_default=True, type=float, help="Tolérance aux limites, en mètres.")
+@_common_options
+@handle_errors
+def locate_cmd(input_path, date_str, tolerance, **common) -> None:
+    """Situe chaque point (colonnes lon, lat ou x, y ; date facultative) par rapport aux QPV."""
+    from eligibility.batch.jobs import LocateJob
+
+    date = parse_date(date_str) if date_str else None
+    _run(lambda renamed: LocateJob(renamed, date=date, tolerance_m=tolerance, traces=common["traces"] is not None),
+         input_path, label="qpv batch locate", **common)
+
+
+@batch.command("evaluate")
+@click.argument("dispositif")
+@click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--date", "date_str", help="Date de décision imposée à toutes les lignes (AAAA-MM-JJ).")
+@_common_options
+@handle_errors
+def evaluate_cmd(dispositif, input_path, date_str, **common) -> None:
+    """Décide DISPOSITIF pour chaque ligne (colonnes = chemins des faits : contract.type, …)."""
+    from eligibility.batch.evaluate import EvaluateJob
+
+    date = parse_date(date_str) if date_str else None
+    _run(lambda renamed: EvaluateJob(dispositif, renamed, date=date, traces=common["traces"] is not None),
+         input_path, label=f"qpv batch evaluate {dispositif}", **common)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(batch)

@@ -1,0 +1,43 @@
+"""Bulk evaluation of files: chunked, vectorised, resumable, on one machine or a Dask cluster.
+
+    run_file(job_factory, "in.csv", "out.csv", chunk_size=100_000, resume=False, traces=None, engine="local")
+
+`job_factory(renamed_columns)` builds the job (`jobs.LocateJob`, `evaluate.EvaluateJob`) once the
+input's columns are known. See docs/batch.md.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..errors import BadInput
+from .columns import apply_map, load_map
+from .runner import DEFAULT_CHUNK_SIZE, run
+from .sources import open_source
+
+
+def run_file(job_factory: Callable, input_path, output, *, map_file=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
+             resume: bool = False, traces=None, engine: str = "local", scheduler: str | None = None,
+             workers: int = 2, processes: bool = True, show_progress: bool = True, label: str = "qpv batch",
+             announce: Callable[[str], None] | None = None) -> dict:
+    input_path, output = Path(input_path), Path(output)
+    if output.resolve() == input_path.resolve():
+        raise BadInput("le fichier de sortie ne peut pas être le fichier d'entrée", field="-o")
+    source = open_source(input_path)
+    job = job_factory(apply_map(source.columns, load_map(map_file)))
+    if announce:
+        announce(f"Lecture de {input_path} : {source.describe()}")
+    if engine == "dask":
+        from .distributed import dask_mapper
+
+        with dask_mapper(scheduler, n_workers=workers, processes=processes) as mapper:
+            summary = run(job, source, output, chunk_size=chunk_size, resume=resume, traces=traces, mapper=mapper,
+                          show_progress=show_progress, progress_label=label)
+    else:
+        summary = run(job, source, output, chunk_size=chunk_size, resume=resume, traces=traces,
+                      show_progress=show_progress, progress_label=label)
+    summary["engine"] = engine
+    return summary
+
+
+__all__ = ["run_file", "open_source", "DEFAULT_CHUNK_SIZE"]

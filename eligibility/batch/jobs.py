@@ -1,0 +1,186 @@
+"""What a batch does to one chunk of rows: `LocateJob` (points → quartier) and `EvaluateJob` (facts →
+decision). A job is a small picklable value, so the same `run(chunk)` runs here or on a Dask worker.
+
+`run` returns one output row per input row, in order: rows that are broken or hold a bad value carry
+an `error` message and no answer; the others carry the answer of the vectorised engine for the whole
+chunk at once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInput
+from .columns import first_error, to_date, to_float
+
+# output column kinds: "int" (row), "float" (amounts, distances), "str"
+LOCATE_COLUMNS = [
+    ("row", "int"), ("status", "str"), ("quartier_code", "str"), ("quartier_name", "str"), ("vintage", "str"),
+    ("commune_code", "str"), ("commune_name", "str"), ("departement", "str"), ("region", "str"),
+    ("distance_to_boundary_m", "float"), ("carreau", "str"), ("error", "str"),
+]
+ADDRESS_PARTS = ("numero", "voie", "code_postal", "commune")
+
+
+@dataclass
+class ChunkResult:
+    frame: pd.DataFrame          # output columns of the job, one row per input row
+    traces: list[str] | None     # JSON lines (without newline), one per input row, when asked
+    counts: dict[str, int]       # rows per status / outcome (and "error"), for the summary
+    notes: list[str] = field(default_factory=list)  # what was detected, e.g. a decimal comma
+
+
+def _geography():
+    from ..geography import locate_points
+
+    return locate_points
+
+
+def _rules():
+    from .. import rules
+
+    return rules
+
+
+def _row_numbers(chunk) -> np.ndarray:
+    return np.arange(chunk.first_row, chunk.first_row + chunk.n_rows, dtype=np.int64)
+
+
+def _counts(labels: np.ndarray) -> dict[str, int]:
+    keys, n = np.unique(labels.astype(str), return_counts=True)
+    return {str(k): int(v) for k, v in zip(keys, n)}
+
+
+def _error_trace(row: int, message: str) -> dict:
+    return {"row": int(row), "error": message}
+
+
+@dataclass(frozen=True)
+class LocateJob:
+    """`qpv batch locate`: columns lon, lat (WGS84) or x, y (Lambert-93), optional date."""
+
+    renamed: dict[str, str]              # input column -> our name
+    date: dt.date | None = None          # for rows without a date column / value
+    tolerance_m: float = 15.0
+    traces: bool = False
+    kind: str = "locate"
+
+    def __post_init__(self):
+        names = set(self.renamed.values())
+        if not ({"lon", "lat"} <= names or {"x", "y"} <= names or "address" in names
+                or set(ADDRESS_PARTS) <= names):
+            raise BadInput("colonnes de position absentes : il faut lon et lat (WGS84), ou x et y (Lambert-93) "
+                           f"(colonnes lues : {', '.join(self.renamed)}) ; --map permet de renommer les vôtres",
+                           field="colonnes")
+        if not ({"lon", "lat"} <= names or {"x", "y"} <= names):
+            from importlib.util import find_spec
+
+            if find_spec("eligibility.addresses") is None:
+                raise BadInput("les adresses ne sont pas encore prises en charge : fournissez lon et lat",
+                               field="colonnes")
+        if "date" not in names and self.date is None:
+            raise BadInput("date manquante : ajoutez une colonne « date » ou l'option --date AAAA-MM-JJ "
+                           "(la date décide du millésime des périmètres)", field="--date")
+
+    @property
+    def columns(self):
+        return LOCATE_COLUMNS
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "date": self.date.isoformat() if self.date else None,
+                "tolerance_m": self.tolerance_m, "map": self.renamed}
+
+    def run(self, chunk) -> ChunkResult:
+        df = chunk.frame().rename(columns=self.renamed)
+        good = np.flatnonzero(np.equal(chunk.errors, None))
+        errors = chunk.errors.copy()
+        names = set(df.columns)
+        if {"lon", "lat"} <= names or {"x", "y"} <= names:
+            xc, yc, crs = ("lon", "lat", "EPSG:4326") if {"lon", "lat"} <= names else ("x", "y", "EPSG:2154")
+            x, x_missing, x_err, x_comma = to_float(df[xc], xc)
+            y, y_missing, y_err, y_comma = to_float(df[yc], yc)
+            notes = [f"virgule décimale dans « {c} »" for c, seen in ((xc, x_comma), (yc, y_comma)) if seen]
+            miss = _missing_coordinate(x_missing | y_missing)
+            rng = _out_of_range(x, y, crs)
+        else:
+            raise BadInput("les adresses ne sont pas encore prises en charge : fournissez lon et lat", field="colonnes")
+        dates, d_err = self._dates(df)
+        row_err = first_error(x_err, y_err, miss, rng, d_err)
+        errors[good] = row_err
+        ok = np.flatnonzero(np.equal(row_err, None))  # positions in df
+        out = _empty_output(LOCATE_COLUMNS, chunk.n_rows)  # column -> numpy array, filled in place
+        out["row"] = _row_numbers(chunk)
+        res = None
+        if len(ok):
+            res = _geography()(x[ok], y[ok], dates[ok], crs=crs, tolerance_m=self.tolerance_m)
+            at = good[ok]
+            for name, kind in LOCATE_COLUMNS[1:-1]:
+                values = np.asarray(getattr(res, name))
+                out[name][at] = values.astype(float) if kind == "float" else values
+        out["error"] = errors
+        out["status"][~np.equal(errors, None)] = "error"
+        traces = None
+        if self.traces:
+            traces = _trace_lines(chunk, errors, good[ok], lambda j: res.row(j))
+        return ChunkResult(pd.DataFrame(out), traces, _counts(out["status"]), notes)
+
+    def _dates(self, df):
+        n = len(df)
+        if "date" in df.columns:
+            v, missing, err = to_date(df["date"], "date")
+            if self.date is not None:
+                v[missing] = np.datetime64(self.date, "D")
+            else:
+                err = first_error(err, _messages_where(missing, "colonne « date » vide et pas d'option --date"))
+            v = np.where(np.isnat(v), np.datetime64("1970-01-01", "D"), v)  # only error rows are NaT
+            return v.astype(object), err
+        return np.full(n, self.date, dtype=object), np.full(n, None, dtype=object)
+
+
+def _messages_where(mask: np.ndarray, message: str) -> np.ndarray:
+    out = np.full(len(mask), None, dtype=object)
+    out[mask] = message
+    return out
+
+
+def _missing_coordinate(mask):
+    return _messages_where(mask, "coordonnée manquante")
+
+
+def _out_of_range(x, y, crs):
+    with np.errstate(invalid="ignore"):
+        if crs == "EPSG:4326":
+            bad = (np.abs(x) > 180) | (np.abs(y) > 90)
+            msg = "coordonnées hors limites : longitude dans [-180, 180] et latitude dans [-90, 90] attendues"
+        else:
+            bad = (x < -1e6) | (x > 3e6) | (y < 5e6) | (y > 8e6)
+            msg = "coordonnées Lambert-93 hors de la France (x, y en mètres, EPSG:2154)"
+    return _messages_where(bad & np.isfinite(x) & np.isfinite(y), msg)
+
+
+def _empty_output(columns, n) -> dict[str, np.ndarray]:
+    data = {}
+    for name, kind in columns:
+        if kind == "int":
+            data[name] = np.zeros(n, dtype=np.int64)
+        elif kind == "float":
+            data[name] = np.full(n, np.nan)
+        else:
+            data[name] = np.full(n, None, dtype=object)
+    return data
+
+
+def _trace_lines(chunk, errors, answered, row_json) -> list[str]:
+    """One JSON line per input row: the engine's own single-row JSON (answered rows) or the error."""
+    from qpv_cli.common import to_json  # the one deterministic JSON encoder of the project
+
+    rows = _row_numbers(chunk)
+    lines = [None] * chunk.n_rows
+    for j, pos in enumerate(answered):  # only when --traces is asked: a trace is per-row by nature
+        lines[pos] = to_json({"row": int(rows[pos]), **row_json(j)})
+    for pos in np.flatnonzero(~np.equal(errors, None)):
+        lines[pos] = to_json(_error_trace(rows[pos], errors[pos]))
+    return lines

@@ -1,0 +1,106 @@
+"""The resume journal: which chunks are done, where the next one starts, and proof of each part.
+
+Layout, beside the output file: `.OUT.qpv-parts/journal.jsonl` and one part file per chunk. The first
+journal line is the job's signature (input file, options, data and rule versions); then one line per
+finished chunk, appended only after its part is safely on disk (written to a temporary name, fsynced,
+renamed). A process killed at any instant leaves at worst a torn last line or an orphan part: both
+are dropped on `--resume`, and that chunk is simply done again. So a resumed job ends with the same
+bytes as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from ..errors import BadInput
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Journal:
+    def __init__(self, out: Path, signature: dict, resume: bool):
+        self.dir = out.with_name(f".{out.name}.qpv-parts")
+        self.path = self.dir / "journal.jsonl"
+        self.signature = signature
+        self.entries: list[dict] = []
+        self.resumed = False
+        if resume and self.path.exists():
+            self._reopen()
+        else:
+            if self.dir.exists():
+                shutil.rmtree(self.dir)
+            self.dir.mkdir(parents=True)
+            self._append({"signature": signature})
+
+    def _reopen(self) -> None:
+        raw = self.path.read_bytes()
+        lines, sizes = [], []
+        for line in raw.split(b"\n")[:-1]:  # the bytes after the last newline are a torn write
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                break
+            sizes.append(len(line) + 1)
+        if not lines or lines[0].get("signature") != self.signature:
+            raise BadInput("reprise impossible : le fichier d'entrée ou les options ont changé depuis le travail "
+                           "interrompu ; relancez sans --resume pour tout recalculer", field="--resume")
+        kept = 1
+        for entry in lines[1:]:
+            if entry.get("chunk") != kept - 1 or not self._part_ok(entry):
+                break
+            self.entries.append(entry)
+            kept += 1
+        good_len = sum(sizes[:kept])
+        with open(self.path, "rb+") as f:
+            f.truncate(good_len)
+        self.resumed = bool(self.entries)
+
+    def _part_ok(self, entry: dict) -> bool:
+        for name, digest in ((entry["part"], entry["sha256"]), (entry.get("traces"), entry.get("traces_sha256"))):
+            if name is None:
+                continue
+            p = self.dir / name
+            if not p.exists() or sha256_bytes(p.read_bytes()) != digest:
+                return False
+        return True
+
+    def _append(self, obj: dict) -> None:
+        with open(self.path, "ab") as f:
+            f.write(json.dumps(obj, ensure_ascii=False).encode() + b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _write(self, name: str, data: bytes) -> str:
+        tmp = self.dir / f"{name}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.dir / name)
+        return sha256_bytes(data)
+
+    def record(self, chunk_index: int, first_row: int, rows: int, next_pos: dict, counts: dict,
+               notes: list[str], part: bytes, traces: bytes | None) -> None:
+        entry = {"chunk": chunk_index, "first_row": first_row, "rows": rows, "next": next_pos, "counts": counts,
+                 "notes": notes,
+                 "part": f"part-{chunk_index:08d}", "sha256": None, "traces": None, "traces_sha256": None}
+        entry["sha256"] = self._write(entry["part"], part)
+        if traces is not None:
+            entry["traces"] = f"traces-{chunk_index:08d}"
+            entry["traces_sha256"] = self._write(entry["traces"], traces)
+        self._append(entry)
+        self.entries.append(entry)
+
+    def parts(self) -> list[Path]:
+        return [self.dir / e["part"] for e in self.entries]
+
+    def trace_parts(self) -> list[Path]:
+        return [self.dir / e["traces"] for e in self.entries if e.get("traces")]
+
+    def discard(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,161 @@
+"""Cut CSV bytes into records, one output row per record, and say which records are broken.
+
+A CSV line is one record unless a quoted field holds a line break. We find records with array
+operations on the bytes (quote parity per physical line), so the usual file costs no Python loop per
+line; only lines with an odd number of quotes (a multi-line field, or a broken quote) go through a
+small loop. A broken record becomes an error row of its own and never swallows its neighbours:
+- an empty line ("ligne vide");
+- a quote that is not closed within MAX_RECORD_LINES physical lines, or whose closing would give a
+  record with the wrong number of fields ("guillemet non refermé"): only that line is the error row,
+  reading goes on at the next line;
+- a record with more or fewer fields than the header;
+- bytes that are not valid in the detected encoding.
+Blank lines at the very end of the file are not records (spreadsheets often leave them).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_RECORD_LINES = 50  # a quoted field may span at most this many physical lines
+_NL, _CR, _QUOTE = 10, 13, 34
+
+
+@dataclass
+class Records:
+    """The first `n_rows` records of a byte block."""
+
+    n_rows: int
+    errors: np.ndarray       # object array, one per row: None or a French message
+    good_text: str           # the well-formed records, each ending with "\n", decoded
+    n_good: int
+    consumed: int            # bytes of the block used by these records
+    lines: np.ndarray        # physical line (0-based, relative to the block) where each row starts
+    lines_consumed: int
+
+
+def _line_bounds(buf: np.ndarray, at_eof: bool):
+    nl = np.flatnonzero(buf == _NL)
+    starts = np.concatenate(([0], nl + 1))
+    ends = np.concatenate((nl, [len(buf)]))
+    if not at_eof or starts[-1] == len(buf):  # an incomplete last line waits for more bytes
+        starts, ends = starts[:-1], ends[:-1]
+    has_cr = np.zeros(len(ends), dtype=bool)
+    nonempty = ends > starts
+    has_cr[nonempty] = buf[ends[nonempty] - 1] == _CR
+    content_end = ends - has_cr
+    return starts, content_end, ends, nl
+
+
+def _field_counts(buf, cq, sep_pos, rec_start, rec_end):
+    """Fields per record: separators outside quotes + 1 (records sorted, non-overlapping)."""
+    if len(rec_start) == 0:
+        return np.zeros(0, dtype=np.int64)
+    idx = np.searchsorted(rec_start, sep_pos, side="right") - 1
+    ok = idx >= 0
+    idx_ok = np.where(ok, idx, 0)
+    ok &= sep_pos < rec_end[idx_ok]
+    outside = ((cq[sep_pos] - cq[rec_start[idx_ok]]) & 1) == 0
+    return np.bincount(idx_ok[ok & outside], minlength=len(rec_start)) + 1
+
+
+def split_records(data: bytes, *, sep: str, ncols: int, encoding: str, encoding_label: str, limit: int,
+                  at_eof: bool, max_lines: int = MAX_RECORD_LINES) -> Records:
+    buf = np.frombuffer(data, dtype=np.uint8)
+    starts, content_end, ends, nl = _line_bounds(buf, at_eof)
+    n_lines = len(starts)
+    blank = content_end == starts
+    if at_eof:
+        while n_lines and blank[n_lines - 1]:
+            n_lines -= 1
+    # a record may start on line s only if its closing quote, if any, can be seen in this block
+    horizon = n_lines if at_eof else max(n_lines - max_lines - 1, 0)
+    cq = np.concatenate(([0], np.cumsum(buf == _QUOTE)))
+    quotes = cq[content_end[:n_lines]] - cq[starts[:n_lines]]
+    sep_pos = np.flatnonzero(buf == ord(sep))
+
+    errors: dict[int, str] = {}     # line -> message, for lines that start a broken record
+    merged: dict[int, int] = {}     # first line -> last line of a record spanning several lines
+    odd = np.flatnonzero(quotes & 1).tolist()
+    k = 0
+    while k < len(odd):  # only lines with an odd number of quotes: rare in real files
+        s = odd[k]
+        if s >= horizon:
+            break
+        e = odd[k + 1] if k + 1 < len(odd) else None
+        if e is not None and e - s <= max_lines:
+            rs, re_ = np.array([starts[s]]), np.array([content_end[e]])
+            if _field_counts(buf, cq, sep_pos, rs, re_)[0] == ncols:
+                merged[s] = e
+                k += 2
+                continue
+        errors[s] = (f"guillemet non refermé : le champ ouvert par un guillemet ne se termine pas "
+                     f"(dans les {max_lines} lignes suivantes) par un guillemet suivi d'un séparateur")
+        k += 1
+
+    # rows: every line that is not inside a multi-line record, up to the limit
+    is_start = np.ones(n_lines, dtype=bool)
+    last = np.arange(n_lines)
+    for s, e in merged.items():
+        is_start[s + 1:e + 1] = False
+        last[s] = e
+    row_lines = np.flatnonzero(is_start[:horizon])[:limit]
+    n_rows = len(row_lines)
+    row_last = last[row_lines]
+    lines_consumed = int(row_last[-1]) + 1 if n_rows else 0
+    consumed = int(min(ends[row_last[-1]] + 1, len(buf))) if n_rows else 0
+
+    rec_start, rec_end = starts[row_lines], content_end[row_last]
+    counts = _field_counts(buf, cq, sep_pos, rec_start, rec_end)
+    err = np.full(n_rows, None, dtype=object)
+    bad_count = (counts != ncols) & ~blank[row_lines]
+    for i in np.flatnonzero(bad_count):  # error path only
+        err[i] = (f"{counts[i]} champs au lieu de {ncols} (séparateur « {sep} ») : ligne trop "
+                  f"{'longue' if counts[i] > ncols else 'courte'} ou séparateur en trop")
+    err[blank[row_lines]] = "ligne vide"
+    for s, msg in errors.items():
+        pos = np.searchsorted(row_lines, s)
+        if pos < n_rows and row_lines[pos] == s:
+            err[pos] = msg
+
+    good_text, n_good = _good_text(buf, data, starts, content_end, nl, row_lines, row_last, err,
+                                   encoding, encoding_label)
+    return Records(n_rows, err, good_text, n_good, consumed, row_lines, lines_consumed)
+
+
+def _keep_mask(buf, starts, content_end, nl, line_keep):
+    """Bytes of the kept lines, without their \\r, each followed by its \\n."""
+    diff = np.zeros(len(buf) + 1, dtype=np.int32)
+    diff[starts[line_keep]] += 1
+    diff[content_end[line_keep]] -= 1
+    mask = np.cumsum(diff[:-1]) > 0
+    kept = np.flatnonzero(line_keep)
+    kept = kept[kept < len(nl)]
+    mask[nl[kept]] = True
+    return mask
+
+
+def _good_text(buf, data, starts, content_end, nl, row_lines, row_last, err, encoding, label):
+    while True:
+        good_rows = np.flatnonzero(np.equal(err, None))
+        line_keep = np.zeros(len(starts), dtype=bool)
+        if len(good_rows):
+            # lines covered by good rows: +1 at their first line, -1 after their last line
+            d = np.zeros(len(starts) + 1, dtype=np.int32)
+            np.add.at(d, row_lines[good_rows], 1)
+            np.add.at(d, row_last[good_rows] + 1, -1)
+            line_keep = np.cumsum(d[:-1]) > 0
+        mask = _keep_mask(buf, starts, content_end, nl, line_keep)
+        raw = buf[mask].tobytes()
+        if len(good_rows) and (not raw.endswith(b"\n")):
+            raw += b"\n"  # last line of the file without a final line break
+        try:
+            return raw.decode(encoding), len(good_rows)
+        except UnicodeDecodeError:
+            pass
+        for i in good_rows:  # error path: find the rows whose bytes are not valid in this encoding
+            try:
+                data[starts[row_lines[i]]:content_end[row_last[i]]].decode(encoding)
+            except UnicodeDecodeError:
+                err[i] = f"octets invalides pour l'encodage {label} détecté sur le début du fichier"

@@ -1,0 +1,207 @@
+"""Input files read in chunks of rows: CSV (any French flavour, see `dialect`) and Parquet.
+
+A chunk is the unit of work, of resumption and of distribution: chunk k always holds input rows
+k*size+1 … (k+1)*size, whatever the engine and whether the job was resumed, so outputs are identical.
+Reading keeps one chunk (plus a little lookahead) in memory, whatever the file size.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInput
+from .dialect import CsvDialect, sniff
+from .records import MAX_RECORD_LINES, split_records
+
+READ_BYTES = 8 << 20
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the next chunk starts: byte offset (CSV), row number (1-based), physical line (CSV)."""
+
+    offset: int
+    row: int
+    line: int
+
+    def to_json(self) -> dict:
+        return {"offset": self.offset, "row": self.row, "line": self.line}
+
+
+@dataclass
+class Chunk:
+    """Rows `first_row` … `first_row + n_rows - 1`, not yet parsed (parsing runs where the job runs)."""
+
+    index: int
+    first_row: int
+    n_rows: int
+    errors: np.ndarray                    # per row: None or the French message of a broken record
+    columns: tuple[str, ...]
+    text: str | None = None               # CSV: the good records, parsed by `frame()`
+    separator: str = ","
+    table: object = None                  # Parquet: a pyarrow Table of the rows
+    next: Position | None = None
+    lines: np.ndarray | None = field(default=None, repr=False)  # CSV physical line of each row (1-based)
+
+    def frame(self) -> pd.DataFrame:
+        """The well-formed rows as a DataFrame (CSV: strings as written; Parquet: native types)."""
+        if self.table is not None:
+            return self.table.to_pandas()
+        n_good = int(np.equal(self.errors, None).sum())
+        if n_good == 0:
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in self.columns})
+        try:
+            df = pd.read_csv(io.StringIO(self.text), sep=self.separator, header=None, names=list(self.columns),
+                             dtype=str, keep_default_na=False, na_filter=False, engine="c",
+                             skip_blank_lines=False, index_col=False)
+            if len(df) == n_good:
+                return df.astype(object)
+        except (pd.errors.ParserError, ValueError):
+            pass
+        return self._frame_record_by_record()
+
+    def _frame_record_by_record(self) -> pd.DataFrame:
+        """Rare path: quotes that pandas reads differently (e.g. a quote inside an unquoted field)."""
+        rows = list(csv.reader(io.StringIO(self.text), delimiter=self.separator))
+        good = np.flatnonzero(np.equal(self.errors, None))
+        if len(rows) != len(good):
+            # cannot align safely: report every record of the chunk rather than guess
+            for i in good:
+                self.errors[i] = "ligne illisible (guillemets incohérents dans ce bloc de lignes)"
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in self.columns})
+        keep = []
+        for i, r in zip(good, rows):
+            if len(r) != len(self.columns):
+                self.errors[i] = f"{len(r)} champs au lieu de {len(self.columns)} (séparateur « {self.separator} »)"
+            else:
+                keep.append(r)
+        return pd.DataFrame(keep, columns=list(self.columns), dtype=object)
+
+
+class CsvSource:
+    def __init__(self, path: Path):
+        self.path = path
+        self.dialect: CsvDialect = sniff(path)
+        self.columns = self.dialect.header
+        self.start = Position(self.dialect.data_offset, 1, 2)
+        self.total_bytes = path.stat().st_size
+
+    def describe(self) -> str:
+        return self.dialect.describe()
+
+    def to_json(self) -> dict:
+        return self.dialect.to_json()
+
+    def progress_of(self, pos: Position) -> tuple[int, int]:
+        return pos.offset, self.total_bytes
+
+    def chunks(self, size: int, start: Position | None = None, index: int = 0) -> Iterator[Chunk]:
+        pos = start or self.start
+        d = self.dialect
+        with open(self.path, "rb") as f:
+            f.seek(pos.offset)
+            pieces: list[bytes] = []
+            buf, n_nl, eof = b"", 0, False
+            while True:
+                need = size + MAX_RECORD_LINES + 1
+                while True:
+                    while not eof and n_nl < need:
+                        block = f.read(READ_BYTES)
+                        if not block:
+                            eof = True
+                            break
+                        pieces.append(block)
+                        n_nl += block.count(b"\n")
+                    if pieces:
+                        buf = buf + b"".join(pieces)
+                        pieces = []
+                    recs = split_records(buf, sep=d.separator, ncols=len(d.header), encoding=d.encoding,
+                                         encoding_label=d.encoding_label, limit=size, at_eof=eof)
+                    if recs.n_rows == size or eof:
+                        break
+                    need = n_nl + size  # multi-line records used lines up: read further
+                if recs.n_rows == 0:
+                    return
+                nxt = Position(pos.offset + recs.consumed, pos.row + recs.n_rows, pos.line + recs.lines_consumed)
+                for i in np.flatnonzero(~np.equal(recs.errors, None)):  # broken records only
+                    recs.errors[i] = f"{recs.errors[i]} (ligne {pos.line + recs.lines[i]} du fichier)"
+                yield Chunk(index, pos.row, recs.n_rows, recs.errors, d.header, text=recs.good_text,
+                            separator=d.separator, next=nxt, lines=recs.lines + pos.line)
+                n_nl -= buf.count(b"\n", 0, recs.consumed)
+                buf = buf[recs.consumed:]
+                pos, index = nxt, index + 1
+
+
+class ParquetSource:
+    def __init__(self, path: Path):
+        import pyarrow.parquet as pq
+
+        self.path = path
+        try:
+            self._file = pq.ParquetFile(path)
+        except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+            raise BadInput(f"fichier Parquet illisible : {exc}", field=str(path)) from None
+        self.columns = tuple(self._file.schema_arrow.names)
+        self.total_rows = self._file.metadata.num_rows
+        self.start = Position(0, 1, 0)
+
+    def describe(self) -> str:
+        return f"Parquet, {self.total_rows} lignes, {len(self.columns)} colonnes"
+
+    def to_json(self) -> dict:
+        return {"format": "parquet", "columns": list(self.columns)}
+
+    def progress_of(self, pos: Position) -> tuple[int, int]:
+        return pos.row - 1, self.total_rows
+
+    def chunks(self, size: int, start: Position | None = None, index: int = 0) -> Iterator[Chunk]:
+        import pyarrow as pa
+
+        pos = start or self.start
+        skip = pos.row - 1
+        pending: list = []
+        n_pending = 0
+
+        def emit(table):
+            nonlocal pos, index
+            n = table.num_rows
+            nxt = Position(0, pos.row + n, 0)
+            chunk = Chunk(index, pos.row, n, np.full(n, None, dtype=object), self.columns, table=table, next=nxt)
+            pos, index = nxt, index + 1
+            return chunk
+
+        for batch in self._file.iter_batches(batch_size=size):
+            if skip >= batch.num_rows:
+                skip -= batch.num_rows
+                continue
+            if skip:
+                batch, skip = batch.slice(skip), 0
+            pending.append(batch)
+            n_pending += batch.num_rows
+            while n_pending >= size:
+                table = pa.Table.from_batches(pending).combine_chunks()
+                yield emit(table.slice(0, size))
+                rest = table.slice(size)
+                pending, n_pending = ([rest] if rest.num_rows else []), rest.num_rows
+                pending = [b for t in pending for b in t.to_batches()]
+        if n_pending:
+            yield emit(pa.Table.from_batches(pending).combine_chunks())
+
+
+def open_source(path: Path):
+    """A CsvSource or ParquetSource chosen by the file's extension."""
+    path = Path(path)
+    if not path.exists():
+        raise BadInput("fichier d'entrée introuvable", field=str(path))
+    suffix = "".join(path.suffixes[-1:]).lower()
+    if suffix in (".parquet", ".pq"):
+        return ParquetSource(path)
+    if suffix in (".csv", ".txt", ".tsv"):
+        return CsvSource(path)
+    raise BadInput(f"extension « {suffix or '(aucune)'} » non reconnue : .csv ou .parquet attendu", field=str(path))

@@ -31,47 +31,63 @@ class Field:
         return "f-" + self.name.replace(".", "-")
 
 
-def _types(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """A schema node and its alternatives (anyOf / oneOf, e.g. a nullable fact)."""
-    alts = node.get("anyOf") or node.get("oneOf")
-    return [a for a in alts if a.get("type") != "null"] if alts else [node]
+class _Schema:
+    """A JSON Schema with its `$defs`, as pydantic writes it (nested facts and places are `$ref`s)."""
 
+    def __init__(self, root: Mapping[str, Any]):
+        self.defs = root.get("$defs") or root.get("definitions") or {}
 
-def _is_place(node: Mapping[str, Any]) -> bool:
-    names: set[str] = set()
-    for alt in _types(node):
-        names |= set((alt.get("properties") or {}).keys())
-    return bool(names) and names <= set(PLACE_PARTS) and ("lon" in names or "quartier_code" in names)
+    def resolve(self, node: Mapping[str, Any]) -> Mapping[str, Any]:
+        ref = node.get("$ref")
+        if ref:
+            return self.resolve(self.defs[ref.rsplit("/", 1)[-1]])
+        return node
 
+    def alternatives(self, node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """A node and its alternatives (anyOf / oneOf, e.g. a nullable fact), `null` left out."""
+        node = self.resolve(node)
+        alts = node.get("anyOf") or node.get("oneOf")
+        if not alts:
+            return [node]
+        return [self.resolve(a) for a in alts if a.get("type") != "null"]
 
-def _field(name: str, node: Mapping[str, Any]) -> Field:
-    label = node.get("description") or node.get("title") or name
-    if node.get("x-fact-type") == "place" or _is_place(node):
-        return Field(name, label, "place")
-    alt = _types(node)[0]
-    if "enum" in alt:
-        return Field(name, label, "enum", choices=[str(v) for v in alt["enum"] if v is not None])
-    kind = alt.get("type")
-    if kind == "string" and alt.get("format") == "date":
-        return Field(name, label, "date")
-    if kind == "boolean":
-        return Field(name, label, "bool")
-    if kind in ("number", "integer"):
-        return Field(name, label, kind, minimum=alt.get("minimum"), maximum=alt.get("maximum"))
-    return Field(name, label, "string")
+    def is_place(self, node: Mapping[str, Any]) -> bool:
+        names: set[str] = set()
+        for alt in self.alternatives(node):
+            names |= set((alt.get("properties") or {}).keys())
+        return bool(names) and names <= set(PLACE_PARTS) and ("lon" in names or "quartier_code" in names)
+
+    def field(self, name: str, node: Mapping[str, Any]) -> Field:
+        alts = self.alternatives(node)
+        label = node.get("description") or alts[0].get("description") or node.get("title") or name
+        if self.is_place(node):
+            return Field(name, label, "place")
+        alt = alts[0]
+        if "enum" in alt or "const" in alt:
+            values = alt.get("enum", [alt.get("const")])
+            return Field(name, label, "enum", choices=[str(v) for v in values if v is not None])
+        kind = alt.get("type")
+        if kind == "string" and alt.get("format") == "date":
+            return Field(name, label, "date")
+        if kind == "boolean":
+            return Field(name, label, "bool")
+        if kind in ("number", "integer"):
+            return Field(name, label, kind, minimum=alt.get("minimum"), maximum=alt.get("maximum"))
+        return Field(name, label, "string")
 
 
 def fields_from_schema(schema: Mapping[str, Any]) -> list[Field]:
     """Flatten the schema's nested objects into one field per dotted fact path, in schema order."""
+    s = _Schema(schema)
     out: list[Field] = []
 
     def walk(node: Mapping[str, Any], prefix: str) -> None:
-        props = node.get("properties")
-        if props and not _is_place(node):
-            for key, child in props.items():
+        objects = [a for a in s.alternatives(node) if a.get("properties")]
+        if objects and not s.is_place(node):
+            for key, child in objects[0]["properties"].items():
                 walk(child, f"{prefix}.{key}" if prefix else key)
         elif prefix:
-            out.append(_field(prefix, node))
+            out.append(s.field(prefix, node))
 
     walk(schema, "")
     return out

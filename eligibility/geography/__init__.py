@@ -1,1 +1,9 @@
-"""Geography: perimeter vintages, point -> quartier, carreaux."""
+"""Geography: perimeter vintages, point -> quartier at a date, carreaux.
+
+Public surface (docs/ARCHITECTURE.md): `locate_points`, `LocateResult`, `quartier_in_force`,
+`list_quartiers`. Heavy work (projection, indexes) happens on first use and is cached on disk.
+"""
+from .locate import STATUSES, LocateResult, locate_points
+from .quartiers import list_quartiers, quartier_in_force
+
+__all__ = ["STATUSES", "LocateResult", "locate_points", "quartier_in_force", "list_quartiers"]

@@ -1,0 +1,297 @@
+"""Point -> quartier at a date: `locate_points`, array in, array out, with a trace per row.
+
+Pipeline (every step vectorised over the points of a group; the only Python loops are over the
+few zones and vintages):
+1. zone by lon/lat box, projection to the zone's metric CRS;
+2. département by its contours (grid first, exact tests near boundaries), hence région and territory;
+3. vintage in force for (territory, région, date) (`vintages.resolve`), or not_covered;
+4. quartier: grid lookup; exact point-in-polygon and `dwithin` tests only in cells near a boundary.
+Commune, distance to the nearest perimeter boundary and carreau are computed on first access
+(exact, vectorised), so a caller who needs only statuses does not pay for them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from .. import datasets
+from ..errors import BadInput
+from . import carreaux, grid, index, territories, vintages
+from .perimeters import load as load_perimeters
+
+INSIDE, OUTSIDE, NEAR, NOT_COVERED, UNDETERMINED = "inside", "outside", "near_boundary", "not_covered", "undetermined"
+STATUSES = (INSIDE, OUTSIDE, NEAR, NOT_COVERED, UNDETERMINED)
+SUPPORTED_CRS = ("EPSG:4326", "EPSG:2154")
+MAX_TOLERANCE_M = 1000.0
+_STATUS_FR = {INSIDE: "dans le quartier", OUTSIDE: "hors de tout quartier prioritaire",
+              NEAR: "à proximité immédiate d'une limite de quartier (indéterminé géographiquement)",
+              NOT_COVERED: "territoire ou date non couverts", UNDETERMINED: "adresse non localisable avec assez de précision"}
+
+
+def _as_float(values, field_name: str) -> np.ndarray:
+    try:
+        arr = np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        raise BadInput("nombres attendus", field=field_name) from None
+    if arr.ndim != 1:
+        raise BadInput("tableau à une dimension attendu", field=field_name)
+    return arr
+
+
+def as_dates(dates, n: int) -> np.ndarray:
+    """One date or n dates (date, datetime64 or ISO string) as datetime64[D]; BadInput names the row."""
+    if isinstance(dates, (dt.date, str, np.datetime64)) or dates is None:
+        dates = [dates]
+    raw = list(dates) if not isinstance(dates, np.ndarray) else dates
+    if isinstance(raw, np.ndarray) and np.issubdtype(raw.dtype, np.datetime64):
+        arr = raw.astype("datetime64[D]")
+    else:
+        arr = np.empty(len(raw), dtype="datetime64[D]")
+        for i, d in enumerate(raw):  # parsing user dates: once per distinct input, not a geometric hot path
+            try:
+                if isinstance(d, dt.datetime):
+                    d = d.date()
+                arr[i] = np.datetime64(d if isinstance(d, (dt.date, np.datetime64)) else dt.date.fromisoformat(str(d).strip()), "D")
+            except (ValueError, TypeError):
+                raise BadInput(f"date invalide « {d} » : format attendu AAAA-MM-JJ", field="date", row=i + 1 if len(raw) > 1 else None) from None
+    if np.isnat(arr).any():
+        raise BadInput("date manquante", field="date", row=int(np.flatnonzero(np.isnat(arr))[0]) + 1)
+    if len(arr) == 1 and n != 1:
+        arr = np.repeat(arr, n)
+    if len(arr) != n:
+        raise BadInput(f"{len(arr)} dates pour {n} points", field="date")
+    return arr
+
+
+@dataclass
+class LocateResult:
+    """Equal-length arrays, one row per input point. `row(i)` is the `qpv locate --json` object."""
+
+    status: np.ndarray
+    quartier_code: np.ndarray     # None when no quartier
+    quartier_name: np.ndarray
+    vintage: np.ndarray           # None when not_covered
+    departement: np.ndarray       # '' outside France
+    region: np.ndarray
+    reason: np.ndarray            # '' or a reason code (not_covered, undetermined)
+    dates: np.ndarray             # datetime64[D]
+    lon: np.ndarray
+    lat: np.ndarray
+    x: np.ndarray                 # metric coordinates in the zone's CRS
+    y: np.ndarray
+    zone: np.ndarray              # index into territories.ZONES (-1 outside)
+    rule: np.ndarray              # index into vintages.rules() (-1 none)
+    quartier_pos: np.ndarray      # index into the vintage's Perimeters (-1 none)
+    contained: np.ndarray         # the point is geometrically inside quartier_pos
+    exact: np.ndarray             # answered by exact tests (True) or by the grid (False)
+    tolerance_m: float
+    crs: str
+    reason_detail: np.ndarray = field(default=None)  # free text for undetermined rows (address domain)
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    # -- columns computed on first access -------------------------------------------------------
+    @functools.cached_property
+    def distance_to_boundary_m(self) -> np.ndarray:
+        """Exact distance (m, zone CRS) to the nearest perimeter boundary of the vintage in force."""
+        out = np.full(len(self), np.nan)
+        for (z, r), rows in _groups(self.zone, self.rule):
+            if r < 0:
+                continue
+            qi = index.quartier_index(vintages.rules()[r].dataset_id, territories.ZONES[z].name)
+            out[rows] = qi.nearest_boundary(self.x[rows], self.y[rows])[1]
+        return out
+
+    @functools.cached_property
+    def _commune(self) -> tuple[np.ndarray, np.ndarray]:
+        code = np.full(len(self), None, dtype=object)
+        name = np.full(len(self), None, dtype=object)
+        deps = np.asarray(self.departement, dtype=object)
+        for dep in sorted(set(deps[self.zone >= 0].tolist()) - {""}):
+            rows = np.flatnonzero(deps == dep)
+            ci = index.commune_index(dep)
+            if ci is None:
+                continue
+            k = ci.locate(self.x[rows], self.y[rows])
+            ok = k >= 0
+            code[rows[ok]], name[rows[ok]] = ci.codes[k[ok]], ci.names[k[ok]]
+        return code, name
+
+    @property
+    def commune_code(self) -> np.ndarray:
+        return self._commune[0]
+
+    @property
+    def commune_name(self) -> np.ndarray:
+        return self._commune[1]
+
+    @functools.cached_property
+    def carreau(self) -> np.ndarray:
+        """INSPIRE id of the 200 m carreau: EPSG:3035 in metropole, the local UTM grid overseas."""
+        out = np.full(len(self), None, dtype=object)
+        for (z,), rows in _groups(self.zone):
+            if z < 0 or territories.ZONES[z].carreau_epsg is None:
+                continue
+            zone = territories.ZONES[z]
+            if zone.carreau_epsg == zone.epsg:
+                cx, cy = self.x[rows], self.y[rows]
+            else:
+                cx, cy = territories.project(self.lon[rows], self.lat[rows], zone.carreau_epsg)
+            out[rows] = carreaux.ids_for_points(cx, cy, zone.carreau_epsg)
+        return out
+
+    # -- one row as the JSON contract --------------------------------------------------------------
+    def row(self, i: int) -> dict:
+        from .trace import row_json
+
+        return row_json(self, i)
+
+
+def _groups(*keys: np.ndarray):
+    """(key tuple, row indices) for each distinct combination of keys, in sorted key order."""
+    if len(keys[0]) == 0:
+        return []
+    stacked = np.stack([np.asarray(k, dtype=np.int64) for k in keys], axis=1)
+    uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
+    order = np.argsort(inv.ravel(), kind="stable")
+    bounds = np.searchsorted(inv.ravel()[order], np.arange(len(uniq) + 1))
+    return [(tuple(int(v) for v in uniq[g]), order[bounds[g]:bounds[g + 1]]) for g in range(len(uniq))]
+
+
+def _classify(qi: index.QuartierIndex, x: np.ndarray, y: np.ndarray, tol: float):
+    """(local quartier index or -1, status, contained, exact) for points of one vintage and zone."""
+    n = len(x)
+    label = qi.grid.lookup(x, y) if tol <= qi.grid.margin else np.full(n, grid.CROSSING, np.int32)
+    local = np.where(label >= 0, label, -1).astype(np.int64)
+    status = np.where(label >= 0, INSIDE, OUTSIDE).astype(object)
+    contained = label >= 0
+    exact = label == grid.CROSSING
+    todo = np.flatnonzero(exact)
+    if len(todo) and len(qi.polygons):
+        pts = shapely.points(x[todo], y[todo])
+        pi, q = qi.tree.query(pts, predicate="intersects")
+        inside = np.full(len(todo), -1, np.int64)
+        inside[pi[::-1]] = q[::-1]  # overlapping perimeters: the first in code order wins, deterministically
+        ni, nq = qi.boundary_tree.query(pts, predicate="dwithin", distance=tol)
+        near_q = np.full(len(todo), -1, np.int64)
+        if len(ni):  # nearest of the boundaries within tolerance
+            d = shapely.distance(pts[ni], qi.boundaries[nq])
+            order = np.lexsort((nq, d, ni))
+            first = np.concatenate([[True], ni[order][1:] != ni[order][:-1]])
+            near_q[ni[order][first]] = nq[order][first]
+        is_near = near_q >= 0
+        local[todo] = np.where(inside >= 0, inside, np.where(is_near, near_q, -1))
+        contained[todo] = inside >= 0
+        status[todo] = np.where(is_near, NEAR, np.where(inside >= 0, INSIDE, OUTSIDE))
+    return local, status, contained, exact
+
+
+def _check_coordinates(a: np.ndarray, b: np.ndarray, crs: str, skip: np.ndarray) -> None:
+    names = ("lon", "lat") if crs == "EPSG:4326" else ("x", "y")
+    for arr, name in zip((a, b), names):
+        bad = ~np.isfinite(arr) & ~skip
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise BadInput(f"coordonnée manquante ou non finie ({arr[i]})", field=name, row=i + 1 if len(arr) > 1 else None)
+    if crs == "EPSG:4326":
+        for arr, name, lim in ((a, "lon", 180.0), (b, "lat", 90.0)):
+            bad = (np.abs(arr) > lim) & ~skip
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise BadInput(f"{name} hors de [-{lim:g}, {lim:g}] : {arr[i]}", field=name, row=i + 1 if len(arr) > 1 else None)
+    else:  # Lambert-93 is defined over metropolitan France only
+        bad = ((a < -400_000) | (a > 1_700_000) | (b < 5_900_000) | (b > 7_300_000)) & ~skip
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise BadInput(f"coordonnées Lambert-93 hors de la France métropolitaine : x={a[i]}, y={b[i]}",
+                           field="x", row=i + 1 if len(a) > 1 else None)
+
+
+def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float = 15.0,
+                  undetermined=None) -> LocateResult:
+    """Locate points at dates. `lon`, `lat` are WGS84 degrees, or Lambert-93 x, y with crs="EPSG:2154".
+
+    `undetermined`: optional array of reasons (non-empty string = this row could not be placed, e.g. an
+    address the geocoder could not resolve); such rows get status `undetermined`, their coordinates are
+    ignored (NaN allowed). Used by the address domain.
+    """
+    a, b = _as_float(lon, "lon" if crs == "EPSG:4326" else "x"), _as_float(lat, "lat" if crs == "EPSG:4326" else "y")
+    if len(a) != len(b):
+        raise BadInput(f"{len(a)} longitudes pour {len(b)} latitudes", field="lat")
+    n = len(a)
+    crs = str(crs).upper()
+    if crs not in SUPPORTED_CRS:
+        raise BadInput(f"système de coordonnées « {crs} » non pris en charge (attendu : {', '.join(SUPPORTED_CRS)})", field="crs")
+    try:
+        tol = float(tolerance_m)
+    except (TypeError, ValueError):
+        raise BadInput(f"tolérance invalide « {tolerance_m} »", field="tolerance") from None
+    if not (0.0 <= tol <= MAX_TOLERANCE_M):
+        raise BadInput(f"tolérance hors de [0, {MAX_TOLERANCE_M:g}] m : {tolerance_m}", field="tolerance")
+    detail = np.full(n, "", dtype=object) if undetermined is None else np.asarray(undetermined, dtype=object)
+    if len(detail) != n:
+        raise BadInput(f"{len(detail)} motifs pour {n} points", field="undetermined")
+    skip = np.array([bool(d) for d in detail], dtype=bool) if undetermined is not None else np.zeros(n, bool)
+    _check_coordinates(a, b, crs, skip)
+    d64 = as_dates(dates, n)
+    a, b = np.where(skip, 0.0, a), np.where(skip, 0.0, b)
+    if crs == "EPSG:2154":
+        lon_, lat_ = territories.unproject(a, b, 2154)
+    else:
+        lon_, lat_ = a, b
+
+    zone = np.where(skip, territories.NO_ZONE, territories.zone_index(lon_, lat_)).astype(np.int64)
+    if crs == "EPSG:2154":  # Lambert-93 input is metropolitan by definition
+        zone = np.where(skip, territories.NO_ZONE, 0)
+    x, y = np.full(n, np.nan), np.full(n, np.nan)
+    dep = np.full(n, "", dtype=object)
+    for (z,), rows in _groups(zone):
+        if z < 0:
+            continue
+        zn = territories.ZONES[z]
+        if crs == "EPSG:2154" and zn.epsg == 2154:
+            x[rows], y[rows] = a[rows], b[rows]
+        else:
+            x[rows], y[rows] = territories.project(lon_[rows], lat_[rows], zn.epsg)
+        if zn.has_contours:
+            di = index.departement_index(zn.name)
+            k = di.locate(x[rows], y[rows])
+            dep[rows] = np.where(k >= 0, di.codes[np.maximum(k, 0)], "")
+        else:
+            dep[rows] = zn.departements[0]
+    zone = np.where(dep == "", territories.NO_ZONE, zone)
+    region = np.where(dep == "", "", territories.region_of(dep)).astype(object)
+    terr = np.array([territories.ZONES[z].territory if z >= 0 else "" for z in range(-1, len(territories.ZONES))],
+                    dtype=object)[zone + 1]
+    rule, reason = vintages.resolve(terr, region, d64)
+
+    status = np.full(n, NOT_COVERED, dtype=object)
+    qpos = np.full(n, -1, dtype=np.int64)
+    contained = np.zeros(n, bool)
+    exact = np.zeros(n, bool)
+    code = np.full(n, None, dtype=object)
+    name = np.full(n, None, dtype=object)
+    vint = np.full(n, None, dtype=object)
+    for (z, r), rows in _groups(zone, rule):
+        if r < 0 or z < 0:
+            continue
+        ds_id = vintages.rules()[r].dataset_id
+        qi = index.quartier_index(ds_id, territories.ZONES[z].name)
+        local, st, cont, ex = _classify(qi, x[rows], y[rows], tol)
+        per = load_perimeters(ds_id)
+        has = local >= 0
+        pos = np.where(has, qi.positions[np.maximum(local, 0)] if len(qi.positions) else -1, -1)
+        status[rows], contained[rows], exact[rows], qpos[rows] = st, cont, ex, pos
+        code[rows[has]], name[rows[has]] = per.code[pos[has]], per.name[pos[has]]
+        vint[rows] = per.vintage
+    status[skip] = UNDETERMINED
+    reason = np.where(skip, "adresse_non_localisee", reason).astype(object)
+    return LocateResult(status=status, quartier_code=code, quartier_name=name, vintage=vint, departement=dep,
+                        region=region, reason=reason, dates=d64, lon=lon_, lat=lat_, x=x, y=y, zone=zone, rule=rule,
+                        quartier_pos=qpos, contained=contained, exact=exact, tolerance_m=tol, crs=crs,
+                        reason_detail=detail)

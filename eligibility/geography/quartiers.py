@@ -1,0 +1,116 @@
+"""Quartiers as a list: which exist in which vintage, and whether one is in force at a date."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import gzip
+import json
+import re
+
+from .. import datasets
+from ..errors import BadInput
+from . import territories, vintages
+from .perimeters import PERIMETER_DATASETS, load as load_perimeters
+
+_COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_SIREN = re.compile(r"^\d{9}$")
+
+
+def _territory(dep: str) -> str:
+    return "metropole" if len(dep) == 2 else "outre_mer"
+
+
+def _summary(per, i: int) -> dict:
+    return {"code": str(per.code[i]), "name": str(per.name[i]), "communes": per.communes_of(i), "vintage": per.vintage,
+            "departement": str(per.departement[i]), "epci": str(per.epci[i]) or None}
+
+
+def _find(code: str):
+    for ds_id in PERIMETER_DATASETS:
+        per = load_perimeters(ds_id)
+        i = per.position(code)
+        if i is not None:
+            return per, i
+    raise BadInput(f"quartier inconnu « {code} » (codes attendus : QNdddnnX pour la liste 2024, QPdddnnn pour 2015 en Occitanie)",
+                   field="code")
+
+
+def _as_date(date) -> dt.date:
+    if isinstance(date, dt.datetime):
+        return date.date()
+    if isinstance(date, dt.date):
+        return date
+    try:
+        return dt.date.fromisoformat(str(date).strip())
+    except ValueError:
+        raise BadInput(f"date invalide « {date} » : format attendu AAAA-MM-JJ", field="date") from None
+
+
+def quartier_in_force(code: str, date) -> dict:
+    """{code, name, communes, vintage, in_force, legal_basis, dataset, ...} of a quartier at a date."""
+    code = str(code).strip().upper()
+    day = _as_date(date)
+    per, i = _find(code)
+    terr = _territory(str(per.departement[i]))
+    rows = [r for r in vintages.rules() if r.dataset_id == per.dataset_id and r.territory == terr]
+    live = [r for r in rows if r.valid_from <= day and (r.valid_to is None or day <= r.valid_to)]
+    rule = live[0] if live else (rows[0] if rows else None)
+    out = _summary(per, i)
+    out.update({
+        "date": day.isoformat(),
+        "in_force": bool(live),
+        "legal_basis": rule.legal_basis if rule else None,
+        "legal_basis_confirmed": rule.confirmed if rule else None,
+        "valid_from": rule.valid_from.isoformat() if rule else None,
+        "valid_to": rule.valid_to.isoformat() if rule and rule.valid_to else None,
+        "dataset": datasets.dataset(per.dataset_id).provenance(),
+        "geometry_repaired": bool(per.repaired[i]),
+        "geometry_degenerate": bool(per.degenerate[i]),
+    })
+    if not live:
+        out["reason"] = (f"la liste {per.vintage} s'applique sur ce territoire ({terr}) du {rule.valid_from.isoformat()} au "
+                         f"{rule.valid_to.isoformat() if rule.valid_to else '…'}" if rule else "aucune période de validité connue")
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _epci_members() -> dict[str, tuple[str, tuple[str, ...]]]:
+    with gzip.open(datasets.verified_path("cog2026", "epci.json.gz"), "rt", encoding="utf-8") as f:
+        return {e["code"]: (e["nom"], tuple(m["code"] for m in e["membres"])) for e in json.load(f)}
+
+
+def list_quartiers(commune=None, departement=None, epci=None, vintage=None) -> list[dict]:
+    """Quartiers of the bundled vintages, filtered; sorted by vintage then code (deterministic)."""
+    known = {load_perimeters(d).vintage: d for d in PERIMETER_DATASETS}
+    if vintage is not None:
+        v = str(vintage).strip().upper()
+        if v not in known:
+            raise BadInput(f"millésime inconnu « {vintage} » (connus : {', '.join(sorted(known))})", field="vintage")
+        wanted = [known[v]]
+    else:
+        wanted = [known[v] for v in sorted(known)]
+    if commune is not None and not _COMMUNE.match(str(commune).strip().upper()):
+        raise BadInput(f"code commune INSEE invalide « {commune} » (5 caractères, ex. 40192)", field="commune")
+    if departement is not None:
+        departement = str(departement).strip().upper()
+        if departement not in territories.cog()["dep"] and departement not in ("978", "987"):
+            raise BadInput(f"département inconnu « {departement} »", field="departement")
+    members: set[str] | None = None
+    if epci is not None:
+        epci = str(epci).strip()
+        if not _SIREN.match(epci) or epci not in _epci_members():
+            raise BadInput(f"EPCI inconnu « {epci} » (SIREN à 9 chiffres du COG 2026)", field="epci")
+        members = set(_epci_members()[epci][1])
+    out = []
+    for ds_id in wanted:
+        per = load_perimeters(ds_id)
+        for i in range(len(per.code)):  # ~1 700 rows of metadata, not a geometric hot path
+            codes = {c["code"] for c in per.communes_of(i)}
+            if commune is not None and str(commune).strip().upper() not in codes:
+                continue
+            if departement is not None and str(per.departement[i]) != departement:
+                continue
+            if members is not None and not (codes & members or str(per.epci[i]) == epci):
+                continue
+            out.append(_summary(per, i))
+    return out

@@ -1,0 +1,94 @@
+"""Territories: which zone a point is in, its metric projection and its carreau grid.
+
+France is not one plane. Distances and tolerances are computed in the official projection of each
+territory: Lambert-93 in metropolitan France, the local UTM systems overseas (IGN/RGF references).
+A zone is chosen by a coarse lon/lat box; the département contours then say whether the point is
+really in France (`admin.py`).
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import datasets
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    territory: str            # "metropole" or "outre_mer" (the manifest's validity territories)
+    epsg: int                 # metric projection for distances and the acceleration grid
+    carreau_epsg: int | None  # INSEE 200 m grid CRS (law.md §6.2); None where INSEE publishes none
+    bbox: tuple[float, float, float, float]  # lon_min, lat_min, lon_max, lat_max
+    departements: tuple[str, ...]  # département / collectivité codes in the zone
+    has_contours: bool = True  # IGN Admin Express 2018 has no COM (Saint-Martin, Polynésie)
+
+
+# Order matters only for readability: the boxes do not overlap.
+ZONES: tuple[Zone, ...] = (
+    Zone("metropole", "metropole", 2154, 3035, (-5.9, 41.2, 10.0, 51.2), ()),
+    Zone("guadeloupe", "outre_mer", 5490, 5490, (-61.95, 15.8, -60.95, 16.55), ("971",)),
+    Zone("martinique", "outre_mer", 5490, 5490, (-61.3, 14.35, -60.75, 14.9), ("972",)),
+    Zone("guyane", "outre_mer", 2972, 2972, (-54.7, 2.05, -51.5, 5.85), ("973",)),
+    Zone("reunion", "outre_mer", 2975, 2975, (55.15, -21.45, 55.9, -20.8), ("974",)),
+    Zone("mayotte", "outre_mer", 4471, 4471, (44.9, -13.05, 45.35, -12.6), ("976",)),
+    Zone("saint_martin", "outre_mer", 5490, None, (-63.2, 18.0, -62.95, 18.13), ("978",), False),
+    Zone("polynesie", "outre_mer", 3297, None, (-155.0, -28.5, -134.0, -7.5), ("987",), False),
+)
+ZONE_BY_NAME = {z.name: z for z in ZONES}
+NO_ZONE = -1
+
+
+def zone_of_departement(dep: str) -> Zone:
+    for z in ZONES[1:]:
+        if dep in z.departements:
+            return z
+    return ZONES[0]
+
+
+def zone_index(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Index into ZONES of each point (NO_ZONE outside every box). Vectorised."""
+    out = np.full(len(lon), NO_ZONE, dtype=np.int8)
+    for i, z in enumerate(ZONES):
+        x0, y0, x1, y1 = z.bbox
+        out[(lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1) & (out == NO_ZONE)] = i
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def transformer(src: int, dst: int):
+    from pyproj import Transformer
+
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def project(lon: np.ndarray, lat: np.ndarray, epsg: int) -> tuple[np.ndarray, np.ndarray]:
+    x, y = transformer(4326, epsg).transform(np.asarray(lon, float), np.asarray(lat, float))
+    return np.asarray(x, float), np.asarray(y, float)
+
+
+def unproject(x: np.ndarray, y: np.ndarray, epsg: int) -> tuple[np.ndarray, np.ndarray]:
+    lon, lat = transformer(epsg, 4326).transform(np.asarray(x, float), np.asarray(y, float))
+    return np.asarray(lon, float), np.asarray(lat, float)
+
+
+@functools.lru_cache(maxsize=1)
+def cog() -> dict:
+    """Names and régions of départements and régions (COG 2026): {'dep': {code: (nom, region)}, 'reg': {code: nom}}."""
+    deps = json.loads(datasets.verified_path("cog2026", "departements.json").read_text(encoding="utf-8"))
+    regs = json.loads(datasets.verified_path("cog2026", "regions.json").read_text(encoding="utf-8"))
+    return {
+        "dep": {d["code"]: (d["nom"], d["region"]) for d in deps},
+        "reg": {r["code"]: r["nom"] for r in regs},
+    }
+
+
+def region_of(dep_codes: np.ndarray) -> np.ndarray:
+    """Région code of each département code ('' when unknown, e.g. the COM 978 and 987)."""
+    table = cog()["dep"]
+    uniq, inv = np.unique(np.asarray(dep_codes, dtype=object).astype(str), return_inverse=True)
+    regs = np.array([table.get(d, ("", ""))[1] for d in uniq], dtype=object)
+    return regs[inv] if len(uniq) else np.array([], dtype=object)

@@ -1,0 +1,132 @@
+"""One located point as the JSON object of `qpv locate --json`, with its trace (DESIGN.md).
+
+Read off the result's columns for row i: a point located alone and the same point in a batch of a
+million give the same object, byte for byte.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import datasets
+from . import carreaux, grid, index, territories, vintages
+from .perimeters import load as load_perimeters
+
+_FR_STATUS = {
+    "inside": "le point est dans le quartier prioritaire {q}",
+    "outside": "le point n'est dans aucun quartier prioritaire",
+    "near_boundary": "le point est à {d} m ou moins de la limite du quartier {q} (tolérance {t} m) : réponse géographique indéterminée, "
+                     "à vérifier sur le périmètre officiel (SIG Ville)",
+    "not_covered": "aucune liste de quartiers fournie ne couvre ce point à cette date",
+    "undetermined": "l'adresse n'a pas pu être localisée assez précisément",
+}
+
+
+def _num(v: float, nd: int) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), nd)
+
+
+def _vintage_part(res, i: int, date) -> dict:
+    terr = territories.ZONES[int(res.zone[i])].territory if res.zone[i] >= 0 else None
+    law = vintages.generation(terr, date) if terr else None
+    law_json = None if law is None else {
+        "vintage": law.vintage, "territory": law.territory, "valid_from": law.valid_from.isoformat(),
+        "valid_to": law.valid_to.isoformat() if law.valid_to else None, "legal_basis": law.legal_basis,
+        "confirmed": law.confirmed, "source": law.source}
+    r = int(res.rule[i])
+    if r < 0:
+        code = str(res.reason[i])
+        why = vintages.NOT_COVERED_REASONS.get(code, code)
+        if code == "hors_couverture":
+            covering = [x for x in vintages.rules() if law and x.vintage == law.vintage and x.territory == terr]
+            why += "".join(f" (fichier {x.dataset_id} : {x.coverage})" for x in covering)
+        return {"chosen": None, "law_in_force": law_json, "explanation": why}
+    rule = vintages.rules()[r]
+    regions = "toutes les régions" if rule.regions is None else "région(s) " + ", ".join(rule.regions)
+    return {
+        "chosen": rule.vintage, "dataset": rule.dataset_id, "territory": rule.territory,
+        "valid_from": rule.valid_from.isoformat(), "valid_to": rule.valid_to.isoformat() if rule.valid_to else None,
+        "regions_covered": None if rule.regions is None else list(rule.regions),
+        "legal_basis": rule.legal_basis, "confirmed": rule.confirmed, "note": rule.note, "law_in_force": law_json,
+        "explanation": (f"au {date.isoformat()}, territoire « {rule.territory} », région {res.region[i] or '—'} : "
+                        f"la liste {rule.vintage} s'applique du {rule.valid_from.isoformat()} au "
+                        f"{rule.valid_to.isoformat() if rule.valid_to else '…'} ({rule.legal_basis}) ; "
+                        f"le fichier fourni couvre {regions}"
+                        + ("" if rule.confirmed else " — base légale non confirmée dans les sources lues")),
+    }
+
+
+def row_json(res, i: int) -> dict:
+    i = int(i)
+    date = res.dates[i].astype(object)
+    status = str(res.status[i])
+    r = int(res.rule[i])
+    rule = vintages.rules()[r] if r >= 0 else None
+    per = load_perimeters(rule.dataset_id) if rule else None
+    pos = int(res.quartier_pos[i])
+    quartier = None
+    if per is not None and pos >= 0:
+        quartier = {"code": str(per.code[pos]), "name": str(per.name[pos]), "communes": per.communes_of(pos)}
+    dist = _num(res.distance_to_boundary_m[i], 2)
+    commune = None if res.commune_code[i] is None else {"code": str(res.commune_code[i]), "name": str(res.commune_name[i])}
+    zone = territories.ZONES[int(res.zone[i])] if res.zone[i] >= 0 else None
+    reason_code = str(res.reason[i]) or None
+    reason = None
+    if status == "undetermined":
+        reason = str(res.reason_detail[i]) if res.reason_detail is not None and res.reason_detail[i] else "adresse non localisée"
+    elif reason_code:
+        reason = vintages.NOT_COVERED_REASONS.get(reason_code, reason_code)
+
+    cog = territories.cog()
+    dep = str(res.departement[i]) or None
+    reg = str(res.region[i]) or None
+    used = ([rule.dataset_id] if rule else []) + ["departements_geo", "communes_geo", "cog2026"]
+    trace = {
+        "date": date.isoformat(),
+        "input": {"crs": res.crs, "lon": _num(res.lon[i], 7), "lat": _num(res.lat[i], 7)},
+        "territory": None if zone is None else {
+            "zone": zone.name, "territory": zone.territory,
+            "departement": {"code": dep, "name": cog["dep"].get(dep, (None,))[0]} if dep else None,
+            "region": {"code": reg, "name": cog["reg"].get(reg)} if reg else None,
+            "source": "contours des départements (IGN Admin Express COG 2018, simplifiés)" if zone.has_contours
+            else f"collectivité {zone.departements[0]} reconnue par son emprise (pas de contours IGN pour les COM)",
+        },
+        "projection": None if zone is None else f"EPSG:{zone.epsg}",
+        "metric_coordinates": None if zone is None else [_num(res.x[i], 2), _num(res.y[i], 2)],
+        "vintage": _vintage_part(res, i, date) if status != "undetermined" else None,
+        "geometry": None if rule is None or status == "undetermined" else {
+            "method": "test exact (point dans polygone, distance)" if res.exact[i] else
+                      f"grille d'accélération ({index.QUARTIER_CELL_M:g} m, marge {index.GRID_MARGIN_M:g} m) : "
+                      "aucune limite de quartier à moins de la marge",
+            "tolerance_m": res.tolerance_m,
+            "point_inside_perimeter": bool(res.contained[i]),
+            "distance_to_boundary_m": dist,
+            "quartier_geometry_repaired": bool(per.repaired[pos]) if pos >= 0 else None,
+            "quartier_geometry_degenerate": bool(per.degenerate[pos]) if pos >= 0 else None,
+        },
+        "carreau": None if res.carreau[i] is None else {
+            "id": res.carreau[i], "epsg": zone.carreau_epsg, "size_m": carreaux.SIZE_M,
+            "note": "coin inférieur gauche, identifiant INSPIRE (law.md §6.2)" + (
+                "" if zone.carreau_epsg == carreaux.METRO_EPSG else " ; grille UTM locale d'outre-mer [C2 pour 972/974, déduite ailleurs]")},
+        "commune_source": "contours des communes IGN Admin Express COG 2018 (codes de 2018), simplifiés",
+        "datasets": [datasets.dataset(d).provenance() for d in used],
+        "caveats": (list(datasets.dataset(rule.dataset_id).caveats) if rule else []) + list(datasets.dataset("communes_geo").caveats),
+        "conclusion": _FR_STATUS[status].format(q=quartier["code"] + " " + quartier["name"] if quartier else "—",
+                                                d=f"{res.tolerance_m:g}", t=f"{res.tolerance_m:g}"),
+    }
+    return {
+        "status": status,
+        "quartier": quartier,
+        "commune": commune,
+        "departement": dep,
+        "region": reg,
+        "vintage": rule.vintage if rule else None,
+        "legal_basis": rule.legal_basis if rule else None,
+        "distance_to_boundary_m": dist,
+        "carreau": res.carreau[i],
+        "date": date.isoformat(),
+        "reason": reason,
+        "reason_code": reason_code,
+        "trace": trace,
+    }

@@ -1,0 +1,142 @@
+"""Which perimeter vintage is the law at a date, on a territory, and whether we bundle it.
+
+Two layers, kept apart on purpose:
+- GENERATIONS: what the law says (which list of quartiers is in force, where, from when), with the
+  decree and law.md's confidence mark. It does not depend on what files we ship.
+- the manifest's `validity` and `coverage` of each bundled perimeter file: what we can answer.
+A (territory, région, date) resolves to exactly one bundled dataset, or to `not_covered` with the
+reason: before 2015, the vintage in force is not bundled (QP2015 overseas), or the bundled file does
+not cover that région (QP2015 outside Occitanie).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import datasets
+from ..errors import DataIntegrityError
+from .perimeters import PERIMETER_DATASETS
+
+
+@dataclass(frozen=True)
+class Generation:
+    vintage: str
+    territory: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+    legal_basis: str
+    confirmed: bool
+    source: str
+
+
+# law.md §1.3 and §1.4. Marked [C2] there (secondary sources): kept, flagged unconfirmed.
+GENERATIONS: tuple[Generation, ...] = (
+    Generation("QP2015", "metropole", dt.date(2015, 1, 1), dt.date(2023, 12, 31),
+               "Décret n° 2014-1750 du 30 décembre 2014 (liste des quartiers prioritaires, métropole), "
+               "rectifié par le décret n° 2015-1138 du 14 septembre 2015", False, "law.md §1.3 [C2]"),
+    Generation("QP2024", "metropole", dt.date(2024, 1, 1), None,
+               "Décret n° 2023-1314 du 28 décembre 2023 (liste des quartiers prioritaires, métropole)", False,
+               "law.md §1.3 [C2]"),
+    Generation("QP2015", "outre_mer", dt.date(2015, 1, 1), dt.date(2024, 12, 31),
+               "Décret n° 2014-1751 du 30 décembre 2014 (liste des quartiers prioritaires, outre-mer)", False,
+               "law.md §1.3 and §1.4 [C2]"),
+    Generation("QP2024", "outre_mer", dt.date(2025, 1, 1), None,
+               "Décret n° 2024-1212 de décembre 2024 (liste des quartiers prioritaires, outre-mer)", False,
+               "law.md §1.4 [C2]"),
+)
+TERRITORIES = ("metropole", "outre_mer")
+
+# Reasons for not_covered (codes are stable; French text for people).
+NOT_COVERED_REASONS = {
+    "hors_france": "le point n'est dans aucun département ni collectivité d'outre-mer couverts",
+    "avant_qpv": "aucune géographie prioritaire QPV n'était en vigueur à cette date (les premières listes "
+                 "s'appliquent au 1er janvier 2015, loi n° 2014-173 art. 5)",
+    "millesime_non_fourni": "la liste en vigueur à cette date sur ce territoire n'est pas fournie dans les données de référence",
+    "hors_couverture": "la liste en vigueur est fournie seulement pour une partie du territoire, qui ne comprend pas ce point",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of a bundled dataset's validity: (dataset, territory, period, régions covered)."""
+
+    dataset_id: str
+    vintage: str
+    territory: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+    regions: tuple[str, ...] | None  # None: every région of the territory
+    legal_basis: str
+    confirmed: bool
+    note: str | None
+    coverage: str
+
+
+@functools.lru_cache(maxsize=1)
+def rules() -> tuple[Rule, ...]:
+    out = []
+    for ds_id in PERIMETER_DATASETS:
+        ds = datasets.dataset(ds_id)
+        regions = (ds.coverage or {}).get("regions", "all")
+        regions = None if regions == "all" else tuple(str(r) for r in regions)
+        for v in ds.validity:
+            out.append(Rule(ds_id, ds.vintage, v.territory, v.valid_from, v.valid_to, regions, v.legal_basis,
+                            v.confirmed, v.note, (ds.coverage or {}).get("description", "")))
+    _check(out)
+    return tuple(out)
+
+
+def _check(rows: list[Rule]) -> None:
+    """The manifest must never make two files the law at once, nor contradict the law's calendar."""
+    for i, a in enumerate(rows):
+        gen = generation(a.territory, a.valid_from)
+        if gen is None or gen.vintage != a.vintage or (gen.valid_to and (a.valid_to is None or a.valid_to > gen.valid_to)):
+            raise DataIntegrityError(f"validité du dataset {a.dataset_id} ({a.territory}) incompatible avec le calendrier légal des listes QPV")
+        for b in rows[i + 1:]:
+            if a.territory != b.territory:
+                continue
+            overlap = a.valid_from <= (b.valid_to or dt.date.max) and b.valid_from <= (a.valid_to or dt.date.max)
+            shared = a.regions is None or b.regions is None or set(a.regions) & set(b.regions)
+            if overlap and shared:
+                raise DataIntegrityError(f"périodes de validité qui se chevauchent : {a.dataset_id} et {b.dataset_id} ({a.territory})")
+
+
+def generation(territory: str, date: dt.date) -> Generation | None:
+    for g in GENERATIONS:
+        if g.territory == territory and g.valid_from <= date and (g.valid_to is None or date <= g.valid_to):
+            return g
+    return None
+
+
+def _d64(d: dt.date | None) -> np.datetime64:
+    return np.datetime64(d if d is not None else "9999-12-31", "D")
+
+
+def resolve(territory: np.ndarray, region: np.ndarray, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised: index into `rules()` (-1: not covered) and the not_covered reason code ('' if covered).
+
+    `territory` holds 'metropole', 'outre_mer' or '' (outside France); `dates` are datetime64[D].
+    """
+    territory = np.asarray(territory, dtype=object)
+    region = np.asarray(region, dtype=object)
+    n = len(territory)
+    rule_idx = np.full(n, -1, dtype=np.int64)
+    in_force = np.zeros(n, dtype=bool)
+    for g in GENERATIONS:
+        in_force |= (territory == g.territory) & (dates >= _d64(g.valid_from)) & (dates <= _d64(g.valid_to))
+    bundled_here = np.zeros(n, dtype=bool)
+    for k, r in enumerate(rules()):
+        when = (territory == r.territory) & (dates >= _d64(r.valid_from)) & (dates <= _d64(r.valid_to))
+        bundled_here |= when
+        where = when if r.regions is None else when & np.isin(region, list(r.regions))
+        rule_idx[where & (rule_idx < 0)] = k
+    reason = np.full(n, "", dtype=object)
+    reason[rule_idx < 0] = "hors_couverture"
+    reason[(rule_idx < 0) & ~bundled_here] = "millesime_non_fourni"
+    reason[(rule_idx < 0) & ~in_force] = "avant_qpv"
+    reason[territory == ""] = "hors_france"
+    rule_idx[territory == ""] = -1
+    return rule_idx, reason

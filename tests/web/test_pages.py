@@ -1,0 +1,54 @@
+"""French pages rendered on the server (engine: FakeEngine)."""
+from html import unescape
+
+
+def test_index_form_is_labelled(client):
+    html = client.get("/").text
+    for field in ["address", "lon", "lat", "date"]:
+        assert f'<label for="{field}">' in html and f'id="{field}"' in html
+    assert 'lang="fr"' in html and 'name="viewport"' in html and "Aller au contenu" in html
+
+
+def test_index_answer_and_explanation(client):
+    r = client.get("/", params={"mode": "point", "lon": "1.355", "lat": "44.005", "date": "2025-02-03"})
+    html = unescape(r.text)
+    assert r.status_code == 200
+    assert "se trouve dans un quartier prioritaire" in html and "Quartier d'essai (QN08299Z)" in html
+    assert "Décret n° 2023-1314" in html and "QP2024" in html and "123 m" in html
+    assert '/attestation?mode=point&lon=1.355&lat=44.005&date=2025-02-03' in html
+    assert "/static/vendor/leaflet/leaflet.js" in html and "unpkg" not in html and "cdn" not in html.lower()
+
+
+def test_index_error_is_shown_next_to_the_form(client):
+    r = client.get("/", params={"mode": "point", "lon": "abc", "lat": "44"})
+    assert r.status_code == 400
+    assert 'role="alert"' in r.text and "nombre attendu" in unescape(r.text) and 'aria-invalid="true"' in r.text
+
+
+def test_dispositif_page_is_generated_from_the_schema(client):
+    html = unescape(client.get("/dispositifs/emplois-francs").text)
+    for name, label in [("contract.type", "Type de contrat de travail"), ("contract.signature_date", "Date de signature"),
+                        ("employee.residence.lon", "Longitude")]:
+        assert f'name="{name}"' in html and label in html
+    assert client.get("/dispositifs/inconnu").status_code == 404
+
+
+def test_dispositif_decision_rendering(client):
+    html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.type": "CDD"}).text)
+    assert "Non éligible" in html and "Le contrat doit être un CDI" in html
+    assert "Décret n° 2019-1471, art. 5 (valeur non confirmée" in html
+    assert "Trace complète" in html
+    html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.type": ""}).text)
+    assert "Indéterminé" in html and "Type de contrat de travail" in html  # missing fact named in words
+    html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.type": "CDI"}).text)
+    assert "Éligible" in html and "15000.0 EUR" in html
+
+
+def test_dispositif_bad_value_keeps_the_form(client):
+    r = client.post("/dispositifs/emplois-francs", data={"contract.duration_months": "six", "contract.type": "CDI"})
+    assert r.status_code == 400 and 'role="alert"' in r.text and 'value="six"' in r.text
+
+
+def test_batch_page(client):
+    html = client.get("/lots").text
+    assert '<label for="fichier">' in html and "/static/lots.js" in html and "<progress" in html

@@ -1,0 +1,315 @@
+"""The one evaluator: a rule over a frame of facts, column by column.
+
+`evaluate_frame` computes every condition, exception and amount as (value, known) arrays and derives the
+outcome with array operations. Reasons, missing inputs and traces are read off those same arrays, only
+for the rows asked. `evaluate` is a frame of one row: batch and single agree by construction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..decisions.models import Decision
+from . import values as V
+from .facts import PlaceCols, frame_columns, row_frame, validate_one
+from .loader import Rule, get_rule
+from .places import AMBIGUOUS, MESSAGES, answer
+
+OUTCOMES = np.array(["eligible", "not_eligible", "undetermined", "error"], dtype=object)
+
+
+class Context:
+    """What expressions read while running over one frame; caches parameters, definitions, geography."""
+
+    def __init__(self, rule: Rule, cols: dict, places: dict[str, PlaceCols], bad, n: int):
+        self.rule, self.cols, self.places, self.bad, self.n = rule, cols, places, bad, n
+        self.param_idx: dict[str, np.ndarray] = {}
+        self.defs: dict[str, V.Col] = {}
+        self.geo: dict[tuple, Any] = {}
+        self.decision_date: V.Col = V.unknown("date", n)
+
+    def fact(self, path: str) -> V.Col:
+        return self.cols[path]
+
+    def _period(self, name: str) -> np.ndarray:
+        if name not in self.param_idx:
+            dd = self.decision_date
+            self.param_idx[name] = self.rule.params[name].period_index(dd.value, dd.known)
+        return self.param_idx[name]
+
+    def parameter(self, name: str) -> V.Col:
+        return self.rule.params[name].column(self._period(name))
+
+    def parameter_periods(self, name: str):
+        return self._period(name), self.rule.params[name].lists
+
+    def definition(self, name: str) -> V.Col:
+        if name not in self.defs:
+            self.defs[name] = self.rule.definition(name).run(self)
+        return self.defs[name]
+
+    def in_qpv(self, key: tuple, place_path: str, dates: V.Col) -> V.Col:
+        if key not in self.geo:
+            self.geo[key] = answer(place_path, key[1], self.places[place_path], dates, self.bad)
+        return self.geo[key].col()
+
+
+class DecisionFrame:
+    """Decisions for every row of a frame. Per-row detail is built lazily from the column results."""
+
+    def __init__(self, rule: Rule, ctx: Context, date_override: np.ndarray | None):
+        self.rule, self.ctx, self.n = rule, ctx, ctx.n
+        self.date_overridden = date_override
+        self.errors: dict[int, list[str]] = {}
+        self.results = []  # (condition model, expr, final Col, base Col, [(exception model, Col)])
+        for cond, expr, excs in rule.conditions:
+            base = expr.run(ctx)
+            final = base
+            exc_cols = []
+            for e, eexpr in excs:
+                ecol = eexpr.run(ctx)
+                exc_cols.append((e, eexpr, ecol))
+                final = V.k_or(final, ecol)
+            self.results.append((cond, expr, final, base, exc_cols))
+        self.amount_cols = {}
+        for a, expr, ceiling in rule.amounts:
+            col = expr.run(ctx)
+            value = np.round(col.value, 2)
+            known = col.known
+            if ceiling is not None:
+                cap = ceiling.run(ctx)
+                value = np.minimum(value, np.round(cap.value, 2))
+                known = known & cap.known
+            self.amount_cols[a.id] = (a, expr, ceiling, V.Col("num", value, known))
+
+        any_false = np.zeros(self.n, dtype=bool)
+        all_true = np.ones(self.n, dtype=bool)
+        for _, _, final, _, _ in self.results:
+            any_false |= final.known & ~final.value
+            all_true &= final.known & final.value
+        amounts_known = np.ones(self.n, dtype=bool)
+        for a, _, _, col in self.amount_cols.values():
+            if a.required:
+                amounts_known &= col.known
+        self._code = np.where(any_false, 1, np.where(all_true & amounts_known, 0, 2))
+        self.outcome = OUTCOMES[self._code]
+
+    def mark_errors(self, errors: dict[int, list[str]]) -> None:
+        """Rows with bad values get the outcome 'error' (their message: `error(i)`)."""
+        self.errors = errors
+        if errors:
+            self._code[np.fromiter(errors, dtype=np.int64)] = 3
+            self.outcome = OUTCOMES[self._code]
+
+    # --- columns --------------------------------------------------------------------------------
+
+    @property
+    def amounts(self) -> pd.DataFrame:
+        eligible = self._code == 0
+        data = {aid: np.where(eligible & col.known, col.value, np.nan) for aid, (_, _, _, col) in self.amount_cols.items()}
+        return pd.DataFrame(data, index=pd.RangeIndex(self.n))
+
+    # --- one row ---------------------------------------------------------------------------------
+
+    def error(self, i: int) -> str | None:
+        msgs = self.errors.get(i)
+        return " ; ".join(msgs) if msgs else None
+
+    def reasons(self, i: int) -> list[dict]:
+        out = []
+        for cond, _, final, _, _ in self.results:
+            if final.known[i] and not final.value[i]:
+                out.append({"rule": self.rule.id, "condition": cond.id, "label": cond.label, "message": cond.message,
+                            "legal_reference": self.rule.ref_json(cond.legal_reference)})
+        return out
+
+    def _open_items(self, i: int):
+        """Expressions whose unknown result keeps row i from an answer (conditions, then required amounts)."""
+        items = []
+        for cond, expr, final, base, excs in self.results:
+            if not final.known[i]:
+                items.append(expr)
+                items += [eexpr for _, eexpr, _ in excs]
+        if self._code[i] == 2 and all(f.known[i] for _, _, f, _, _ in self.results):
+            for a, expr, ceiling, col in self.amount_cols.values():
+                if a.required and not col.known[i]:
+                    items += [expr] + ([ceiling] if ceiling else [])
+        return items
+
+    def _fact_known(self, path: str, i: int) -> bool:
+        if path in self.ctx.places:
+            return bool(self.ctx.places[path].known[i])
+        return bool(self.ctx.cols[path].known[i])
+
+    def missing(self, i: int) -> list[str]:
+        paths = set()
+        for expr in self._open_items(i):
+            paths |= {p for p in expr.facts if not self._fact_known(p, i)}
+        if paths or self._open_items(i):
+            if not self.ctx.decision_date.known[i]:  # then every parameter and dated question is unknown too
+                paths |= {p for p in self.rule.decision_date.facts if not self._fact_known(p, i)}
+        return sorted(paths)
+
+    def ambiguities(self, i: int) -> list[dict]:
+        out, seen = [], set()
+        for expr in self._open_items(i):
+            for key in expr.geo:
+                g = self.ctx.geo.get(key)
+                if g is not None and g.asked[i] and g.status[i] in AMBIGUOUS and key not in seen:
+                    seen.add(key)
+                    out.append({"fact": g.place, "status": g.status[i], "message": MESSAGES[g.status[i]]})
+            for name in sorted(expr.params):
+                idx = self.ctx.param_idx.get(name)
+                if idx is None or name in seen or not self.ctx.decision_date.known[i]:
+                    continue
+                item = self.rule.params[name].items[idx[i]] if idx[i] >= 0 else None
+                if item is None or item.value is None:
+                    seen.add(name)
+                    why = (item.note if item is not None and item.note else
+                           "aucune valeur en vigueur à la date de décision")
+                    out.append({"parameter": name, "status": "unknown_value",
+                                "message": f"valeur du paramètre « {self.rule.params[name].model.label} » "
+                                           f"non connue à cette date : {why}"})
+        return out
+
+    def _fact_value(self, path: str, i: int):
+        if path in self.ctx.places:
+            p = self.ctx.places[path]
+            form = p.form[i]
+            if form is None:
+                return None
+            if form == "lon_lat":
+                return {"lon": float(p.lon[i]), "lat": float(p.lat[i])}
+            return {form: (p.quartier_code if form == "quartier_code" else p.address)[i]}
+        col = self.ctx.cols[path]
+        if not col.known[i]:
+            return None
+        v = col.value[i]
+        if col.kind == "date":
+            return V.to_date(v).isoformat()
+        if col.kind == "num":
+            f = float(v)
+            return int(f) if self.rule.model.facts[path].type == "integer" else f
+        return bool(v) if col.kind == "bool" else str(v)
+
+    def _tri(self, col: V.Col, i: int) -> str:
+        return "unknown" if not col.known[i] else ("true" if col.value[i] else "false")
+
+    def trace(self, i: int) -> dict:
+        rule, ctx = self.rule, self.ctx
+        dd = ctx.decision_date
+        conditions = []
+        for cond, expr, final, base, excs in self.results:
+            facts = sorted(expr.facts | {p for _, e, _ in excs for p in e.facts})
+            conditions.append({
+                "id": cond.id, "label": cond.label, "expression": cond.expression,
+                "result": self._tri(final, i),
+                "inputs": {p: self._fact_value(p, i) for p in facts},
+                "parameters": sorted(expr.params | {p for _, e, _ in excs for p in e.params}),
+                "legal_reference": rule.ref_json(cond.legal_reference),
+                "exceptions": [{"id": e.id, "label": e.label, "result": self._tri(ec, i),
+                                "applied": bool(ec.known[i] and ec.value[i] and not (base.known[i] and base.value[i])),
+                                "legal_reference": rule.ref_json(e.legal_reference)} for e, _, ec in excs],
+            })
+        amounts = []
+        for aid, (a, expr, ceiling, col) in self.amount_cols.items():
+            amounts.append({"id": aid, "label": a.label, "year": a.year, "expression": a.expression, "ceiling": a.ceiling,
+                            "value": float(col.value[i]) if col.known[i] else None,
+                            "legal_reference": rule.ref_json(a.legal_reference)})
+        parameters = []
+        for name in sorted(ctx.param_idx):
+            idx = ctx.param_idx[name][i]
+            if idx >= 0:
+                parameters.append(rule.params[name].items[idx].to_json())
+            else:
+                parameters.append({"parameter": name, "value": None, "from": None, "to": None,
+                                   "legal_reference": None, "confirmed": False,
+                                   "note": "aucune valeur en vigueur à la date de décision"})
+        geography = [ctx.geo[k].row_trace(i) for k in sorted(ctx.geo)]
+        data = {}
+        for g in geography:
+            info = g.get("geography") or {}
+            for d in [info.get("dataset")] + list((info.get("trace") or {}).get("datasets") or []):
+                if d:
+                    data[d["dataset"]] = d
+        return {
+            "rule": {"id": rule.id, "title": rule.model.title, "version": rule.model.version,
+                     "file": rule.path.name, "sha256": rule.sha256},
+            "decision_date": {"value": V.to_date(dd.value[i]).isoformat() if dd.known[i] else None,
+                              "source": "option --date" if self.date_overridden is not None else "règle",
+                              "expression": rule.model.decision_date.expression,
+                              "label": rule.model.decision_date.label,
+                              "legal_reference": rule.ref_json(rule.model.decision_date.legal_reference)},
+            "conditions": conditions,
+            "amounts": amounts,
+            "parameters": parameters,
+            "geography": geography,
+            "data_versions": [data[k] for k in sorted(data)],
+        }
+
+    def amounts_row(self, i: int) -> dict:
+        if self._code[i] != 0:
+            return {}
+        out: dict[str, Any] = {}
+        schedule = []
+        currency = None
+        for aid, (a, _, _, col) in self.amount_cols.items():
+            value = float(col.value[i]) if col.known[i] else None
+            out[aid] = value
+            currency = currency or a.unit
+            if a.year is not None:
+                schedule.append({"year": a.year, "label": a.label, "amount": value})
+        if schedule:
+            out["schedule"] = schedule
+        if currency:
+            out["currency"] = currency
+        return out
+
+    def decision(self, i: int) -> Decision:
+        return Decision(
+            dispositif=self.rule.id,
+            outcome=self.outcome[i],
+            amounts=self.amounts_row(i),
+            reasons=self.reasons(i),
+            missing_inputs=self.missing(i) if self._code[i] != 0 else [],
+            ambiguities=self.ambiguities(i) if self._code[i] != 0 else [],
+            obligations=[{"id": o.id, "label": o.label, "legal_reference": self.rule.ref_json(o.legal_reference)}
+                         for o in self.rule.model.obligations],
+            error=self.error(i),
+            trace=self.trace(i),
+        )
+
+
+def evaluate_frame(dispositif: str | Rule, df: pd.DataFrame, date: dt.date | None = None,
+                   errors: str = "raise") -> DecisionFrame:
+    """Decisions for every row of `df` (columns = dotted fact paths). Vectorised.
+
+    `date` overrides the decision date of every row. errors="raise" raises BadInput listing the bad values
+    (row, field); errors="collect" gives those rows the outcome 'error' and keeps going.
+    """
+    rule = dispositif if isinstance(dispositif, Rule) else get_rule(dispositif)
+    n = len(df)
+    cols, places, bad = frame_columns(rule, df)
+    ctx = Context(rule, cols, places, bad, n)
+    override = None
+    if date is not None:
+        override = np.full(n, V.days(date), dtype=np.int64)
+        ctx.decision_date = V.Col("date", override, np.ones(n, dtype=bool))
+    else:
+        ctx.decision_date = rule.decision_date.run(ctx)
+    frame = DecisionFrame(rule, ctx, override)  # geography may add bad values (unknown quartier codes)
+    if errors == "raise":
+        bad.raise_if_any()
+    else:
+        frame.mark_errors(bad.rows)
+    return frame
+
+
+def evaluate(dispositif: str | Rule, facts: dict, date: dt.date | None = None) -> Decision:
+    """One decision: facts validated through pydantic, then a frame of one row through the same evaluator."""
+    rule = dispositif if isinstance(dispositif, Rule) else get_rule(dispositif)
+    flat = validate_one(rule, facts)
+    return evaluate_frame(rule, row_frame(rule, flat), date=date).decision(0)

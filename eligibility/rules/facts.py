@@ -1,0 +1,338 @@
+"""Facts against a rule's schema: one row through pydantic, whole columns at once for a frame.
+
+Either way a missing value is an unknown fact (never a default) and each bad value is reported with its
+row and its dotted field, in French.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Optional
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, ValidationError, \
+    create_model, model_validator
+
+from ..errors import BadInput
+from . import values as V
+
+PLACE_PARTS = ("lon", "lat", "quartier_code", "address")
+
+
+# --- one row: pydantic -----------------------------------------------------------------------------
+
+def _iso_date(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date) or v is None:
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"date attendue au format AAAA-MM-JJ, reçu « {v} »")
+
+
+class Place(BaseModel):
+    """A place: {lon, lat} (WGS84), {quartier_code} or {address}: exactly one form."""
+
+    model_config = ConfigDict(extra="forbid")
+    lon: Optional[Annotated[float, Field(strict=True, ge=-180, le=180)]] = None
+    lat: Optional[Annotated[float, Field(strict=True, ge=-90, le=90)]] = None
+    quartier_code: Optional[StrictStr] = None
+    address: Optional[StrictStr] = None
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        forms = [(self.lon is not None or self.lat is not None), self.quartier_code is not None,
+                 self.address is not None]
+        if sum(forms) != 1:
+            raise ValueError("un lieu est {lon, lat}, {quartier_code} ou {address} (une seule de ces formes)")
+        if forms[0] and (self.lon is None or self.lat is None):
+            raise ValueError("un lieu en coordonnées demande lon ET lat")
+        return self
+
+
+def _field_type(fact) -> Any:
+    bounds = {k: v for k, v in (("ge", fact.min), ("le", fact.max)) if v is not None}
+    return {
+        "date": Annotated[dt.date, BeforeValidator(_iso_date)],
+        "enum": Literal[tuple(fact.values or ("",))],
+        "bool": StrictBool,
+        "number": Annotated[float, Field(strict=True, **bounds)],
+        "integer": Annotated[int, Field(strict=True, **bounds)],
+        "string": StrictStr,
+        "place": Place,
+    }[fact.type]
+
+
+def _tree(paths: list[str]) -> dict:
+    tree: dict = {}
+    for p in paths:
+        node = tree
+        parts = p.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = p
+    return tree
+
+
+def _model(name: str, tree: dict, facts: dict) -> type[BaseModel]:
+    fields = {}
+    for key, sub in tree.items():
+        if isinstance(sub, dict):
+            fields[key] = (Optional[_model(f"{name}_{key}", sub, facts)], None)
+        else:
+            fact = facts[sub]
+            fields[key] = (Optional[_field_type(fact)], Field(default=None, description=fact.description))
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+@functools.lru_cache(maxsize=32)
+def facts_model(rule) -> type[BaseModel]:
+    return _model("Faits_" + rule.id.replace("-", "_"), _tree(list(rule.model.facts)), rule.model.facts)
+
+
+def json_schema(rule) -> dict:
+    schema = facts_model(rule).model_json_schema()
+    schema["title"] = f"Faits — {rule.model.title}"
+    schema["$id"] = f"qpv:rules/{rule.id}/facts"
+    schema["description"] = (f"Faits attendus par la règle {rule.id} (version {rule.model.version}). "
+                             "Un fait absent ou null est inconnu : jamais remplacé par une valeur par défaut.")
+    return schema
+
+
+_FR = {
+    "extra_forbidden": "champ inconnu pour ce dispositif",
+    "literal_error": "valeur non autorisée",
+    "float_type": "nombre attendu", "int_type": "entier attendu", "bool_type": "booléen attendu (true/false)",
+    "string_type": "texte attendu", "model_type": "objet attendu", "dict_type": "objet attendu",
+    "greater_than_equal": "valeur trop petite", "less_than_equal": "valeur trop grande",
+}
+
+
+def _unnest(facts: dict, rule) -> dict:
+    """Accept flat dotted keys as well as nested objects."""
+    out: dict = {}
+    for key, value in facts.items():
+        node = out
+        parts = str(key).split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise BadInput("objet attendu", field=key)
+        node[parts[-1]] = value
+    return out
+
+
+def validate_one(rule, facts: Any) -> dict[str, Any]:
+    """Validate one row of facts (nested or dotted) -> {dotted path: python value or None}."""
+    if not isinstance(facts, dict):
+        raise BadInput("les faits doivent être un objet JSON", field="facts")
+    try:
+        obj = facts_model(rule).model_validate(_unnest(facts, rule))
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            path = ".".join(str(x) for x in e["loc"])
+            msg = _FR.get(e["type"], e["msg"].removeprefix("Value error, "))
+            if e["type"] == "literal_error":
+                msg += f" (attendu : {e['ctx'].get('expected')})"
+            problems.append(f"champ « {path} » : {msg} (reçu {e.get('input')!r})")
+        raise BadInput("faits invalides — " + " ; ".join(problems), field=problems and ".".join(
+            str(x) for x in exc.errors()[0]["loc"])) from None
+    dumped = obj.model_dump()
+    flat = {}
+    for path, fact in rule.model.facts.items():
+        node: Any = dumped
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        flat[path] = node
+    return flat
+
+
+def row_frame(rule, flat: dict[str, Any]) -> pd.DataFrame:
+    """A one-row frame in the batch layout (places split into flat columns)."""
+    data = {}
+    for path, fact in rule.model.facts.items():
+        v = flat.get(path)
+        if fact.type == "place":
+            for part in PLACE_PARTS:
+                data[f"{path}.{part}"] = [None if v is None else v.get(part)]
+        else:
+            data[path] = [v]
+    return pd.DataFrame(data)
+
+
+# --- columns: a frame --------------------------------------------------------------------------
+
+@dataclass
+class PlaceCols:
+    form: np.ndarray  # object: 'lon_lat' | 'quartier_code' | 'address' | None
+    lon: np.ndarray
+    lat: np.ndarray
+    quartier_code: np.ndarray
+    address: np.ndarray
+
+    @property
+    def known(self) -> np.ndarray:
+        return self.form != None  # noqa: E711 - elementwise on an object array
+
+
+class BadValues:
+    """Bad values found while converting columns: {row index (0-based): [messages]}."""
+
+    def __init__(self):
+        self.rows: dict[int, list[str]] = {}
+
+    def add(self, mask: np.ndarray, field: str, message: str, shown: pd.Series | None = None) -> None:
+        for i in np.flatnonzero(mask)[:10_000]:
+            got = "" if shown is None else f", reçu « {shown.iloc[i]} »"
+            self.rows.setdefault(int(i), []).append(f"champ « {field} » : {message}{got}")
+
+    def raise_if_any(self) -> None:
+        if not self.rows:
+            return
+        items = sorted(self.rows.items())
+        text = " ; ".join(f"ligne {i + 1}, {m}" for i, ms in items[:20] for m in ms)
+        more = f" … ({len(items)} lignes en erreur)" if len(items) > 20 else ""
+        first_row = items[0][0] + 1
+        raise BadInput(f"valeurs invalides — {text}{more}", row=first_row if len(items) == 1 else None)
+
+
+def _missing(s: pd.Series) -> np.ndarray:
+    out = s.isna().to_numpy().copy()
+    if s.dtype == object:
+        out = out | ((s.astype(str).str.strip() == "").to_numpy() & ~out)
+    return out
+
+
+def _date_col(s: pd.Series, field: str, bad: BadValues) -> V.Col:
+    missing = _missing(s)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        conv = s
+    else:
+        text = s.where(~missing, None)
+        if s.dtype == object:
+            text = text.map(lambda v: v.isoformat() if isinstance(v, dt.date) else v, na_action="ignore")
+        conv = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    known = conv.notna().to_numpy()
+    bad.add(~missing & ~known, field, "date invalide (AAAA-MM-JJ attendu)", s)
+    days = conv.to_numpy(dtype="datetime64[D]", na_value=np.datetime64("1970-01-01")).astype(np.int64)
+    return V.Col("date", np.where(known, days, 0), known)
+
+
+def _num_col(s: pd.Series, fact, field: str, bad: BadValues) -> V.Col:
+    missing = _missing(s)
+    if s.dtype == bool or (s.dtype == object and s.map(lambda v: isinstance(v, bool)).any()):
+        is_bool = s.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy()
+        bad.add(is_bool, field, "nombre attendu, pas un booléen", s)
+        s = s.where(~is_bool, None)
+    conv = pd.to_numeric(s, errors="coerce").astype(float)
+    value = conv.to_numpy()
+    known = np.isfinite(value)
+    bad.add(~missing & ~known, field, "nombre attendu", s)
+    if fact.type == "integer":
+        frac = known & (value != np.floor(np.where(known, value, 0)))
+        bad.add(frac, field, "entier attendu", s)
+        known &= ~frac
+    if fact.min is not None:
+        low = known & (value < fact.min)
+        bad.add(low, field, f"valeur inférieure au minimum {fact.min:g}", s)
+        known &= ~low
+    if fact.max is not None:
+        high = known & (value > fact.max)
+        bad.add(high, field, f"valeur supérieure au maximum {fact.max:g}", s)
+        known &= ~high
+    return V.Col("num", np.where(known, value, 0.0), known)
+
+
+_TRUE = {"true", "1", "oui", "vrai", "yes"}
+_FALSE = {"false", "0", "non", "faux", "no"}
+
+
+def _bool_col(s: pd.Series, field: str, bad: BadValues) -> V.Col:
+    missing = _missing(s)
+    if s.dtype == bool:
+        return V.Col("bool", s.to_numpy(), np.ones(len(s), dtype=bool))
+    text = s.astype(str).str.strip().str.lower().where(~missing, "")
+    is_true, is_false = text.isin(_TRUE).to_numpy(), text.isin(_FALSE).to_numpy()
+    known = is_true | is_false
+    bad.add(~missing & ~known, field, "booléen attendu (true/false)", s)
+    return V.Col("bool", is_true, known)
+
+
+def _str_col(s: pd.Series, fact, field: str, bad: BadValues) -> V.Col:
+    missing = _missing(s)
+    text = s.astype(object).where(~missing, "")
+    if fact.type == "enum":
+        ok = text.isin(fact.values).to_numpy()
+        bad.add(~missing & ~ok, field, f"valeur non autorisée (attendu : {', '.join(fact.values)})", s)
+        known = ~missing & ok
+    else:
+        known = ~missing
+    arr = np.where(known, text.astype(str).to_numpy(dtype=object), "")
+    return V.Col("str", arr.astype(object), known)
+
+
+def _place_cols(df: pd.DataFrame, path: str, bad: BadValues) -> PlaceCols:
+    n = len(df)
+    if path in df.columns:  # one column of dicts: expand it (single decisions, small files)
+        objs = df[path]
+        parts = {p: objs.map(lambda v, p=p: v.get(p) if isinstance(v, dict) else None) for p in PLACE_PARTS}
+        not_dict = ~objs.map(lambda v: isinstance(v, dict) or v is None or (isinstance(v, float) and np.isnan(v)))
+        bad.add(not_dict.to_numpy(), path, "lieu attendu ({lon, lat}, {quartier_code} ou {address})", objs)
+    else:
+        parts = {p: df[f"{path}.{p}"] if f"{path}.{p}" in df.columns else pd.Series([None] * n, index=df.index)
+                 for p in PLACE_PARTS}
+    lon = pd.to_numeric(parts["lon"], errors="coerce").astype(float).to_numpy()
+    lat = pd.to_numeric(parts["lat"], errors="coerce").astype(float).to_numpy()
+    for p, arr, lim in (("lon", lon, 180), ("lat", lat, 90)):
+        given = ~_missing(parts[p])
+        wrong = given & (~np.isfinite(arr) | (np.abs(np.nan_to_num(arr)) > lim))
+        bad.add(wrong, f"{path}.{p}", f"coordonnée invalide (WGS84, |{p}| ≤ {lim})", parts[p])
+    has_ll = np.isfinite(lon) & np.isfinite(lat)
+    half = np.isfinite(lon) ^ np.isfinite(lat)
+    bad.add(half, path, "un lieu en coordonnées demande lon ET lat")
+    code = ~_missing(parts["quartier_code"])
+    addr = ~_missing(parts["address"])
+    forms = has_ll.astype(int) + code + addr
+    bad.add(forms > 1, path, "un lieu a une seule forme : {lon, lat}, {quartier_code} ou {address}")
+    form = np.full(n, None, dtype=object)
+    one = forms == 1
+    form[one & has_ll] = "lon_lat"
+    form[one & code] = "quartier_code"
+    form[one & addr] = "address"
+    qc = parts["quartier_code"].astype(object).where(code, None).to_numpy(dtype=object)
+    ad = parts["address"].astype(object).where(addr, None).to_numpy(dtype=object)
+    return PlaceCols(form, lon, lat, qc, ad)
+
+
+def frame_columns(rule, df: pd.DataFrame) -> tuple[dict[str, V.Col], dict[str, PlaceCols], BadValues]:
+    """Convert a frame's columns (dotted paths) to typed columns; an absent column is all unknown."""
+    n = len(df)
+    df = df.reset_index(drop=True)
+    bad = BadValues()
+    cols: dict[str, V.Col] = {}
+    places: dict[str, PlaceCols] = {}
+    for path, fact in rule.model.facts.items():
+        if fact.type == "place":
+            places[path] = _place_cols(df, path, bad)
+            continue
+        if path not in df.columns:
+            kind = {"date": "date", "bool": "bool", "number": "num", "integer": "num"}.get(fact.type, "str")
+            cols[path] = V.unknown(kind, n)
+            continue
+        s = df[path]
+        if fact.type == "date":
+            cols[path] = _date_col(s, path, bad)
+        elif fact.type in ("number", "integer"):
+            cols[path] = _num_col(s, fact, path, bad)
+        elif fact.type == "bool":
+            cols[path] = _bool_col(s, path, bad)
+        else:
+            cols[path] = _str_col(s, fact, path, bad)
+    return cols, places, bad

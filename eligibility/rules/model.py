@@ -1,0 +1,147 @@
+"""The rule file as data: pydantic models of the YAML format documented in docs/rules.md.
+
+Structure only is checked here (keys, types, ids). Cross-checks that need the whole file (names in
+expressions, parameter periods, legal text ids) live in `loader.py`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FactType = Literal["date", "enum", "bool", "number", "integer", "place", "string"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class LegalText(_Strict):
+    id: str
+    text: str
+    url: str | None = None
+    effective: dt.date
+    confirmed: bool = True
+    note: str | None = None
+
+
+class LegalReference(_Strict):
+    text: str  # id of a LegalText of the same file
+    article: str | None = None
+    confirmed: bool | None = None  # None: inherits the text's flag
+    note: str | None = None
+
+
+class Validity(_Strict):
+    valid_from: dt.date = Field(alias="from")
+    valid_to: dt.date | None = Field(default=None, alias="to")
+
+
+class DecisionDate(_Strict):
+    expression: str
+    label: str
+    legal_reference: LegalReference
+
+
+class Fact(_Strict):
+    type: FactType
+    description: str
+    values: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @field_validator("values")
+    @classmethod
+    def _non_empty(cls, v):
+        if v is not None and not v:
+            raise ValueError("la liste des valeurs d'une énumération ne peut pas être vide")
+        return v
+
+
+class ParameterValue(_Strict):
+    start: dt.date = Field(alias="from")
+    end: dt.date | None = Field(default=None, alias="to")
+    value: float | int | bool | str | list[float | int | str] | None
+    reference: LegalReference
+    confirmed: bool
+    note: str | None = None
+
+
+class Parameter(_Strict):
+    label: str
+    unit: str | None = None
+    values: list[ParameterValue] = Field(min_length=1)
+
+
+class Definition(_Strict):
+    label: str
+    expression: str
+
+
+class Exception_(_Strict):
+    id: str
+    label: str
+    expression: str
+    legal_reference: LegalReference
+
+
+class Condition(_Strict):
+    id: str
+    label: str
+    expression: str
+    legal_reference: LegalReference
+    message: str
+    exceptions: list[Exception_] = []
+
+
+class Amount(_Strict):
+    id: str
+    label: str
+    expression: str
+    legal_reference: LegalReference
+    year: int | None = None
+    unit: str = "EUR"
+    ceiling: str | None = None
+    required: bool = True
+
+
+class Obligation(_Strict):
+    id: str
+    label: str
+    legal_reference: LegalReference
+
+
+class Expectation(_Strict):
+    outcome: Literal["eligible", "not_eligible", "undetermined"]
+    amounts: dict[str, float | None] | None = None
+    reasons: list[str] | None = None
+    missing_inputs: list[str] | None = None
+    ambiguities: list[str] | None = None
+
+
+class TestCase(_Strict):
+    __test__ = False  # not a pytest class
+    name: str
+    date: dt.date | None = None
+    facts: dict[str, Any]
+    expect: Expectation
+    needs_geography: bool = False
+
+
+class RuleFile(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: Literal["dispositif", "criterion"]
+    title: str
+    version: str
+    description: str | None = None
+    legal_texts: list[LegalText] = Field(min_length=1)
+    validity: Validity
+    decision_date: DecisionDate
+    facts: dict[str, Fact]
+    parameters: dict[str, Parameter] = {}
+    definitions: dict[str, Definition] = {}
+    conditions: list[Condition] = Field(min_length=1)
+    amounts: list[Amount] = []
+    obligations: list[Obligation] = []
+    tests: list[TestCase] = []

@@ -1,0 +1,120 @@
+"""The geography oracle behind `in_qpv(place, date)`.
+
+Places come in three forms: {lon, lat} -> `eligibility.geography.locate_points` (arrays in, arrays out);
+{quartier_code} -> `quartier_in_force` once per distinct (code, date); {address} ->
+`eligibility.addresses.locate_addresses` (same result shape as locate_points). Geography is imported
+when first needed, so the rules engine loads without it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import BadInput
+from . import values as V
+from .facts import BadValues, PlaceCols
+
+AMBIGUOUS = ("near_boundary", "not_covered", "undetermined")
+MESSAGES = {
+    "near_boundary": "le lieu est à quelques mètres d'une limite de quartier : la géographie ne peut pas trancher",
+    "not_covered": "aucun millésime de périmètres chargé ne couvre ce territoire à cette date",
+    "undetermined": "l'adresse n'a pas pu être localisée assez précisément",
+}
+
+
+@dataclass
+class GeoAnswer:
+    """Answers for every row of a frame (None where the question was not asked)."""
+
+    place: str
+    date_label: str
+    status: np.ndarray
+    quartier: np.ndarray
+    vintage: np.ndarray
+    dates: np.ndarray
+    asked: np.ndarray
+    form: np.ndarray
+    _located: list = field(default_factory=list)  # (row indices, LocateResult) for lazy traces
+    _by_code: dict = field(default_factory=dict)  # (code, date) -> quartier_in_force dict
+
+    def col(self) -> V.Col:
+        inside = self.status == "inside"
+        known = inside | (self.status == "outside")
+        return V.Col("bool", inside, known)
+
+    def row_trace(self, i: int) -> dict:
+        out = {"fact": self.place, "date_expression": self.date_label, "form": self.form[i],
+               "date": V.to_date(self.dates[i]).isoformat() if self.asked[i] else None,
+               "status": self.status[i], "quartier": self.quartier[i], "vintage": self.vintage[i]}
+        if not self.asked[i]:
+            out["status"] = "not_asked"
+            return out
+        if self.form[i] == "quartier_code":
+            info = self._by_code.get((self.quartier[i], int(self.dates[i])))
+            if info:
+                out["geography"] = info
+        else:
+            for rows, res in self._located:
+                j = np.searchsorted(rows, i)
+                if j < len(rows) and rows[j] == i:
+                    out["geography"] = res.row(int(j))
+        return out
+
+
+def _as_dates(days: np.ndarray) -> np.ndarray:
+    return days.astype("datetime64[D]")
+
+
+def answer(place_path: str, date_label: str, place: PlaceCols, dates: V.Col, bad: BadValues) -> GeoAnswer:
+    import eligibility.geography as geo
+
+    n = len(dates)
+    status = np.full(n, None, dtype=object)
+    quartier = np.full(n, None, dtype=object)
+    vintage = np.full(n, None, dtype=object)
+    asked = place.known & dates.known
+    ans = GeoAnswer(place_path, date_label, status, quartier, vintage, dates.value, asked, place.form)
+
+    for form in ("lon_lat", "address"):
+        rows = np.flatnonzero(asked & (place.form == form))
+        if not len(rows):
+            continue
+        if form == "lon_lat":
+            res = geo.locate_points(place.lon[rows], place.lat[rows], _as_dates(dates.value[rows]))
+        else:
+            try:
+                from eligibility.addresses import locate_addresses
+            except ImportError:
+                raise BadInput("les lieux donnés par adresse ne sont pas encore pris en charge : "
+                               "donnez {lon, lat} ou {quartier_code}", field=place_path) from None
+            res = locate_addresses(place.address[rows], _as_dates(dates.value[rows]))
+        status[rows] = np.asarray(res.status, dtype=object)
+        quartier[rows] = np.asarray(res.quartier_code, dtype=object)
+        vintage[rows] = np.asarray(res.vintage, dtype=object)
+        ans._located.append((rows, res))
+
+    rows = np.flatnonzero(asked & (place.form == "quartier_code"))
+    if len(rows):
+        codes = place.quartier_code[rows].astype(str)
+        keys = np.char.add(np.char.add(codes.astype("U16"), "|"), dates.value[rows].astype("U12"))
+        uniq, inverse = np.unique(keys, return_inverse=True)  # one oracle call per distinct (code, date)
+        st = np.empty(len(uniq), dtype=object)
+        vt = np.empty(len(uniq), dtype=object)
+        for k, key in enumerate(uniq):
+            code, day = key.rsplit("|", 1)
+            try:
+                info = geo.quartier_in_force(code, V.to_date(int(day)))
+            except BadInput as exc:
+                mask = np.zeros(n, dtype=bool)
+                mask[rows[inverse == k]] = True
+                bad.add(mask, place_path, exc.detail)
+                st[k], vt[k] = None, None
+                continue
+            ans._by_code[(code, int(day))] = info
+            st[k] = "inside" if info.get("in_force") else "outside"
+            vt[k] = info.get("vintage")
+        status[rows] = st[inverse]
+        vintage[rows] = vt[inverse]
+        quartier[rows] = codes
+    return ans

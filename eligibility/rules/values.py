@@ -1,0 +1,102 @@
+"""Column values of the evaluator: a numpy array of values and a numpy array saying which are known.
+
+Three-valued logic (Kleene) is two boolean arrays. Dates are int64 days since 1970-01-01; numbers are
+float64; strings are object arrays. Where `known` is False the value slot holds a neutral placeholder
+(False, 0, "") and must never be read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Col:
+    kind: str  # 'bool' | 'num' | 'date' | 'str'
+    value: np.ndarray
+    known: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.known)
+
+
+def const(kind: str, value, n: int) -> Col:
+    dtype = {"bool": bool, "num": float, "date": np.int64, "str": object}[kind]
+    arr = np.empty(n, dtype=dtype)
+    arr[:] = value
+    return Col(kind, arr, np.ones(n, dtype=bool))
+
+
+def unknown(kind: str, n: int) -> Col:
+    return Col(kind, const(kind, {"bool": False, "num": 0.0, "date": 0, "str": ""}[kind], n).value,
+               np.zeros(n, dtype=bool))
+
+
+def days(d: dt.date) -> int:
+    return (d - EPOCH).days
+
+
+def to_date(n: int) -> dt.date:
+    return EPOCH + dt.timedelta(days=int(n))
+
+
+# --- Kleene logic -------------------------------------------------------------------------------
+
+def k_and(a: Col, b: Col) -> Col:
+    true = (a.known & a.value) & (b.known & b.value)
+    false = (a.known & ~a.value) | (b.known & ~b.value)
+    return Col("bool", true, true | false)
+
+
+def k_or(a: Col, b: Col) -> Col:
+    true = (a.known & a.value) | (b.known & b.value)
+    false = (a.known & ~a.value) & (b.known & ~b.value)
+    return Col("bool", true, true | false)
+
+
+def k_not(a: Col) -> Col:
+    return Col("bool", a.known & ~a.value, a.known)
+
+
+# --- calendar arithmetic on int64 day numbers, vectorised -----------------------------------------
+
+def ymd(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    d64 = d.astype("datetime64[D]")
+    months = d64.astype("datetime64[M]")
+    y = months.astype("datetime64[Y]").astype(np.int64) + 1970
+    m = months.astype(np.int64) % 12 + 1
+    day = (d64 - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return y, m, day
+
+
+def from_ymd(y: np.ndarray, m: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Day numbers of (y, m, day); `day` is clamped to the month's length (31 Jan + 1 month = 28/29 Feb)."""
+    month_index = (np.asarray(y, dtype=np.int64) - 1970) * 12 + (np.asarray(m, dtype=np.int64) - 1)
+    first = month_index.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    next_first = (month_index + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    return first + np.minimum(np.asarray(day, dtype=np.int64), next_first - first) - 1
+
+
+def add_months(d: np.ndarray, n: np.ndarray) -> np.ndarray:
+    y, m, day = ymd(d)
+    total = y * 12 + (m - 1) + np.asarray(n, dtype=np.int64)
+    return from_ymd(total // 12, total % 12 + 1, day)
+
+
+def full_months(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Largest k with add_months(start, k) <= end (for end >= start); negative mirror otherwise."""
+    lo, hi = np.minimum(start, end), np.maximum(start, end)
+    ys, ms, _ = ymd(lo)
+    ye, me, _ = ymd(hi)
+    k = (ye - ys) * 12 + (me - ms)
+    k = k - (add_months(lo, k) > hi)
+    return np.where(end >= start, k, -k)
+
+
+def age(birth: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Full years from `birth` to `at` (a person born on 29 Feb has their birthday on 28 Feb)."""
+    return full_months(birth, at) // 12

@@ -14,6 +14,8 @@ Blank lines at the very end of the file are not records (spreadsheets often leav
 """
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +48,18 @@ def _line_bounds(buf: np.ndarray, at_eof: bool):
     has_cr[nonempty] = buf[ends[nonempty] - 1] == _CR
     content_end = ends - has_cr
     return starts, content_end, ends, nl
+
+
+def _is_one_record(raw: bytes, sep: str, ncols: int, encoding: str) -> bool:
+    """Strict RFC 4180 reading of a multi-line candidate: one record of `ncols` fields, every quoted
+    field closed by a quote followed by a separator or the end. Rules out pairing a stray quote with
+    the opening quote of a later record."""
+    try:
+        rows = list(csv.reader(io.StringIO(raw.decode(encoding).replace("\r\n", "\n"), newline=""),
+                               delimiter=sep, strict=True))
+    except (csv.Error, UnicodeDecodeError):
+        return False
+    return len(rows) == 1 and len(rows[0]) == ncols
 
 
 def _field_counts(buf, cq, sep_pos, rec_start, rec_end):
@@ -84,12 +98,11 @@ def split_records(data: bytes, *, sep: str, ncols: int, encoding: str, encoding_
         if s >= horizon:
             break
         e = odd[k + 1] if k + 1 < len(odd) else None
-        if e is not None and e - s <= max_lines:
-            rs, re_ = np.array([starts[s]]), np.array([content_end[e]])
-            if _field_counts(buf, cq, sep_pos, rs, re_)[0] == ncols:
-                merged[s] = e
-                k += 2
-                continue
+        if e is not None and e - s <= max_lines and _is_one_record(data[starts[s]:content_end[e]], sep, ncols,
+                                                                    encoding):
+            merged[s] = e
+            k += 2
+            continue
         errors[s] = (f"guillemet non refermé : le champ ouvert par un guillemet ne se termine pas "
                      f"(dans les {max_lines} lignes suivantes) par un guillemet suivi d'un séparateur")
         k += 1

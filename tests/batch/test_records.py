@@ -1,0 +1,112 @@
+"""Broken CSV lines become their own error rows; good neighbours are read exactly."""
+import csv
+import io
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from eligibility.batch import dialect
+from eligibility.batch.sources import CsvSource
+
+
+def read_all(path, size):
+    src = CsvSource(path)
+    rows, errors = [], []
+    for chunk in src.chunks(size):
+        df = chunk.frame()
+        good = iter(df.itertuples(index=False, name=None))
+        for e in chunk.errors:
+            if e is None:
+                rows.append(list(next(good)))
+                errors.append(None)
+            else:
+                rows.append(None)
+                errors.append(e)
+    return rows, errors
+
+
+def test_ragged_empty_unbalanced_and_multiline(tmp_path):
+    p = tmp_path / "in.csv"
+    p.write_text('a;b;c\n1;2;3\n1;2\n\n1;2;3;4\n1;"deux\nlignes";3\n1;"jamais fermé;3\n4;5;6\n', encoding="utf-8")
+    rows, errors = read_all(p, 100)
+    assert len(rows) == 7
+    assert rows[0] == ["1", "2", "3"]
+    assert errors[1].startswith("2 champs au lieu de 3") and "ligne 3 du fichier" in errors[1]
+    assert errors[2] == "ligne vide (ligne 4 du fichier)"
+    assert errors[3].startswith("4 champs au lieu de 3")
+    assert rows[4] == ["1", "deux\nlignes", "3"]
+    assert errors[5].startswith("guillemet non refermé") and "ligne 8 du fichier" in errors[5]
+    assert rows[6] == ["4", "5", "6"]
+
+
+def test_trailing_blank_lines_are_not_rows_and_crlf_is_handled(tmp_path):
+    p = tmp_path / "in.csv"
+    p.write_bytes(b"a,b\r\n1,2\r\n3,4\r\n\r\n\r\n")
+    rows, errors = read_all(p, 1)
+    assert rows == [["1", "2"], ["3", "4"]] and errors == [None, None]
+
+
+def test_latin1_file_and_bad_bytes_in_a_utf8_file(tmp_path, monkeypatch):
+    p = tmp_path / "latin.csv"
+    p.write_bytes("commune;lon\nSaint-Étienne;4,39\n".encode("cp1252"))
+    src = CsvSource(p)
+    assert src.dialect.encoding == "cp1252" and "Windows-1252" in src.describe()
+    assert read_all(p, 10)[0] == [["Saint-Étienne", "4,39"]]
+    monkeypatch.setattr(dialect, "SAMPLE_BYTES", 8)  # the Latin-1 line comes after the sniffed sample
+    q = tmp_path / "mixed.csv"
+    q.write_bytes("a;b\nÉ;1\n".encode() + "È;2\n".encode("latin-1") + b"x;3\n")
+    rows, errors = read_all(q, 10)
+    assert rows[0] == ["É", "1"] and rows[2] == ["x", "3"]
+    assert errors[1].startswith("octets invalides pour l'encodage UTF-8")
+
+
+def test_separator_and_bom_are_detected(tmp_path):
+    p = tmp_path / "in.csv"
+    p.write_bytes(b"\xef\xbb\xbflon,lat\n1.5,2.5\n")
+    src = CsvSource(p)
+    assert src.dialect.separator == "," and src.columns == ("lon", "lat") and "BOM" in src.describe()
+
+
+FIELD = st.text(alphabet=st.sampled_from(list('ab ;,"é\n=-')), max_size=8).filter(lambda f: not f.startswith("\n"))
+ROWS = st.lists(st.lists(FIELD, min_size=3, max_size=3), min_size=1, max_size=30)
+BROKEN = st.sampled_from(["", "x;y", "x;y;z;w", 'x;"y;z', '"x;y;z'])
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=ROWS, broken=st.lists(st.tuples(st.integers(0, 30), BROKEN), max_size=4),
+       size=st.integers(1, 7), crlf=st.booleans())
+def test_every_record_is_one_row_whatever_the_chunking(tmp_path_factory, rows, broken, size, crlf):
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\n").writerows([["a", "b", "c"], *rows])
+    lines_out, expected = [], []
+    recs = [r for r in csv.reader(io.StringIO(out.getvalue()), delimiter=";")][1:]
+    text_recs = out.getvalue().split("\n", 1)[1]
+    # rebuild the file record by record so broken lines go *between* records
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=";", lineterminator="\n")
+    pieces = []
+    for r in recs:
+        buf.seek(0), buf.truncate()
+        w.writerow(r)
+        pieces.append(buf.getvalue())
+    inserts = sorted(broken, key=lambda t: t[0])
+    for i, piece in enumerate(pieces):
+        for pos, line in inserts:
+            if pos == i:
+                lines_out.append(line + "\n")
+                expected.append(None)
+        lines_out.append(piece)
+        expected.append(recs[i])
+    assert text_recs  # the writer produced data
+    text = "a;b;c\n" + "".join(lines_out)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    p = tmp_path_factory.mktemp("r") / "in.csv"
+    p.write_bytes(text.encode("utf-8"))
+    rows_read, errors = read_all(p, size)
+    assert len(rows_read) == len(expected)
+    for got, want, err in zip(rows_read, expected, errors):
+        if want is None:
+            assert err is not None
+        else:
+            assert err is None and got == [f.replace("\r\n", "\n") for f in want]

@@ -1,9 +1,10 @@
 """Geography: perimeter vintages, point -> quartier at a date, carreaux.
 
 Public surface (docs/ARCHITECTURE.md): `locate_points`, `LocateResult`, `quartier_in_force`,
-`list_quartiers`. Heavy work (projection, indexes) happens on first use and is cached on disk.
+`list_quartiers` (plus `perimeter_geojson`, `perimeters_near` for maps). Heavy work (projection, indexes) happens on first use and is cached on disk.
 """
 from .locate import STATUSES, LocateResult, locate_points
-from .quartiers import list_quartiers, quartier_in_force
+from .quartiers import list_quartiers, perimeter_geojson, perimeters_near, quartier_in_force
 
-__all__ = ["STATUSES", "LocateResult", "locate_points", "quartier_in_force", "list_quartiers"]
+__all__ = ["STATUSES", "LocateResult", "locate_points", "quartier_in_force", "list_quartiers",
+           "perimeter_geojson", "perimeters_near"]

@@ -47,9 +47,17 @@ def as_dates(dates, n: int) -> np.ndarray:
     if isinstance(dates, (dt.date, str, np.datetime64)) or dates is None:
         dates = [dates]
     raw = list(dates) if not isinstance(dates, np.ndarray) else dates
+    arr = None
     if isinstance(raw, np.ndarray) and np.issubdtype(raw.dtype, np.datetime64):
         arr = raw.astype("datetime64[D]")
     else:
+        try:  # whole column at once (date objects or ISO strings); the row loop below only finds the culprit
+            arr = np.asarray(raw, dtype="datetime64[D]") if len(raw) else np.zeros(0, "datetime64[D]")
+            if any(isinstance(d, str) and len(d.strip()) != 10 for d in raw[:1]):
+                arr = None
+        except (ValueError, TypeError):
+            arr = None
+    if arr is None:
         arr = np.empty(len(raw), dtype="datetime64[D]")
         for i, d in enumerate(raw):  # parsing user dates: once per distinct input, not a geometric hot path
             try:
@@ -77,7 +85,7 @@ class LocateResult:
     vintage: np.ndarray           # None when not_covered
     departement: np.ndarray       # '' outside France
     region: np.ndarray
-    reason: np.ndarray            # '' or a reason code (not_covered, undetermined)
+    reason: np.ndarray            # None, the not_covered reason code, or the undetermined reason (address domain)
     dates: np.ndarray             # datetime64[D]
     lon: np.ndarray
     lat: np.ndarray
@@ -90,7 +98,7 @@ class LocateResult:
     exact: np.ndarray             # answered by exact tests (True) or by the grid (False)
     tolerance_m: float
     crs: str
-    reason_detail: np.ndarray = field(default=None)  # free text for undetermined rows (address domain)
+    coverage: np.ndarray = field(default=None)  # vintage resolution code ('' covered; see vintages.NOT_COVERED_REASONS)
 
     def __len__(self) -> int:
         return len(self.status)
@@ -112,7 +120,7 @@ class LocateResult:
         code = np.full(len(self), None, dtype=object)
         name = np.full(len(self), None, dtype=object)
         deps = np.asarray(self.departement, dtype=object)
-        for dep in sorted(set(deps[self.zone >= 0].tolist()) - {""}):
+        for dep in sorted(set(deps[_int(self.zone) >= 0].tolist()) - {"", None}):
             rows = np.flatnonzero(deps == dep)
             ci = index.commune_index(dep)
             if ci is None:
@@ -152,11 +160,19 @@ class LocateResult:
         return row_json(self, i)
 
 
+def _int(values) -> np.ndarray:
+    """Integer column; None (rows a caller padded, e.g. unplaced addresses) reads as -1."""
+    arr = np.asarray(values)
+    if arr.dtype == object:
+        arr = np.where(np.equal(arr, None), -1, arr)
+    return arr.astype(np.int64)
+
+
 def _groups(*keys: np.ndarray):
     """(key tuple, row indices) for each distinct combination of keys, in sorted key order."""
     if len(keys[0]) == 0:
         return []
-    stacked = np.stack([np.asarray(k, dtype=np.int64) for k in keys], axis=1)
+    stacked = np.stack([_int(k) for k in keys], axis=1)
     uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
     order = np.argsort(inv.ravel(), kind="stable")
     bounds = np.searchsorted(inv.ravel()[order], np.arange(len(uniq) + 1))
@@ -290,8 +306,8 @@ def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float = 
         code[rows[has]], name[rows[has]] = per.code[pos[has]], per.name[pos[has]]
         vint[rows] = per.vintage
     status[skip] = UNDETERMINED
-    reason = np.where(skip, "adresse_non_localisee", reason).astype(object)
+    public_reason = np.where(skip, detail, np.where(reason == "", None, reason)).astype(object)
     return LocateResult(status=status, quartier_code=code, quartier_name=name, vintage=vint, departement=dep,
-                        region=region, reason=reason, dates=d64, lon=lon_, lat=lat_, x=x, y=y, zone=zone, rule=rule,
-                        quartier_pos=qpos, contained=contained, exact=exact, tolerance_m=tol, crs=crs,
-                        reason_detail=detail)
+                        region=region, reason=public_reason, dates=d64, lon=lon_, lat=lat_, x=x, y=y, zone=zone,
+                        rule=rule, quartier_pos=qpos, contained=contained, exact=exact, tolerance_m=tol, crs=crs,
+                        coverage=np.where(skip, "", reason).astype(object))

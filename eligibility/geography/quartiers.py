@@ -114,3 +114,51 @@ def list_quartiers(commune=None, departement=None, epci=None, vintage=None) -> l
                 continue
             out.append(_summary(per, i))
     return out
+
+
+def perimeter_geojson(code: str, vintage: str | None = None) -> dict | None:
+    """The quartier's perimeter (repaired, WGS84) as a GeoJSON geometry; None when it collapsed to a point."""
+    import shapely
+
+    per, i = _find(str(code).strip().upper())
+    if vintage is not None and str(vintage).upper() != per.vintage:
+        raise BadInput(f"le quartier {code} appartient au millésime {per.vintage}, pas {vintage}", field="vintage")
+    if per.degenerate[i]:
+        return None
+    return json.loads(shapely.to_geojson(per.geometry[i]))
+
+
+def perimeters_near(lon: float, lat: float, date, radius_m: float) -> dict:
+    """GeoJSON FeatureCollection of the perimeters in force at `date` within `radius_m` of the point."""
+    import numpy as np
+    import shapely
+
+    from . import index
+    from .locate import locate_points
+
+    try:
+        radius = float(radius_m)
+    except (TypeError, ValueError):
+        raise BadInput(f"rayon invalide « {radius_m} »", field="radius_m") from None
+    if not 0 <= radius <= 20_000:
+        raise BadInput(f"rayon hors de [0, 20 000] m : {radius_m}", field="radius_m")
+    res = locate_points([lon], [lat], date)
+    features = []
+    r, z = int(res.rule[0]), int(res.zone[0])
+    if r >= 0 and z >= 0:
+        ds_id = vintages.rules()[r].dataset_id
+        qi = index.quartier_index(ds_id, territories.ZONES[z].name)
+        pt = shapely.points(res.x[:1], res.y[:1])
+        _, hits = qi.boundary_tree.query(pt, predicate="dwithin", distance=radius)
+        hits = np.unique(hits)
+        dist = shapely.distance(pt[0], qi.boundaries[hits])
+        inside = shapely.intersects(pt[0], qi.polygons[hits])
+        per = load_perimeters(ds_id)
+        for h, d, ins in sorted(zip(hits, dist, inside), key=lambda t: (t[1], t[0])):  # a handful of quartiers
+            pos = int(qi.positions[h])
+            props = _summary(per, pos)
+            props.update({"distance_to_boundary_m": round(float(d), 2), "point_inside": bool(ins)})
+            geom = None if per.degenerate[pos] else json.loads(shapely.to_geojson(per.geometry[pos]))
+            features.append({"type": "Feature", "properties": props, "geometry": geom})
+    return {"type": "FeatureCollection", "features": features, "status": str(res.status[0]),
+            "vintage": res.vintage[0], "date": str(res.dates[0])}

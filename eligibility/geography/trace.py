@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .. import datasets
-from . import carreaux, grid, index, territories, vintages
+from . import carreaux, index, territories, vintages
 from .perimeters import load as load_perimeters
 
 _FR_STATUS = {
@@ -27,16 +27,22 @@ def _num(v: float, nd: int) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), nd)
 
 
+def _int_at(arr, i: int) -> int:
+    v = arr[i]
+    return -1 if v is None else int(v)
+
+
 def _vintage_part(res, i: int, date) -> dict:
-    terr = territories.ZONES[int(res.zone[i])].territory if res.zone[i] >= 0 else None
-    law = vintages.generation(terr, date) if terr else None
+    z = _int_at(res.zone, i)
+    terr = territories.ZONES[z].territory if z >= 0 else None
+    law = vintages.generation(terr, date) if terr and date else None
     law_json = None if law is None else {
         "vintage": law.vintage, "territory": law.territory, "valid_from": law.valid_from.isoformat(),
         "valid_to": law.valid_to.isoformat() if law.valid_to else None, "legal_basis": law.legal_basis,
         "confirmed": law.confirmed, "source": law.source}
-    r = int(res.rule[i])
+    r = _int_at(res.rule, i)
     if r < 0:
-        code = str(res.reason[i])
+        code = str(res.coverage[i] or "") if res.coverage is not None else ""
         why = vintages.NOT_COVERED_REASONS.get(code, code)
         if code == "hors_couverture":
             covering = [x for x in vintages.rules() if law and x.vintage == law.vintage and x.territory == terr]
@@ -59,31 +65,28 @@ def _vintage_part(res, i: int, date) -> dict:
 
 def row_json(res, i: int) -> dict:
     i = int(i)
-    date = res.dates[i].astype(object)
+    date = None if res.dates[i] is None or np.isnat(np.datetime64(res.dates[i], "D")) else np.datetime64(res.dates[i], "D").astype(object)
     status = str(res.status[i])
-    r = int(res.rule[i])
+    r = _int_at(res.rule, i)
     rule = vintages.rules()[r] if r >= 0 else None
     per = load_perimeters(rule.dataset_id) if rule else None
-    pos = int(res.quartier_pos[i])
+    pos = _int_at(res.quartier_pos, i)
     quartier = None
     if per is not None and pos >= 0:
         quartier = {"code": str(per.code[pos]), "name": str(per.name[pos]), "communes": per.communes_of(pos)}
     dist = _num(res.distance_to_boundary_m[i], 2)
     commune = None if res.commune_code[i] is None else {"code": str(res.commune_code[i]), "name": str(res.commune_name[i])}
-    zone = territories.ZONES[int(res.zone[i])] if res.zone[i] >= 0 else None
-    reason_code = str(res.reason[i]) or None
-    reason = None
-    if status == "undetermined":
-        reason = str(res.reason_detail[i]) if res.reason_detail is not None and res.reason_detail[i] else "adresse non localisée"
-    elif reason_code:
-        reason = vintages.NOT_COVERED_REASONS.get(reason_code, reason_code)
+    zone = territories.ZONES[_int_at(res.zone, i)] if _int_at(res.zone, i) >= 0 else None
+    coverage = (res.coverage[i] or None) if res.coverage is not None else None
+    reason_code = res.reason[i] if res.reason[i] else None
+    reason = vintages.NOT_COVERED_REASONS.get(reason_code, reason_code) if reason_code else None
 
     cog = territories.cog()
-    dep = str(res.departement[i]) or None
-    reg = str(res.region[i]) or None
+    dep = res.departement[i] or None
+    reg = res.region[i] or None
     used = ([rule.dataset_id] if rule else []) + ["departements_geo", "communes_geo", "cog2026"]
     trace = {
-        "date": date.isoformat(),
+        "date": date.isoformat() if date else None,
         "input": {"crs": res.crs, "lon": _num(res.lon[i], 7), "lat": _num(res.lat[i], 7)},
         "territory": None if zone is None else {
             "zone": zone.name, "territory": zone.territory,
@@ -95,6 +98,7 @@ def row_json(res, i: int) -> dict:
         "projection": None if zone is None else f"EPSG:{zone.epsg}",
         "metric_coordinates": None if zone is None else [_num(res.x[i], 2), _num(res.y[i], 2)],
         "vintage": _vintage_part(res, i, date) if status != "undetermined" else None,
+        "coverage": coverage,
         "geometry": None if rule is None or status == "undetermined" else {
             "method": "test exact (point dans polygone, distance)" if res.exact[i] else
                       f"grille d'accélération ({index.QUARTIER_CELL_M:g} m, marge {index.GRID_MARGIN_M:g} m) : "
@@ -125,7 +129,7 @@ def row_json(res, i: int) -> dict:
         "legal_basis": rule.legal_basis if rule else None,
         "distance_to_boundary_m": dist,
         "carreau": res.carreau[i],
-        "date": date.isoformat(),
+        "date": date.isoformat() if date else None,
         "reason": reason,
         "reason_code": reason_code,
         "trace": trace,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from pathlib import Path
 from typing import Any, Iterator
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -21,6 +22,8 @@ router = APIRouter()
 
 # Largest distance for the map's "nearby quartiers": beyond this the page has no use for them.
 MAX_RADIUS_M = 5000.0
+# Uploads are saved under this fixed name in a fresh temporary folder.
+UPLOAD_NAME = "televersement.csv"
 
 
 def json_response(obj: Any) -> Response:
@@ -134,30 +137,38 @@ async def api_evaluate(request: Request, dispositif: str, date: str | None = Non
 
 # --- batch -------------------------------------------------------------------------------------
 
-def _spool(upload: UploadFile):
-    """Copy the upload into an anonymous temporary file (never a path the client chose)."""
-    if not upload.filename and upload.size == 0:
+def _spool(upload: UploadFile) -> tempfile.TemporaryDirectory:
+    """Copy the upload into a private temporary folder under a fixed name: the client's file name is
+    never used as a path."""
+    if upload.filename is None and not upload.size:
         raise WebError(400, "fichier CSV manquant", "file")
-    tmp = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    folder = tempfile.TemporaryDirectory(prefix="qpv-web-")
+    target = Path(folder.name) / UPLOAD_NAME
     upload.file.seek(0)
-    shutil.copyfileobj(upload.file, tmp)
-    if tmp.tell() == 0:
+    with open(target, "wb") as out:
+        shutil.copyfileobj(upload.file, out)
+    if target.stat().st_size == 0:
+        folder.cleanup()
         raise WebError(400, "fichier CSV vide", "file")
-    tmp.seek(0)
-    return tmp
+    return folder
 
 
-def _stream(chunks: Iterator[bytes], tmp, filename: str) -> StreamingResponse:
+def _stream(produce, folder: tempfile.TemporaryDirectory, filename: str) -> StreamingResponse:
     # The first chunk is computed before answering, so a file-level error (missing column…) is a
     # 400 with its message rather than a cut stream.
-    first = next(chunks, b"")
+    try:
+        chunks = iter(produce(Path(folder.name) / UPLOAD_NAME))
+        first = next(chunks, b"")
+    except BaseException:
+        folder.cleanup()
+        raise
 
     def body():
         try:
             yield first
             yield from chunks
         finally:
-            tmp.close()
+            folder.cleanup()
 
     return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
                              headers={"content-disposition": f'attachment; filename="{filename}"'})
@@ -167,21 +178,14 @@ def _stream(chunks: Iterator[bytes], tmp, filename: str) -> StreamingResponse:
 def api_batch_locate(request: Request, file: UploadFile = File(..., description="CSV : colonnes lon, lat (ou address), date facultative"),
                      date: str | None = Form(None)) -> StreamingResponse:
     """Un fichier CSV de points ou d'adresses ; renvoie le CSV des réponses, une ligne par ligne d'entrée (= `qpv batch locate`)."""
-    tmp = _spool(file)
-    try:
-        return _stream(iter(request.app.state.engine.batch_locate(tmp, optional_date(date))), tmp, "qpv-localisation.csv")
-    except BaseException:
-        tmp.close()
-        raise
+    when = optional_date(date)
+    return _stream(lambda path: request.app.state.engine.batch_locate(path, when), _spool(file), "qpv-localisation.csv")
 
 
 @router.post("/api/batch/evaluate/{dispositif}", tags=["lots"])
 def api_batch_evaluate(request: Request, dispositif: str, file: UploadFile = File(..., description="CSV : une colonne par fait (chemin pointé)"),
                        date: str | None = Form(None)) -> StreamingResponse:
     """Un fichier CSV de cas ; renvoie le CSV des décisions, une ligne par ligne d'entrée (= `qpv batch evaluate`)."""
-    tmp = _spool(file)
-    try:
-        return _stream(iter(request.app.state.engine.batch_evaluate(dispositif, tmp, optional_date(date))), tmp, f"qpv-{dispositif}.csv")
-    except BaseException:
-        tmp.close()
-        raise
+    when = optional_date(date)
+    return _stream(lambda path: request.app.state.engine.batch_evaluate(dispositif, path, when), _spool(file),
+                   f"qpv-{dispositif}.csv")

@@ -88,8 +88,8 @@ class FakeEngine:
                                  "legal_reference": {"text": "Décret n° 2019-1471", "article": "art. 5", "confirmed": False}}]}
         return {"outcome": "eligible", "amounts": {"total": 15000.0, "currency": "EUR"}, "reasons": [], "missing_inputs": [], "trace": {"facts": facts}}
 
-    def batch_locate(self, src, date):
-        rows = list(csv.DictReader(io.TextIOWrapper(src, encoding="utf-8")))
+    def batch_locate(self, path, date):
+        rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
         if rows and not {"lon", "lat"} <= set(rows[0]):
             from eligibility.errors import BadInput
 
@@ -103,9 +103,9 @@ class FakeEngine:
 
         return chunks()
 
-    def batch_evaluate(self, dispositif, src, date):
+    def batch_evaluate(self, dispositif, path, date):
         self._check(dispositif)
-        rows = list(csv.DictReader(io.TextIOWrapper(src, encoding="utf-8")))
+        rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
         return iter([b"row,outcome\n"] + [f"{i},{self.evaluate(dispositif, r, date)['outcome']}\n".encode() for i, r in enumerate(rows, 1)])
 
     def versions(self):

@@ -133,9 +133,9 @@ class DecisionFrame:
             if not final.known[i]:
                 items.append(expr)
                 items += [eexpr for _, eexpr, _ in excs]
-        if self._code[i] == 2 and all(f.known[i] for _, _, f, _, _ in self.results):
+        if all(f.known[i] for _, _, f, _, _ in self.results):  # conditions settled: what keeps amounts open
             for a, expr, ceiling, col in self.amount_cols.values():
-                if a.required and not col.known[i]:
+                if not col.known[i]:
                     items += [expr] + ([ceiling] if ceiling else [])
         return items
 
@@ -274,8 +274,8 @@ class DecisionFrame:
             outcome=self.outcome[i],
             amounts=self.amounts_row(i),
             reasons=self.reasons(i),
-            missing_inputs=self.missing(i) if self._code[i] != 0 else [],
-            ambiguities=self.ambiguities(i) if self._code[i] != 0 else [],
+            missing_inputs=self.missing(i),
+            ambiguities=self.ambiguities(i),
             obligations=[{"id": o.id, "label": o.label, "legal_reference": self.rule.ref_json(o.legal_reference)}
                          for o in self.rule.model.obligations],
             error=self.error(i),

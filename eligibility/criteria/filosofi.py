@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pandas as pd
 
 from ..datasets import dataset, sha256_file, verified_path
 from ..errors import BadInput
-from ..geography.carreaux import parse_ids
+from ..geography.carreaux import _ID, parse_ids
 
 PROXY = "ind_snv/ind"
 PROXY_LABEL = (
@@ -108,7 +109,16 @@ def read_carreaux(source: str | Path, income_column: str | None = None) -> Carre
         raise BadInput(f"{path.name} : aucun carreau", field="carreaux")
 
     ids = df["idcar_200m"].str.strip().to_numpy(dtype=object)
+    ok = pd.Series(ids).str.fullmatch(_ID.pattern, flags=re.IGNORECASE).to_numpy(dtype=bool)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise BadInput(f"identifiant de carreau invalide « {ids[i]} » : attendu CRS3035RES200mN…E…",
+                       field="idcar_200m", row=i + 1)
     epsg, size, easting, northing = parse_ids(ids)
+    misaligned = (easting % size != 0) | (northing % size != 0)
+    if misaligned.any():
+        i = int(np.flatnonzero(misaligned)[0])
+        raise BadInput(f"carreau « {ids[i]} » : coin non aligné sur la grille de {size[i]} m", field="idcar_200m", row=i + 1)
     if len(np.unique(epsg)) != 1 or len(np.unique(size)) != 1:
         raise BadInput(f"{path.name} : plusieurs grilles mêlées (EPSG {sorted(set(epsg.tolist()))}, "
                        f"tailles {sorted(set(size.tolist()))})", field="idcar_200m")

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import math
 from pathlib import Path
 from typing import Any, Iterator
-
-import numpy as np
 
 from .. import __version__
 from ..errors import BadInput
@@ -32,12 +28,14 @@ class DomainEngine:
     def locate(self, lon: float, lat: float, date: dt.date | None) -> dict[str, Any]:
         from ..geography import locate_points
 
-        return locate_points([lon], [lat], date or _today()).row(0)
+        res = locate_points([lon], [lat], date or _today())
+        return _as_locate_command(res.row(0), f"le point ({lon}, {lat})", date)
 
     def locate_address(self, address: str, date: dt.date | None) -> dict[str, Any]:
         from ..addresses import locate_addresses
 
-        return locate_addresses([address], date or _today()).row(0)
+        res = locate_addresses([address], [date or _today()])
+        return _as_locate_command(res.row(0), f"l'adresse « {address} »", date)
 
     def geocode(self, address: str) -> dict[str, Any]:
         from ..addresses import geocode
@@ -50,38 +48,17 @@ class DomainEngine:
         return {"quartiers": list_quartiers(commune=commune, departement=departement, epci=epci, vintage=vintage)}
 
     def quartier(self, code: str, date: dt.date | None) -> dict[str, Any]:
-        """`quartier_in_force` plus the perimeter (repaired, WGS 84) as a GeoJSON geometry."""
-        import shapely
-
-        from ..geography import quartier_in_force
-        from ..geography.perimeters import load
+        """`qpv quartiers show --json` plus the perimeter as a GeoJSON geometry."""
+        from ..geography import perimeter_geojson, quartier_in_force
 
         out = dict(quartier_in_force(code, date or _today()))
-        per = load(out["dataset"]["dataset"])
-        out["geometry"] = json.loads(shapely.to_geojson(per.geometry[per.position(out["code"])], indent=None))
+        out["geometry"] = perimeter_geojson(out["code"])
         return out
 
     def nearby(self, lon: float, lat: float, date: dt.date | None, radius_m: float) -> dict[str, Any]:
-        """GeoJSON FeatureCollection of the perimeters in force at `date` within about `radius_m` of the point."""
-        import shapely
+        from ..geography import perimeters_near
 
-        from ..geography import quartier_in_force
-        from ..geography.perimeters import PERIMETER_DATASETS, load
-
-        when = date or _today()
-        # A box in degrees is enough to pick perimeters for a map (one metre ≈ 1/111 320 degree of latitude).
-        dlat = radius_m / 111_320.0
-        dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
-        box = shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
-        features = []
-        for ds_id in PERIMETER_DATASETS:
-            per = load(ds_id)
-            for i in np.flatnonzero(shapely.intersects(per.geometry, box)):
-                q = quartier_in_force(str(per.code[i]), when)
-                if q["in_force"]:
-                    features.append({"type": "Feature", "properties": {"code": q["code"], "name": q["name"], "vintage": q["vintage"]},
-                                     "geometry": json.loads(shapely.to_geojson(per.geometry[i]))})
-        return {"type": "FeatureCollection", "features": features}
+        return perimeters_near(lon, lat, date or _today(), radius_m)
 
     # --- rules ---------------------------------------------------------------------------------
     def dispositifs(self) -> list[dict[str, str]]:
@@ -124,6 +101,17 @@ class DomainEngine:
         files = sorted(p for p in rules_dir().rglob("*.yaml") if p.is_file())
         rules = [{"file": p.relative_to(rules_dir()).as_posix(), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in files]
         return {"engine": f"qpv {__version__}", "rules": rules}
+
+
+def _as_locate_command(obj: dict[str, Any], where: str, date: dt.date | None) -> dict[str, Any]:
+    """What `qpv locate --json` adds to `row(0)` (cli/geography_commands.py): a point outside France is
+    bad input, and the trace says whether the date was given or defaulted.
+    TODO(geography): move these two steps into the domain so that both callers share them."""
+    if obj.get("reason_code") == "hors_france" or obj["trace"].get("coverage") == "hors_france":
+        raise BadInput(f"{where} est hors du territoire français couvert (aucun département ni collectivité ne le contient)",
+                       field="position")
+    obj["trace"]["date_source"] = "option" if date else "default"
+    return obj
 
 
 def require_text(value: str | None, field: str) -> str:

@@ -54,8 +54,6 @@ def test_locate_by_address(client):
     ({"lon": "abc", "lat": "44"}, "lon"),
     ({"lon": "1", "lat": "nan"}, "lat"),
     ({"lon": "1"}, "lat"),
-    ({"lon": "181", "lat": "44"}, "lon"),
-    ({"lon": "1", "lat": "-91"}, "lat"),
     ({"lon": "1", "lat": "44", "date": "2025-13-01"}, "date"),
     ({"lon": "1", "lat": "44", "address": "x"}, "address"),
     ({"address": "   "}, "address"),
@@ -81,7 +79,7 @@ def test_quartiers_and_perimeter(client):
 
 def test_perimeters_radius_is_bounded(client):
     assert client.get("/api/perimeters", params={"lon": 1.35, "lat": 44}).json()["type"] == "FeatureCollection"
-    r = client.get("/api/perimeters", params={"lon": 1.35, "lat": 44, "radius_m": 1e6})
+    r = client.get("/api/perimeters", params={"lon": 1.35, "lat": 44, "radius_m": 6000})
     assert r.status_code == 400 and error_of(r)["field"] == "radius_m"
 
 

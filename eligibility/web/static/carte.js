@@ -24,7 +24,7 @@
   if (d.tile_url) {
     L.tileLayer(d.tile_url, { maxZoom: 19, attribution: d.tile_attribution || "" }).addTo(map);
   }
-  var params = new URLSearchParams({ lon: lon, lat: lat, radius_m: 1500 });
+  var params = new URLSearchParams({ lon: lon, lat: lat, radius_m: 2500 });
   if (d.date) params.set("date", d.date);
   fetch("/api/perimeters?" + params.toString())
     .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
@@ -38,7 +38,7 @@
         onEachFeature: function (f, l) { if (f.properties) l.bindTooltip(f.properties.name + " (" + f.properties.code + ")"); }
       }).addTo(map);
       var n = (res.body.features || []).length;
-      note.textContent = (d.tile_url ? "" : "Fond de carte neutre. ") + n + " périmètre(s) de quartier prioritaire à moins de 1,5 km.";
+      note.textContent = (d.tile_url ? "" : "Fond de carte neutre. ") + n + " périmètre(s) de quartier prioritaire à moins de 2,5 km.";
       if (n) map.fitBounds(layer.getBounds().extend([lat, lon]), { maxZoom: 16, padding: [10, 10] });
     })
     .catch(function () { note.textContent = "Périmètres indisponibles."; });

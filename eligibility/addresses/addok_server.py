@@ -64,11 +64,12 @@ def addok_documents(index: AddressIndex):
         yield {"id": f"s{s.street_id}", "type": s.kind, "name": s.voie, "postcode": s.postcode,
                "citycode": s.insee, "city": names.get(s.insee, ""), "lat": float(s.lat), "lon": float(s.lon),
                "importance": 0.5, "housenumbers": by_street.get(int(s.street_id), {})}
-    first = index.streets.drop_duplicates("insee")
-    for s in first.itertuples(index=False):
-        yield {"id": f"m{s.insee}", "type": "municipality", "name": names.get(s.insee, s.insee),
-               "postcode": s.postcode, "citycode": s.insee, "lat": float(s.lat), "lon": float(s.lon),
-               "importance": 0.8}
+    # Communes at the same point as the local geocoder's municipality answers.
+    postcode = index.streets.drop_duplicates("insee").set_index("insee")["postcode"]
+    for insee, m in index.municipalities().iterrows():
+        yield {"id": f"m{insee}", "type": "municipality", "name": names.get(insee, insee),
+               "postcode": postcode.get(insee, ""), "citycode": insee, "lat": float(m["lat"]),
+               "lon": float(m["lon"]), "importance": 0.8}
 
 
 def _free_port() -> int:

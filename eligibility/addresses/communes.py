@@ -26,6 +26,7 @@ class Communes:
     """Lookup tables, all keyed by strings, values are current INSEE codes (tuples, sorted)."""
 
     names: dict[str, str]  # current INSEE code -> official name
+    keys: dict[str, str]  # current INSEE code -> match key of its name
     by_postcode: dict[str, tuple[str, ...]]
     by_name: dict[str, tuple[str, ...]]  # match key of any current, delegated, associated or old name
     current_of: dict[str, str]  # any INSEE code (old, delegated, associated) -> current commune code
@@ -62,6 +63,7 @@ def load_communes() -> Communes:
     pc = current[["code", "codesPostaux"]].dropna().explode("codesPostaux")
     return Communes(
         names=dict(zip(current["code"], current["nom"])),
+        keys=dict(zip(current["code"], match_key_series(normalize_series(current["nom"])))),
         by_postcode=_group(pc, "codesPostaux", "code"),
         by_name=_group(named, "key", "code"),
         current_of=current_of,
@@ -76,7 +78,7 @@ def _fuzzy_name(town: str, codes: tuple[str, ...], communes: Communes) -> tuple[
 
     if not codes:
         return ()
-    keys = {c: match_key_series(normalize_series(pd.Series([communes.names.get(c, "")]))).iloc[0] for c in codes}
+    keys = {c: communes.keys.get(c, "") for c in codes}
     best = process.extractOne(town, keys, scorer=fuzz.WRatio, score_cutoff=85)
     return (best[2],) if best else ()
 
@@ -90,16 +92,18 @@ def _resolve_one(postcode: str, town: str, cedex: bool, communes: Communes) -> t
         both = tuple(c for c in by_name if c in by_pc)
         if both:
             return both, "code postal et commune"
-    if by_name:
-        same_dep = tuple(c for c in by_name if not postcode or communes.departement(c) == dep)
-        return (same_dep or by_name), "commune"
-    if town:  # a town that is not spelled as any commune: a typo, or a short form
-        pool = by_pc or tuple(sorted(c for c in communes.names if postcode and communes.departement(c) == dep))
+    same_dep = tuple(c for c in by_name if not postcode or communes.departement(c) == dep)
+    if same_dep:
+        return same_dep, "commune"
+    if town and postcode:  # a typo or a short form (« CORBIERES » for Corbières-en-Provence), or a CEDEX town
+        pool = by_pc or tuple(sorted(c for c in communes.names if communes.departement(c) == dep))
         fuzzy = _fuzzy_name(town, pool, communes)
         if fuzzy:
             return fuzzy, "commune (orthographe approchée)"
     if by_pc:
         return by_pc, "code postal"
+    if by_name:
+        return by_name, "commune"
     return (), "aucune commune reconnue"
 
 

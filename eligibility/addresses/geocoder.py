@@ -21,13 +21,14 @@ import pandas as pd
 
 from .communes import load_communes, resolve_communes
 from .index import HN_SCALE, AddressIndex, default_index, indice_code
-from .normalize import match_key_series
+from .normalize import match_key_series, split_street_type
 from .parse import normalized_label, parse_addresses
 
 LEVELS = ("housenumber", "interpolated", "street", "locality", "municipality")
 STREET_ACCEPT = 75.0  # rapidfuzz similarity (0-100) below which a street is not taken as matched
 AMBIGUITY_MARGIN = 3.0  # another street this close to the best one makes the match ambiguous
 TOP_K = 3
+NAME_WEIGHT = 0.85  # share of the street name in the street similarity; the rest is the street type
 MAX_INTERPOLATION_GAP_M = 400.0  # neighbours farther apart than this are not interpolated between
 LEVEL_FACTOR = {"housenumber": 1.0, "housenumber_without_indice": 0.95, "interpolated": 0.9,
                 "street_without_number": 0.8, "street": 0.9, "locality": 0.9, "municipality": 0.4}
@@ -38,10 +39,40 @@ class GeocodeResult:
     """One row per input address; `frame` columns are described in docs/addresses.md."""
 
     frame: pd.DataFrame
-    provenance: dict
+    matches: pd.DataFrame  # (row, street_id, sscore): the best streets of each row, best first
+    index: AddressIndex
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    @property
+    def provenance(self) -> dict:
+        return self.index.provenance
+
+    def source(self, i: int) -> dict | None:
+        """The source record(s) behind row i: the index and the address point(s) used."""
+        r = self.frame.iloc[i]
+        if r["kind"] == "":
+            return None
+        pts = self.index.points
+        d = {"index": self.index.meta["name"], "licence": self.index.meta["licence"]}
+        if r["point"] >= 0:
+            d["record_id"], d["origin"] = pts["record_id"].iat[r["point"]], pts["source"].iat[r["point"]]
+        elif r["lo"] >= 0:
+            d["interpolated_between"] = [pts["record_id"].iat[r["lo"]], pts["record_id"].iat[r["hi"]]]
+        if r["street_id"] >= 0:
+            d["street_id"] = int(r["street_id"])
+        return d
+
+    def candidates(self, i: int) -> list[dict]:
+        """The best TOP_K streets of row i (label, commune, score, representative point)."""
+        m = self.matches[self.matches["row"] == i]
+        st = self.index.streets.set_index("street_id").loc[m["street_id"]]
+        names = load_communes().names
+        return [{"label": f"{v} {pc} {names.get(c, '')}".strip(), "citycode": c, "score": round(float(sc) / 100, 4),
+                 "lon": round(float(lo), 7), "lat": round(float(la), 7)}
+                for v, pc, c, lo, la, sc in zip(st["voie"], st["postcode"], st["insee"], st["lon"], st["lat"],
+                                                m["sscore"])]
 
     def row(self, i: int) -> dict:
         r = self.frame.iloc[i]
@@ -57,8 +88,8 @@ class GeocodeResult:
             "citycode": r["citycode"] or None,
             "ambiguous": bool(r["ambiguous"]),
             "commune_resolution": r["how"],
-            "source": r["source"],
-            "candidates": r["candidates"],
+            "source": self.source(i),
+            "candidates": self.candidates(i),
         }
 
 
@@ -71,22 +102,27 @@ def _town_from_street(parsed: pd.DataFrame, names: dict, postcodes: dict) -> pd.
     lieu-dit line or the last words of the street line when those spell a commune."""
     parsed = parsed.copy()
     no_town = (parsed["postcode"] == "") & (parsed["town"] == "")
-    ld_is_town = no_town & match_key_series(parsed["lieu_dit"]).isin(names)
-    parsed.loc[ld_is_town, "town"] = parsed.loc[ld_is_town, "lieu_dit"]
-    parsed.loc[ld_is_town, "lieu_dit"] = ""
+    if not no_town.any():
+        return parsed
+    sub = parsed[no_town]
+    ld_is_town = match_key_series(sub["lieu_dit"]).isin(names)
+    idx = ld_is_town[ld_is_town].index
+    parsed.loc[idx, "town"] = parsed.loc[idx, "lieu_dit"]
+    parsed.loc[idx, "lieu_dit"] = ""
     # « 04100 MANOSQUE » alone: the five digits were read as a house number; they are a postal code.
-    pc = parsed["numero"].map("{:05d}".format)
-    alone = no_town & (parsed["lieu_dit"] == "") & (parsed["numero"] >= 1000) & pc.isin(postcodes) \
-        & match_key_series(parsed["street"]).isin(names)
-    parsed.loc[alone, "postcode"] = pc[alone]
-    parsed.loc[alone, "town"] = parsed.loc[alone, "street"]
-    parsed.loc[alone, "street"] = ""
-    parsed.loc[alone, "numero"] = -1
+    pc = sub["numero"].map("{:05d}".format)
+    alone = (sub["lieu_dit"] == "") & (sub["numero"] >= 1000) & pc.isin(postcodes) \
+        & match_key_series(sub["street"]).isin(names)
+    idx = alone[alone].index
+    parsed.loc[idx, "postcode"] = pc[idx]
+    parsed.loc[idx, "town"] = parsed.loc[idx, "street"]
+    parsed.loc[idx, "street"] = ""
+    parsed.loc[idx, "numero"] = -1
     words = parsed["street"].str.split(" ")
     for k in (4, 3, 2, 1):
         todo = (parsed["postcode"] == "") & (parsed["town"] == "") & (words.str.len() > k)
         if not todo.any():
-            break
+            continue
         tail = words[todo].str[-k:].str.join(" ")
         hit = match_key_series(tail).isin(names)
         idx = hit[hit].index
@@ -100,18 +136,24 @@ def _match_streets(queries: pd.DataFrame, streets: pd.DataFrame) -> pd.DataFrame
     from rapidfuzz import fuzz, process
 
     out = []
-    street_keys = streets["key"].to_numpy()
+    s_name = streets["name"].to_numpy()
+    s_type = streets["type"].to_numpy()
     by_insee = streets.groupby("insee").indices
     for insee, group in queries.groupby("insee", sort=True):  # one matrix per commune, not per row
         cand = np.arange(len(streets)) if insee == "" else by_insee.get(insee)
         if cand is None or len(cand) == 0:
             continue
-        texts = group["text"].to_numpy()
-        uniq, inverse = np.unique(texts, return_inverse=True)
-        choices = street_keys[cand]
-        a = process.cdist(uniq, choices, scorer=fuzz.token_set_ratio, workers=-1, dtype=np.float32)
-        b = process.cdist(uniq, choices, scorer=fuzz.token_sort_ratio, workers=-1, dtype=np.float32)
-        sim = 0.5 * a + 0.5 * b  # token_set forgives a missing word, token_sort punishes it a little
+        uniq, inverse = np.unique(group["text"].to_numpy(), return_inverse=True)
+        q = split_street_type(pd.Series(uniq))
+        q_name, q_type = q["name"].to_numpy(), q["type"].to_numpy()
+        a = process.cdist(q_name, s_name[cand], scorer=fuzz.token_set_ratio, workers=-1, dtype=np.float32)
+        b = process.cdist(q_name, s_name[cand], scorer=fuzz.token_sort_ratio, workers=-1, dtype=np.float32)
+        # The name carries the identity; the street type (rue, avenue…) only confirms it: people and
+        # files disagree on it (« rue de la Reine Jeanne » is the Avenue de la Reine Jeanne).
+        same_type = np.equal.outer(q_type, s_type[cand])
+        one_missing = np.logical_or.outer(q_type == "", s_type[cand] == "")
+        type_sim = np.where(same_type, 100.0, np.where(one_missing, 50.0, 0.0))
+        sim = NAME_WEIGHT * (0.5 * a + 0.5 * b) + (1 - NAME_WEIGHT) * type_sim
         k = min(TOP_K, sim.shape[1])
         top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
         top_scores = np.take_along_axis(sim, top, axis=1)
@@ -173,15 +215,6 @@ def _metres(lon1, lat1, lon2, lat2):
     return np.hypot(dx, dy)
 
 
-def _municipality_points(index: AddressIndex) -> pd.DataFrame:
-    """A commune's point: the index point nearest the median of its points (no commune centres in the data)."""
-    pts = index.points
-    med = pts.groupby("insee")[["lon", "lat"]].transform("median")
-    d2 = (pts["lon"] - med["lon"]) ** 2 + (pts["lat"] - med["lat"]) ** 2
-    rep = pts.loc[d2.groupby(pts["insee"]).idxmin(), ["insee", "lon", "lat"]]
-    return rep.set_index("insee")
-
-
 def geocode(texts, index: AddressIndex | None = None) -> GeocodeResult:
     """Geocode free-text French addresses (list / array / Series of strings) against a local index."""
     index = index or default_index()
@@ -191,18 +224,17 @@ def geocode(texts, index: AddressIndex | None = None) -> GeocodeResult:
     parsed = _town_from_street(parse_addresses(texts), communes.by_name, communes.by_postcode)
     resolved = resolve_communes(parsed["postcode"], parsed["town"], parsed["cedex"])
     streets = index.streets
-    indexed = set(streets["insee"].unique())
+    indexed = pd.Index(streets["insee"].unique())
 
     # (row, commune) pairs; rows without a known commune are compared with every street of the index.
     pairs = pd.DataFrame({"row": np.arange(n), "insee": resolved["codes"]}).explode("insee")
     pairs["insee"] = pairs["insee"].where(pairs["insee"].isin(indexed))
-    any_known = pairs.groupby("row")["insee"].transform(lambda s: s.notna().any())  # noqa: per-group, vectorised below
-    pairs = pairs[pairs["insee"].notna() | ~any_known].drop_duplicates()
+    known_in_index = pairs.groupby("row")["insee"].transform("count").to_numpy() > 0
+    pairs = pairs[pairs["insee"].notna().to_numpy() | ~known_in_index].drop_duplicates()
     pairs["insee"] = pairs["insee"].fillna("")
+    # A row whose communes are all absent from the index cannot be matched to a street there.
     no_commune = resolved["codes"].map(len).eq(0).to_numpy()
-    # A row whose only communes are absent from the index cannot be matched to a street there.
-    outside_index = ~no_commune & ~resolved["codes"].map(lambda c: any(x in indexed for x in c)).to_numpy()
-    pairs = pairs[~outside_index[pairs["row"].to_numpy()]]
+    pairs = pairs[(pairs["insee"] != "").to_numpy() | no_commune[pairs["row"].to_numpy()]]
 
     texts_q = []
     for col in ("street", "lieu_dit"):
@@ -223,7 +255,7 @@ def geocode(texts, index: AddressIndex | None = None) -> GeocodeResult:
     hnr = _house_numbers(index, np.where(street_ok, sid, -1), np.where(street_ok, numero, -1), parsed["indice"])
 
     single_commune = resolved["codes"].map(len).eq(1).to_numpy()
-    muni = _municipality_points(index)
+    muni = index.municipalities()
     only_code = resolved["codes"].map(lambda c: c[0] if len(c) == 1 else "")
     mrow = muni.reindex(only_code.to_numpy())
     is_muni = ~street_ok & single_commune & mrow["lon"].notna().to_numpy()
@@ -252,9 +284,7 @@ def geocode(texts, index: AddressIndex | None = None) -> GeocodeResult:
         "point": hnr["point"], "lo": hnr["lo"], "hi": hnr["hi"],
     })
     frame["label"] = _labels(frame, parsed, st, communes.names, index)
-    frame["source"] = _sources(frame, index)
-    frame["candidates"] = _candidates(matches, streets, communes.names, n)
-    return GeocodeResult(frame, index.provenance)
+    return GeocodeResult(frame, matches.reset_index(drop=True), index)
 
 
 def _labels(frame: pd.DataFrame, parsed: pd.DataFrame, st: pd.DataFrame, names: dict, index: AddressIndex) -> list:
@@ -273,36 +303,3 @@ def _labels(frame: pd.DataFrame, parsed: pd.DataFrame, st: pd.DataFrame, names: 
     muni = frame["kind"].to_numpy() == "municipality"
     label = np.where(muni, city.to_numpy(), label)
     return list(np.where(frame["level"].notna(), label, None))
-
-
-def _sources(frame: pd.DataFrame, index: AddressIndex) -> list:
-    """The source record(s) behind each answer: the index and the address point(s) used."""
-    pts = index.points
-    name = index.meta["name"]
-    rec = pts["record_id"].to_numpy()
-    src = pts["source"].to_numpy()
-    out = []
-    for kind, p, lo, hi, sid in frame[["kind", "point", "lo", "hi", "street_id"]].itertuples(index=False):
-        if kind == "":
-            out.append(None)
-            continue
-        d = {"index": name, "licence": index.meta["licence"]}
-        if p >= 0:
-            d["record_id"], d["origin"] = rec[p], src[p]
-        elif lo >= 0:
-            d["interpolated_between"] = [rec[lo], rec[hi]]
-        if sid >= 0:
-            d["street_id"] = int(sid)
-        out.append(d)
-    return out
-
-
-def _candidates(matches: pd.DataFrame, streets: pd.DataFrame, names: dict, n: int) -> list:
-    """The best TOP_K streets of each row (label, commune, score, representative point)."""
-    m = matches.merge(streets[["street_id", "voie", "insee", "postcode", "lon", "lat"]], on="street_id", how="left")
-    m["label"] = (m["voie"] + " " + m["postcode"] + " " + m["insee"].map(names).fillna("")).str.strip()
-    m["score"] = (m["sscore"] / 100.0).round(4)
-    m["lon"], m["lat"] = m["lon"].round(7), m["lat"].round(7)
-    recs = m[["row", "label", "insee", "score", "lon", "lat"]].rename(columns={"insee": "citycode"})
-    grouped = {r: g.drop(columns="row").to_dict("records") for r, g in recs.groupby("row", sort=True)}
-    return [grouped.get(i, []) for i in range(n)]

@@ -23,14 +23,13 @@ from ..datasets import dataset, sha256_file, verified_path
 from ..errors import BadInput
 from ..paths import cache_dir
 from .communes import load_communes
-from .normalize import STREET_TYPES, match_key_series, normalize_series
+from .normalize import match_key_series, normalize_series, split_street_type
 from .parse import INDICES
 from .sources import read_address_file
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 BANO_DATASET = "bano"
 HN_SCALE = 1_000_000  # hn_key = street_id * HN_SCALE + numero: one sorted int64 for all lookups
-_STREET_WORDS = sorted(set(STREET_TYPES.values()) | {"RUE", "AVENUE", "QUAI", "CITE", "VOIE", "SENTIER", "MONTEE"})
 
 
 def indice_code(indice: pd.Series) -> np.ndarray:
@@ -45,6 +44,14 @@ class AddressIndex:
     points: pd.DataFrame
     streets: pd.DataFrame
     meta: dict
+    _municipalities: pd.DataFrame | None = None
+
+    def municipalities(self) -> pd.DataFrame:
+        """Per commune (index: INSEE code), its point: the index point nearest the median of its points
+        (the data has no commune centres). Computed once per loaded index."""
+        if self._municipalities is None:
+            self._municipalities = _representative(self.points, "insee").set_index("insee")[["lon", "lat"]]
+        return self._municipalities
 
     @property
     def provenance(self) -> dict:
@@ -94,8 +101,9 @@ def build_index(files: list[str | Path], out_dir: str | Path, name: str | None =
         "lon": rep["lon"], "lat": rep["lat"], "n_points": sizes,
         "first_point": sizes.cumsum() - sizes,  # points are sorted by street: each street is one slice
     }).reset_index()
-    first_word = streets["key"].str.split(" ").str[0]
-    streets["kind"] = np.where(first_word.isin(_STREET_WORDS), "street", "locality")
+    parts = split_street_type(streets["key"])
+    streets["type"], streets["name"] = parts["type"], parts["name"]
+    streets["kind"] = np.where(streets["type"] != "", "street", "locality")
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -146,7 +154,8 @@ def default_index() -> AddressIndex:
     """The demo index from the bundled BANO files (built once into the cache folder, then reused)."""
     ds = dataset(BANO_DATASET)
     out = cache_dir() / "addresses" / f"bano-{ds.sha256[:12]}"
-    if not (out / "meta.json").is_file():
+    meta = out / "meta.json"
+    if not meta.is_file() or json.loads(meta.read_text(encoding="utf-8")).get("format_version") != FORMAT_VERSION:
         files = [verified_path(BANO_DATASET, f.path) for f in ds.files if f.path.endswith(".csv.gz")]
         tmp = out.with_name(out.name + ".building")
         shutil.rmtree(tmp, ignore_errors=True)

@@ -48,6 +48,10 @@ _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[A-Z])|(?<=[A-Z])(?=\d)")
 _ABBREV = re.compile(r"\b(" + "|".join(sorted(map(re.escape, ABBREVIATIONS), key=len, reverse=True)) + r")\b")
 _ARTICLES = re.compile(r"\b(?:" + "|".join(sorted(ARTICLES, key=len, reverse=True)) + r")\b")
 _SPACES = re.compile(r"\s+")
+_TYPE_WORDS = sorted(set(STREET_TYPES.values()) | {"RUE", "AVENUE", "QUAI", "CITE", "VOIE", "SENTIER", "MONTEE",
+                                                   "CHEMIN", "PLACE", "ROUTE", "IMPASSE", "ALLEE", "COURS"},
+                     key=len, reverse=True)
+_LEADING_TYPE = re.compile(r"^(?P<type>" + "|".join(map(re.escape, _TYPE_WORDS)) + r")\b\s*(?P<name>.*)$")
 
 
 def _ascii_upper(values: pd.Series) -> pd.Series:
@@ -71,6 +75,14 @@ def match_key_series(normalized: pd.Series) -> pd.Series:
     """A normalised text without its articles: the form street and commune names are compared in."""
     out = normalized.str.replace(_ARTICLES, " ", regex=True)
     return out.str.replace(_SPACES, " ", regex=True).str.strip()
+
+
+def split_street_type(keys: pd.Series) -> pd.DataFrame:
+    """Match keys -> `type` (leading street type word, '' if none) and `name` (the rest, or the whole key
+    when nothing is left: « RUE » alone, « GRANDE RUE »)."""
+    m = keys.str.extract(_LEADING_TYPE)
+    has = m["type"].notna() & m["name"].fillna("").ne("")
+    return pd.DataFrame({"type": m["type"].where(has, ""), "name": m["name"].where(has, keys)}, index=keys.index)
 
 
 def normalize(text: str) -> str:

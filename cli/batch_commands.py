@@ -16,6 +16,7 @@ def _common_options(fn):
                      help="Fichier de sortie (.csv ou .parquet), écrit de façon atomique."),
         click.option("--map", "map_file", type=click.Path(dir_okay=False, path_type=Path),
                      help="Renommage de vos colonnes (JSON/YAML {\"Votre colonne\": \"lon\"} ou CSV à 2 colonnes)."),
+        click.option("--keep", multiple=True, help="Colonne d'entrée à recopier dans la sortie (répétable)."),
         click.option("--chunk-size", default=100_000, show_default=True, type=click.IntRange(1, 10_000_000),
                      help="Lignes par bloc (mémoire constante, unité de reprise)."),
         click.option("--resume", is_flag=True, help="Reprendre un traitement interrompu là où il s'est arrêté."),
@@ -38,7 +39,7 @@ def batch() -> None:
     """Traitement de fichiers entiers (CSV, Parquet) : une ligne de résultat par ligne d'entrée."""
 
 
-def _run(job_factory, input_path, output, map_file, chunk_size, resume, traces, engine, scheduler, workers,
+def _run(job_factory, input_path, output, map_file, keep, chunk_size, resume, traces, engine, scheduler, workers,
          no_progress, as_json, label):
     from eligibility.batch import run_file
 
@@ -77,7 +78,8 @@ def locate_cmd(input_path, date_str, tolerance, **common) -> None:
     from eligibility.batch.jobs import LocateJob
 
     date = parse_date(date_str) if date_str else None
-    _run(lambda renamed: LocateJob(renamed, date=date, tolerance_m=tolerance, traces=common["traces"] is not None),
+    _run(lambda renamed: LocateJob(renamed, date=date, tolerance_m=tolerance, traces=common["traces"] is not None,
+                                   keep=tuple(common["keep"])),
          input_path, label="qpv batch locate", **common)
 
 
@@ -92,7 +94,8 @@ def evaluate_cmd(dispositif, input_path, date_str, **common) -> None:
     from eligibility.batch.evaluate import EvaluateJob
 
     date = parse_date(date_str) if date_str else None
-    _run(lambda renamed: EvaluateJob(dispositif, renamed, date=date, traces=common["traces"] is not None),
+    _run(lambda renamed: EvaluateJob(dispositif, renamed, date=date, traces=common["traces"] is not None,
+                                     keep=tuple(common["keep"])),
          input_path, label=f"qpv batch evaluate {dispositif}", **common)
 
 

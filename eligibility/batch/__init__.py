@@ -27,6 +27,9 @@ def run_file(job_factory: Callable, input_path, output, *, map_file=None, chunk_
     job = job_factory(apply_map(source.columns, load_map(map_file)))
     if announce:
         announce(f"Lecture de {input_path} : {source.describe()}")
+        ignored = job.ignored_columns() if hasattr(job, "ignored_columns") else []
+        if ignored:
+            announce(f"Colonnes ignorées (pas des faits de la règle) : {', '.join(ignored)}")
     if engine == "dask":
         from .distributed import dask_mapper
 

@@ -18,7 +18,7 @@ from .columns import first_error, to_date, to_float
 
 # output column kinds: "int" (row), "float" (amounts, distances), "str"
 LOCATE_COLUMNS = [
-    ("row", "int"), ("status", "str"), ("quartier_code", "str"), ("quartier_name", "str"), ("vintage", "str"),
+    ("row", "int"), ("status", "str"), ("reason", "str"), ("quartier_code", "str"), ("quartier_name", "str"), ("vintage", "str"),
     ("commune_code", "str"), ("commune_name", "str"), ("departement", "str"), ("region", "str"),
     ("distance_to_boundary_m", "float"), ("carreau", "str"), ("error", "str"),
 ]
@@ -58,6 +58,27 @@ def _error_trace(row: int, message: str) -> dict:
     return {"row": int(row), "error": message}
 
 
+def check_keep(keep: tuple[str, ...], renamed: dict[str, str], columns) -> None:
+    """`--keep` names input columns to copy to the output (an identifier, a name…)."""
+    taken = {name for name, _ in columns}
+    for k in keep:
+        if k not in renamed:
+            raise BadInput(f"colonne « {k} » absente du fichier (colonnes : {', '.join(renamed)})", field="--keep")
+        if k in taken:
+            raise BadInput(f"la colonne « {k} » porte le nom d'une colonne de résultat", field="--keep")
+
+
+def with_kept(columns, keep: tuple[str, ...]):
+    """Output columns: row, the kept input columns, then the job's answer columns."""
+    return columns[:1] + [(k, "str") for k in keep] + columns[1:]
+
+
+def fill_kept(out: dict, raw: pd.DataFrame, good: np.ndarray, keep: tuple[str, ...]) -> None:
+    for k in keep:
+        s = raw[k]
+        out[k][good] = s.astype(object).where(s.notna(), None).astype(str).where(s.notna(), None).to_numpy(dtype=object)
+
+
 @dataclass(frozen=True)
 class LocateJob:
     """`qpv batch locate`: columns lon, lat (WGS84) or x, y (Lambert-93), optional date."""
@@ -66,6 +87,7 @@ class LocateJob:
     date: dt.date | None = None          # for rows without a date column / value
     tolerance_m: float = 15.0
     traces: bool = False
+    keep: tuple[str, ...] = ()
     kind: str = "locate"
 
     def __post_init__(self):
@@ -81,20 +103,22 @@ class LocateJob:
             if find_spec("eligibility.addresses") is None:
                 raise BadInput("les adresses ne sont pas encore prises en charge : fournissez lon et lat",
                                field="colonnes")
+        check_keep(self.keep, self.renamed, LOCATE_COLUMNS)
         if "date" not in names and self.date is None:
             raise BadInput("date manquante : ajoutez une colonne « date » ou l'option --date AAAA-MM-JJ "
                            "(la date décide du millésime des périmètres)", field="--date")
 
     @property
     def columns(self):
-        return LOCATE_COLUMNS
+        return with_kept(LOCATE_COLUMNS, self.keep)
 
     def describe(self) -> dict:
         return {"kind": self.kind, "date": self.date.isoformat() if self.date else None,
-                "tolerance_m": self.tolerance_m, "map": self.renamed}
+                "tolerance_m": self.tolerance_m, "map": self.renamed, "keep": list(self.keep)}
 
     def run(self, chunk) -> ChunkResult:
-        df = chunk.frame().rename(columns=self.renamed)
+        raw = chunk.frame()
+        df = raw.rename(columns=self.renamed)
         good = np.flatnonzero(np.equal(chunk.errors, None))
         errors = chunk.errors.copy()
         names = set(df.columns)
@@ -111,8 +135,9 @@ class LocateJob:
         row_err = first_error(x_err, y_err, miss, rng, d_err)
         errors[good] = row_err
         ok = np.flatnonzero(np.equal(row_err, None))  # positions in df
-        out = _empty_output(LOCATE_COLUMNS, chunk.n_rows)  # column -> numpy array, filled in place
+        out = _empty_output(self.columns, chunk.n_rows)  # column -> numpy array, filled in place
         out["row"] = _row_numbers(chunk)
+        fill_kept(out, raw, good, self.keep)
         res = None
         if len(ok):
             res = _geography()(x[ok], y[ok], dates[ok], crs=crs, tolerance_m=self.tolerance_m)
@@ -136,8 +161,8 @@ class LocateJob:
             else:
                 err = first_error(err, _messages_where(missing, "colonne « date » vide et pas d'option --date"))
             v = np.where(np.isnat(v), np.datetime64("1970-01-01", "D"), v)  # only error rows are NaT
-            return v.astype(object), err
-        return np.full(n, self.date, dtype=object), np.full(n, None, dtype=object)
+            return v, err
+        return np.full(n, np.datetime64(self.date, "D")), np.full(n, None, dtype=object)
 
 
 def _messages_where(mask: np.ndarray, message: str) -> np.ndarray:
@@ -156,8 +181,8 @@ def _out_of_range(x, y, crs):
             bad = (np.abs(x) > 180) | (np.abs(y) > 90)
             msg = "coordonnées hors limites : longitude dans [-180, 180] et latitude dans [-90, 90] attendues"
         else:
-            bad = (x < -1e6) | (x > 3e6) | (y < 5e6) | (y > 8e6)
-            msg = "coordonnées Lambert-93 hors de la France (x, y en mètres, EPSG:2154)"
+            bad = (x < -400_000) | (x > 1_700_000) | (y < 5_900_000) | (y > 7_300_000)  # as geography.locate
+            msg = "coordonnées Lambert-93 hors de la France métropolitaine (x, y en mètres, EPSG:2154)"
     return _messages_where(bad & np.isfinite(x) & np.isfinite(y), msg)
 
 

@@ -1,22 +1,18 @@
-"""Run a batch locate with the fake geography, slowly, so a test can SIGKILL it midway.
+"""Run a batch locate slowly (a pause per chunk), so that a test can SIGKILL it midway.
 
 Usage: python slow_run.py IN OUT TRACES CHUNK_SIZE [--resume]
 """
 import datetime as dt
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fakes import fake_locate_points  # noqa: E402
-
-from eligibility.batch import jobs, run_file  # noqa: E402
+from eligibility.batch import jobs, run_file
+from eligibility.geography import locate_points
 
 
 def slow_locate(*args, **kwargs):
     time.sleep(0.15)
-    return fake_locate_points(*args, **kwargs)
+    return locate_points(*args, **kwargs)
 
 
 if __name__ == "__main__":

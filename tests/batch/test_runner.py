@@ -18,6 +18,9 @@ from eligibility.batch import run_file
 from eligibility.batch.jobs import LocateJob
 from eligibility.batch.sinks import neutralise
 from eligibility.errors import BadInput
+from eligibility.geography import locate_points
+
+from conftest import POINTS
 
 HERE = Path(__file__).parent
 
@@ -26,23 +29,32 @@ def locate_job(**kw):
     return lambda renamed: LocateJob(renamed, date=dt.date(2024, 1, 1), **kw)
 
 
+def point(i):
+    return POINTS[i % len(POINTS)]
+
+
 def write_points(path, n, sep=";", bad_every=0):
+    """Real places cycling through POINTS, dates alternating 2020/2024; every `bad_every` rows, a bad
+    value (row 4, 4+bad_every, …) and a line with too few fields (row 6, …)."""
     lines = [sep.join(["id", "lon", "lat", "date"])]
     for i in range(n):
-        lon = f"{(i % 50) / 10:.1f}".replace(".", "," if sep == ";" else ".")
+        lon, lat = (str(v).replace(".", "," if sep == ";" else ".") for v in point(i))
+        if sep == ",":
+            lon, lat = f'"{lon}"', f'"{lat}"'
+        date = "2020-06-01" if i % 2 else "2024-06-01"
         if bad_every and i % bad_every == 3:
-            lines.append(f"{i}{sep}pas un nombre{sep}45{sep}2024-01-01")
+            lines.append(f"{i}{sep}pas un nombre{sep}45{sep}{date}")
         elif bad_every and i % bad_every == 5:
             lines.append(f"{i}{sep}1")
         else:
-            lines.append(sep.join([str(i), f'"{lon}"' if sep == "," else lon, "45", "2024-01-01"]))
+            lines.append(sep.join([str(i), lon, lat, date]))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def test_one_output_row_per_input_row_in_order(tmp_path, fake_geography):
+def test_one_output_row_per_input_row_in_order(tmp_path):
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     write_points(src, 103, bad_every=10)
-    s = run_file(locate_job(), src, out, chunk_size=7, show_progress=False)
+    s = run_file(locate_job(keep=("id",)), src, out, chunk_size=7, show_progress=False)
     df = pd.read_csv(out, sep=";", dtype=str, keep_default_na=False)
     assert list(df["row"]) == [str(i) for i in range(1, 104)]
     bad_value = df["error"].str.startswith("colonne « lon » : nombre attendu")
@@ -50,12 +62,18 @@ def test_one_output_row_per_input_row_in_order(tmp_path, fake_geography):
     assert bad_value.sum() == 10 and ragged.sum() == 10 and s["errors"] == 20
     assert (df.loc[bad_value | ragged, "status"] == "error").all()
     ok = df[df["error"] == ""]
-    assert set(ok["status"]) == {"inside", "outside"} and s["rows"] == 103
-    assert s["detected"] == ["virgule décimale dans « lon »"]
+    assert s["rows"] == 103
+    assert s["detected"] == ["virgule décimale dans « lat »", "virgule décimale dans « lon »"]
+    # every answered row is what locate_points says for that point alone
+    for _, r in ok.iterrows():
+        i = int(r["id"])
+        alone = locate_points([point(i)[0]], [point(i)[1]], "2020-06-01" if i % 2 else "2024-06-01").row(0)
+        assert r["status"] == alone["status"]
+        assert r["quartier_code"] == ((alone["quartier"] or {}).get("code") or "")
     assert not list(tmp_path.glob(".*"))  # no temporary file or parts left behind
 
 
-def test_csv_and_parquet_outputs_agree_and_parquet_input_works(tmp_path, fake_geography):
+def test_csv_and_parquet_outputs_agree_and_parquet_input_works(tmp_path):
     src = tmp_path / "in.csv"
     write_points(src, 40, sep=",")
     run_file(locate_job(), src, tmp_path / "a.csv", chunk_size=9, show_progress=False)
@@ -64,15 +82,16 @@ def test_csv_and_parquet_outputs_agree_and_parquet_input_works(tmp_path, fake_ge
     b = pd.read_parquet(tmp_path / "a.parquet")
     assert list(a["status"]) == list(b["status"]) and list(b["row"]) == list(range(1, 41))
     pq_in = tmp_path / "in.parquet"
-    pd.DataFrame({"lon": [1.0, 3.0, None], "lat": [45.0, 45.0, 45.0]}).to_parquet(pq_in)
+    pd.DataFrame({"lon": [2.0, 5.23227, None], "lat": [46.0, 46.21069, 45.0]}).to_parquet(pq_in)
     run_file(locate_job(), pq_in, tmp_path / "c.csv", chunk_size=2, show_progress=False)
     c = pd.read_csv(tmp_path / "c.csv", dtype=str, keep_default_na=False)
     assert list(c["status"]) == ["outside", "inside", "error"] and c["error"][2] == "coordonnée manquante"
+    assert c["quartier_code"][1] == "QN00101M"
 
 
-def test_map_renames_user_columns_and_refuses_unknown_ones(tmp_path, fake_geography):
+def test_map_renames_user_columns_and_refuses_unknown_ones(tmp_path):
     src = tmp_path / "in.csv"
-    src.write_text("Longitude;Latitude\n3,5;45\n", encoding="utf-8")
+    src.write_text("Longitude;Latitude\n5,23227;46,21069\n", encoding="utf-8")
     m = tmp_path / "map.json"
     m.write_text(json.dumps({"Longitude": "lon", "Latitude": "lat"}))
     run_file(locate_job(), src, tmp_path / "o.csv", map_file=m, show_progress=False)
@@ -84,17 +103,22 @@ def test_map_renames_user_columns_and_refuses_unknown_ones(tmp_path, fake_geogra
         run_file(locate_job(), src, tmp_path / "o.csv", show_progress=False)
 
 
-def test_traces_are_keyed_by_row_and_equal_the_single_row_answer(tmp_path, fake_geography):
-    from fakes import fake_locate_points
-
+def test_traces_are_keyed_by_row_and_equal_the_single_row_answer(tmp_path):
     src = tmp_path / "in.csv"
     write_points(src, 30, bad_every=10)
     run_file(locate_job(traces=True), src, tmp_path / "o.csv", chunk_size=4, traces=tmp_path / "t.jsonl",
              show_progress=False)
     lines = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
     assert [t["row"] for t in lines] == list(range(1, 31))
-    alone = fake_locate_points([float(f"{0 / 10:.1f}")], [45.0], dt.date(2024, 1, 1))
-    assert lines[0] == {"row": 1, **json.loads(json.dumps(alone.row(0)))}
+    from qpv_cli.common import to_json
+
+    for t in lines:
+        i = t["row"] - 1
+        if i % 10 in (3, 5):
+            assert "error" in t and "trace" not in t
+            continue
+        alone = locate_points([point(i)[0]], [point(i)[1]], "2020-06-01" if i % 2 else "2024-06-01").row(0)
+        assert t == {"row": i + 1, **json.loads(to_json(alone))}
     assert lines[3]["error"].startswith("colonne « lon »")
 
 
@@ -121,7 +145,7 @@ def test_resume_after_sigkill_gives_identical_bytes(tmp_path):
     assert (tmp_path / "out.jsonl").read_bytes() == (tmp_path / "ref.jsonl").read_bytes()
 
 
-def test_resume_refuses_a_changed_input(tmp_path, fake_geography):
+def test_resume_refuses_a_changed_input(tmp_path):
     src = tmp_path / "in.csv"
     write_points(src, 20)
     out = tmp_path / "o.csv"
@@ -148,10 +172,11 @@ def test_no_text_cell_can_start_a_formula(cells):
     assert (out["n"] == -1.5).all()  # numbers the engine produced stay numbers
 
 
-def test_formula_cells_are_neutralised_in_the_csv_file(tmp_path, fake_geography):
+def test_formula_cells_are_neutralised_in_the_csv_file(tmp_path):
     src = tmp_path / "in.csv"
-    src.write_text("lon;lat\n3;45\n=1+1;45\n", encoding="utf-8")
-    run_file(locate_job(), src, tmp_path / "o.csv", show_progress=False)
-    cells = [c for r in csv.reader(io.StringIO((tmp_path / "o.csv").read_text()), delimiter=";") for c in r]
-    assert "'=Quartier (faux)" in cells  # the fake's quartier name starts with "="
-    assert not any(c[:1] in "=+-@" and c for c in cells)
+    src.write_text("id;lon;lat\n=HYPERLINK(\"x\");5,23227;46,21069\n-2+3;=1+1;45\n@SUM(A1);2;46\n", encoding="utf-8")
+    run_file(lambda r: LocateJob(r, date=dt.date(2024, 1, 1), keep=("id",)), src, tmp_path / "o.csv",
+             show_progress=False)
+    rows = list(csv.reader(io.StringIO((tmp_path / "o.csv").read_text()), delimiter=";"))
+    assert [r[1] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'-2+3", "'@SUM(A1)"]
+    assert not any(c[:1] in "=+-@\t\r" and c for r in rows for c in r)

@@ -1,0 +1,179 @@
+"""`qpv batch evaluate DISPOSITIF`: one decision per row through the rules engine's `evaluate_frame`.
+
+Columns are the dotted fact paths of the rule file (places as `employee.residence.lon`/`.lat`/
+`.quartier_code`). Before the engine validates them, French spreadsheet habits are normalised per the
+fact's declared type: decimal comma in numbers, JJ/MM/AAAA dates, stray spaces around codes. A value
+that still does not fit is reported by the engine against its row (outcome `error`), never defaulted.
+
+Reasons, missing inputs and ambiguities are columns, not per-row calls: rows that share the same
+column results (each condition's true/false/unknown, which facts are known, geography statuses,
+parameter periods) share the same lists, so the engine's own per-row functions run once per distinct
+pattern (a handful per chunk) and the answer is broadcast to its rows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInput
+from .columns import to_date, to_float
+from .jobs import (ChunkResult, _counts, _empty_output, _row_numbers, _rules, _trace_lines, check_keep, fill_kept,
+                   with_kept)
+
+LIST_SEPARATOR = " | "
+
+
+def _rule(dispositif: str):
+    return _rules().get_rule(dispositif)
+
+
+def evaluate_columns(rule) -> list[tuple[str, str]]:
+    amounts = [(f"amount.{a.id}", "float") for a in rule.model.amounts]
+    return ([("row", "int"), ("outcome", "str")] + amounts
+            + [("reasons", "str"), ("missing_inputs", "str"), ("ambiguities", "str"), ("error", "str")])
+
+
+def _accepted_columns(rule) -> dict[str, str]:
+    """{column name: fact type} for every column the rule reads (places as flat sub-columns)."""
+    out = {}
+    for path, fact in rule.model.facts.items():
+        if fact.type == "place":
+            out.update({f"{path}.lon": "number", f"{path}.lat": "number", f"{path}.quartier_code": "string",
+                        f"{path}.address": "string"})
+        else:
+            out[path] = fact.type
+    return out
+
+
+@dataclass(frozen=True)
+class EvaluateJob:
+    dispositif: str
+    renamed: dict[str, str]
+    date: dt.date | None = None
+    traces: bool = False
+    keep: tuple[str, ...] = ()
+    kind: str = "evaluate"
+
+    def __post_init__(self):
+        accepted = _accepted_columns(_rule(self.dispositif))
+        check_keep(self.keep, self.renamed, evaluate_columns(_rule(self.dispositif)))
+        if not any(name in accepted for name in self.renamed.values()):
+            raise BadInput(f"aucune colonne du fichier n'est un fait de « {self.dispositif} » (colonnes lues : "
+                           f"{', '.join(self.renamed)} ; attendues par exemple : {', '.join(list(accepted)[:6])}) ; "
+                           "--map permet de renommer les vôtres", field="colonnes")
+
+    @property
+    def columns(self):
+        return with_kept(evaluate_columns(_rule(self.dispositif)), self.keep)
+
+    def ignored_columns(self) -> list[str]:
+        accepted = _accepted_columns(_rule(self.dispositif))
+        return [c for c, name in self.renamed.items() if name not in accepted and c not in self.keep]
+
+    def describe(self) -> dict:
+        rule = _rule(self.dispositif)
+        return {"kind": self.kind, "dispositif": self.dispositif, "rule_sha256": rule.sha256,
+                "date": self.date.isoformat() if self.date else None, "map": self.renamed,
+                "keep": list(self.keep)}
+
+    def run(self, chunk) -> ChunkResult:
+        rule = _rule(self.dispositif)
+        accepted = _accepted_columns(rule)
+        raw = chunk.frame()
+        df = raw.rename(columns=self.renamed)
+        facts, notes = _normalise(df[[c for c in df.columns if c in accepted]], accepted)
+        frame = _rules().evaluate_frame(rule, facts, date=self.date, errors="collect")
+        good = np.flatnonzero(np.equal(chunk.errors, None))
+        out = _empty_output(self.columns, chunk.n_rows)
+        out["row"] = _row_numbers(chunk)
+        fill_kept(out, raw, good, self.keep)
+        out["outcome"][good] = frame.outcome
+        amounts = frame.amounts
+        for a in rule.model.amounts:
+            out[f"amount.{a.id}"][good] = amounts[a.id].to_numpy(dtype=float)
+        details = row_details(frame)
+        for name in ("reasons", "missing_inputs", "ambiguities", "error"):
+            out[name][good] = details[name]
+        broken = ~np.equal(chunk.errors, None)
+        out["error"][broken] = chunk.errors[broken]
+        out["outcome"][broken] = "error"
+        traces = None
+        if self.traces:
+            errors = out["error"].copy()
+            answered = good[np.equal(details["error"], None)]
+            back = {int(p): j for j, p in enumerate(good)}
+            traces = _trace_lines(chunk, errors, answered, lambda k: frame.decision(back[int(answered[k])]).to_json())
+        return ChunkResult(pd.DataFrame(out), traces, _counts(out["outcome"]), notes)
+
+
+def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """French spreadsheet values to what the engine reads; values that do not parse are passed as they
+    are, so the engine reports them against their row."""
+    out, notes = {}, []
+    for name in df.columns:
+        s, kind = df[name], accepted[name]
+        if s.dtype != object and not pd.api.types.is_string_dtype(s.dtype):
+            out[name] = s
+        elif kind in ("number", "integer"):
+            v, missing, err, comma = to_float(s, name)
+            ok = ~missing & np.equal(err, None)
+            out[name] = v if ok.sum() + missing.sum() == len(s) else np.where(ok, v, s.to_numpy(dtype=object))
+            if comma:
+                notes.append(f"virgule décimale dans « {name} »")
+        elif kind == "date":
+            v, missing, err = to_date(s, name)
+            ok = ~missing & np.equal(err, None)
+            iso = np.where(ok, np.datetime_as_string(v, unit="D"), None)
+            out[name] = np.where(ok, iso, s.to_numpy(dtype=object))
+            if (ok & s.astype(str).str.contains("/", regex=False).to_numpy()).any():
+                notes.append(f"dates JJ/MM/AAAA dans « {name} »")
+        else:  # codes and enums: stray spaces dropped, an empty cell is a missing fact
+            text = s.astype(object).where(s.notna(), "").astype(str).str.strip()
+            out[name] = text.where(text != "", None).to_numpy(dtype=object)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df))), notes
+
+
+def row_details(frame) -> dict[str, np.ndarray]:
+    """reasons, missing_inputs, ambiguities and error as columns (see the module docstring)."""
+    n = frame.n
+    if n == 0:
+        return {k: np.full(0, None, dtype=object) for k in ("reasons", "missing_inputs", "ambiguities", "error")}
+    ctx = frame.ctx
+    keys = [frame._code]
+    for _, _, final, _, excs in frame.results:
+        keys.append(final.known * 2 + final.value)
+    for _, _, _, col in frame.amount_cols.values():
+        keys.append(col.known)
+    keys += [ctx.cols[p].known for p in sorted(ctx.cols)] + [ctx.places[p].known for p in sorted(ctx.places)]
+    keys.append(ctx.decision_date.known)
+    for k in sorted(ctx.geo):
+        g = ctx.geo[k]
+        keys += [g.asked, pd.factorize(np.asarray(g.status, dtype=object))[0]]
+    keys += [np.asarray(ctx.param_idx[p]) for p in sorted(ctx.param_idx)]
+    matrix = np.stack([np.asarray(k).astype(np.int64) for k in keys], axis=1)
+    errors = np.full(n, None, dtype=object)
+    if frame.errors:
+        rows = np.fromiter(sorted(frame.errors), dtype=np.int64)
+        errors[rows] = [frame.error(int(i)) for i in rows]  # error path only
+    _, first, inverse = np.unique(matrix, axis=0, return_index=True, return_inverse=True)
+    reasons, missing, ambig = [], [], []
+    for i in first:  # one call per distinct pattern of column results
+        i = int(i)
+        reasons.append(LIST_SEPARATOR.join(r["condition"] for r in frame.reasons(i)) or None)
+        if frame._code[i] in (1, 2):
+            missing.append(LIST_SEPARATOR.join(frame.missing(i)) or None)
+            ambig.append(LIST_SEPARATOR.join(f"{a.get('fact') or a.get('parameter')}:{a['status']}"
+                                             for a in frame.ambiguities(i)) or None)
+        else:
+            missing.append(None)
+            ambig.append(None)
+    inverse = inverse.ravel()
+    pick = lambda values: np.asarray(values, dtype=object)[inverse]  # noqa: E731
+    out = {"reasons": pick(reasons), "missing_inputs": pick(missing), "ambiguities": pick(ambig), "error": errors}
+    is_error = ~np.equal(errors, None)
+    for name in ("reasons", "missing_inputs", "ambiguities"):
+        out[name][is_error] = None
+    return out

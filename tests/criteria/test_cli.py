@@ -60,8 +60,12 @@ def test_derive_writes_geojson_and_table_deterministically(tmp_path):
     first = (tmp_path / "a.geojson").read_bytes()
     fc = json.loads(first)
     assert fc["type"] == "FeatureCollection" and len(fc["features"]) == obj["summary"]["groups"]
-    lon, lat = fc["features"][0]["geometry"]["coordinates"][0][0][0]
-    assert 2.3 < lon < 2.8 and 50.4 < lat < 50.6  # WGS84, around Béthune
+    for f in fc["features"]:
+        geom = f["geometry"]
+        ring = geom["coordinates"][0] if geom["type"] == "Polygon" else geom["coordinates"][0][0]
+        lon, lat = ring[0]
+        assert 2.3 < lon < 2.8 and 50.4 < lat < 50.6  # WGS84, around Béthune
+        assert len(f["properties"]["carreaux"]) == f["properties"]["n_carreaux"]
     assert (tmp_path / "a.csv").read_text().startswith("id,status,unite_urbaine")
     run(*args, "-o", str(tmp_path / "b.geojson"))
     assert (tmp_path / "b.geojson").read_bytes() == first

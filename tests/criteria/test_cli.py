@@ -64,7 +64,7 @@ def test_derive_writes_geojson_and_table_deterministically(tmp_path):
         geom = f["geometry"]
         ring = geom["coordinates"][0] if geom["type"] == "Polygon" else geom["coordinates"][0][0]
         lon, lat = ring[0]
-        assert 2.3 < lon < 2.8 and 50.4 < lat < 50.6  # WGS84, around Béthune
+        assert 2.3 < lon < 2.9 and 50.4 < lat < 50.6  # WGS84, Béthune-Bruay area
         assert len(f["properties"]["carreaux"]) == f["properties"]["n_carreaux"]
     assert (tmp_path / "a.csv").read_text().startswith("id,status,unite_urbaine")
     run(*args, "-o", str(tmp_path / "b.geojson"))

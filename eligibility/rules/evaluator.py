@@ -30,6 +30,20 @@ class Context:
         self.defs: dict[str, V.Col] = {}
         self.geo: dict[tuple, Any] = {}
         self.decision_date: V.Col = V.unknown("date", n)
+        self.record: dict | None = None
+        self.parent: tuple[Context, int] | None = None
+
+    def row_view(self, i: int) -> "Context":
+        """The same facts restricted to row i, recording every node's result; geography is reused."""
+        cut = slice(i, i + 1)
+        cols = {k: V.Col(c.kind, c.value[cut], c.known[cut]) for k, c in self.cols.items()}
+        places = {k: PlaceCols(p.form[cut], p.lon[cut], p.lat[cut], p.quartier_code[cut], p.address[cut])
+                  for k, p in self.places.items()}
+        view = Context(self.rule, cols, places, self.bad, 1)
+        dd = self.decision_date
+        view.decision_date = V.Col("date", dd.value[cut], dd.known[cut])
+        view.record, view.parent = {}, (self, i)
+        return view
 
     def fact(self, path: str) -> V.Col:
         return self.cols[path]
@@ -52,6 +66,10 @@ class Context:
         return self.defs[name]
 
     def in_qpv(self, key: tuple, place_path: str, dates: V.Col) -> V.Col:
+        if self.parent is not None:
+            parent, i = self.parent
+            col = parent.geo[key].col()
+            return V.Col("bool", col.value[i:i + 1], col.known[i:i + 1])
         if key not in self.geo:
             self.geo[key] = answer(place_path, key[1], self.places[place_path], dates, self.bad)
         return self.geo[key].col()
@@ -64,6 +82,7 @@ class DecisionFrame:
         self.rule, self.ctx, self.n = rule, ctx, ctx.n
         self.date_overridden = date_override
         self.errors: dict[int, list[str]] = {}
+        self._blamed: dict[int, tuple] = {}
         self.results = []  # (condition model, expr, final Col, base Col, [(exception model, Col)])
         for cond, expr, excs in rule.conditions:
             base = expr.run(ctx)
@@ -126,8 +145,8 @@ class DecisionFrame:
                             "legal_reference": self.rule.ref_json(cond.legal_reference)})
         return out
 
-    def _open_items(self, i: int):
-        """Expressions whose unknown result keeps row i from an answer (conditions, then required amounts)."""
+    def _open_items(self, i: int) -> list:
+        """Expressions whose unknown result keeps row i from a full answer (conditions, then amounts)."""
         items = []
         for cond, expr, final, base, excs in self.results:
             if not final.known[i]:
@@ -139,40 +158,81 @@ class DecisionFrame:
                     items += [expr] + ([ceiling] if ceiling else [])
         return items
 
-    def _fact_known(self, path: str, i: int) -> bool:
-        if path in self.ctx.places:
-            return bool(self.ctx.places[path].known[i])
-        return bool(self.ctx.cols[path].known[i])
+    def _blame(self, i: int) -> tuple[set, set, set]:
+        """(missing fact paths, ambiguous geography keys, unknown parameters) behind row i's open items.
+
+        The open expressions are re-run on row i alone (same compiled code) keeping every node's result;
+        the walk then follows only the unknown branches: a fact that cannot change the answer (the CDD
+        duration of a CDI) is not reported.
+        """
+        if i in self._blamed:
+            return self._blamed[i]
+        items = self._open_items(i)
+        facts, geo, params = set(), set(), set()
+        self._blamed[i] = (facts, geo, params)
+        if not items:
+            return facts, geo, params
+        view = self.ctx.row_view(i)
+        if self.date_overridden is None:
+            self.rule.decision_date.run(view)
+        for expr in items:
+            expr.run(view)
+        rec = view.record
+
+        def walk(e):
+            col = rec.get(id(e))
+            if col is not None and col.known[0]:
+                return
+            if e.op == "fact":
+                facts.add(e.name)
+            elif e.op == "param":
+                params.add(e.name)
+            elif e.op == "decision_date":
+                if self.date_overridden is None:
+                    walk(self.rule.decision_date)
+            elif e.op == "if":
+                c = e.children[0]
+                cc = rec.get(id(c))
+                if cc is not None and cc.known[0]:
+                    walk(e.children[1] if cc.value[0] else e.children[2])
+                else:
+                    for child in e.children:
+                        walk(child)
+            elif e.op == "geo":
+                place, date_expr = e.children
+                if not view.places[e.name].known[0]:
+                    facts.add(e.name)
+                elif not (rec.get(id(date_expr)) and rec[id(date_expr)].known[0]):
+                    walk(date_expr)
+                else:
+                    geo.add(e.geo[-1])
+            else:
+                for child in e.children:
+                    walk(child)
+
+        for expr in items:
+            walk(expr)
+        return facts, geo, params
 
     def missing(self, i: int) -> list[str]:
-        paths = set()
-        for expr in self._open_items(i):
-            paths |= {p for p in expr.facts if not self._fact_known(p, i)}
-        if paths or self._open_items(i):
-            if not self.ctx.decision_date.known[i]:  # then every parameter and dated question is unknown too
-                paths |= {p for p in self.rule.decision_date.facts if not self._fact_known(p, i)}
-        return sorted(paths)
+        return sorted(self._blame(i)[0])
 
     def ambiguities(self, i: int) -> list[dict]:
-        out, seen = [], set()
-        for expr in self._open_items(i):
-            for key in expr.geo:
-                g = self.ctx.geo.get(key)
-                if g is not None and g.asked[i] and g.status[i] in AMBIGUOUS and key not in seen:
-                    seen.add(key)
-                    out.append({"fact": g.place, "status": g.status[i], "message": MESSAGES[g.status[i]]})
-            for name in sorted(expr.params):
-                idx = self.ctx.param_idx.get(name)
-                if idx is None or name in seen or not self.ctx.decision_date.known[i]:
-                    continue
-                item = self.rule.params[name].items[idx[i]] if idx[i] >= 0 else None
-                if item is None or item.value is None:
-                    seen.add(name)
-                    why = (item.note if item is not None and item.note else
-                           "aucune valeur en vigueur à la date de décision")
-                    out.append({"parameter": name, "status": "unknown_value",
-                                "message": f"valeur du paramètre « {self.rule.params[name].model.label} » "
-                                           f"non connue à cette date : {why}"})
+        _, geo, params = self._blame(i)
+        out = []
+        for key in sorted(geo):
+            g = self.ctx.geo[key]
+            status = g.status[i]
+            if status in AMBIGUOUS:
+                out.append({"fact": g.place, "status": status, "message": MESSAGES[status]})
+        for name in sorted(params):
+            if not self.ctx.decision_date.known[i]:
+                continue  # the decision date itself is missing: reported as a missing fact
+            p = self.rule.params[name]
+            item = p.at(V.to_date(self.ctx.decision_date.value[i]))
+            why = item.note if item is not None and item.note else "aucune valeur en vigueur à la date de décision"
+            out.append({"parameter": name, "status": "unknown_value",
+                        "message": f"valeur du paramètre « {p.model.label} » non connue à cette date : {why}"})
         return out
 
     def _fact_value(self, path: str, i: int):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 import numpy as np
@@ -37,24 +37,32 @@ class Scope(Protocol):
     def definition(self, name: str) -> "Expr | None": ...
 
 
-@dataclass
+@dataclass(eq=False)
 class Expr:
     kind: str  # 'bool' | 'num' | 'date' | 'str' | 'place' | 'list_str' | 'list_num'
-    run: Callable[[Any], Col]
+    fn: Callable[[Any], Col]
     facts: frozenset = frozenset()  # dotted fact paths read (directly or through definitions)
     params: frozenset = frozenset()
     defs: frozenset = frozenset()
     geo: tuple = ()  # keys of the geography calls made (for the trace)
     const: Any = None  # for literal lists and constants
-    extras: dict = field(default_factory=dict)
+    op: str = "generic"  # how `missing inputs` walk this node: fact, param, def, if, geo, decision_date, generic
+    children: tuple = ()
+    name: str | None = None
+
+    def run(self, ctx) -> Col:
+        col = self.fn(ctx)
+        if ctx.record is not None:  # a one-row re-run that keeps every node's result (for missing inputs)
+            ctx.record[id(self)] = col
+        return col
 
 
-def _merge(kind, run, *parts, **kw) -> Expr:
-    return Expr(kind, run,
+def _merge(kind, fn, *parts, op: str = "generic", **kw) -> Expr:
+    return Expr(kind, fn,
                 frozenset().union(*(p.facts for p in parts)),
                 frozenset().union(*(p.params for p in parts)),
                 frozenset().union(*(p.defs for p in parts)),
-                tuple(g for p in parts for g in p.geo), **kw)
+                tuple(g for p in parts for g in p.geo), op=op, children=tuple(parts), **kw)
 
 
 def dotted(node: ast.AST) -> str | None:
@@ -124,16 +132,17 @@ class Compiler:
     def _name(self, name: str, n: ast.AST) -> Expr:
         s = self.scope
         if name == "decision_date":
-            return Expr("date", lambda ctx: ctx.decision_date)
+            return Expr("date", lambda ctx: ctx.decision_date, op="decision_date")
         kind = s.fact_kind(name)
         if kind is not None:
-            return Expr(kind, lambda ctx: ctx.fact(name), facts=frozenset([name]))
+            return Expr(kind, lambda ctx: ctx.fact(name), facts=frozenset([name]), op="fact", name=name)
         kind = s.parameter_kind(name)
         if kind is not None:
-            return Expr(kind, lambda ctx: ctx.parameter(name), params=frozenset([name]))
+            return Expr(kind, lambda ctx: ctx.parameter(name), params=frozenset([name]), op="param", name=name)
         d = s.definition(name)
         if d is not None:
-            return Expr(d.kind, lambda ctx: ctx.definition(name), d.facts, d.params, d.defs | {name}, d.geo)
+            return Expr(d.kind, lambda ctx: ctx.definition(name), d.facts, d.params, d.defs | {name}, d.geo,
+                        op="def", children=(d,), name=name)
         raise ExpressionError(f"nom inconnu « {name} » : ni fait déclaré, ni paramètre, ni définition")
 
     # --- operators -----------------------------------------------------------------------------
@@ -244,7 +253,7 @@ class Compiler:
             cc, x, y = c.run(ctx), a.run(ctx), b.run(ctx)
             known = cc.known & np.where(cc.value, x.known, y.known)
             return Col(a.kind, np.where(cc.value, x.value, y.value), known)
-        return _merge(a.kind, run, c, a, b)
+        return _merge(a.kind, run, c, a, b, op="if")
 
     # --- functions -----------------------------------------------------------------------------
 
@@ -348,8 +357,9 @@ class Compiler:
 
         def run(ctx):
             return ctx.in_qpv(key, place_path, date_expr.run(ctx))
-        out = _merge("bool", run, args[0], date_expr)
+        out = _merge("bool", run, args[0], date_expr, op="geo", name=place_path)
         out.geo = out.geo + (key,)
+        out.const = None
         return out
 
     # --- helpers -------------------------------------------------------------------------------

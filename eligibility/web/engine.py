@@ -64,7 +64,7 @@ class DomainEngine:
     def dispositifs(self) -> list[dict[str, str]]:
         from ..rules import load_rules
 
-        return [{"id": r.id, "title": r.title} for r in load_rules().values() if r.kind == "dispositif"]
+        return [{"id": r.id, "title": r.model.title} for r in load_rules().values() if r.model.kind == "dispositif"]
 
     def _check_dispositif(self, dispositif: str) -> None:
         known = [d["id"] for d in self.dispositifs()]
@@ -72,16 +72,23 @@ class DomainEngine:
             raise WebError(404, f"dispositif inconnu « {dispositif} » (connus : {', '.join(known)})", "dispositif")
 
     def facts_schema(self, dispositif: str) -> dict[str, Any]:
-        from ..rules import facts_schema
+        from ..rules import get_rule
+        from ..rules.facts import json_schema
 
         self._check_dispositif(dispositif)
-        return facts_schema(dispositif)
+        return json_schema(get_rule(dispositif))
 
     def evaluate(self, dispositif: str, facts: dict, date: dt.date | None) -> dict[str, Any]:
         from ..rules import evaluate
 
         self._check_dispositif(dispositif)
         return evaluate(dispositif, facts, date=date).to_json()
+
+    def explain(self, decision: dict[str, Any]) -> str:
+        """The decision and its full trace in readable French (what `qpv explain` prints)."""
+        from ..decisions.render import render_text
+
+        return render_text(decision, full_trace=True)
 
     # --- batch ---------------------------------------------------------------------------------
     def batch_locate(self, path: Path, date: dt.date | None) -> Iterator[bytes]:

@@ -20,12 +20,13 @@ from ..errors import BadInput
 from . import attestation as attest
 from .api import locate_answer, optional_date
 from .forms import facts_from_form, fields_from_schema
-from .wording import OUTCOME_FR, datasets_in, distance_words, legal_reference_words, status_sentence
+from .wording import OUTCOME_FR, datasets_in, distance_words, euros, legal_reference_words, status_sentence
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["distance"] = distance_words
 templates.env.filters["legal"] = legal_reference_words
+templates.env.filters["euros"] = euros
 templates.env.filters["pretty"] = lambda obj: json.dumps(json.loads(to_json(obj)), ensure_ascii=False, indent=2)
 templates.env.globals["OUTCOME_FR"] = OUTCOME_FR
 
@@ -86,8 +87,9 @@ async def dispositif_decide(request: Request, dispositif: str) -> HTMLResponse:
     try:
         facts = facts_from_form(fields, values)
         date = optional_date(values.get("_date"))
-        context["decision"] = await run_in_threadpool(request.app.state.engine.evaluate, dispositif, facts, date)
-        context["facts"] = facts
+        engine = request.app.state.engine
+        context["decision"] = decision = await run_in_threadpool(engine.evaluate, dispositif, facts, date)
+        context["explanation"] = engine.explain(decision)
     except BadInput as exc:
         context["error"] = _error(exc)
         return render(request, "dispositif.html", status=400, **context)

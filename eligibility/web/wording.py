@@ -38,16 +38,21 @@ def distance_words(meters: Any) -> str:
 
 
 def legal_reference_words(ref: Any) -> str:
-    """« Décret …, art. 4 » from a legal reference object (or its string form)."""
-    if not ref:
-        return "référence non renseignée"
+    """« Décret …, art. 4 », saying in words when the figure or text is not confirmed."""
+    from ..decisions.render import ref_text
+
     if isinstance(ref, str):
         return ref
-    parts = [str(ref.get(k)) for k in ("text", "title", "article") if ref.get(k)]
-    words = ", ".join(parts) or str(ref)
-    if ref.get("confirmed") is False:
-        words += " (valeur non confirmée dans le texte officiel)"
+    words = ref_text(ref).replace(" [non confirmé]", "")
+    if ref and ref.get("confirmed") is False:
+        words += " (référence non confirmée dans le texte officiel lu)"
     return words
+
+
+def euros(amount: Any) -> str:
+    from ..decisions.render import euros as render_euros
+
+    return render_euros(None if amount is None else float(amount))
 
 
 def datasets_in(trace: Any) -> list[dict[str, Any]]:

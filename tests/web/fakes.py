@@ -88,6 +88,9 @@ class FakeEngine:
                                  "legal_reference": {"text": "Décret n° 2019-1471", "article": "art. 5", "confirmed": False}}]}
         return {"outcome": "eligible", "amounts": {"total": 15000.0, "currency": "EUR"}, "reasons": [], "missing_inputs": [], "trace": {"facts": facts}}
 
+    def explain(self, decision):
+        return f"Explication du faux moteur : {decision['outcome']}"
+
     def batch_locate(self, path, date):
         rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
         if rows and not {"lon", "lat"} <= set(rows[0]):

@@ -36,12 +36,13 @@ def test_dispositif_page_is_generated_from_the_schema(client):
 def test_dispositif_decision_rendering(client):
     html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.type": "CDD"}).text)
     assert "Non éligible" in html and "Le contrat doit être un CDI" in html
-    assert "Décret n° 2019-1471, art. 5 (valeur non confirmée" in html
-    assert "Trace complète" in html
+    assert "Décret n° 2019-1471, art. 5 (référence non confirmée" in html
+    assert "Explication du faux moteur : not_eligible" in html
+    assert "trace complète" in html
     html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.type": ""}).text)
     assert "Indéterminé" in html and "Type de contrat de travail" in html  # missing fact named in words
     html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.type": "CDI"}).text)
-    assert "Éligible" in html and "15000.0 EUR" in html
+    assert "Éligible" in html and "15 000,00 €" in html
 
 
 def test_dispositif_bad_value_keeps_the_form(client):

@@ -66,7 +66,7 @@ def _vintage_part(res, i: int, date) -> dict:
 def row_json(res, i: int) -> dict:
     i = int(i)
     date = None if res.dates[i] is None or np.isnat(np.datetime64(res.dates[i], "D")) else np.datetime64(res.dates[i], "D").astype(object)
-    status = str(res.status[i])
+    status = str(res.status[i] or "undetermined")  # a row a caller padded without an answer
     r = _int_at(res.rule, i)
     rule = vintages.rules()[r] if r >= 0 else None
     per = load_perimeters(rule.dataset_id) if rule else None

@@ -1,0 +1,191 @@
+"""locate_points: grid answers equal exact answers; hypothesis properties; determinism; bad input."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+
+from eligibility.errors import BadInput
+from eligibility.geography import grid, index, locate_points, territories
+from eligibility.geography.locate import _classify
+from eligibility.geography.perimeters import load
+from qpv_cli.common import to_json
+
+D2024 = dt.date(2024, 6, 1)
+METRO = index.quartier_index("qp2024", "metropole")
+
+
+class AlwaysExact:
+    """Test double for a grid that sends every point to the exact tests (the reference answer)."""
+
+    margin = METRO.grid.margin
+
+    @staticmethod
+    def lookup(x, y):
+        return np.full(len(x), grid.CROSSING, np.int32)
+
+
+def _near_quartiers(n: int, spread: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    c = shapely.get_coordinates(shapely.centroid(METRO.boundaries))
+    k = rng.integers(0, len(c), n)
+    return c[k, 0] + rng.normal(0, spread, n), c[k, 1] + rng.normal(0, spread, n)
+
+
+@pytest.mark.parametrize("tol", [0.0, 15.0, 25.0])
+def test_grid_gives_exactly_the_exact_answers(tol):
+    x, y = _near_quartiers(40_000, 400.0, seed=int(tol))
+    fast = _classify(METRO, x, y, tol)
+    ref = _classify(index.QuartierIndex(METRO.dataset_id, METRO.zone, METRO.positions, METRO.polygons,
+                                        METRO.boundaries, AlwaysExact()), x, y, tol)
+    assert (~fast[3]).sum() > 10_000  # the grid really answered most points
+    np.testing.assert_array_equal(fast[0], ref[0])
+    np.testing.assert_array_equal(fast[1], ref[1])
+    np.testing.assert_array_equal(fast[2], ref[2])
+
+
+def test_status_agrees_with_exact_distance():
+    x, y = _near_quartiers(5_000, 300.0, seed=7)
+    lon, lat = territories.unproject(x, y, 2154)
+    res = locate_points(lon, lat, D2024)
+    d = res.distance_to_boundary_m
+    ok = res.status != "not_covered"
+    assert ok.sum() > 4_000
+    st_, d_, c_ = res.status[ok], d[ok], res.contained[ok]
+    assert (d_[st_ == "near_boundary"] <= 15.0).all()
+    assert (d_[st_ == "inside"] > 15.0).all() and c_[st_ == "inside"].all()
+    assert (d_[st_ == "outside"] > 15.0).all() and not c_[st_ == "outside"].any()
+    # distance is exact: compare with shapely on the projected geometry, independently of the trees
+    i = np.flatnonzero(ok)[:200]
+    pts = shapely.points(res.x[i], res.y[i])
+    ref = np.array([shapely.distance(p, METRO.boundaries).min() for p in pts])
+    np.testing.assert_allclose(d[i], ref, rtol=0, atol=1e-6)
+
+
+def _vintage_dates(vintage: str, territory: str):
+    if vintage == "QP2015":
+        return st.dates(dt.date(2015, 1, 1), dt.date(2023, 12, 31))
+    return st.dates(dt.date(2024, 1, 1) if territory == "metropole" else dt.date(2025, 1, 1), dt.date(2030, 12, 31))
+
+
+CASES = [(ds, z) for ds in ("qp2024", "qp2015_occitanie") for z in territories.ZONES
+         if len(index.quartier_index(ds, z.name).positions)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(case=st.sampled_from(CASES), pick=st.integers(0, 10_000), u=st.floats(0, 1), v=st.floats(0, 1), data=st.data())
+def test_point_well_inside_a_quartier_is_inside_it(case, pick, u, v, data):
+    ds, zone = case
+    qi = index.quartier_index(ds, zone.name)
+    k = pick % len(qi.positions)
+    poly = qi.polygons[k]
+    assume(not shapely.is_empty(poly))
+    x0, y0, x1, y1 = shapely.bounds(poly)
+    x, y = x0 + u * (x1 - x0), y0 + v * (y1 - y0)
+    p = shapely.Point(x, y)
+    assume(shapely.contains(poly, p) and shapely.distance(p, qi.boundaries).min() > 15.0)
+    lon, lat = territories.unproject(np.array([x]), np.array([y]), zone.epsg)
+    per = load(ds)
+    day = data.draw(_vintage_dates(per.vintage, zone.territory))
+    res = locate_points(lon, lat, day)
+    assume(res.departement[0] != "")  # a quartier on a coast the simplified département contour misses
+    assume(ds != "qp2015_occitanie" or res.region[0] == "76")
+    assert res.status[0] == "inside"
+    assert res.quartier_code[0] == per.code[qi.positions[k]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(lon=st.floats(-4.5, 7.5), lat=st.floats(43.0, 50.5))
+def test_points_far_from_every_perimeter_are_outside(lon, lat):
+    res = locate_points([lon], [lat], D2024)
+    assume(res.status[0] != "not_covered")
+    if res.distance_to_boundary_m[0] > 15.0 and not res.contained[0]:
+        assert res.status[0] == "outside" and res.quartier_code[0] is None
+
+
+def test_answers_are_deterministic_and_arrays_agree_with_single_points():
+    x, y = _near_quartiers(60, 150.0, seed=3)
+    lon, lat = territories.unproject(x, y, 2154)
+    lon = np.concatenate([lon, [55.45, 1.3, -0.5, -30.0]])
+    lat = np.concatenate([lat, [-20.9, 44.2, 43.9, 40.0]])
+    dates = np.array(["2024-06-01"] * 60 + ["2025-02-01", "2020-01-01", "2020-01-01", "2024-01-01"], dtype="datetime64[D]")
+    batch = locate_points(lon, lat, dates)
+    again = locate_points(lon, lat, dates)
+    rows = [to_json(batch.row(i)) for i in range(len(lon))]
+    assert rows == [to_json(again.row(i)) for i in range(len(lon))]
+    single = [to_json(locate_points(lon[i:i + 1], lat[i:i + 1], dates[i:i + 1]).row(0)) for i in range(len(lon))]
+    assert rows == single
+    assert {"inside", "outside", "not_covered"} <= set(batch.status)
+
+
+def test_lambert93_input_agrees_with_wgs84():
+    x, y = _near_quartiers(500, 200.0, seed=11)
+    lon, lat = territories.unproject(x, y, 2154)
+    a = locate_points(lon, lat, D2024)
+    b = locate_points(x, y, D2024, crs="EPSG:2154")
+    np.testing.assert_array_equal(a.status, b.status)
+    np.testing.assert_array_equal(a.quartier_code, b.quartier_code)
+    np.testing.assert_allclose(a.distance_to_boundary_m, b.distance_to_boundary_m, atol=0.01)
+
+
+def test_overseas_uses_local_projection_and_grid():
+    per = load("qp2024")
+    code = str(per.code[per.departement == "974"][0])
+    qi = index.quartier_index("qp2024", "reunion")
+    k = int(np.flatnonzero(per.code[qi.positions] == code)[0])
+    x, y = shapely.get_coordinates(shapely.maximum_inscribed_circle(qi.polygons[k]))[0]
+    lon, lat = territories.unproject(np.array([x]), np.array([y]), 2975)
+    row = locate_points(lon, lat, dt.date(2025, 3, 1)).row(0)
+    assert row["status"] == "inside" and row["quartier"]["code"] == code
+    assert row["trace"]["projection"] == "EPSG:2975"
+    assert row["carreau"].startswith("CRS2975RES200m")
+    assert row["trace"]["vintage"]["confirmed"] is False  # décret 2024-1212 is [C2] in law.md
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(lon=[float("nan")], lat=[45.0]), "lon"),
+    (dict(lon=[200.0], lat=[45.0]), "lon"),
+    (dict(lon=[2.0], lat=[-91.0]), "lat"),
+    (dict(lon=["abc"], lat=[45.0]), "lon"),
+    (dict(lon=[2.0, 3.0], lat=[45.0]), "lat"),
+    (dict(lon=[2.0], lat=[45.0], dates="2024-02-30"), "date"),
+    (dict(lon=[2.0], lat=[45.0], crs="EPSG:3857"), "crs"),
+    (dict(lon=[2.0], lat=[45.0], tolerance_m=-1), "tolerance"),
+    (dict(lon=[5e6], lat=[6.5e6], crs="EPSG:2154"), "x"),
+])
+def test_bad_input_names_the_field(kwargs, field):
+    kwargs.setdefault("dates", D2024)
+    with pytest.raises(BadInput) as err:
+        locate_points(kwargs.pop("lon"), kwargs.pop("lat"), kwargs.pop("dates"), **kwargs)
+    assert err.value.field == field
+
+
+def test_bad_row_is_named_in_a_batch():
+    with pytest.raises(BadInput) as err:
+        locate_points([2.0, 2.1, float("nan")], [45.0, 45.1, 45.2], D2024)
+    assert err.value.row == 3
+
+
+def test_undetermined_rows_for_the_address_domain():
+    res = locate_points([2.35, float("nan")], [48.85, float("nan")], D2024, undetermined=["", "rue introuvable"])
+    assert list(res.status) == [res.status[0], "undetermined"] and res.status[0] in ("inside", "outside", "near_boundary")
+    row = res.row(1)
+    assert row["status"] == "undetermined" and row["reason"] == "rue introuvable" and row["quartier"] is None
+
+
+def test_result_padded_by_a_caller_still_renders():
+    """The address domain spreads a result over more rows, padding with None / NaN (its `_expand`)."""
+    res = locate_points([-0.5066], [43.901], D2024)
+    padded = res.__class__.__new__(res.__class__)
+    for name, value in vars(res).items():
+        if isinstance(value, np.ndarray) and value.ndim == 1:
+            full = np.full(2, np.nan if value.dtype.kind == "f" else None, dtype=float if value.dtype.kind == "f" else object)
+            full[1] = value[0]
+            value = full
+        setattr(padded, name, value)
+    assert padded.row(1)["quartier"]["code"] == res.row(0)["quartier"]["code"]
+    assert padded.row(0)["quartier"] is None
+    assert np.isnan(padded.distance_to_boundary_m[0])

@@ -1,0 +1,131 @@
+"""`batch evaluate`: every row's decision and trace equal those of evaluating that row alone."""
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from eligibility.batch import run_file
+from eligibility.batch.evaluate import EvaluateJob, LIST_SEPARATOR, row_details
+from eligibility.rules import evaluate, evaluate_frame, get_rule
+
+from conftest import POINTS
+
+COLUMNS = ["id", "contract.type", "contract.signature_date", "contract.duration_months",
+           "contract.working_time_ratio", "employee.residence.lon", "employee.residence.lat", "employee.birth_date",
+           "employee.status", "employee.jobseeker_category", "employee.employed_by_employer_last_6_months",
+           "employer.kind", "employer.up_to_date_with_obligations", "employer.economic_dismissal_last_6_months",
+           "application_date"]
+BASE = ["x", "CDI", "01/03/2024", "", "1", "5,23227", "46,21069", "1990-05-01", "jobseeker", "1", "non", "company",
+        "oui", "non", "2024-03-15"]
+
+
+def fr_to_facts(row: dict) -> dict:
+    """What a row of the French CSV says, as the facts dict of the single-decision API."""
+    facts = {}
+    for k, v in row.items():
+        if k == "id" or v == "":
+            continue
+        if k.endswith((".lon", ".lat", "duration_months", "working_time_ratio", "jobseeker_category")):
+            v = float(v.replace(",", "."))
+            if k.endswith("jobseeker_category"):
+                v = int(v)
+        elif "/" in v:
+            d, m, y = v.split("/")
+            v = f"{y}-{m}-{d}"
+        elif v in ("oui", "non"):
+            v = v == "oui"
+        facts[k] = v
+    nested: dict = {}
+    for k, v in facts.items():
+        if k.startswith("employee.residence."):
+            nested.setdefault("employee", {}).setdefault("residence", {})[k.rsplit(".", 1)[1]] = v
+            continue
+        *head, last = k.split(".")
+        d = nested
+        for h in head:
+            d = d.setdefault(h, {})
+        d[last] = v
+    return nested
+
+
+VARIANTS = [
+    {}, {"contract.type": "CDD", "contract.duration_months": "12", "contract.working_time_ratio": "0,5"},
+    {"contract.type": "CDD", "contract.duration_months": "3"}, {"contract.signature_date": "2019-12-31"},
+    {"employee.residence.lon": "2", "employee.residence.lat": "46"}, {"employer.kind": "epa"},
+    {"contract.type": ""}, {"employee.residence.lon": "", "employee.residence.lat": ""},
+    {"employee.birth_date": "2001-01-01", "contract.signature_date": "2021-01-10", "application_date": "2021-02-01"},
+    {"contract.type": "CDX"}, {"contract.working_time_ratio": "deux"},
+    {"employee.residence.lon": "-0,5", "employee.residence.lat": "43,9", "contract.signature_date": "2020-06-01",
+     "application_date": "2020-06-15"},
+]
+
+
+def write_rows(path, variants):
+    rows = []
+    for i, v in enumerate(variants):
+        r = dict(zip(COLUMNS, BASE))
+        r.update(v)
+        r["id"] = f"r{i}"
+        rows.append(r)
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(path, sep=";", index=False)
+    return rows
+
+
+def test_batch_rows_and_traces_equal_single_decisions(tmp_path):
+    src = tmp_path / "in.csv"
+    rows = write_rows(src, VARIANTS)
+    summary = run_file(lambda r: EvaluateJob("emplois-francs", r, traces=True, keep=("id",)), src,
+                       tmp_path / "out.csv", chunk_size=5, traces=tmp_path / "t.jsonl", show_progress=False)
+    out = pd.read_csv(tmp_path / "out.csv", sep=";", dtype=str, keep_default_na=False, decimal=",")
+    traces = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert list(out["id"]) == [r["id"] for r in rows] and [t["row"] for t in traces] == list(range(1, len(rows) + 1))
+    assert set(out["outcome"]) == {"eligible", "not_eligible", "undetermined", "error"}
+    for row, o, t in zip(rows, out.to_dict("records"), traces):
+        if o["outcome"] == "error":
+            assert o["error"] and t == {"row": t["row"], "error": o["error"]}
+            continue
+        alone = evaluate("emplois-francs", fr_to_facts(row)).to_json()
+        assert t == {"row": t["row"], **json.loads(json.dumps(alone))}
+        assert o["outcome"] == alone["outcome"]
+        assert o["reasons"] == LIST_SEPARATOR.join(r["condition"] for r in alone["reasons"])
+        assert o["missing_inputs"] == LIST_SEPARATOR.join(alone["missing_inputs"])
+        total = alone["amounts"].get("total")
+        assert (o["amount.total"] == "") == (total is None)
+        if total is not None:
+            assert o["amount.total"] == f"{total:.2f}".replace(".", ",")
+    assert "dates JJ/MM/AAAA dans « contract.signature_date »" in summary["detected"]
+    assert summary["counts"]["error"] == 2
+
+
+FACT_VALUES = {
+    "contract.type": st.sampled_from(["CDI", "CDD", None]),
+    "contract.signature_date": st.sampled_from(["2019-12-31", "2020-01-01", "2023-12-31", "2024-06-01", "2024-12-31",
+                                                "2025-01-01", None]),
+    "contract.duration_months": st.sampled_from([3.0, 6.0, 12.0, 30.0, None]),
+    "contract.working_time_ratio": st.sampled_from([0.25, 0.5, 1.0, None]),
+    "point": st.sampled_from(list(range(len(POINTS))) + [None]),
+    "employee.status": st.sampled_from(["jobseeker", "csp", "mission_locale", "other", None]),
+    "employee.jobseeker_category": st.sampled_from([1.0, 4.0, 8.0, None]),
+    "employer.kind": st.sampled_from(["company", "epic", "private_individual", None]),
+    "employer.up_to_date_with_obligations": st.sampled_from([True, False, None]),
+    "application_date": st.sampled_from(["2024-06-20", "2024-12-01", None]),
+}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.fixed_dictionaries(FACT_VALUES), min_size=1, max_size=25))
+def test_detail_columns_equal_the_engines_per_row_answers(rows):
+    pts = [r.pop("point") for r in rows]
+    df = pd.DataFrame(rows)
+    df["employee.residence.lon"] = [np.nan if p is None else POINTS[p][0] for p in pts]
+    df["employee.residence.lat"] = [np.nan if p is None else POINTS[p][1] for p in pts]
+    frame = evaluate_frame(get_rule("emplois-francs"), df, errors="collect")
+    details = row_details(frame)
+    for i in range(len(df)):
+        d = frame.decision(i)
+        assert details["reasons"][i] == (LIST_SEPARATOR.join(r["condition"] for r in d.reasons) or None)
+        assert details["missing_inputs"][i] == (LIST_SEPARATOR.join(d.missing_inputs) or None)
+        amb = LIST_SEPARATOR.join(f"{a.get('fact') or a.get('parameter')}:{a['status']}" for a in d.ambiguities)
+        assert details["ambiguities"][i] == (amb or None)

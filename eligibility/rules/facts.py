@@ -141,9 +141,10 @@ def validate_one(rule, facts: Any) -> dict[str, Any]:
             msg = _FR.get(e["type"], e["msg"].removeprefix("Value error, "))
             if e["type"] == "literal_error":
                 msg += f" (attendu : {e['ctx'].get('expected')})"
-            problems.append(f"champ « {path} » : {msg} (reçu {e.get('input')!r})")
-        raise BadInput("faits invalides — " + " ; ".join(problems), field=problems and ".".join(
-            str(x) for x in exc.errors()[0]["loc"])) from None
+            problems.append((path, f"{msg} (reçu {e.get('input')!r})"))
+        if len(problems) == 1:
+            raise BadInput(problems[0][1], field=problems[0][0]) from None
+        raise BadInput("faits invalides — " + " ; ".join(f"champ « {p} » : {m}" for p, m in problems)) from None
     dumped = obj.model_dump()
     flat = {}
     for path, fact in rule.model.facts.items():

@@ -1,0 +1,179 @@
+"""`qpv evaluate`, `qpv explain` and `qpv rules list|show|validate|test|schema` (docs/rules.md)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .common import emit, handle_errors, json_option, parse_date, to_json
+
+
+def _read_facts(path: str) -> dict:
+    from eligibility.errors import BadInput
+
+    try:
+        text = Path(path).read_text(encoding="utf-8") if path != "-" else click.get_text_stream("stdin").read()
+    except OSError as exc:
+        raise BadInput(f"fichier de faits illisible : {exc.strerror}", field="--facts") from None
+    try:
+        facts = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"JSON mal formé (ligne {exc.lineno}, colonne {exc.colno}) : {exc.msg}", field="--facts") from None
+    if not isinstance(facts, dict):
+        raise BadInput("le fichier de faits doit contenir un objet JSON", field="--facts")
+    return facts
+
+
+def _decide(dispositif: str, facts_path: str, date: str | None):
+    from eligibility.rules import evaluate
+
+    day = parse_date(date) if date else None
+    return evaluate(dispositif, _read_facts(facts_path), date=day)
+
+
+@click.command("evaluate")
+@click.argument("dispositif")
+@click.option("--facts", "facts_path", required=True, help="Fichier JSON des faits (ou - pour l'entrée standard).")
+@click.option("--date", help="Date de décision AAAA-MM-JJ (remplace la date prévue par la règle).")
+@json_option
+@handle_errors
+def evaluate_cmd(dispositif: str, facts_path: str, date: str | None, as_json: bool) -> None:
+    """Décision d'éligibilité (éligible / non éligible / indéterminé), montants, raisons et trace."""
+    decision = _decide(dispositif, facts_path, date)
+    emit(decision.to_json(), as_json, lambda _: decision.to_text())
+
+
+@click.command("explain")
+@click.argument("dispositif")
+@click.option("--facts", "facts_path", required=True, help="Fichier JSON des faits (ou - pour l'entrée standard).")
+@click.option("--date", help="Date de décision AAAA-MM-JJ (remplace la date prévue par la règle).")
+@json_option
+@handle_errors
+def explain_cmd(dispositif: str, facts_path: str, date: str | None, as_json: bool) -> None:
+    """La décision avec sa trace complète, en français : conditions, paramètres datés, géographie."""
+    decision = _decide(dispositif, facts_path, date)
+    emit(decision.to_json(), as_json, lambda _: decision.to_text(full_trace=True))
+
+
+@click.group("rules")
+def rules() -> None:
+    """Fichiers de règles : liste, contenu, validation, cas de test, schéma des faits."""
+
+
+def _summary(rule) -> dict:
+    m = rule.model
+    return {"id": m.id, "kind": m.kind, "title": m.title, "version": m.version, "file": rule.path.name,
+            "sha256": rule.sha256, "valid_from": m.validity.valid_from.isoformat(),
+            "valid_to": m.validity.valid_to.isoformat() if m.validity.valid_to else None,
+            "conditions": len(m.conditions), "parameters": len(m.parameters), "tests": len(m.tests)}
+
+
+@rules.command("list")
+@json_option
+@handle_errors
+def list_cmd(as_json: bool) -> None:
+    """Liste les fichiers de règles chargés."""
+    from eligibility.rules import load_rules
+
+    rows = [_summary(r) for _, r in sorted(load_rules().items())]
+    emit({"rules": rows}, as_json, lambda o: "\n".join(
+        f"{r['id']} ({r['kind']}) — {r['title']} — version {r['version']}, {r['conditions']} conditions, "
+        f"{r['tests']} cas de test" for r in o["rules"]))
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@json_option
+@handle_errors
+def show_cmd(rule_id: str, as_json: bool) -> None:
+    """Affiche un fichier de règles (conditions, paramètres datés, textes)."""
+    from eligibility.rules import get_rule
+
+    rule = get_rule(rule_id)
+    body = rule.model.model_dump(mode="json", by_alias=True, exclude={"tests"})
+    out = {"rule": _summary(rule), "content": body}
+
+    def text(o):
+        m = rule.model
+        lines = [f"{m.title} ({m.id}, version {m.version})", f"Fichier : {rule.path} (sha256 {rule.sha256})",
+                 f"Date de décision : {m.decision_date.label}", "Conditions :"]
+        for c in m.conditions:
+            lines.append(f"  - {c.label} [{rule.ref_json(c.legal_reference)['text']}"
+                         f"{', ' + c.legal_reference.article if c.legal_reference.article else ''}]")
+            lines.append(f"      {c.expression}")
+        lines.append("Paramètres :")
+        for name, p in m.parameters.items():
+            for v in p.values:
+                flag = "" if v.confirmed else " [non confirmé]"
+                lines.append(f"  - {name} = {v.value} du {v.start} au {v.end or '…'}{flag}")
+        return "\n".join(lines)
+
+    emit(out, as_json, text)
+
+
+@rules.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path())
+@json_option
+@handle_errors
+def validate_cmd(paths: tuple[str, ...], as_json: bool) -> None:
+    """Valide des fichiers de règles (tous ceux de rules/ par défaut). Code de sortie 2 si l'un est invalide."""
+    from eligibility.errors import RuleFileError
+    from eligibility.paths import rules_dir
+    from eligibility.rules.loader import load_file
+
+    files = [Path(p) for p in paths] or sorted(Path(rules_dir()).glob("*.yaml"))
+    rows = []
+    for f in files:
+        try:
+            rule = load_file(f)
+            rows.append({"file": str(f), "id": rule.id, "ok": True, "message": "valide"})
+        except (RuleFileError, OSError) as exc:
+            rows.append({"file": str(f), "id": None, "ok": False, "message": str(exc)})
+    ok = all(r["ok"] for r in rows)
+    emit({"ok": ok, "files": rows}, as_json,
+         lambda o: "\n".join(("OK " if r["ok"] else "KO ") + f"{r['file']} — {r['message']}" for r in o["files"]))
+    if not ok:
+        raise SystemExit(2)
+
+
+@rules.command("test")
+@click.argument("rule_ids", nargs=-1)
+@json_option
+@handle_errors
+def test_cmd(rule_ids: tuple[str, ...], as_json: bool) -> None:
+    """Exécute les cas de test YAML des règles. Code de sortie 1 si un cas échoue."""
+    from eligibility.rules import get_rule, load_rules
+    from eligibility.rules.testing import run_rule_tests
+
+    ids = list(rule_ids) or sorted(load_rules())
+    results = [r for rid in ids for r in run_rule_tests(get_rule(rid))]
+    failed = [r for r in results if not r.ok]
+
+    def text(o):
+        lines = [("ok   " if r["ok"] else "ÉCHEC ") + f"{r['rule']} : {r['name']}" +
+                 ("" if r["ok"] else "\n      " + "\n      ".join(r["problems"])) for r in o["cases"]]
+        lines.append(f"{o['passed']} cas réussis, {o['failed']} en échec")
+        return "\n".join(lines)
+
+    emit({"ok": not failed, "passed": len(results) - len(failed), "failed": len(failed),
+          "cases": [r.to_json() for r in results]}, as_json, text)
+    if failed:
+        raise SystemExit(1)
+
+
+@rules.command("schema")
+@click.argument("rule_id")
+@handle_errors
+def schema_cmd(rule_id: str) -> None:
+    """Schéma JSON des faits attendus par une règle."""
+    from eligibility.rules import get_rule
+    from eligibility.rules.facts import json_schema
+
+    click.echo(to_json(json_schema(get_rule(rule_id))))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(evaluate_cmd)
+    group.add_command(explain_cmd)
+    group.add_command(rules)

@@ -89,14 +89,15 @@ def perimeters() -> None:
 @click.option("--national-median", help="RMUC-nat (€) ; défaut : MED18 Filosofi 2018, niveau de vie (étiqueté).")
 @click.option("--uu-median", help="RMUC-UU (€) ; défaut : MED18 de l'unité urbaine (étiqueté).")
 @click.option("--uu-population", help="Population de l'unité urbaine ; défaut : somme des populations municipales COG.")
+@click.option("--threshold", "threshold_", help="Seuil S imposé (€), ex. celui d'un contrat de ville ; la trace garde le calcul.")
 @click.option("--connectivity", type=click.Choice(["4", "8"]), default="4", show_default=True,
               help="Contiguïté : 4 = côté commun, 8 = côté ou coin.")
 @click.option("--date", "date_", help="Date d'application (AAAA-MM-JJ), 2024-01-01 par défaut.")
 @click.option("-o", "--output", "output", required=True, help="GeoJSON de sortie (le tableau CSV est écrit à côté).")
 @json_option
 @handle_errors
-def derive(carreaux, uu_code, income_column, national_median, uu_median, uu_population, connectivity, date_,
-           output, as_json) -> None:
+def derive(carreaux, uu_code, income_column, national_median, uu_median, uu_population, threshold_, connectivity,
+           date_, output, as_json) -> None:
     """Applique les critères du décret n° 2014-767 aux carreaux et écrit les quartiers candidats."""
     from eligibility.criteria import output as O
     from eligibility.criteria.derivation import derive as run
@@ -106,7 +107,7 @@ def derive(carreaux, uu_code, income_column, national_median, uu_median, uu_popu
     c = read_carreaux(carreaux, income_column)
     d = run(c, unite_urbaine=uu_code, national_median=_opt_float(national_median, "--national-median"),
             uu_median=_opt_float(uu_median, "--uu-median"), uu_population=_opt_float(uu_population, "--uu-population"),
-            date=parse_date(date_, default=DEFAULT_DATE), connectivity=int(connectivity))
+            threshold=_opt_float(threshold_, "--threshold"), date=parse_date(date_, default=DEFAULT_DATE), connectivity=int(connectivity))
     paths = O.write(d, output)
     out = {"outputs": paths, **d.to_json()}
 

@@ -68,7 +68,7 @@ class Derivation:
             "n_carreaux": int(g["n_carreaux"][k]),
             "population": round(float(g["population"][k]), 1),
             "median_income": None if np.isnan(g["median_income"][k]) else round(float(g["median_income"][k]), 2),
-            "threshold": int(g["threshold"][k]),
+            "threshold": _number(g["threshold"][k]),
             "income_statistic": self.carreaux.income_label,
         }
 
@@ -90,7 +90,7 @@ class Derivation:
             {**condition("revenu_median"), "inputs": {
                 "median_income": None if np.isnan(g["median_income"][k]) else round(float(g["median_income"][k]), 2), "income_statistic": self.carreaux.income_label,
                 "median_method": "médiane pondérée par la population des carreaux (médiane inférieure)",
-                "threshold": int(g["threshold"][k]), "threshold_of": uu["code"]},
+                "threshold": _number(g["threshold"][k]), "threshold_of": uu["code"]},
              "result": bool(g["income_ok"][k])},
         ]
 
@@ -124,6 +124,10 @@ class Derivation:
         }
 
 
+def _number(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else float(x)
+
+
 def _first_commune(communes: np.ndarray) -> np.ndarray:
     """lcog_geo lists the communes a carreau touches, run together; the first one places it."""
     return np.char.ljust(np.asarray(communes, dtype=str), 5).astype("U5")
@@ -145,16 +149,22 @@ def _assign_unites_urbaines(c: Carreaux, code: str | None) -> tuple[np.ndarray, 
 
 
 def derive(c: Carreaux, *, unite_urbaine: str | None = None, national_median: float | None = None,
-           uu_median: float | None = None, uu_population: float | None = None,
+           uu_median: float | None = None, uu_population: float | None = None, threshold: float | None = None,
            date: dt.date = T.DEFAULT_DATE, connectivity: int = 4) -> Derivation:
-    """Apply the criteria to carreaux `c`. Medians and population default to the bundled data, labelled."""
+    """Apply the criteria to carreaux `c`. Medians and population default to the bundled data, labelled.
+
+    `threshold` imposes S (e.g. the value a contrat de ville quotes) instead of computing it; the trace
+    keeps the computed value next to it.
+    """
     check_connectivity(connectivity)
     order = np.argsort(grouping.grid_keys(c.easting, c.northing, c.size), kind="stable")
     c = c.take(order)
     uu_index, codes, how = _assign_unites_urbaines(c, unite_urbaine)
-    if (uu_median is not None or uu_population is not None) and len(codes) != 1:
-        raise BadInput(f"--uu-median / --uu-population ne valent que pour une seule unité urbaine ({len(codes)} ici)",
-                       field="uu_median")
+    if (uu_median is not None or uu_population is not None or threshold is not None) and len(codes) != 1:
+        raise BadInput(f"--uu-median, --uu-population et --threshold ne valent que pour une seule unité urbaine "
+                       f"({len(codes)} ici)", field="uu_median")
+    if threshold is not None and not (np.isfinite(threshold) and threshold > 0):
+        raise BadInput(f"seuil strictement positif attendu, reçu {threshold!r}", field="threshold")
 
     if national_median is None:
         nat = UU.national_median()
@@ -179,10 +189,19 @@ def derive(c: Carreaux, *, unite_urbaine: str | None = None, national_median: fl
         thr_uu = np.where(has_median, res["threshold"], np.nan)
         eligible_uu = res["unite_urbaine_eligible"]
         prov = {"national_median": nat["label"]}
+        if threshold is not None:
+            has_median[:] = True
+            thr_uu[:] = threshold
         for i, u in enumerate(uus):
             u["population_rounded"] = int(res["population_rounded"][i])
             u["unite_urbaine_eligible"] = bool(eligible_uu[i])
-            if has_median[i]:
+            if threshold is not None:
+                u["threshold"] = float(threshold)
+                u["threshold_trace"] = [{
+                    "step": "seuil_impose", "label": "Seuil imposé par l'appelant (--threshold) au lieu du calcul de l'art. 4",
+                    "computed_threshold": int(res["threshold"][i]) if u["median"] is not None else None,
+                    "result": float(threshold)}]
+            elif has_median[i]:
                 u["threshold"] = int(res["threshold"][i])
                 u["threshold_trace"] = T.trace(res, i, prov | {"uu_median": u["median_source"]["label"],
                                                                "uu_population": u["population_source"]["label"]})

@@ -162,3 +162,14 @@ def test_adding_a_distant_carreau_keeps_existing_candidates(cells, pop, income, 
     after = group_rows(derive(make(cells + [extra]), **FIXED))
     new_id = make([extra]).ids[0]
     assert {k: v for k, v in after.items() if new_id not in v["carreaux"]} == before
+
+
+def test_imposed_threshold_replaces_s_and_keeps_the_computed_value_in_the_trace():
+    cells = block(0, 0, 2, 2, 300, 12500.0)
+    assert derive(make(cells), **FIXED).n_groups == 0          # 12 500 is above S = 12 000
+    d = derive(make(cells), **FIXED, threshold=12600)         # e.g. the CABBALR's 12 600 €
+    assert d.group_row(0)["threshold"] == 12600 and d.group_row(0)["status"] == CANDIDATE
+    step = d.unites_urbaines[0]["threshold_trace"][0]
+    assert step["step"] == "seuil_impose" and step["computed_threshold"] == 12000
+    with pytest.raises(BadInput):
+        derive(make(cells), **FIXED, threshold=-1)

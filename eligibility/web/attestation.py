@@ -12,7 +12,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from .wording import datasets_in, distance_words, status_sentence
+from .wording import datasets_in, distance_words, geocoding_words, status_sentence
 
 FONTS = Path(__file__).parent / "static" / "fonts"
 
@@ -46,18 +46,19 @@ def sections(att: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     commune = a.get("commune") or {}
     answer = [
         ("Réponse", status_sentence(a, "Le lieu demandé")),
-        ("Statut", str(a.get("status"))),
+        ("Statut (code)", str(a.get("status"))),
         ("Quartier", f"{quartier.get('name')} ({quartier.get('code')})" if quartier else "aucun"),
         ("Commune", f"{commune.get('name')} ({commune.get('code')})" if commune else "non déterminée"),
         ("Distance à la limite la plus proche", distance_words(a.get("distance_to_boundary_m"))),
         ("Carreau INSEE 200 m", str(a.get("carreau") or "non déterminé")),
     ]
-    if a.get("geocoding"):
-        g = a["geocoding"]
-        answer.append(("Géocodage", ", ".join(f"{k} : {g[k]}" for k in g if not isinstance(g[k], (dict, list)))))
+    if geocoding_words(a):
+        answer.append(("Adresse reconnue", geocoding_words(a)))
+    confirmed = ((a.get("trace") or {}).get("vintage") or {}).get("confirmed")
     law = [
         ("Millésime des périmètres", str(a.get("vintage") or "aucun")),
-        ("Texte applicable", str(a.get("legal_basis") or "aucun texte : territoire non couvert")),
+        ("Texte applicable", str(a.get("legal_basis") or "aucun texte : territoire non couvert")
+         + (" (base légale non confirmée dans les sources lues)" if confirmed is False else "")),
     ]
     data = [(d["dataset"] + (f" ({d['vintage']})" if d.get("vintage") else ""), d["sha256"]) for d in v["datasets"]] or [
         ("Jeux de données", "aucun cité par la trace")]

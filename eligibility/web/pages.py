@@ -20,7 +20,8 @@ from ..errors import BadInput
 from . import attestation as attest
 from .api import locate_answer, optional_date
 from .forms import facts_from_form, fields_from_schema
-from .wording import OUTCOME_FR, datasets_in, distance_words, euros, legal_reference_words, status_sentence
+from .wording import (OUTCOME_FR, datasets_in, distance_words, euros, geocoding_words, legal_reference_words,
+                      status_sentence)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -60,8 +61,12 @@ def index(request: Request, address: str = "", lon: str = "", lat: str = "", dat
         answer = locate_answer(request.app.state.engine, lon, lat, address, date)
     except BadInput as exc:
         return render(request, "index.html", status=400, form=form, answer=None, error=_error(exc))
-    return render(request, "index.html", form=form, answer=answer, error=None,
-                  sentence=status_sentence(answer), datasets=datasets_in(answer.get("trace")),
+    placed = (answer.get("trace") or {}).get("input") or {}  # the point located (geocoded for an address)
+    map_data = {"lon": placed.get("lon"), "lat": placed.get("lat"), "date": answer.get("date") or date,
+                "quartier": (answer.get("quartier") or {}).get("code")}
+    return render(request, "index.html", form=form, answer=answer, error=None, map_data=map_data,
+                  sentence=status_sentence(answer, "Cette adresse" if address else "Ce point"),
+                  datasets=datasets_in(answer.get("trace")), geocoding=geocoding_words(answer),
                   query=request.url.query)
 
 

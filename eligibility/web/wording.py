@@ -56,14 +56,15 @@ def euros(amount: Any) -> str:
 
 
 def datasets_in(trace: Any) -> list[dict[str, Any]]:
-    """Every dataset cited anywhere in a trace ({dataset, vintage, sha256, …}), once each, in order met."""
+    """Every dataset cited anywhere in a trace ({dataset, vintage, sha256, …}, or the address index as
+    {index, sha256, …}), once each, in the order met."""
     found: dict[tuple, dict] = {}
 
     def walk(node):
         if isinstance(node, dict):
-            if "dataset" in node and "sha256" in node and isinstance(node["dataset"], str):
-                key = (node["dataset"], node["sha256"])
-                found.setdefault(key, {"dataset": node["dataset"], "vintage": node.get("vintage"), "sha256": node["sha256"]})
+            name = node.get("dataset") or node.get("index")
+            if isinstance(name, str) and isinstance(node.get("sha256"), str):
+                found.setdefault((name, node["sha256"]), {"dataset": name, "vintage": node.get("vintage"), "sha256": node["sha256"]})
             for v in node.values():
                 walk(v)
         elif isinstance(node, list):
@@ -72,3 +73,13 @@ def datasets_in(trace: Any) -> list[dict[str, Any]]:
 
     walk(trace)
     return list(found.values())
+
+
+def geocoding_words(answer: dict[str, Any]) -> str | None:
+    """How an address was placed: the matched label, its level and score (None for a point)."""
+    g = (answer.get("trace") or {}).get("geocoding")
+    if not g:
+        return None
+    label = (g.get("chosen") or {}).get("label") or "aucune correspondance"
+    source = (g.get("source") or {}).get("index")
+    return f"{label} (précision : {g.get('level') or '—'}, score {g.get('score')}" + (f", base {source})" if source else ")")

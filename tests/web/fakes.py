@@ -33,7 +33,7 @@ class FakeEngine:
             "legal_basis": "Décret n° 2023-1314 du 28 décembre 2023",
             "distance_to_boundary_m": 123.4,
             "carreau": "CRS3035RES200mN2345600E3612200",
-            "trace": {"date": (date or dt.date(2025, 1, 1)).isoformat(),
+            "trace": {"date": (date or dt.date(2025, 1, 1)).isoformat(), "input": {"lon": lon, "lat": lat},
                       "data": [{"dataset": "fake-qp", "vintage": "QP2024", "sha256": self.data_sha, "source": "test"}]},
         }
 

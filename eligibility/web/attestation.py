@@ -73,6 +73,7 @@ def sections(att: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
 def render_pdf(att: dict[str, Any]) -> bytes:
     """The same sections as the HTML page, typeset by fpdf2 with the bundled DejaVu fonts."""
     from fpdf import FPDF
+    from fpdf.enums import WrapMode, XPos, YPos
 
     pdf = FPDF(format="A4")
     # Fixed metadata: the creation date is the date of the question, so the bytes recompute.
@@ -85,22 +86,22 @@ def render_pdf(att: dict[str, Any]) -> bytes:
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
-    pdf.set_font("DejaVu", "B", 15)
-    pdf.multi_cell(width, 8, "Attestation de situation au regard des quartiers prioritaires de la politique de la ville")
-    pdf.set_font("DejaVu", "", 10)
-    pdf.multi_cell(width, 6, f"Identifiant {att['identifier']}")
+
+    def para(text: str, style: str, size: float, height: float, **kw) -> None:
+        pdf.set_font("DejaVu", style, size)
+        pdf.multi_cell(width, height, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT, **kw)
+
+    para("Attestation de situation au regard des quartiers prioritaires de la politique de la ville", "B", 15, 8)
+    para(f"Identifiant {att['identifier']}", "B", 11, 7)
     for title, rows in sections(att):
         pdf.ln(3)
-        pdf.set_font("DejaVu", "B", 12)
-        pdf.multi_cell(width, 7, title)
+        para(title, "B", 12, 7)
         for label, value in rows:
-            pdf.set_font("DejaVu", "B", 9)
-            pdf.multi_cell(width, 5, label)
-            pdf.set_font("DejaVu", "", 9)
-            pdf.multi_cell(width, 5, value, wrapmode="CHAR")
+            para(label, "B", 9, 5)
+            # Hashes have no spaces: only they may break anywhere.
+            para(value, "", 9, 5, wrapmode=WrapMode.WORD if " " in value else WrapMode.CHAR)
     pdf.ln(3)
-    pdf.set_font("DejaVu", "", 8)
-    pdf.multi_cell(width, 4, NOTICE)
+    para(NOTICE, "", 8, 4)
     return bytes(pdf.output())
 
 

@@ -37,8 +37,7 @@ class Records:
     lines_consumed: int
 
 
-def _line_bounds(buf: np.ndarray, at_eof: bool):
-    nl = np.flatnonzero(buf == _NL)
+def _line_bounds(buf: np.ndarray, nl: np.ndarray, at_eof: bool):
     starts = np.concatenate(([0], nl + 1))
     ends = np.concatenate((nl, [len(buf)]))
     if not at_eof or starts[-1] == len(buf):  # an incomplete last line waits for more bytes
@@ -46,8 +45,17 @@ def _line_bounds(buf: np.ndarray, at_eof: bool):
     has_cr = np.zeros(len(ends), dtype=bool)
     nonempty = ends > starts
     has_cr[nonempty] = buf[ends[nonempty] - 1] == _CR
-    content_end = ends - has_cr
-    return starts, content_end, ends, nl
+    return starts, ends - has_cr, ends, has_cr
+
+
+class _Quotes:
+    """Number of quote characters before any byte offset, from the (few) quote positions."""
+
+    def __init__(self, buf: np.ndarray):
+        self.pos = np.flatnonzero(buf == _QUOTE)
+
+    def before(self, offsets: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.pos, offsets)
 
 
 def _is_one_record(raw: bytes, sep: str, ncols: int, encoding: str) -> bool:
@@ -62,7 +70,7 @@ def _is_one_record(raw: bytes, sep: str, ncols: int, encoding: str) -> bool:
     return len(rows) == 1 and len(rows[0]) == ncols
 
 
-def _field_counts(buf, cq, sep_pos, rec_start, rec_end):
+def _field_counts(quotes: _Quotes, sep_pos, rec_start, rec_end):
     """Fields per record: separators outside quotes + 1 (records sorted, non-overlapping)."""
     if len(rec_start) == 0:
         return np.zeros(0, dtype=np.int64)
@@ -70,14 +78,30 @@ def _field_counts(buf, cq, sep_pos, rec_start, rec_end):
     ok = idx >= 0
     idx_ok = np.where(ok, idx, 0)
     ok &= sep_pos < rec_end[idx_ok]
-    outside = ((cq[sep_pos] - cq[rec_start[idx_ok]]) & 1) == 0
-    return np.bincount(idx_ok[ok & outside], minlength=len(rec_start)) + 1
+    if len(quotes.pos):
+        ok &= ((quotes.before(sep_pos) - quotes.before(rec_start[idx_ok])) & 1) == 0
+    return np.bincount(idx_ok[ok], minlength=len(rec_start)) + 1
 
 
 def split_records(data: bytes, *, sep: str, ncols: int, encoding: str, encoding_label: str, limit: int,
                   at_eof: bool, max_lines: int = MAX_RECORD_LINES) -> Records:
+    """The first `limit` records of `data` (fewer at the end of the file, or when the block is short)."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    starts, content_end, ends, nl = _line_bounds(buf, at_eof)
+    nl = np.flatnonzero(buf == _NL)
+    window = limit + max_lines + 1
+    while True:  # look only at the lines this chunk can need; widen if multi-line records used them up
+        if window < len(nl):
+            recs = _split(data, buf[: nl[window - 1] + 1], nl[:window], sep, ncols, encoding, encoding_label,
+                          limit, False, max_lines)
+            if recs.n_rows == limit:
+                return recs
+            window *= 2
+        else:
+            return _split(data, buf, nl, sep, ncols, encoding, encoding_label, limit, at_eof, max_lines)
+
+
+def _split(data, buf, nl, sep, ncols, encoding, encoding_label, limit, at_eof, max_lines) -> Records:
+    starts, content_end, ends, has_cr = _line_bounds(buf, nl, at_eof)
     n_lines = len(starts)
     blank = content_end == starts
     if at_eof:
@@ -85,13 +109,15 @@ def split_records(data: bytes, *, sep: str, ncols: int, encoding: str, encoding_
             n_lines -= 1
     # a record may start on line s only if its closing quote, if any, can be seen in this block
     horizon = n_lines if at_eof else max(n_lines - max_lines - 1, 0)
-    cq = np.concatenate(([0], np.cumsum(buf == _QUOTE)))
-    quotes = cq[content_end[:n_lines]] - cq[starts[:n_lines]]
-    sep_pos = np.flatnonzero(buf == ord(sep))
+    quotes = _Quotes(buf)
+    if len(quotes.pos):
+        per_line = quotes.before(content_end[:n_lines]) - quotes.before(starts[:n_lines])
+        odd = np.flatnonzero(per_line & 1).tolist()
+    else:
+        odd = []
 
     errors: dict[int, str] = {}     # line -> message, for lines that start a broken record
     merged: dict[int, int] = {}     # first line -> last line of a record spanning several lines
-    odd = np.flatnonzero(quotes & 1).tolist()
     k = 0
     while k < len(odd):  # only lines with an odd number of quotes: rare in real files
         s = odd[k]
@@ -120,7 +146,7 @@ def split_records(data: bytes, *, sep: str, ncols: int, encoding: str, encoding_
     consumed = int(min(ends[row_last[-1]] + 1, len(buf))) if n_rows else 0
 
     rec_start, rec_end = starts[row_lines], content_end[row_last]
-    counts = _field_counts(buf, cq, sep_pos, rec_start, rec_end)
+    counts = _field_counts(quotes, np.flatnonzero(buf[:consumed] == ord(sep)), rec_start, rec_end)
     err = np.full(n_rows, None, dtype=object)
     bad_count = (counts != ncols) & ~blank[row_lines]
     for i in np.flatnonzero(bad_count):  # error path only
@@ -132,36 +158,29 @@ def split_records(data: bytes, *, sep: str, ncols: int, encoding: str, encoding_
         if pos < n_rows and row_lines[pos] == s:
             err[pos] = msg
 
-    good_text, n_good = _good_text(buf, data, starts, content_end, nl, row_lines, row_last, err,
-                                   encoding, encoding_label)
+    good_text, n_good = _good_text(buf, data, starts, content_end, ends, has_cr, row_lines, row_last,
+                                   lines_consumed, consumed, err, encoding, encoding_label)
     return Records(n_rows, err, good_text, n_good, consumed, row_lines, lines_consumed)
 
 
-def _keep_mask(buf, starts, content_end, nl, line_keep):
-    """Bytes of the kept lines, without their \\r, each followed by its \\n."""
-    diff = np.zeros(len(buf) + 1, dtype=np.int32)
-    diff[starts[line_keep]] += 1
-    diff[content_end[line_keep]] -= 1
-    mask = np.cumsum(diff[:-1]) > 0
-    kept = np.flatnonzero(line_keep)
-    kept = kept[kept < len(nl)]
-    mask[nl[kept]] = True
-    return mask
-
-
-def _good_text(buf, data, starts, content_end, nl, row_lines, row_last, err, encoding, label):
+def _good_text(buf, data, starts, content_end, ends, has_cr, row_lines, row_last, lines_consumed, consumed,
+               err, encoding, label):
     while True:
         good_rows = np.flatnonzero(np.equal(err, None))
-        line_keep = np.zeros(len(starts), dtype=bool)
-        if len(good_rows):
-            # lines covered by good rows: +1 at their first line, -1 after their last line
-            d = np.zeros(len(starts) + 1, dtype=np.int32)
-            np.add.at(d, row_lines[good_rows], 1)
-            np.add.at(d, row_last[good_rows] + 1, -1)
-            line_keep = np.cumsum(d[:-1]) > 0
-        mask = _keep_mask(buf, starts, content_end, nl, line_keep)
-        raw = buf[mask].tobytes()
-        if len(good_rows) and (not raw.endswith(b"\n")):
+        if len(good_rows) == len(err) and not has_cr[:lines_consumed].any():
+            raw = data[:consumed]  # the usual case: the bytes are already the text
+        else:
+            line_keep = np.zeros(lines_consumed, dtype=bool)
+            if len(good_rows):  # lines covered by good rows: +1 at their first line, -1 after their last
+                d = np.zeros(lines_consumed + 1, dtype=np.int32)
+                np.add.at(d, row_lines[good_rows], 1)
+                np.add.at(d, row_last[good_rows] + 1, -1)
+                line_keep = np.cumsum(d[:-1]) > 0
+            lengths = np.minimum(ends[:lines_consumed] + 1, len(buf)) - starts[:lines_consumed]
+            mask = np.repeat(line_keep, lengths)
+            mask[content_end[:lines_consumed][has_cr[:lines_consumed] & line_keep]] = False  # the \r of \r\n
+            raw = buf[: len(mask)][mask].tobytes()
+        if len(good_rows) and not raw.endswith(b"\n"):
             raw += b"\n"  # last line of the file without a final line break
         try:
             return raw.decode(encoding), len(good_rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,17 +51,12 @@ def output_format(path: Path, source) -> OutputFormat:
                    field="-o")
 
 
-def neutralise(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix with « ' » every text cell a spreadsheet would read as a formula."""
-    out = df.copy()
-    for name in out.columns:
-        s = out[name]
-        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            text = s.astype("string")
-            risky = text.str.contains(FORMULA_START, regex=True).fillna(False).to_numpy(dtype=bool)
-            if risky.any():
-                out[name] = s.where(~risky, "'" + text)
-    return out
+def neutralise(strings):
+    """Prefix with « ' » every text cell a spreadsheet would read as a formula (arrow string array)."""
+    import pyarrow.compute as pc
+
+    risky = pc.fill_null(pc.match_substring_regex(strings, FORMULA_START), False)
+    return pc.if_else(risky, pc.binary_join_element_wise("'", strings, ""), strings)
 
 
 def arrow_schema(columns):
@@ -69,15 +65,45 @@ def arrow_schema(columns):
     return pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in columns])
 
 
-def encode_part(df: pd.DataFrame, columns, fmt: OutputFormat) -> bytes:
-    """A chunk's rows as bytes of the output format (CSV without header, or one Parquet file)."""
-    if fmt.kind == "csv":
-        return neutralise(df).to_csv(sep=fmt.separator, index=False, header=False, lineterminator="\n",
-                                     float_format="%.2f", decimal=fmt.decimal).encode("utf-8")
+def _csv_cells(col, kind: str, fmt: OutputFormat):
+    """One column as CSV cell texts: numbers as numbers, text neutralised, quoted where needed."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow.compute as pc
+
+    if kind == "float":
+        col = pc.if_else(pc.is_nan(col), pa.scalar(None, pa.float64()), col)
+        text = pc.cast(pc.round(col, 2), pa.string())
+        if fmt.decimal == ",":
+            text = pc.replace_substring(text, ".", ",")
+    elif kind == "int":
+        text = pc.cast(col, pa.string())
+    else:
+        text = neutralise(col)
+    special = "[" + re.escape(fmt.separator) + '"\\n\\r]'
+    needs = pc.fill_null(pc.match_substring_regex(text, special), False)
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+    return pc.fill_null(pc.if_else(needs, quoted, text), "")
+
+
+def encode_part(df: pd.DataFrame, columns, fmt: OutputFormat) -> bytes:
+    """A chunk's rows as bytes of the output format (CSV without header, or one Parquet file).
+
+    CSV cells are built column by column with Arrow compute (no per-row Python), then joined."""
+    import pyarrow as pa
 
     table = pa.Table.from_pandas(df, schema=arrow_schema(columns), preserve_index=False)
+    if fmt.kind == "csv":
+        import pyarrow.compute as pc
+
+        if table.num_rows == 0:
+            return b""
+        cells = [_csv_cells(table.column(i).combine_chunks(), kind, fmt) for i, (_, kind) in enumerate(columns)]
+        lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, fmt.separator), "", "\n")
+        lines = lines.cast(pa.large_string())  # 64-bit offsets: the concatenated values are the file body
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
+        return lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
+    import pyarrow.parquet as pq
+
     sink = io.BytesIO()
     pq.write_table(table, sink)
     return sink.getvalue()
@@ -130,6 +156,3 @@ def concatenate(out: Path, parts: list[Path]) -> None:
                     f.write(block)
     _fsync_replace(tmp, out)
 
-
-def empty_errors(n: int) -> np.ndarray:
-    return np.full(n, None, dtype=object)

@@ -16,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 
 from eligibility.batch import run_file
 from eligibility.batch.jobs import LocateJob
-from eligibility.batch.sinks import neutralise
+from eligibility.batch.sinks import OutputFormat, encode_part
 from eligibility.errors import BadInput
 from eligibility.geography import locate_points
 
@@ -158,18 +158,25 @@ def test_resume_refuses_a_changed_input(tmp_path):
         run_file(locate_job(), src, out, resume=True, show_progress=False)
 
 
-TEXT = st.text(alphabet=st.sampled_from(list("=+-@\t\r ab1;,\"'")), max_size=6)
+TEXT = st.text(alphabet=st.sampled_from(list("=+-@\t\r\n ab1;,\"'é")), max_size=6)
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 @settings(max_examples=80, deadline=None)
-@given(cells=st.lists(TEXT, min_size=1, max_size=10))
-def test_no_text_cell_can_start_a_formula(cells):
-    df = pd.DataFrame({"t": pd.Series(cells, dtype=object), "n": [-1.5] * len(cells)})
-    out = neutralise(df)
-    for before, after in zip(cells, out["t"]):
-        assert not after[:1] in ("=", "+", "-", "@", "\t", "\r")
-        assert after == before or after == "'" + before
-    assert (out["n"] == -1.5).all()  # numbers the engine produced stay numbers
+@given(cells=st.lists(st.one_of(st.none(), TEXT), min_size=1, max_size=10),
+       numbers=st.lists(st.floats(-1e6, 1e6), min_size=10, max_size=10), sep=st.sampled_from([";", ","]))
+def test_csv_cells_read_back_neutralised_and_numbers_stay_numbers(cells, numbers, sep):
+    n = len(cells)
+    df = pd.DataFrame({"row": range(1, n + 1), "t": pd.Series(cells, dtype=object), "x": numbers[:n]})
+    fmt = OutputFormat("csv", sep)
+    body = encode_part(df, [("row", "int"), ("t", "str"), ("x", "float")], fmt).decode()
+    back = list(csv.reader(io.StringIO(body, newline=""), delimiter=sep))
+    assert len(back) == n
+    for (row, text, num), before, x in zip(back, cells, numbers):
+        before = before or ""
+        assert text == ("'" + before if before.startswith(FORMULA) else before)
+        assert not text.startswith(FORMULA)
+        assert float(num.replace(",", ".")) == round(x, 2)  # a plain number, never prefixed
 
 
 def test_formula_cells_are_neutralised_in_the_csv_file(tmp_path):

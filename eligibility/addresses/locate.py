@@ -45,7 +45,9 @@ def compose_address(df: pd.DataFrame) -> pd.Series:
                        field="columns")
 
     def col(name):
-        return df[cols[name]].fillna("").astype(str).str.strip() if name in cols else pd.Series("", index=df.index)
+        if name not in cols:
+            return pd.Series("", index=df.index)
+        return df[cols[name]].astype(object).where(df[cols[name]].notna(), "").astype(str).str.strip()
 
     num = col("numero").str.replace(r"\.0$", "", regex=True)  # numbers read as floats by CSV readers
     street = (num + " " + col("voie")).str.strip()
@@ -88,25 +90,11 @@ def _as_dates(dates, n: int):
     return dates
 
 
-def _expand(res, idx: np.ndarray, n: int, cls):
-    """The LocateResult of the placed rows, spread to all n rows (unplaced rows empty), as `cls`."""
-    out = cls.__new__(cls)
-    for name, value in vars(res).items():
-        arr = np.asarray(value) if isinstance(value, (np.ndarray, list)) else None
-        if arr is not None and arr.ndim == 1 and len(arr) == len(idx):
-            filler = np.nan if arr.dtype.kind == "f" else None
-            full = np.full(n, filler, dtype=np.float64 if arr.dtype.kind == "f" else object)
-            full[idx] = arr
-            value = full
-        setattr(out, name, value)
-    return out
-
-
 def locate_addresses(texts, dates, *, index: AddressIndex | None = None, tolerance_m: float = 15.0,
                      min_score: float = MIN_SCORE):
     """Addresses (free text) and a date (or one per address) -> geography LocateResult, one row per address,
     with `status` 'undetermined' and a `reason` where the address cannot be placed precisely enough.
-    `result.geocoding[i]` is the geocoding step of row i (also in `result.row(i)["trace"]`)."""
+    `result.geocoding_step(i)` is the geocoding step of row i (also in `result.row(i)["trace"]["geocoding"]`)."""
     from ..geography import LocateResult, locate_points
 
     index = index or default_index()
@@ -116,9 +104,9 @@ def locate_addresses(texts, dates, *, index: AddressIndex | None = None, toleran
     g: GeocodeResult = geocode(texts, index)
     geo = g.frame
     level = geo["level"].to_numpy(dtype=object)
-    placed = np.array([isinstance(v, str) and v != "municipality" for v in level], dtype=bool)
+    placed = (~pd.isna(level)) & (level != "municipality")
     reason = np.full(n, None, dtype=object)
-    reason[~placed] = np.where(geo["level"].to_numpy(dtype=object)[~placed] == "municipality",
+    reason[~placed] = np.where(level[~placed] == "municipality",
                                "street not found", "address not found")
     weak = placed & (geo["score"].to_numpy() < min_score)
     amb = placed & geo["ambiguous"].to_numpy() & ~weak
@@ -130,9 +118,8 @@ def locate_addresses(texts, dates, *, index: AddressIndex | None = None, toleran
     usable = placed & ~weak & ~amb
     on_street = usable & np.isin(level, ["street", "locality"])
     agree = _street_agreement(index, geo, np.flatnonzero(on_street), dates, lp)
-    for r in np.flatnonzero(on_street):
-        if not agree.get(r, False):
-            reason[r] = "house number needed"
+    street_rows = np.flatnonzero(on_street)
+    reason[street_rows[~pd.Series(street_rows).map(agree).fillna(False).astype(bool).to_numpy()]] = "house number needed"
     interp = usable & (level == "interpolated")
     if interp.any():
         rows = np.flatnonzero(interp)
@@ -142,28 +129,16 @@ def locate_addresses(texts, dates, *, index: AddressIndex | None = None, toleran
         lon = np.concatenate([geo["lon"].to_numpy()[rows], pts["lon"].to_numpy()[lo], pts["lon"].to_numpy()[hi]])
         lat = np.concatenate([geo["lat"].to_numpy()[rows], pts["lat"].to_numpy()[lo], pts["lat"].to_numpy()[hi]])
         ok = _agreement(owner, lon, lat, dates, lp)
-        for r in rows:
-            if not ok.get(r, False):
-                reason[r] = "house number not found"
+        reason[rows[~pd.Series(rows).map(ok).fillna(False).astype(bool).to_numpy()]] = "house number not found"
 
-    idx = np.flatnonzero(placed)
-    sub_dates = dates[idx] if isinstance(dates, np.ndarray) else dates
-    if len(idx):
-        res = lp(geo["lon"].to_numpy()[idx], geo["lat"].to_numpy()[idx], sub_dates)
-    else:  # nothing placed: an empty answer of the right shape
-        res = lp(np.array([]), np.array([]), sub_dates if not isinstance(sub_dates, np.ndarray) else sub_dates[:0])
-    out = _expand(res, idx, n, _address_result_class(LocateResult))
-    undetermined = reason != None  # noqa: E711 - elementwise on an object array
-    status = np.asarray(out.status, dtype=object)
-    status[undetermined] = "undetermined"
-    out.status = status
-    out.reason = reason
-    for name in ("quartier_code", "quartier_name", "vintage", "carreau"):
-        if hasattr(out, name):  # an undetermined address has no quartier: never keep a guess
-            arr = np.asarray(getattr(out, name), dtype=object).copy()
-            arr[undetermined] = None
-            setattr(out, name, arr)
-    out.geocoding = [_geocoding_step(g, i, reason[i]) for i in range(n)]
+    # One call for all rows: undetermined rows keep their reason and no position (geography's contract).
+    answered = pd.isna(reason)
+    lon = np.where(answered, geo["lon"].to_numpy(), np.nan)
+    lat = np.where(answered, geo["lat"].to_numpy(), np.nan)
+    res = locate_points(lon, lat, dates, tolerance_m=tolerance_m, undetermined=np.where(answered, "", reason))
+    out = _address_result_class(LocateResult).__new__(_address_result_class(LocateResult))
+    out.__dict__.update(vars(res))
+    out.geocode_result = g
     return out
 
 
@@ -187,20 +162,19 @@ def _address_result_class(base):
     """A LocateResult whose rows carry the geocoding step in their trace and their `reason`."""
     if base not in _CLASSES:
         class AddressLocateResult(base):
+            @property
+            def geocoding(self) -> list[dict]:
+                return [self.geocoding_step(i) for i in range(len(self.status))]
+
+            def geocoding_step(self, i: int) -> dict:
+                reason = self.reason[i] if self.reason[i] in REASONS_FR else None
+                return _geocoding_step(self.geocode_result, i, reason)
+
             def row(self, i: int) -> dict:
                 d = super().row(i)
-                d["status"] = self.status[i]
-                d["reason"] = self.reason[i]
-                if self.reason[i] is not None:
+                if self.reason[i] in REASONS_FR:
                     d["reason_fr"] = REASONS_FR[self.reason[i]]
-                trace = d.get("trace")
-                if isinstance(trace, dict):
-                    trace = {"geocoding": self.geocoding[i], **trace}
-                elif isinstance(trace, list):
-                    trace = [self.geocoding[i], *trace]
-                else:
-                    trace = {"geocoding": self.geocoding[i]}
-                d["trace"] = trace
+                d["trace"] = {"geocoding": self.geocoding_step(i), **(d.get("trace") or {})}
                 return d
 
         _CLASSES[base] = AddressLocateResult

@@ -28,11 +28,13 @@ class FakeLocateResult:
     quartier_code: np.ndarray
     quartier_name: np.ndarray
     distance_to_boundary_m: np.ndarray
+    reason: np.ndarray
 
     def row(self, i: int) -> dict:
         return {"status": self.status[i], "quartier": None if self.quartier_code[i] is None else
                 {"code": self.quartier_code[i], "name": self.quartier_name[i]},
-                "distance_to_boundary_m": float(self.distance_to_boundary_m[i]), "trace": {"steps": ["fake"]}}
+                "distance_to_boundary_m": float(self.distance_to_boundary_m[i]), "reason": self.reason[i],
+                "trace": {"steps": ["fake"]}}
 
 
 class PolygonGeography:
@@ -55,7 +57,7 @@ class PolygonGeography:
         self.calls = []
         self.tolerance_default = tolerance_default
 
-    def locate_points(self, lon, lat, dates, crs="EPSG:4326", tolerance_m=None):
+    def locate_points(self, lon, lat, dates, crs="EPSG:4326", tolerance_m=None, undetermined=None):
         import shapely
 
         tol = self.tolerance_default if tolerance_m is None else tolerance_m
@@ -73,7 +75,12 @@ class PolygonGeography:
             status[inside], code[inside], name[inside] = "inside", c, nm
             dist = np.minimum(dist, d)
         status[dist < tol] = "near_boundary"
-        return FakeLocateResult(status, code, name, dist)
+        reason = np.full(n, None, dtype=object)
+        if undetermined is not None:  # the contract: such rows are undetermined, without a quartier
+            skip = np.array([bool(r) for r in undetermined])
+            status[skip], code[skip], name[skip], reason[skip] = "undetermined", None, None, np.asarray(
+                undetermined, dtype=object)[skip]
+        return FakeLocateResult(status, code, name, dist, reason)
 
 
 @pytest.fixture(scope="session")

@@ -66,3 +66,52 @@ def test_batch_locate_same_rows_as_qpv_batch(real, tmp_path):
     assert result.exit_code == 0, result.output
     assert r.content == out.read_bytes()
     assert r.text.count("\n") == 4  # header + one row per input row, the bad one included
+
+
+def test_geocode(real):
+    r = real.get("/api/geocode", params={"address": ADDRESS})
+    assert r.status_code == 200 and r.json()["level"] == "housenumber"
+    assert r.content == cli_json("geocode", ADDRESS)
+
+
+FACTS = {"contract": {"type": "CDI", "signature_date": "2024-03-01", "working_time_ratio": 1},
+         "employee": {"residence": {"lon": 1.3536373, "lat": 44.01929}, "status": "jobseeker", "jobseeker_category": 1,
+                      "employed_by_employer_last_6_months": False, "birth_date": "1990-05-01"},
+         "employer": {"kind": "company", "up_to_date_with_obligations": True, "economic_dismissal_last_6_months": False},
+         "application_date": "2024-03-15"}
+
+
+def test_evaluate(real, tmp_path):
+    import json
+
+    facts_file = tmp_path / "faits.json"
+    facts_file.write_text(json.dumps(FACTS))
+    r = real.post("/api/evaluate/emplois-francs", json=FACTS)
+    assert r.status_code == 200 and r.json()["outcome"] == "eligible" and r.json()["amounts"]["total"] == 15000
+    assert r.content == cli_json("evaluate", "emplois-francs", "--facts", str(facts_file))
+
+
+def test_evaluate_bad_fact_names_its_field(real):
+    r = real.post("/api/evaluate/emplois-francs", json={"contract": {"type": "CDX"}})
+    assert r.status_code == 400 and r.json()["error"]["field"].startswith("contract.type")
+    r = real.post("/api/evaluate/emplois-francs", json={"contract": {"typo": "CDI"}})
+    assert r.status_code == 400 and "contract.typo" in r.json()["error"]["field"]
+
+
+def test_unknown_dispositif_real(real):
+    r = real.post("/api/evaluate/chomage", json={})
+    assert r.status_code == 404 and r.json()["error"]["field"] == "dispositif"
+    assert "emplois-francs" in r.json()["error"]["message"]
+
+
+def test_batch_evaluate_same_rows_as_qpv_batch(real, tmp_path):
+    src = tmp_path / "cas.csv"
+    src.write_text("contract.type,contract.signature_date,contract.duration_months\nCDI,2024-03-01,\nCDD,2024-03-01,3\nCDX,2024-03-01,\n")
+    r = real.post("/api/batch/evaluate/emplois-francs", files={"file": ("cas.csv", src.read_bytes(), "text/csv")})
+    assert r.status_code == 200, r.text
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(qpv, ["batch", "evaluate", "emplois-francs", str(src), "-o", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert r.content == out.read_bytes()
+    rows = r.text.strip().split("\n")[1:]
+    assert [line.split(",")[0] for line in rows] == ["1", "2", "3"]

@@ -267,16 +267,19 @@ def _bool_col(s: pd.Series, field: str, bad: BadValues) -> V.Col:
 
 
 def _str_col(s: pd.Series, fact, field: str, bad: BadValues) -> V.Col:
-    missing = _missing(s)
-    text = s.astype(object).where(~missing, "")
+    # Work on the distinct values (few for an enum), then index back: no per-row Python.
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    labels = np.array([str(u).strip() for u in uniques], dtype=object)
+    ok = labels != ""
     if fact.type == "enum":
-        ok = text.isin(fact.values).to_numpy()
-        bad.add(~missing & ~ok, field, f"valeur non autorisée (attendu : {', '.join(fact.values)})", s)
-        known = ~missing & ok
-    else:
-        known = ~missing
-    arr = np.where(known, text.astype(str).to_numpy(dtype=object), "")
-    return V.Col("str", arr.astype(object), known)
+        allowed = np.isin(labels, np.array(fact.values, dtype=object))
+        wrong = ok & ~allowed
+        if wrong.any():
+            bad.add(np.append(wrong, False)[codes], field,
+                    f"valeur non autorisée (attendu : {', '.join(fact.values)})", s)
+        ok &= allowed
+    table = np.append(np.where(ok, labels, ""), "").astype(object)  # code -1 (missing) reads the last slot
+    return V.Col("str", table[codes], np.append(ok, False)[codes])
 
 
 def _place_cols(df: pd.DataFrame, path: str, bad: BadValues) -> PlaceCols:

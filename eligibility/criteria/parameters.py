@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import BadInput
-from ..rules.loader import get_rule
+from ..rules import get_rule, parameter_value
 
 RULE_ID = "criteres_qpv"
 
@@ -20,7 +20,7 @@ def parameter(name: str, date: dt.date) -> dict[str, Any]:
 
     A date outside every period is a BadInput (the law has no value then), never a default.
     """
-    pv = get_rule(RULE_ID).parameter_value(name, date)
+    pv = parameter_value(RULE_ID, name, date)
     if pv is None or pv.value is None:
         raise BadInput(f"le paramètre « {name} » n'a pas de valeur connue au {date.isoformat()} "
                        "(les critères s'appliquent à partir du 2015-01-01)", field="date")

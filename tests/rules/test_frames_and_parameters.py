@@ -1,0 +1,121 @@
+"""Frames (batch layout, validation by column, collected errors) and dated parameters."""
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eligibility.errors import BadInput
+from eligibility.rules import evaluate, evaluate_frame, load_rules, parameter_value, parameter_values
+from eligibility.rules import values as V
+
+EF_ROW = {
+    "contract.type": "CDI", "contract.signature_date": "2022-03-01", "contract.working_time_ratio": 1.0,
+    "employee.residence.quartier_code": "QP082003", "employee.status": "jobseeker",
+    "employee.jobseeker_category": 1, "employee.employed_by_employer_last_6_months": False,
+    "employer.kind": "company", "employer.up_to_date_with_obligations": True,
+    "employer.economic_dismissal_last_6_months": False, "application_date": "2022-04-15",
+}
+
+
+def test_flat_place_columns_and_string_dates():
+    df = pd.DataFrame([EF_ROW, {**EF_ROW, "employee.residence.quartier_code": None,
+                                "employee.residence.lon": 1.095, "employee.residence.lat": 44.085}])
+    f = evaluate_frame("emplois-francs", df)
+    assert list(f.outcome) == ["eligible", "not_eligible"]
+    assert f.amounts["total"].tolist()[0] == 15000 and np.isnan(f.amounts["total"].tolist()[1])
+    assert [r["condition"] for r in f.reasons(1)] == ["residence_qpv"]
+
+
+def test_absent_column_is_unknown_not_defaulted():
+    df = pd.DataFrame([{k: v for k, v in EF_ROW.items() if k != "employer.kind"}])
+    f = evaluate_frame("emplois-francs", df)
+    assert f.outcome[0] == "undetermined" and f.missing(0) == ["employer.kind"]
+
+
+def test_bad_values_are_reported_with_row_and_field():
+    df = pd.DataFrame([EF_ROW, {**EF_ROW, "contract.type": "CDX", "contract.signature_date": "2022-02-30"},
+                       {**EF_ROW, "contract.working_time_ratio": 1.5}])
+    with pytest.raises(BadInput) as exc:
+        evaluate_frame("emplois-francs", df)
+    msg = str(exc.value)
+    assert "ligne 2, champ « contract.type »" in msg and "ligne 2, champ « contract.signature_date »" in msg
+    assert "ligne 3, champ « contract.working_time_ratio »" in msg
+    f = evaluate_frame("emplois-francs", df, errors="collect")
+    assert list(f.outcome) == ["eligible", "error", "error"]
+    assert "CDX" in f.error(1) and f.error(0) is None
+    assert f.decision(2).to_json()["error"].startswith("champ « contract.working_time_ratio »")
+
+
+def test_unknown_quartier_code_is_a_row_error():
+    df = pd.DataFrame([EF_ROW, {**EF_ROW, "employee.residence.quartier_code": "QX000000"}])
+    f = evaluate_frame("emplois-francs", df, errors="collect")
+    assert list(f.outcome) == ["eligible", "error"]
+    with pytest.raises(BadInput, match="QX000000"):
+        evaluate_frame("emplois-francs", df)
+
+
+def test_place_needs_one_complete_form():
+    with pytest.raises(BadInput, match="lon ET lat"):
+        evaluate("emplois-francs", {"employee": {"residence": {"lon": 1.0}}})
+    with pytest.raises(BadInput, match="une seule"):
+        evaluate("emplois-francs", {"employee": {"residence": {"lon": 1.0, "lat": 44.0, "quartier_code": "X"}}})
+
+
+def test_trace_records_the_geography_form_and_data():
+    d = evaluate("emplois-francs", {"contract.signature_date": "2024-06-03",
+                                    "employee.residence": {"lon": 1.08245, "lat": 44.10427}})
+    g = d.trace["geography"][0]
+    assert g["form"] == "lon_lat" and g["status"] == "inside" and g["quartier"] == "QN08203M" and g["vintage"] == "QP2024"
+    assert any(v["dataset"] == "qp2024" and len(v["sha256"]) == 64 for v in d.trace["data_versions"])
+    assert d.trace["rule"]["sha256"] == load_rules()["emplois-francs"].sha256
+    d2 = evaluate("emplois-francs", {"contract.signature_date": "2024-06-03",
+                                     "employee.residence": {"quartier_code": "QN08203M"}})
+    assert d2.trace["geography"][0]["form"] == "quartier_code"
+
+
+def test_date_override():
+    d = evaluate("tfpb", {"tax_year": 2025}, date=dt.date(2031, 1, 1))
+    assert d.trace["decision_date"]["value"] == "2031-01-01" and d.trace["decision_date"]["source"] == "option --date"
+
+
+def test_unconfirmed_parameters_are_flagged_in_the_trace():
+    d = evaluate("tfpb", {"tax_year": 2024, "logement.location": {"quartier_code": "QN04004M"}})
+    used = {p["parameter"]: p for p in d.trace["parameters"]}
+    assert used["abattement_en_vigueur"]["confirmed"] is False and "[U]" in used["abattement_en_vigueur"]["note"]
+    assert used["taux_abattement"]["confirmed"] is True
+
+
+def test_parameter_api():
+    p = parameter_value("emplois-francs", "delai_demande_mois", dt.date(2023, 12, 31))
+    assert p.value == 1 and p.start == dt.date(2023, 12, 31) and p.confirmed is False
+    assert parameter_value("emplois-francs", "delai_demande_mois", dt.date(2023, 12, 30)).value == 3
+    assert parameter_value("adultes-relais", "aide_annuelle_temps_plein", dt.date(2024, 9, 27)).value == 22810.61
+    assert parameter_value("adultes-relais", "aide_annuelle_temps_plein", dt.date(2020, 1, 1)).value is None
+    values, known = parameter_values("adultes-relais", "age_minimum", np.array(["2021-09-15", "2021-09-16"], dtype="datetime64[D]"))
+    assert values.tolist() == [30.0, 26.0] and known.all()
+    with pytest.raises(BadInput):
+        parameter_value("tfpb", "nope", dt.date(2020, 1, 1))
+
+
+@pytest.mark.parametrize("rid", sorted(load_rules()))
+def test_every_day_of_a_rule_life_resolves_exactly_one_value(rid):
+    """Every day from the start of the rule's life to its end (or 2040) falls in exactly one period."""
+    rule = load_rules()[rid]
+    start = V.days(rule.model.validity.valid_from)
+    end = V.days(rule.model.validity.valid_to or dt.date(2040, 12, 31))
+    days = np.arange(start, end + 1)
+    for name, p in rule.params.items():
+        inside = (days[:, None] >= p.starts[None, :]) & (days[:, None] <= p.ends[None, :])
+        assert (inside.sum(axis=1) == 1).all(), name
+        assert (p.period_index(days, np.ones(len(days), bool)) == inside.argmax(axis=1)).all(), name
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dates(min_value=dt.date(2013, 1, 18), max_value=dt.date(2040, 1, 1)))
+def test_parameter_lookup_matches_the_periods(day):
+    p = load_rules()["adultes-relais"].params["aide_annuelle_temps_plein"]
+    item = p.at(day)
+    assert item.start <= day and (item.end is None or day <= item.end)

@@ -78,8 +78,9 @@ class Derivation:
         uu = self.unites_urbaines[g["uu"][k]]
         return [
             {"step": "regroupement", "label": "Carreaux contigus sous le seuil, dans une même unité urbaine",
-             "rule": CONNECTIVITY_NOTE[self.connectivity], "legal_reference": condition("population_quartier")["legal_reference"]
-             | {"article": "art. 1 (espace urbain continu) et art. 2 II (carreaux de 200 m)"},
+             "adjacency": CONNECTIVITY_NOTE[self.connectivity],
+             "legal_reference": {"text": "Décret n° 2014-767 du 3 juillet 2014", "confirmed": True,
+                                 "article": "art. 1 (« espace urbain continu ») et art. 2 II (carreaux de 200 m)"},
              "result": int(g["n_carreaux"][k])},
             {**condition("unite_urbaine_eligible"), "inputs": {"unite_urbaine": uu["code"], "population": uu["population"],
              "population_rounded": uu["population_rounded"], "population_source": uu["population_source"]["label"]},
@@ -90,7 +91,9 @@ class Derivation:
             {**condition("revenu_median"), "inputs": {
                 "median_income": None if np.isnan(g["median_income"][k]) else round(float(g["median_income"][k]), 2), "income_statistic": self.carreaux.income_label,
                 "median_method": "médiane pondérée par la population des carreaux (médiane inférieure)",
-                "threshold": _number(g["threshold"][k]), "threshold_of": uu["code"]},
+                "threshold": _number(g["threshold"][k]), "threshold_of": uu["code"],
+                "threshold_unconfirmed_parameters": next(
+                    (s.get("unconfirmed_parameters", []) for s in uu["threshold_trace"] if s["step"] == "seuil"), [])},
              "result": bool(g["income_ok"][k])},
         ]
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BadInput
-from ..geography.carreaux import check_connectivity
+from ..geography.carreaux import METRO_EPSG, check_connectivity
 from . import grouping, threshold as T
 from . import unites_urbaines as UU
 from .filosofi import Carreaux
@@ -160,6 +160,9 @@ def derive(c: Carreaux, *, unite_urbaine: str | None = None, national_median: fl
     keeps the computed value next to it.
     """
     check_connectivity(connectivity)
+    if c.epsg != METRO_EPSG:
+        raise BadInput(f"grille EPSG:{c.epsg} : les critères du décret n° 2014-767 ne valent qu'en métropole (art. 7) ; "
+                       "l'outre-mer relève du décret n° 2014-1575 (et n° 2024-1211), non codé ici", field="carreaux")
     order = np.argsort(grouping.grid_keys(c.easting, c.northing, c.size), kind="stable")
     c = c.take(order)
     uu_index, codes, how = _assign_unites_urbaines(c, unite_urbaine)

@@ -173,3 +173,8 @@ def test_imposed_threshold_replaces_s_and_keeps_the_computed_value_in_the_trace(
     assert step["step"] == "seuil_impose" and step["computed_threshold"] == 12000
     with pytest.raises(BadInput):
         derive(make(cells), **FIXED, threshold=-1)
+
+
+def test_overseas_grids_are_refused_with_the_reason():
+    with pytest.raises(BadInput, match="métropole"):
+        derive(make(block(0, 0, 2, 2, 300), epsg=2975), **FIXED)

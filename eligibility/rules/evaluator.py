@@ -146,7 +146,12 @@ class DecisionFrame:
         return out
 
     def _open_items(self, i: int) -> list:
-        """Expressions whose unknown result keeps row i from a full answer (conditions, then amounts)."""
+        """Expressions whose unknown result keeps row i from a full answer (conditions, then amounts).
+
+        None for a row that is not eligible: a known failure settles it, whatever the missing facts say.
+        """
+        if self._code[i] == 1:
+            return []
         items = []
         for cond, expr, final, base, excs in self.results:
             if not final.known[i]:
@@ -185,8 +190,10 @@ class DecisionFrame:
                 return
             if e.op == "fact":
                 facts.add(e.name)
-            elif e.op == "param":
-                params.add(e.name)
+            elif e.op == "param":  # list parameters are read inside `in`, so ask the period directly
+                idx = int(view._period(e.name)[0])
+                if idx < 0 or self.rule.params[e.name].items[idx].value is None:
+                    params.add(e.name)
             elif e.op == "decision_date":
                 if self.date_overridden is None:
                     walk(self.rule.decision_date)

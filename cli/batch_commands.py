@@ -71,15 +71,18 @@ def _text(s: dict) -> str:
 @click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--date", "date_str", help="Date (AAAA-MM-JJ) des lignes sans colonne « date ».")
 @click.option("--tolerance", default=15.0, show_default=True, type=float, help="Tolérance aux limites, en mètres.")
+@click.option("--fields", help="Colonnes de réponse à produire, séparées par des virgules (défaut : toutes) ; "
+                               "ex. status,quartier_code,vintage évite de calculer commune, distance et carreau.")
 @_common_options
 @handle_errors
-def locate_cmd(input_path, date_str, tolerance, **common) -> None:
+def locate_cmd(input_path, date_str, tolerance, fields, **common) -> None:
     """Situe chaque point (colonnes lon, lat ou x, y ; date facultative) par rapport aux QPV."""
     from eligibility.batch.jobs import LocateJob
 
     date = parse_date(date_str) if date_str else None
     _run(lambda renamed: LocateJob(renamed, date=date, tolerance_m=tolerance, traces=common["traces"] is not None,
-                                   keep=tuple(common["keep"])),
+                                   keep=tuple(common["keep"]),
+                                   fields=tuple(f.strip() for f in fields.split(",") if f.strip()) if fields else None),
          input_path, label="qpv batch locate", **common)
 
 

@@ -86,17 +86,31 @@ def to_float(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         missing = np.isnan(v)
         bad = ~missing & ~np.isfinite(v)
         return v, missing, _messages(bad, f"colonne « {column} » : nombre fini attendu, reçu « {{value}} »", v), False
-    text = s.astype(str).str.strip()
-    missing = _blank(s)
-    comma = text.str.contains(",", regex=False).to_numpy() & ~missing
-    cleaned = text.str.replace(r"[\s\u00a0\u202f]", "", regex=True)
-    cleaned = cleaned.where(~(comma & ~cleaned.str.contains(".", regex=False).to_numpy()),
-                            cleaned.str.replace(",", ".", regex=False))
-    v = pd.to_numeric(cleaned.where(~missing, None), errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
-    bad = ~missing & ~np.isfinite(v)
-    errors = _messages(bad, f"colonne « {column} » : nombre attendu, reçu « {{value}} »", text.to_numpy())
+    # fast path: what pandas parses as it is (C parser); only the rest is cleaned (commas, spaces)
+    v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
+    missing = np.zeros(len(s), dtype=bool)
+    errors = np.full(len(s), None, dtype=object)
+    comma_seen = False
+    retry = np.flatnonzero(np.isnan(v))
+    if len(retry):
+        sub = s.iloc[retry]
+        text = sub.astype(object).where(sub.notna(), "").astype(str).str.strip()
+        blank = (text == "").to_numpy()
+        missing[retry[blank]] = True
+        cleaned = text.str.replace(r"[\s\u00a0\u202f]", "", regex=True)
+        comma = cleaned.str.contains(",", regex=False).to_numpy()
+        cleaned = cleaned.where(~(comma & ~cleaned.str.contains(".", regex=False).to_numpy()),
+                                cleaned.str.replace(",", ".", regex=False))
+        w = pd.to_numeric(cleaned.where(~blank, None), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        v[retry] = w
+        comma_seen = bool((comma & np.isfinite(w)).any())
+        bad = ~blank & ~np.isfinite(w)
+        errors[retry] = _messages(bad, f"colonne « {column} » : nombre attendu, reçu « {{value}} »", text.to_numpy())
+    bad = ~missing & ~np.isfinite(v)  # also "inf" typed as such
+    errors = first_error(errors, _messages(bad, f"colonne « {column} » : nombre fini attendu, reçu « {{value}} »",
+                                           s.to_numpy(dtype=object)))
     v[bad] = np.nan
-    return v, missing, errors, bool(comma[~bad].any())
+    return v, missing, errors, comma_seen
 
 
 def to_date(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

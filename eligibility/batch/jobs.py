@@ -88,6 +88,7 @@ class LocateJob:
     tolerance_m: float = 15.0
     traces: bool = False
     keep: tuple[str, ...] = ()
+    fields: tuple[str, ...] | None = None  # answer columns to compute (None: all); the rest is never computed
     kind: str = "locate"
 
     def __post_init__(self):
@@ -104,17 +105,23 @@ class LocateJob:
                 raise BadInput("les adresses ne sont pas encore prises en charge : fournissez lon et lat",
                                field="colonnes")
         check_keep(self.keep, self.renamed, LOCATE_COLUMNS)
+        known = [name for name, _ in LOCATE_COLUMNS[1:-1]]
+        for f in self.fields or ():
+            if f not in known:
+                raise BadInput(f"champ « {f} » inconnu (champs : {', '.join(known)})", field="--fields")
         if "date" not in names and self.date is None:
             raise BadInput("date manquante : ajoutez une colonne « date » ou l'option --date AAAA-MM-JJ "
                            "(la date décide du millésime des périmètres)", field="--date")
 
     @property
     def columns(self):
-        return with_kept(LOCATE_COLUMNS, self.keep)
+        answers = [c for c in LOCATE_COLUMNS[1:-1] if self.fields is None or c[0] in self.fields or c[0] == "status"]
+        return with_kept(LOCATE_COLUMNS[:1] + answers + LOCATE_COLUMNS[-1:], self.keep)
 
     def describe(self) -> dict:
         return {"kind": self.kind, "date": self.date.isoformat() if self.date else None,
-                "tolerance_m": self.tolerance_m, "map": self.renamed, "keep": list(self.keep)}
+                "tolerance_m": self.tolerance_m, "map": self.renamed, "keep": list(self.keep),
+                "fields": list(self.fields) if self.fields is not None else None}
 
     def run(self, chunk) -> ChunkResult:
         raw = chunk.frame()
@@ -142,8 +149,10 @@ class LocateJob:
         if len(ok):
             res = _geography()(x[ok], y[ok], dates[ok], crs=crs, tolerance_m=self.tolerance_m)
             at = good[ok]
-            for name, kind in LOCATE_COLUMNS[1:-1]:
-                values = np.asarray(getattr(res, name))
+            for name, kind in self.columns:
+                if name in ("row", "error") or name in self.keep:
+                    continue
+                values = np.asarray(getattr(res, name))  # extra columns are computed on first access
                 out[name][at] = values.astype(float) if kind == "float" else values
         out["error"] = errors
         out["status"][~np.equal(errors, None)] = "error"

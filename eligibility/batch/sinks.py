@@ -70,15 +70,15 @@ def _csv_cells(col, kind: str, fmt: OutputFormat):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if kind == "float":
+    if kind == "float":  # digits, sign, point or comma: never a separator, a quote or a line break
         col = pc.if_else(pc.is_nan(col), pa.scalar(None, pa.float64()), col)
         text = pc.cast(pc.round(col, 2), pa.string())
         if fmt.decimal == ",":
             text = pc.replace_substring(text, ".", ",")
-    elif kind == "int":
-        text = pc.cast(col, pa.string())
-    else:
-        text = neutralise(col)
+        return pc.fill_null(text, "")
+    if kind == "int":
+        return pc.fill_null(pc.cast(col, pa.string()), "")
+    text = neutralise(col)
     special = "[" + re.escape(fmt.separator) + '"\\n\\r]'
     needs = pc.fill_null(pc.match_substring_regex(text, special), False)
     quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")

@@ -17,6 +17,7 @@ import shapely
 
 CLEAR = -1
 CROSSING = -2
+TILE = 32  # cells per side of the blocks of the dense "anything here?" mask
 
 
 def boundary_pieces(boundaries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -45,16 +46,39 @@ class Grid:
     keys: np.ndarray    # int64, sorted: ix * ny + iy of every stored cell
     labels: np.ndarray  # int32: polygon index, or CROSSING
 
+    def _tiles(self) -> tuple[np.ndarray, int]:
+        """Dense mask of TILE x TILE blocks holding at least one stored cell (points elsewhere are CLEAR)."""
+        cached = self.__dict__.get("_tile_mask")
+        if cached is None:
+            ix, iy = self.keys // self.ny, self.keys % self.ny
+            nty = int(self.ny // TILE + 1)
+            ntx = int(ix.max() // TILE + 1) if len(ix) else 1
+            mask = np.zeros(ntx * nty, dtype=bool)
+            mask[(ix // TILE) * nty + iy // TILE] = True
+            cached = (mask, nty)
+            object.__setattr__(self, "_tile_mask", cached)
+        return cached
+
     def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """CLEAR, CROSSING or the polygon index for each point (vectorised)."""
+        out = np.full(len(x), CLEAR, dtype=np.int32)
+        if not len(self.keys):
+            return out
         ix = np.floor((np.asarray(x) - self.x0) / self.cell)
         iy = np.floor((np.asarray(y) - self.y0) / self.cell)
         ok = (ix >= 0) & (iy >= 0) & (iy < self.ny) & np.isfinite(ix) & np.isfinite(iy)
-        k = np.where(ok, ix, 0).astype(np.int64) * self.ny + np.where(ok, iy, 0).astype(np.int64)
-        pos = np.searchsorted(self.keys, k)
-        pos_c = np.minimum(pos, max(len(self.keys) - 1, 0))
-        found = ok & (len(self.keys) > 0) & (self.keys[pos_c] == k if len(self.keys) else False)
-        return np.where(found, self.labels[pos_c] if len(self.keys) else CLEAR, CLEAR).astype(np.int32)
+        ix = np.where(ok, ix, 0).astype(np.int64)
+        iy = np.where(ok, iy, 0).astype(np.int64)
+        mask, nty = self._tiles()
+        tile = (ix // TILE) * nty + iy // TILE
+        ok &= tile < len(mask)
+        ok[ok] = mask[tile[ok]]
+        sel = np.flatnonzero(ok)
+        k = ix[sel] * self.ny + iy[sel]
+        pos = np.minimum(np.searchsorted(self.keys, k), len(self.keys) - 1)
+        found = self.keys[pos] == k
+        out[sel[found]] = self.labels[pos[found]]
+        return out
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {f"{prefix}_params": np.array([self.x0, self.y0, self.cell, self.margin, self.ny], dtype=float),

@@ -20,8 +20,9 @@ from .territories import ZONE_BY_NAME, ZONES, Zone, transformer
 
 QUARTIER_CELL_M = 50.0
 GRID_MARGIN_M = 25.0          # tolerances up to this are answered from the grid; larger ones run exact tests
-DEPARTEMENT_CELL_M = 2000.0
-COAST_SNAP_M = 1000.0         # simplified contours miss bits of coast: accept the nearest within this
+DEPARTEMENT_CELL_M = 1000.0
+COAST_SNAP_M = 200.0          # contours simplified by tens of metres miss bits of coast: accept the nearest within this
+DENSIFY_M = 50.0              # boundary vertices at most this far apart: nearest vertex bounds the nearest segment
 
 
 def _project(geoms: np.ndarray, epsg: int) -> np.ndarray:
@@ -51,28 +52,95 @@ class QuartierIndex:
     @property
     def tree(self) -> shapely.STRtree:
         if "poly" not in self._trees:
+            shapely.prepare(self.polygons)  # point-in-polygon on prepared (indexed) polygons
             self._trees["poly"] = shapely.STRtree(self.polygons)
         return self._trees["poly"]
 
     @property
-    def boundary_tree(self) -> shapely.STRtree:
-        if "bound" not in self._trees:
-            self._trees["bound"] = shapely.STRtree(self.boundaries)
-        return self._trees["bound"]
-
-    def nearest_boundary(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(local quartier index, exact distance in metres) of the nearest perimeter boundary."""
+    def pieces(self) -> tuple[shapely.STRtree, np.ndarray, np.ndarray]:
+        """(tree of boundary segments, their quartier, the segments) for tolerance queries."""
         if "pieces" not in self._trees:
             pieces, owner = grid.boundary_pieces(self.boundaries)
-            self._trees["pieces"] = (shapely.STRtree(pieces), owner)
-        tree, owner = self._trees["pieces"]
-        if len(x) == 0 or len(self.boundaries) == 0:
-            return np.full(len(x), -1, np.int64), np.full(len(x), np.nan)
-        (pi, ti), dist = tree.query_nearest(shapely.points(x, y), all_matches=False, return_distance=True)
-        out_q = np.full(len(x), -1, np.int64)
-        out_d = np.full(len(x), np.nan)
-        out_q[pi], out_d[pi] = owner[ti], dist
+            self._trees["pieces"] = (shapely.STRtree(pieces), owner, pieces)
+        return self._trees["pieces"]
+
+    @property
+    def vertices(self):
+        """Densified boundary vertices: (KD-tree, coordinates, next vertex on the same line, quartier)."""
+        if "vertices" not in self._trees:
+            from scipy.spatial import cKDTree
+
+            parts, owner = shapely.get_parts(shapely.segmentize(self.boundaries, DENSIFY_M), return_index=True)
+            sub, sub_owner = shapely.get_parts(parts, return_index=True)
+            xy, line = shapely.get_coordinates(sub, return_index=True)
+            nxt = np.arange(len(xy))  # a vertex with no successor on its line pairs with itself
+            same = np.flatnonzero(line[1:] == line[:-1])
+            nxt[same] = same + 1
+            self._trees["vertices"] = (cKDTree(xy) if len(xy) else None, xy, nxt, owner[sub_owner][line])
+        return self._trees["vertices"]
+    def contains(self, pts: np.ndarray) -> np.ndarray:
+        """Local index of the quartier containing each point (-1: none; overlaps: the lowest index)."""
+        out = np.full(len(pts), -1, np.int64)
+        if not len(pts) or not len(self.polygons):
+            return out
+        pi, q = self.tree.query(pts)  # envelopes only; the exact test below uses the prepared polygons
+        hit = shapely.intersects(self.polygons[q], pts[pi])
+        pi, q = pi[hit], q[hit]
+        out[pi[::-1]] = q[::-1]
+        return out
+
+    def boundaries_within(self, pts: np.ndarray, tol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(point, quartier, distance) for every quartier whose boundary is within `tol` of a point."""
+        tree, owner, pieces = self.pieces
+        pi, si = tree.query(pts, predicate="dwithin", distance=tol)
+        d = shapely.distance(pts[pi], pieces[si])
+        return pi, owner[si], d
+
+    def nearest_boundary(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(local quartier index, exact distance in metres) of the nearest perimeter boundary.
+
+        Boundaries are densified so that consecutive vertices are at most DENSIFY_M apart. If the
+        nearest vertex is at d_v, the nearest boundary point lies on a segment with an endpoint within
+        r = sqrt(d_v² + (DENSIFY_M/2)²); all vertices within r are fetched from the KD-tree (k doubled
+        until the k-th is beyond r) and the exact point-segment distances of their segments compared.
+        """
+        n = len(x)
+        out_q, out_d = np.full(n, -1, np.int64), np.full(n, np.nan)
+        kd, xy, nxt, owner = self.vertices
+        if n == 0 or kd is None:
+            return out_q, out_d
+        q = np.column_stack([x, y])
+        d_v, _ = kd.query(q)
+        r = np.sqrt(d_v ** 2 + (DENSIFY_M / 2) ** 2) * (1 + 1e-9) + 1e-6
+        prev = np.arange(len(xy))
+        prev[nxt[nxt != np.arange(len(xy))]] = np.flatnonzero(nxt != np.arange(len(xy)))
+        todo, k = np.arange(n), 8
+        while len(todo):
+            k = min(k, len(xy))
+            dist, idx = kd.query(q[todo], k=k)
+            dist, idx = dist.reshape(len(todo), -1), idx.reshape(len(todo), -1)
+            complete = (dist[:, -1] > r[todo]) | (k == len(xy))
+            rows = todo[complete]
+            cand = idx[complete]  # (m, k) vertices; segments v->next(v) and prev(v)->v
+            a = np.concatenate([cand, prev[cand]], axis=1)
+            b = np.concatenate([nxt[cand], cand], axis=1)
+            d = _point_segment_distance(q[rows, None, :], xy[a], xy[b])
+            best = np.argmin(d, axis=1)
+            m = np.arange(len(rows))
+            out_d[rows] = d[m, best]
+            out_q[rows] = owner[a[m, best]]
+            todo, k = todo[~complete], k * 4
         return out_q, out_d
+
+
+def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distance from points p to segments [a, b] (broadcast over the last axis of size 2)."""
+    ab = b - a
+    den = np.einsum("...i,...i->...", ab, ab)
+    t = np.where(den > 0, np.einsum("...i,...i->...", p - a, ab) / np.where(den > 0, den, 1), 0.0)
+    t = np.clip(t, 0.0, 1.0)
+    closest = a + t[..., None] * ab
+    return np.sqrt(np.einsum("...i,...i->...", p - closest, p - closest))
 
 
 @functools.lru_cache(maxsize=None)
@@ -113,6 +181,7 @@ class AreaIndex:
     @property
     def tree(self) -> shapely.STRtree:
         if self._tree is None:
+            shapely.prepare(self.polygons)
             self._tree = shapely.STRtree(self.polygons)
         return self._tree
 
@@ -123,13 +192,21 @@ class AreaIndex:
         todo = np.flatnonzero(out == grid.CROSSING)
         if len(todo):
             pts = shapely.points(x[todo], y[todo])
-            pi, ai = self.tree.query(pts, predicate="intersects")
+            pi, ai = self.tree.query(pts)  # envelopes; exact test on the prepared polygons
+            hit = shapely.intersects(self.polygons[ai], pts[pi])
+            pi, ai = pi[hit], ai[hit]
             found = np.full(len(todo), -1, dtype=np.int64)
             found[pi[::-1]] = ai[::-1]  # deterministic: the lowest area index wins on shared edges
             miss = np.flatnonzero(found < 0)
-            if len(miss) and snap_m > 0:
-                mi, ai2 = self.tree.query_nearest(pts[miss], max_distance=snap_m, all_matches=False)
-                found[miss[mi]] = ai2
+            if len(miss) and snap_m > 0:  # off a simplified coast: the nearest area within snap_m, if any
+                mx, my = x[todo][miss], y[todo][miss]
+                mi, ai2 = self.tree.query(shapely.box(mx - snap_m, my - snap_m, mx + snap_m, my + snap_m))
+                near = shapely.dwithin(self.polygons[ai2], pts[miss][mi], snap_m)  # prepared polygons
+                mi, ai2 = mi[near], ai2[near]
+                d = shapely.distance(pts[miss][mi], self.polygons[ai2])
+                order = np.lexsort((ai2, d, mi))
+                first = order[np.concatenate([[True], mi[order][1:] != mi[order][:-1]])] if len(order) else order
+                found[miss[mi[first]]] = ai2[first]
             out[todo] = found
         return out.astype(np.int64)
 
@@ -164,7 +241,7 @@ def departement_index(zone_name: str) -> AreaIndex:
         feats = [f for f in _read_features(path) if _in_zone(np.array([f["properties"]["code"]]), zone)[0]]
         return _area_arrays(feats, zone.epsg, with_grid=True)
 
-    a = cache.cached(f"departements-{zone_name}", cache.key(ds.sha256, zone_name, str(DEPARTEMENT_CELL_M)), build)
+    a = cache.cached(f"departements-{zone_name}", cache.key(ds.sha256, zone_name, str(DEPARTEMENT_CELL_M), str(COAST_SNAP_M)), build)
     return AreaIndex(a["codes"], a["names"], cache.unpack_geoms(a, "poly"), grid.Grid.from_arrays(a, "grid"))
 
 

@@ -25,6 +25,8 @@ from .perimeters import load as load_perimeters
 
 INSIDE, OUTSIDE, NEAR, NOT_COVERED, UNDETERMINED = "inside", "outside", "near_boundary", "not_covered", "undetermined"
 STATUSES = (INSIDE, OUTSIDE, NEAR, NOT_COVERED, UNDETERMINED)
+_CODE = {s: i for i, s in enumerate(STATUSES)}  # statuses travel as int8 codes until the result is built
+_STATUS_OBJ = np.array(STATUSES, dtype=object)
 SUPPORTED_CRS = ("EPSG:4326", "EPSG:2154")
 MAX_TOLERANCE_M = 1000.0
 _STATUS_FR = {INSIDE: "dans le quartier", OUTSIDE: "hors de tout quartier prioritaire",
@@ -172,38 +174,42 @@ def _groups(*keys: np.ndarray):
     """(key tuple, row indices) for each distinct combination of keys, in sorted key order."""
     if len(keys[0]) == 0:
         return []
-    stacked = np.stack([_int(k) for k in keys], axis=1)
-    uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
-    order = np.argsort(inv.ravel(), kind="stable")
-    bounds = np.searchsorted(inv.ravel()[order], np.arange(len(uniq) + 1))
-    return [(tuple(int(v) for v in uniq[g]), order[bounds[g]:bounds[g + 1]]) for g in range(len(uniq))]
+    ints = [_int(k) for k in keys]  # small codes (zone, rule): pack them into one integer key
+    packed = np.zeros(len(ints[0]), np.int64)
+    for k in ints:
+        packed = packed * 4096 + (k + 1)
+    out = []
+    for u in np.unique(packed):  # a handful of groups: one comparison pass each
+        key, v = [], int(u)
+        for _ in ints:
+            key.append(v % 4096 - 1)
+            v //= 4096
+        out.append((tuple(reversed(key)), np.flatnonzero(packed == u)))
+    return out
 
 
 def _classify(qi: index.QuartierIndex, x: np.ndarray, y: np.ndarray, tol: float):
-    """(local quartier index or -1, status, contained, exact) for points of one vintage and zone."""
+    """(local quartier index or -1, status code, contained, exact) for points of one vintage and zone."""
     n = len(x)
     label = qi.grid.lookup(x, y) if tol <= qi.grid.margin else np.full(n, grid.CROSSING, np.int32)
     local = np.where(label >= 0, label, -1).astype(np.int64)
-    status = np.where(label >= 0, INSIDE, OUTSIDE).astype(object)
+    status = np.where(label >= 0, _CODE[INSIDE], _CODE[OUTSIDE]).astype(np.int8)
     contained = label >= 0
     exact = label == grid.CROSSING
     todo = np.flatnonzero(exact)
     if len(todo) and len(qi.polygons):
         pts = shapely.points(x[todo], y[todo])
-        pi, q = qi.tree.query(pts, predicate="intersects")
-        inside = np.full(len(todo), -1, np.int64)
-        inside[pi[::-1]] = q[::-1]  # overlapping perimeters: the first in code order wins, deterministically
-        ni, nq = qi.boundary_tree.query(pts, predicate="dwithin", distance=tol)
+        inside = qi.contains(pts)  # overlapping perimeters: the first in code order wins, deterministically
+        ni, nq, d = qi.boundaries_within(pts, tol)
         near_q = np.full(len(todo), -1, np.int64)
         if len(ni):  # nearest of the boundaries within tolerance
-            d = shapely.distance(pts[ni], qi.boundaries[nq])
             order = np.lexsort((nq, d, ni))
             first = np.concatenate([[True], ni[order][1:] != ni[order][:-1]])
             near_q[ni[order][first]] = nq[order][first]
         is_near = near_q >= 0
         local[todo] = np.where(inside >= 0, inside, np.where(is_near, near_q, -1))
         contained[todo] = inside >= 0
-        status[todo] = np.where(is_near, NEAR, np.where(inside >= 0, INSIDE, OUTSIDE))
+        status[todo] = np.where(is_near, _CODE[NEAR], np.where(inside >= 0, _CODE[INSIDE], _CODE[OUTSIDE]))
     return local, status, contained, exact
 
 
@@ -265,7 +271,7 @@ def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float = 
     if crs == "EPSG:2154":  # Lambert-93 input is metropolitan by definition
         zone = np.where(skip, territories.NO_ZONE, 0)
     x, y = np.full(n, np.nan), np.full(n, np.nan)
-    dep = np.full(n, "", dtype=object)
+    dep = np.full(n, -1, dtype=np.int64)  # index into territories.dep_table()
     for (z,), rows in _groups(zone):
         if z < 0:
             continue
@@ -277,16 +283,15 @@ def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float = 
         if zn.has_contours:
             di = index.departement_index(zn.name)
             k = di.locate(x[rows], y[rows])
-            dep[rows] = np.where(k >= 0, di.codes[np.maximum(k, 0)], "")
+            dep[rows] = np.where(k >= 0, territories.dep_positions(tuple(di.codes))[np.maximum(k, 0)], -1)
         else:
-            dep[rows] = zn.departements[0]
-    zone = np.where(dep == "", territories.NO_ZONE, zone)
-    region = np.where(dep == "", "", territories.region_of(dep)).astype(object)
-    terr = np.array([territories.ZONES[z].territory if z >= 0 else "" for z in range(-1, len(territories.ZONES))],
-                    dtype=object)[zone + 1]
-    rule, reason = vintages.resolve(terr, region, d64)
+            dep[rows] = territories.dep_positions((zn.departements[0],))[0]
+    codes, regions, reg_int = territories.dep_table()
+    zone = np.where(dep < 0, territories.NO_ZONE, zone)
+    terr_code = np.array([territories.TERRITORY_CODES[z.territory] for z in territories.ZONES] + [-1])[zone]
+    rule, why = vintages.resolve_codes(terr_code, reg_int[dep], d64)
 
-    status = np.full(n, NOT_COVERED, dtype=object)
+    status = np.full(n, _CODE[NOT_COVERED], dtype=np.int8)
     qpos = np.full(n, -1, dtype=np.int64)
     contained = np.zeros(n, bool)
     exact = np.zeros(n, bool)
@@ -305,9 +310,10 @@ def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float = 
         status[rows], contained[rows], exact[rows], qpos[rows] = st, cont, ex, pos
         code[rows[has]], name[rows[has]] = per.code[pos[has]], per.name[pos[has]]
         vint[rows] = per.vintage
-    status[skip] = UNDETERMINED
-    public_reason = np.where(skip, detail, np.where(reason == "", None, reason)).astype(object)
-    return LocateResult(status=status, quartier_code=code, quartier_name=name, vintage=vint, departement=dep,
-                        region=region, reason=public_reason, dates=d64, lon=lon_, lat=lat_, x=x, y=y, zone=zone,
-                        rule=rule, quartier_pos=qpos, contained=contained, exact=exact, tolerance_m=tol, crs=crs,
-                        coverage=np.where(skip, "", reason).astype(object))
+    status[skip] = _CODE[UNDETERMINED]
+    reason = np.array(vintages.REASON_CODES, dtype=object)[why]
+    public_reason = np.where(skip, detail, np.where(why == 0, None, reason)).astype(object)
+    return LocateResult(status=_STATUS_OBJ[status], quartier_code=code, quartier_name=name, vintage=vint,
+                        departement=codes[dep], region=regions[dep], reason=public_reason, dates=d64, lon=lon_,
+                        lat=lat_, x=x, y=y, zone=zone, rule=rule, quartier_pos=qpos, contained=contained, exact=exact,
+                        tolerance_m=tol, crs=crs, coverage=np.where(skip, "", reason).astype(object))

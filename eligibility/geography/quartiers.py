@@ -149,7 +149,7 @@ def perimeters_near(lon: float, lat: float, date, radius_m: float) -> dict:
         ds_id = vintages.rules()[r].dataset_id
         qi = index.quartier_index(ds_id, territories.ZONES[z].name)
         pt = shapely.points(res.x[:1], res.y[:1])
-        _, hits = qi.boundary_tree.query(pt, predicate="dwithin", distance=radius)
+        _, hits, _ = qi.boundaries_within(pt, radius)
         hits = np.unique(hits)
         dist = shapely.distance(pt[0], qi.boundaries[hits])
         inside = shapely.intersects(pt[0], qi.polygons[hits])

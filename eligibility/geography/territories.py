@@ -86,9 +86,23 @@ def cog() -> dict:
     }
 
 
-def region_of(dep_codes: np.ndarray) -> np.ndarray:
-    """Région code of each département code ('' when unknown, e.g. the COM 978 and 987)."""
+TERRITORY_CODES = {"metropole": 0, "outre_mer": 1}
+
+
+@functools.lru_cache(maxsize=1)
+def dep_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every département / COM code with its région: (codes, région codes, région as int), object arrays
+    ending with an empty entry, so that index -1 (no département) reads as ''."""
     table = cog()["dep"]
-    uniq, inv = np.unique(np.asarray(dep_codes, dtype=object).astype(str), return_inverse=True)
-    regs = np.array([table.get(d, ("", ""))[1] for d in uniq], dtype=object)
-    return regs[inv] if len(uniq) else np.array([], dtype=object)
+    codes = sorted(set(table) | {"978", "987"})
+    regions = [table.get(c, ("", ""))[1] for c in codes]
+    reg_int = [int(r) if r.isdigit() else -1 for r in regions]
+    return (np.array(codes + [""], dtype=object), np.array(regions + [""], dtype=object),
+            np.array(reg_int + [-1], dtype=np.int64))
+
+
+@functools.lru_cache(maxsize=None)
+def dep_positions(codes: tuple[str, ...]) -> np.ndarray:
+    """Positions of département codes in `dep_table()` (-1 for a code the COG does not know)."""
+    table = {c: i for i, c in enumerate(dep_table()[0][:-1])}
+    return np.array([table.get(c, -1) for c in codes], dtype=np.int64)

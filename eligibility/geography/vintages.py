@@ -115,28 +115,43 @@ def _d64(d: dt.date | None) -> np.datetime64:
     return np.datetime64(d if d is not None else "9999-12-31", "D")
 
 
+REASON_CODES = ("", "hors_couverture", "millesime_non_fourni", "avant_qpv", "hors_france")
+
+
 def resolve(territory: np.ndarray, region: np.ndarray, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised: index into `rules()` (-1: not covered) and the not_covered reason code ('' if covered).
 
-    `territory` holds 'metropole', 'outre_mer' or '' (outside France); `dates` are datetime64[D].
+    `territory` holds 'metropole', 'outre_mer' or '' (outside France); `region` the région codes;
+    `dates` are datetime64[D].
     """
-    territory = np.asarray(territory, dtype=object)
-    region = np.asarray(region, dtype=object)
-    n = len(territory)
+    terr = np.asarray(territory, dtype=object)
+    terr_code = np.where(terr == "metropole", 0, np.where(terr == "outre_mer", 1, -1))
+    reg = np.asarray(region, dtype=object)
+    reg_code = np.array([int(r) if str(r).isdigit() else -1 for r in reg], dtype=np.int64)
+    rule, why = resolve_codes(terr_code, reg_code, dates)
+    return rule, np.array(REASON_CODES, dtype=object)[why]
+
+
+def resolve_codes(terr_code: np.ndarray, reg_code: np.ndarray, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer form of `resolve`: territory 0 metropole / 1 outre_mer / -1 none, région as int (-1 none).
+
+    Returns (rule index or -1, index into REASON_CODES).
+    """
+    n = len(terr_code)
     rule_idx = np.full(n, -1, dtype=np.int64)
     in_force = np.zeros(n, dtype=bool)
     for g in GENERATIONS:
-        in_force |= (territory == g.territory) & (dates >= _d64(g.valid_from)) & (dates <= _d64(g.valid_to))
+        in_force |= (terr_code == TERRITORIES.index(g.territory)) & (dates >= _d64(g.valid_from)) & (dates <= _d64(g.valid_to))
     bundled_here = np.zeros(n, dtype=bool)
     for k, r in enumerate(rules()):
-        when = (territory == r.territory) & (dates >= _d64(r.valid_from)) & (dates <= _d64(r.valid_to))
+        when = (terr_code == TERRITORIES.index(r.territory)) & (dates >= _d64(r.valid_from)) & (dates <= _d64(r.valid_to))
         bundled_here |= when
-        where = when if r.regions is None else when & np.isin(region, list(r.regions))
+        where = when if r.regions is None else when & np.isin(reg_code, [int(x) for x in r.regions])
         rule_idx[where & (rule_idx < 0)] = k
-    reason = np.full(n, "", dtype=object)
-    reason[rule_idx < 0] = "hors_couverture"
-    reason[(rule_idx < 0) & ~bundled_here] = "millesime_non_fourni"
-    reason[(rule_idx < 0) & ~in_force] = "avant_qpv"
-    reason[territory == ""] = "hors_france"
-    rule_idx[territory == ""] = -1
+    reason = np.zeros(n, dtype=np.int8)
+    reason[rule_idx < 0] = 1
+    reason[(rule_idx < 0) & ~bundled_here] = 2
+    reason[(rule_idx < 0) & ~in_force] = 3
+    reason[terr_code < 0] = 4
+    rule_idx[terr_code < 0] = -1
     return rule_idx, reason

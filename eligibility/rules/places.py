@@ -7,9 +7,11 @@ when first needed, so the rules engine loads without it.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from ..errors import BadInput
 from . import values as V
@@ -36,7 +38,6 @@ class GeoAnswer:
     asked: np.ndarray
     form: np.ndarray
     _located: list = field(default_factory=list)  # (row indices, LocateResult) for lazy traces
-    _by_code: dict = field(default_factory=dict)  # (code, date) -> quartier_in_force dict
 
     def col(self) -> V.Col:
         inside = self.status == "inside"
@@ -51,9 +52,10 @@ class GeoAnswer:
             out["status"] = "not_asked"
             return out
         if self.form[i] == "quartier_code":
-            info = self._by_code.get((self.quartier[i], int(self.dates[i])))
-            if info:
-                out["geography"] = info
+            import eligibility.geography as geo
+
+            if self.quartier[i] is not None:  # the oracle's own answer for this exact date
+                out["geography"] = geo.quartier_in_force(self.quartier[i], V.to_date(self.dates[i]))
         else:
             for rows, res in self._located:
                 j = np.searchsorted(rows, i)
@@ -96,25 +98,42 @@ def answer(place_path: str, date_label: str, place: PlaceCols, dates: V.Col, bad
 
     rows = np.flatnonzero(asked & (place.form == "quartier_code"))
     if len(rows):
-        codes = place.quartier_code[rows].astype(str)
-        keys = np.char.add(np.char.add(codes.astype("U16"), "|"), dates.value[rows].astype("U12"))
-        uniq, inverse = np.unique(keys, return_inverse=True)  # one oracle call per distinct (code, date)
-        st = np.empty(len(uniq), dtype=object)
-        vt = np.empty(len(uniq), dtype=object)
-        for k, key in enumerate(uniq):
-            code, day = key.rsplit("|", 1)
+        codes = np.array([str(c).strip().upper() for c in place.quartier_code[rows]], dtype=object) \
+            if len(rows) < 64 else pd.Series(place.quartier_code[rows]).astype(str).str.strip().str.upper().to_numpy(dtype=object)
+        _by_code(geo, ans, codes, rows, dates.value[rows], n, place_path, bad)
+    return ans
+
+
+def _by_code(geo, ans: GeoAnswer, codes, rows, days, n, place_path, bad) -> None:
+    """{quartier_code} places: one oracle call per code and validity period (the answer says its period),
+    then the in-force test is vectorised over the rows' dates."""
+    uniq, inverse = np.unique(codes.astype(str), return_inverse=True)
+    for k, code in enumerate(uniq):
+        mine = rows[inverse == k]
+        my_days = days[inverse == k]
+        todo = np.ones(len(mine), dtype=bool)
+        while todo.any():
+            day = int(my_days[todo][0])
             try:
-                info = geo.quartier_in_force(code, V.to_date(int(day)))
+                info = geo.quartier_in_force(code, V.to_date(day))
             except BadInput as exc:
                 mask = np.zeros(n, dtype=bool)
-                mask[rows[inverse == k]] = True
+                mask[mine] = True
                 bad.add(mask, place_path, exc.detail)
-                st[k], vt[k] = None, None
-                continue
-            ans._by_code[(code, int(day))] = info
-            st[k] = "inside" if info.get("in_force") else "outside"
-            vt[k] = info.get("vintage")
-        status[rows] = st[inverse]
-        vintage[rows] = vt[inverse]
-        quartier[rows] = codes
-    return ans
+                break
+            start, end = info.get("valid_from"), info.get("valid_to")
+            same = todo & (my_days == day)
+            if start is not None:  # the oracle names the validity period its answer rests on
+                lo = V.days(dt.date.fromisoformat(start))
+                hi = V.days(dt.date.fromisoformat(end)) if end else np.iinfo(np.int64).max
+                if info.get("in_force"):
+                    same |= todo & (my_days >= lo) & (my_days <= hi)
+                elif day < lo:  # before the period: so is every earlier date
+                    same |= todo & (my_days < lo)
+                elif day > hi:
+                    same |= todo & (my_days > hi)
+            ans.status[mine[same]] = "inside" if info.get("in_force") else "outside"
+            ans.vintage[mine[same]] = info.get("vintage")
+            ans.quartier[mine[same]] = code
+            todo &= ~same
+

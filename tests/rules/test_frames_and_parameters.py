@@ -119,3 +119,18 @@ def test_parameter_lookup_matches_the_periods(day):
     p = load_rules()["adultes-relais"].params["aide_annuelle_temps_plein"]
     item = p.at(day)
     assert item.start <= day and (item.end is None or day <= item.end)
+
+
+def test_quartier_codes_over_many_dates_agree_with_the_oracle():
+    """Codes are asked once per validity period; every row must still match quartier_in_force at its date."""
+    from eligibility.geography import quartier_in_force
+
+    rng = np.random.default_rng(1)
+    codes = rng.choice(["QN08203M", "QP082003", "QN97401I", "QN04004M", "qp082003 "], 300)
+    days = (np.datetime64("2014-06-01") + rng.integers(0, 365 * 13, 300)).astype("datetime64[D]")
+    df = pd.DataFrame({"contract.signature_date": days, "employee.residence.quartier_code": codes})
+    f = evaluate_frame("emplois-francs", df)
+    g = next(iter(f.ctx.geo.values()))
+    for i in range(300):
+        want = quartier_in_force(codes[i].strip().upper(), days[i].astype(dt.date))["in_force"]
+        assert g.status[i] == ("inside" if want else "outside"), (codes[i], days[i])

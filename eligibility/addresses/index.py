@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,17 +151,29 @@ def load_index(path: str | Path) -> AddressIndex:
     return _load_cached(str(p.resolve()), (p / "meta.json").stat().st_mtime)
 
 
+def _current(path: Path) -> bool:
+    try:
+        return json.loads((path / "meta.json").read_text(encoding="utf-8")).get("format_version") == FORMAT_VERSION
+    except (OSError, ValueError):
+        return False
+
+
 def default_index() -> AddressIndex:
     """The demo index from the bundled BANO files (built once into the cache folder, then reused)."""
     ds = dataset(BANO_DATASET)
     out = cache_dir() / "addresses" / f"bano-{ds.sha256[:12]}"
-    meta = out / "meta.json"
-    if not meta.is_file() or json.loads(meta.read_text(encoding="utf-8")).get("format_version") != FORMAT_VERSION:
+    if not _current(out):
         files = [verified_path(BANO_DATASET, f.path) for f in ds.files if f.path.endswith(".csv.gz")]
-        tmp = out.with_name(out.name + ".building")
-        shutil.rmtree(tmp, ignore_errors=True)
+        # Built aside then renamed: concurrent processes (test workers) never see a half-written index.
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
         build_index(files, tmp, name=f"bano ({ds.vintage})")
         shutil.copy(verified_path(BANO_DATASET, "LICENCE_bano-data.txt"), tmp / "LICENCE_bano-data.txt")
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)
+        if not _current(out):  # another process may have finished first: keep theirs
+            shutil.rmtree(out, ignore_errors=True)
+        try:
+            tmp.rename(out)
+        except OSError:
+            pass
+        shutil.rmtree(tmp, ignore_errors=True)
     return load_index(out)

@@ -233,7 +233,8 @@ def geocode(texts, index: AddressIndex | None = None) -> GeocodeResult:
     pairs = pairs[pairs["insee"].notna().to_numpy() | ~known_in_index].drop_duplicates()
     pairs["insee"] = pairs["insee"].fillna("")
     # A row whose communes are all absent from the index cannot be matched to a street there.
-    no_commune = resolved["codes"].map(len).eq(0).to_numpy()
+    n_codes = resolved["codes"].str.len().to_numpy()
+    no_commune = n_codes == 0
     pairs = pairs[(pairs["insee"] != "").to_numpy() | no_commune[pairs["row"].to_numpy()]]
 
     texts_q = []
@@ -254,9 +255,9 @@ def geocode(texts, index: AddressIndex | None = None) -> GeocodeResult:
     numero = parsed["numero"].to_numpy()
     hnr = _house_numbers(index, np.where(street_ok, sid, -1), np.where(street_ok, numero, -1), parsed["indice"])
 
-    single_commune = resolved["codes"].map(len).eq(1).to_numpy()
+    single_commune = n_codes == 1
     muni = index.municipalities()
-    only_code = resolved["codes"].map(lambda c: c[0] if len(c) == 1 else "")
+    only_code = resolved["codes"].str[0].where(single_commune, "").fillna("")
     mrow = muni.reindex(only_code.to_numpy())
     is_muni = ~street_ok & single_commune & mrow["lon"].notna().to_numpy()
 

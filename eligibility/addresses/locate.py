@@ -172,8 +172,8 @@ def _address_result_class(base):
 
             def row(self, i: int) -> dict:
                 d = super().row(i)
-                if self.reason[i] in REASONS_FR:
-                    d["reason_fr"] = REASONS_FR[self.reason[i]]
+                if self.reason[i] in REASONS_FR:  # as geography does: French text, and the stable code
+                    d["reason"], d["reason_code"] = REASONS_FR[self.reason[i]], self.reason[i]
                 d["trace"] = {"geocoding": self.geocoding_step(i), **(d.get("trace") or {})}
                 return d
 

@@ -33,7 +33,7 @@ class FakeLocateResult:
     def row(self, i: int) -> dict:
         return {"status": self.status[i], "quartier": None if self.quartier_code[i] is None else
                 {"code": self.quartier_code[i], "name": self.quartier_name[i]},
-                "distance_to_boundary_m": float(self.distance_to_boundary_m[i]), "reason": self.reason[i],
+                "distance_to_boundary_m": float(self.distance_to_boundary_m[i]), "reason": self.reason[i], "reason_code": self.reason[i],
                 "trace": {"steps": ["fake"]}}
 
 

@@ -31,7 +31,7 @@ def test_street_crossing_a_perimeter_needs_a_house_number(fake_geography, index)
     assert list(res.reason) == ["house number needed", "house number needed"]
     assert res.quartier_code[0] is None  # no guess kept
     row = res.row(0)
-    assert row["reason"] == "house number needed" and "numéro nécessaire" in row["reason_fr"]
+    assert row["reason_code"] == "house number needed" and row["reason"].startswith("numéro nécessaire")
     step = row["trace"]["geocoding"]
     assert step["level"] == "street" and step["chosen"]["label"].startswith("Avenue Saint-Lazare")
 
@@ -98,5 +98,6 @@ def test_with_real_geography(real_geography, index):
     assert list(res.reason) == [None, "house number needed", None, None, "house number needed", "ambiguous match"]
     assert res.row(0)["quartier"]["code"] == "QN00402M" and res.row(3)["quartier"]["code"] == "QN00403M"
     row = res.row(1)
-    assert row["quartier"] is None and row["reason_fr"].startswith("numéro nécessaire")
+    assert row["quartier"] is None and row["reason"].startswith("numéro nécessaire")
+    assert row["reason_code"] == "house number needed"
     assert row["trace"]["geocoding"]["level"] == "street" and "conclusion" in row["trace"]

@@ -114,7 +114,7 @@ def derive(carreaux, uu_code, income_column, national_median, uu_median, uu_popu
     def text(o):
         s = o["summary"]
         lines = [f"Statistique de revenu : {o['income_statistic']['label']}",
-                 *(f"Unité urbaine {u['code']} {u['name']} : seuil S = {u['threshold']} €, population {u['population']}"
+                 *(f"Unité urbaine {u['code']} {u['name']} : seuil S = {u['threshold']:g} €, population {u['population']}"
                    f" ({'éligible' if u['unite_urbaine_eligible'] else 'non éligible'})" for u in o["unites_urbaines"]),
                  f"{s['carreaux']} carreaux habités, {s['low_income_carreaux']} sous le seuil, {s['groups']} groupe(s) : "
                  f"{s['candidates']} quartier(s) candidat(s), {s['below_population']} de moins de 1 000 habitants"]

@@ -143,8 +143,7 @@ def _assign_unites_urbaines(c: Carreaux, code: str | None) -> tuple[np.ndarray, 
         raise BadInput("le fichier ne donne pas la commune des carreaux (colonne lcog_geo) : "
                        "indiquez l'unité urbaine avec --unite-urbaine CODE (code UU2020, ex. 40401)", field="unite_urbaine")
     uu_codes = UU.uu_of_communes(_first_commune(c.communes))
-    urban = np.char.endswith(uu_codes.astype(str), "000") == False  # noqa: E712 - 'dd000' = hors unité urbaine
-    urban &= uu_codes.astype(str) != ""
+    urban = uu_codes.astype(str) != ""  # '' = commune unknown or « hors unité urbaine »
     codes, inverse = np.unique(uu_codes[urban].astype(str), return_inverse=True)
     index = np.full(len(c), -1, dtype=np.int64)
     index[urban] = inverse

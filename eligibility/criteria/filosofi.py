@@ -97,14 +97,18 @@ def read_carreaux(source: str | Path, income_column: str | None = None) -> Carre
     """
     path, provenance = _open(source)
     sep = _sniff_sep(path)
-    try:
-        df = pd.read_csv(path, sep=sep, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    wanted = {"idcar_200m", "ind", "ind_snv", "i_est_200", "lcog_geo"}
+    if income_column is not None:
+        wanted.add(income_column.strip().lower())
+    try:  # only the columns used: INSEE's national file has ~30 columns and 2.3 million rows
+        df = pd.read_csv(path, sep=sep, dtype=str, encoding="utf-8-sig", keep_default_na=False,
+                         usecols=lambda col: col.strip().lower() in wanted)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path.name} : fichier CSV illisible ({exc})", field="carreaux") from None
     df.columns = [c.strip().lower() for c in df.columns]
     for col in ("idcar_200m", "ind"):
         if col not in df.columns:
-            raise BadInput(f"{path.name} : colonne « {col} » absente (colonnes : {', '.join(df.columns)})", field="carreaux")
+            raise BadInput(f"{path.name} : colonne « {col} » absente", field="carreaux")
     if df.empty:
         raise BadInput(f"{path.name} : aucun carreau", field="carreaux")
 
@@ -143,8 +147,7 @@ def read_carreaux(source: str | Path, income_column: str | None = None) -> Carre
     else:
         column = income_column.strip().lower()
         if column not in df.columns:
-            raise BadInput(f"{path.name} : colonne « {income_column} » absente (colonnes : {', '.join(df.columns)})",
-                           field="income_column")
+            raise BadInput(f"{path.name} : colonne « {income_column} » absente", field="income_column")
         income = _numeric(df, column, "revenu médian")
         label = f"revenu déclaré médian par unité de consommation, colonne « {column} » fournie par l'appelant"
 

@@ -55,9 +55,10 @@ def national_median() -> dict[str, Any]:
 
 
 def uu_of_communes(codes) -> np.ndarray:
-    """UU2020 code of each commune code (geography 2023); '' when the commune is unknown."""
+    """UU2020 code of each commune code (geography 2023); '' when the commune is unknown or outside any UU."""
     comp = _composition()
-    lookup = pd.Series(comp["UU2020"].to_numpy(), index=comp["CODGEO"].to_numpy())
+    urban = comp["TYPE_COM"] == "Unité urbaine"
+    lookup = pd.Series(np.where(urban, comp["UU2020"], ""), index=comp["CODGEO"].to_numpy())
     return lookup.reindex(np.asarray(codes, dtype=str)).fillna("").to_numpy(dtype=object)
 
 

@@ -86,3 +86,14 @@ def test_bundled_extracts_read_and_match_sources_md():
     assert len(c) == 586 and c.population.sum() == pytest.approx(36070)
     assert np.nansum(c.income * c.population) / c.population.sum() == pytest.approx(22509, abs=1)
     assert c.source["dataset"] == "filosofi2019_carreaux_montdemarsan"
+
+
+def test_carreaux_outside_any_unite_urbaine_are_never_flagged(tmp_path):
+    # 01001 L'Abergement-Clémenciat is « hors unité urbaine » (pseudo-code 01000)
+    text = ("idcar_200m,lcog_geo,ind,ind_snv\n"
+            "CRS3035RES200mN2364400E3476200,40192,100,500000\n"
+            "CRS3035RES200mN2564400E3876200,01001,100,500000\n")
+    d = derive(read_carreaux(write(tmp_path, text)))
+    assert [u["code"] for u in d.unites_urbaines] == ["40401"]
+    assert d.summary()["carreaux_outside_unite_urbaine"] == 1
+    assert d.low_income.sum() == 1  # 5 000 € in both; only the urban one can be low-income

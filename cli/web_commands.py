@@ -40,21 +40,33 @@ def serve(host, port, **options) -> None:
 
 
 @click.command("attest")
+@click.option("--dispositif", default=None, help="Attester une décision de ce dispositif (avec --facts) au lieu d'une localisation.")
+@click.option("--facts", "facts_path", default=None, help="Fichier JSON des faits (ou - pour l'entrée standard), avec --dispositif.")
 @click.option("--lon", default=None, help="Longitude (WGS 84).")
 @click.option("--lat", default=None, help="Latitude (WGS 84).")
 @click.option("--address", default=None, help="Adresse postale.")
-@click.option("--date", default=None, help="Date d'appréciation AAAA-MM-JJ (par défaut aujourd'hui).")
+@click.option("--date", default=None, help="Date d'appréciation AAAA-MM-JJ (localisation : aujourd'hui par défaut ; "
+              "dispositif : date de décision imposée, sinon celle de la règle).")
 @click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None, help="Fichier de sortie (sinon la sortie standard).")
 @json_option
 @handle_errors
-def attest(lon, lat, address, date, fmt, output, as_json) -> None:
-    """Attestation d'une réponse de localisation : le même document que GET /attestation du service."""
-    from eligibility.web.engine import DomainEngine
-    from eligibility.web.pages import attestation_for, render_attestation_html
+def attest(dispositif, facts_path, lon, lat, address, date, fmt, output, as_json) -> None:
+    """Attestation d'une réponse : le même document que GET /attestation (localisation) ou
+    POST /attestation/DISPOSITIF (décision) du service."""
+    from eligibility.errors import BadInput
     from eligibility.web.attestation import render_pdf
+    from eligibility.web.engine import DomainEngine
+    from eligibility.web.pages import attestation_for, evaluation_attestation_for, render_attestation_html
 
-    att = attestation_for(DomainEngine(), lon, lat, address, date)
+    if dispositif:
+        if not facts_path or lon or lat or address:
+            raise BadInput("--dispositif va avec --facts, sans --lon/--lat/--address", field="--facts")
+        from .rules_commands import _read_facts  # the same reading (and errors) as `qpv evaluate`
+
+        att = evaluation_attestation_for(DomainEngine(), dispositif, _read_facts(facts_path), date)
+    else:
+        att = attestation_for(DomainEngine(), lon, lat, address, date)
     if as_json:
         click.echo(to_json(att))
         return

@@ -130,6 +130,17 @@ async def api_evaluate(request: Request, dispositif: str, date: str | None = Non
     return json_response(answer)
 
 
+@router.post("/attestation/{dispositif}", tags=["dispositifs"])
+async def api_evaluation_attestation(request: Request, dispositif: str, date: str | None = None, format: str = "html") -> Response:
+    """Attestation (HTML ou PDF) de la décision pour ces faits (même corps que /api/evaluate)."""
+    from .pages import attestation_response, check_format, evaluation_attestation_for
+
+    check_format(format)
+    facts = await json_object_body(request)
+    att = await run_in_threadpool(evaluation_attestation_for, request.app.state.engine, dispositif, facts, date)
+    return attestation_response(att, format)
+
+
 # --- batch -------------------------------------------------------------------------------------
 
 def _spool(upload: UploadFile) -> tempfile.TemporaryDirectory:

@@ -122,15 +122,44 @@ def attestation_for(engine, lon: str | None, lat: str | None, address: str | Non
 @router.get("/attestation")
 def attestation_page(request: Request, lon: str | None = None, lat: str | None = None, address: str | None = None,
                      date: str | None = None, format: str = "html") -> Response:
+    check_format(format)  # before any work
+    return attestation_response(attestation_for(request.app.state.engine, lon, lat, address, date), format)
+
+
+def evaluation_attestation_for(engine, dispositif: str, facts: dict[str, Any], date: str | None) -> dict[str, Any]:
+    """Build the attestation of a dispositif decision (the service and `qpv attest --dispositif` share this)."""
+    when = optional_date(date)
+    decision = engine.evaluate(dispositif, facts, when)
+    question = {"kind": "evaluate", "dispositif": dispositif, "facts": attest.flat_facts(facts),
+                "date": when.isoformat() if when else None}
+    return attest.build(question, decision, engine.versions())
+
+
+def check_format(format: str) -> str:
     if format not in ("html", "pdf"):
         raise BadInput(f"format inconnu « {format} » : html ou pdf", field="format")
-    att = attestation_for(request.app.state.engine, lon, lat, address, date)
-    if format == "pdf":
+    return format
+
+
+def attestation_response(att: dict[str, Any], format: str) -> Response:
+    if check_format(format) == "pdf":
         return Response(attest.render_pdf(att), media_type="application/pdf",
                         headers={"content-disposition": f'inline; filename="attestation-{att["identifier"]}.pdf"'})
     return HTMLResponse(render_attestation_html(att))
 
 
+@router.post("/dispositifs/{dispositif}/attestation")
+async def dispositif_attestation(request: Request, dispositif: str) -> Response:
+    """The attestation of the decision the dispositif page just showed (same form values)."""
+    title, fields = await run_in_threadpool(_fields, request, dispositif)
+    values = {k: str(v) for k, v in (await request.form()).items()}
+    check_format(values.get("_format", "html"))
+    facts = facts_from_form(fields, values)
+    att = await run_in_threadpool(evaluation_attestation_for, request.app.state.engine, dispositif, facts, values.get("_date"))
+    return attestation_response(att, values.get("_format", "html"))
+
+
 def render_attestation_html(att: dict[str, Any]) -> str:
     """Standalone printable page (also what `qpv attest --format html` writes)."""
-    return templates.env.get_template("attestation.html").render(att=att, sections=attest.sections(att), notice=attest.NOTICE)
+    return templates.env.get_template("attestation.html").render(
+        att=att, heading=attest.title(att), sections=attest.sections(att), notice=attest.NOTICE)

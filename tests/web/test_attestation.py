@@ -99,3 +99,55 @@ def test_attestation_endpoint_html_and_pdf(client):
     bad = client.get("/attestation", params={**params, "format": "docx"})
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "format"
     assert client.get("/attestation", params={"lon": "x", "lat": "1"}).json()["error"]["field"] == "lon"
+
+
+# --- attestation of a dispositif decision ---------------------------------------------------------
+
+from eligibility.web.pages import evaluation_attestation_for  # noqa: E402
+
+
+def ev(facts, date=None, engine=None):
+    return evaluation_attestation_for(engine or FakeEngine(), "emplois-francs", facts, date)
+
+
+def test_question_facts_are_flat_and_sorted_whatever_the_spelling():
+    from eligibility.web.attestation import flat_facts
+
+    nested = {"employee": {"residence": {"lon": 1.3, "lat": 44.0}}, "contract": {"type": "CDD"}}
+    flat = {"employee.residence": {"lon": 1.3, "lat": 44.0}, "contract.type": "CDD"}
+    assert flat_facts(nested) == flat_facts(flat) == {"contract.type": "CDD", "employee.residence": {"lon": 1.3, "lat": 44.0}}
+    assert list(flat_facts(flat)) == ["contract.type", "employee.residence"]
+
+
+@given(st.sampled_from(["CDI", "CDD"]), st.sampled_from(["CDI", "CDD"]), st.one_of(st.none(), dates), st.one_of(st.none(), dates))
+@settings(max_examples=30, deadline=None)
+def test_decision_identifier_changes_with_facts_and_date(t1, t2, d1, d2):
+    a = ev({"contract.type": t1}, d1 and d1.isoformat())
+    b = ev({"contract.type": t2}, d2 and d2.isoformat())
+    assert (a["sha256"] == b["sha256"]) == ((t1, d1) == (t2, d2))
+
+
+def test_decision_identifier_changes_with_rule_version():
+    assert ev({"contract.type": "CDI"})["sha256"] != ev({"contract.type": "CDI"}, engine=FakeEngine(rules_sha="e" * 64))["sha256"]
+
+
+def test_decision_attestation_document():
+    a = ev({"contract.type": "CDD"}, "2024-03-01")
+    html = unescape(render_attestation_html(a))
+    for expected in ["Attestation de décision", "Non éligible", "Le contrat doit être un CDI", "contract.type", "CDD",
+                     "2024-03-01", a["identifier"], "qpv attest --dispositif emplois-francs --facts FAITS.json --date 2024-03-01"]:
+        assert expected in html, expected
+    assert render_pdf(a) == render_pdf(ev({"contract.type": "CDD"}, "2024-03-01"))
+
+
+def test_decision_attestation_endpoints(client):
+    r = client.post("/attestation/emplois-francs", json={"contract.type": "CDD"}, params={"date": "2024-03-01"})
+    assert r.status_code == 200 and ev({"contract.type": "CDD"}, "2024-03-01")["identifier"] in r.text
+    pdf = client.post("/attestation/emplois-francs", json={"contract.type": "CDD"}, params={"date": "2024-03-01", "format": "pdf"})
+    assert pdf.content == render_pdf(ev({"contract.type": "CDD"}, "2024-03-01"))
+    assert client.post("/attestation/emplois-francs", content=b"{").json()["error"]["field"] == "body"
+    assert client.post("/attestation/inconnu", json={}).status_code == 404
+    page = client.post("/dispositifs/emplois-francs/attestation", data={"contract.type": "CDD", "_date": "2024-03-01", "_format": "html"})
+    assert page.status_code == 200 and ev({"contract.type": "CDD"}, "2024-03-01")["identifier"] in page.text
+    bad = client.post("/dispositifs/emplois-francs/attestation", data={"_format": "docx"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "format"

@@ -160,6 +160,12 @@ def test_emplois_francs_case(page, server):
     assert "CDD d'au moins six mois" in reasons and "Décret n° 2019-1471" in reasons
     page.screenshot(path=str(ARTIFACTS / "05-emplois-francs-refus.png"), full_page=True)
 
+    page.locator("#form-attestation").get_by_role("button", name="Attestation imprimable").click()
+    assert page.locator("#identifiant").inner_text().startswith("QPV-")
+    body = page.inner_text("body")
+    assert "Non éligible" in body and "contract.duration_months" in body
+    page.screenshot(path=str(ARTIFACTS / "07-attestation-decision.png"), full_page=True)
+
 
 def test_batch_upload_progress_and_download(page, server):
     rows = ["lon,lat,date", "1.3536373,44.01929,2025-01-01", "1.3601,44.0235,2025-01-01", "abc,44,2025-01-01"]

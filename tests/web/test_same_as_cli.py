@@ -115,3 +115,36 @@ def test_batch_evaluate_same_rows_as_qpv_batch(real, tmp_path):
     assert r.content == out.read_bytes()
     rows = r.text.strip().split("\n")[1:]
     assert [line.split(",")[0] for line in rows] == ["1", "2", "3"]
+
+
+def test_qpv_attest_gives_the_served_document(real, tmp_path):
+    params = {"lon": INSIDE[0], "lat": INSIDE[1], "date": "2025-01-01"}
+    served = real.get("/attestation", params=params)
+    result = CliRunner().invoke(qpv, ["attest", "--lon", INSIDE[0], "--lat", INSIDE[1], "--date", "2025-01-01"])
+    assert result.exit_code == 0 and result.stdout_bytes == served.content
+    pdf = tmp_path / "a.pdf"
+    CliRunner().invoke(qpv, ["attest", "--lon", INSIDE[0], "--lat", INSIDE[1], "--date", "2025-01-01", "--format", "pdf", "-o", str(pdf)])
+    assert pdf.read_bytes() == real.get("/attestation", params={**params, "format": "pdf"}).content
+
+
+def test_qpv_attest_decision_gives_the_served_document(real, tmp_path):
+    import json
+
+    facts_file = tmp_path / "faits.json"
+    facts_file.write_text(json.dumps(FACTS))
+    served = real.post("/attestation/emplois-francs", json=FACTS)
+    result = CliRunner().invoke(qpv, ["attest", "--dispositif", "emplois-francs", "--facts", str(facts_file)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == served.content and "Éligible" in served.text
+
+
+def test_decision_attestation_same_for_nested_and_flat_facts():
+    from eligibility.web.attestation import flat_facts
+    from eligibility.web.engine import DomainEngine
+    from eligibility.web.pages import evaluation_attestation_for
+
+    nested = evaluation_attestation_for(DomainEngine(), "emplois-francs", FACTS, None)
+    flat = evaluation_attestation_for(DomainEngine(), "emplois-francs", flat_facts(FACTS), None)
+    assert nested["identifier"] == flat["identifier"]
+    changed = dict(flat_facts(FACTS), **{"contract.working_time_ratio": 0.5})
+    assert evaluation_attestation_for(DomainEngine(), "emplois-francs", changed, None)["identifier"] != nested["identifier"]

@@ -136,18 +136,35 @@ def _first_commune(communes: np.ndarray) -> np.ndarray:
     return np.char.ljust(np.asarray(communes, dtype=str), 5).astype("U5")
 
 
+def _communes_by_centre(c: Carreaux) -> np.ndarray:
+    """Commune code of each carreau centre, from geography's commune contours ('' where none)."""
+    from pyproj import Transformer
+
+    from ..geography import locate_points
+    from ..geography.carreaux import centres
+
+    x, y = centres(c.easting, c.northing, c.size)
+    lon, lat = Transformer.from_crs(f"EPSG:{c.epsg}", "EPSG:4326", always_xy=True).transform(x, y)
+    res = locate_points(lon, lat, T.DEFAULT_DATE, crs="EPSG:4326", tolerance_m=0.0)
+    codes = np.asarray(res.commune_code, dtype=object)
+    return np.where(codes == None, "", codes).astype(str)  # noqa: E711 - elementwise
+
+
 def _assign_unites_urbaines(c: Carreaux, code: str | None) -> tuple[np.ndarray, list[str], str]:
     if code is not None:
         return np.zeros(len(c), dtype=np.int64), [code.strip()], "fournie par l'appelant (--unite-urbaine), pour tous les carreaux"
-    if c.communes is None:
-        raise BadInput("le fichier ne donne pas la commune des carreaux (colonne lcog_geo) : "
-                       "indiquez l'unité urbaine avec --unite-urbaine CODE (code UU2020, ex. 40401)", field="unite_urbaine")
-    uu_codes = UU.uu_of_communes(_first_commune(c.communes))
+    if c.communes is not None:
+        uu_codes = UU.uu_of_communes(_first_commune(c.communes))
+        how = "commune du carreau (première commune de lcog_geo) dans la base des unités urbaines 2020"
+    else:
+        uu_codes = UU.uu_of_communes(_communes_by_centre(c))
+        how = ("commune où tombe le centre du carreau (contours communaux de la géographie, jeu communes_geo, "
+               "simplifiés) dans la base des unités urbaines 2020 ; --unite-urbaine impose une unité urbaine")
     urban = uu_codes.astype(str) != ""  # '' = commune unknown or « hors unité urbaine »
     codes, inverse = np.unique(uu_codes[urban].astype(str), return_inverse=True)
     index = np.full(len(c), -1, dtype=np.int64)
     index[urban] = inverse
-    return index, codes.tolist(), "commune du carreau (première commune de lcog_geo) dans la base des unités urbaines 2020"
+    return index, codes.tolist(), how
 
 
 def derive(c: Carreaux, *, unite_urbaine: str | None = None, national_median: float | None = None,
@@ -155,8 +172,8 @@ def derive(c: Carreaux, *, unite_urbaine: str | None = None, national_median: fl
            date: dt.date = T.DEFAULT_DATE, connectivity: int = 4) -> Derivation:
     """Apply the criteria to carreaux `c`. Medians and population default to the bundled data, labelled.
 
-    `threshold` imposes S (e.g. the value a contrat de ville quotes) instead of computing it; the trace
-    keeps the computed value next to it.
+    `threshold` imposes S (e.g. the value a contrat de ville quotes) for every unité urbaine instead of
+    computing it; the trace keeps the computed value next to it.
     """
     check_connectivity(connectivity)
     if c.epsg != METRO_EPSG:
@@ -165,9 +182,9 @@ def derive(c: Carreaux, *, unite_urbaine: str | None = None, national_median: fl
     order = np.argsort(grouping.grid_keys(c.easting, c.northing, c.size), kind="stable")
     c = c.take(order)
     uu_index, codes, how = _assign_unites_urbaines(c, unite_urbaine)
-    if (uu_median is not None or uu_population is not None or threshold is not None) and len(codes) != 1:
-        raise BadInput(f"--uu-median, --uu-population et --threshold ne valent que pour une seule unité urbaine "
-                       f"({len(codes)} ici)", field="uu_median")
+    if (uu_median is not None or uu_population is not None) and len(codes) != 1:
+        raise BadInput(f"--uu-median et --uu-population ne valent que pour une seule unité urbaine ({len(codes)} ici ; "
+                       "--unite-urbaine en impose une)", field="uu_median" if uu_median is not None else "uu_population")
     if threshold is not None and not (np.isfinite(threshold) and threshold > 0):
         raise BadInput(f"seuil strictement positif attendu, reçu {threshold!r}", field="threshold")
 

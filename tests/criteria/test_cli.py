@@ -39,7 +39,10 @@ def test_threshold_text_is_french():
     (["threshold", "--unite-urbaine", "00000", "--json"], "inconnue"),
     (["threshold", "--national-median", "1", "--uu-median", "1", "--uu-population", "1", "--date", "2014-01-01"], "2015"),
     (["perimeters", "derive", "--carreaux", "nope.csv", "-o", "x.geojson"], "introuvable"),
-    (["perimeters", "derive", "--carreaux", "filosofi2019_carreaux_dole", "-o", "x.geojson"], "--unite-urbaine"),
+    (["perimeters", "derive", "--carreaux", "filosofi2019_carreaux_bethune_bruay", "--uu-median", "20000",
+      "-o", "x.geojson"], "une seule unité urbaine"),
+    (["perimeters", "derive", "--carreaux", "filosofi2019_carreaux_dole", "--unite-urbaine", "39402",
+      "--threshold", "-5", "-o", "x.geojson"], "seuil strictement positif"),
     (["perimeters", "compare", "nope.geojson"], "introuvable"),
 ])
 def test_bad_input_exits_2_with_a_french_message(args, fragment, tmp_path, monkeypatch):

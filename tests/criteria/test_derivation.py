@@ -85,12 +85,22 @@ def test_every_group_and_trace_carries_the_income_label_and_legal_references():
     assert "--uu-median" in uu["median_source"]["label"]
 
 
-def test_uu_median_override_needs_a_single_unite_urbaine():
-    c = make(block(0, 0, 2, 2, 300))
-    with pytest.raises(BadInput, match="lcog_geo"):
-        derive(c)
+def test_unknown_unite_urbaine_code_is_refused():
     with pytest.raises(BadInput, match="inconnue"):
-        derive(c, unite_urbaine="99999")
+        derive(make(block(0, 0, 2, 2, 300)), unite_urbaine="99999")
+
+
+def test_without_lcog_geo_the_commune_of_each_centre_gives_the_unite_urbaine():
+    from eligibility.criteria.filosofi import read_carreaux
+
+    c = read_carreaux("filosofi2019_carreaux_bethune_bruay")
+    d = derive(c)
+    codes = [u["code"] for u in d.unites_urbaines]
+    assert "00752" in codes and "contours communaux" in d.unites_urbaines[0]["assignment"]
+    béthune = codes.index("00752")
+    assert (d.uu_index == béthune).sum() > 0.95 * len(c)
+    with pytest.raises(BadInput, match="une seule unité urbaine"):
+        derive(c, uu_median=20000)
 
 
 def test_default_medians_are_the_labelled_filosofi_2018_figures():

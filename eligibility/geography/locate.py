@@ -100,6 +100,7 @@ class LocateResult:
     exact: np.ndarray             # answered by exact tests (True) or by the grid (False)
     tolerance_m: float
     crs: str
+    dep_idx: np.ndarray = field(default=None)   # index into territories.dep_table() (-1 none)
     coverage: np.ndarray = field(default=None)  # vintage resolution code ('' covered; see vintages.NOT_COVERED_REASONS)
 
     def __len__(self) -> int:
@@ -121,10 +122,11 @@ class LocateResult:
     def _commune(self) -> tuple[np.ndarray, np.ndarray]:
         code = np.full(len(self), None, dtype=object)
         name = np.full(len(self), None, dtype=object)
-        deps = np.asarray(self.departement, dtype=object)
-        for dep in sorted(set(deps[_int(self.zone) >= 0].tolist()) - {"", None}):
-            rows = np.flatnonzero(deps == dep)
-            ci = index.commune_index(dep)
+        dep_codes = territories.dep_table()[0]
+        for (d,), rows in _groups(self.dep_idx):
+            if d < 0:
+                continue
+            ci = index.commune_index(dep_codes[d])
             if ci is None:
                 continue
             k = ci.locate(self.x[rows], self.y[rows])
@@ -316,4 +318,4 @@ def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float = 
     return LocateResult(status=_STATUS_OBJ[status], quartier_code=code, quartier_name=name, vintage=vint,
                         departement=codes[dep], region=regions[dep], reason=public_reason, dates=d64, lon=lon_,
                         lat=lat_, x=x, y=y, zone=zone, rule=rule, quartier_pos=qpos, contained=contained, exact=exact,
-                        tolerance_m=tol, crs=crs, coverage=np.where(skip, "", reason).astype(object))
+                        tolerance_m=tol, crs=crs, dep_idx=dep, coverage=np.where(skip, "", reason).astype(object))

@@ -13,8 +13,7 @@ from typing import Any, Mapping
 from qpv_cli.common import parse_float
 
 from ..errors import BadInput
-
-PLACE_PARTS = ("lon", "lat", "quartier_code", "address")
+from ..rules.facts import PLACE_PARTS  # the place forms the rules engine accepts
 
 
 @dataclass

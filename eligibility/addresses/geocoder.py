@@ -139,13 +139,14 @@ def _match_streets(queries: pd.DataFrame, streets: pd.DataFrame) -> pd.DataFrame
     s_name = streets["name"].to_numpy()
     s_type = streets["type"].to_numpy()
     by_insee = streets.groupby("insee").indices
+    parts = split_street_type(queries["text"])
+    queries = queries.assign(q_name=parts["name"].to_numpy(), q_type=parts["type"].to_numpy())
     for insee, group in queries.groupby("insee", sort=True):  # one matrix per commune, not per row
         cand = np.arange(len(streets)) if insee == "" else by_insee.get(insee)
         if cand is None or len(cand) == 0:
             continue
-        uniq, inverse = np.unique(group["text"].to_numpy(), return_inverse=True)
-        q = split_street_type(pd.Series(uniq))
-        q_name, q_type = q["name"].to_numpy(), q["type"].to_numpy()
+        uniq, first, inverse = np.unique(group["text"].to_numpy(), return_index=True, return_inverse=True)
+        q_name, q_type = group["q_name"].to_numpy()[first], group["q_type"].to_numpy()[first]
         a = process.cdist(q_name, s_name[cand], scorer=fuzz.token_set_ratio, workers=-1, dtype=np.float32)
         b = process.cdist(q_name, s_name[cand], scorer=fuzz.token_sort_ratio, workers=-1, dtype=np.float32)
         # The name carries the identity; the street type (rue, avenue…) only confirms it: people and

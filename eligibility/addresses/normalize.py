@@ -55,20 +55,22 @@ _LEADING_TYPE = re.compile(r"^(?P<type>" + "|".join(map(re.escape, _TYPE_WORDS))
 
 
 def _ascii_upper(values: pd.Series) -> pd.Series:
-    """Transliterate (é -> E, œ -> OE, ß -> SS) once per distinct value, then upper-case."""
-    values = values.fillna("").astype(str)
-    uniques = pd.unique(values)
-    table = {u: unidecode(u).upper() for u in uniques}  # distinct values only: inputs repeat a lot
-    return values.map(table)
+    """Transliterate (é -> E, œ -> OE, ß -> SS), then upper-case."""
+    return values.map({u: unidecode(u).upper() for u in pd.unique(values)})
 
 
 def normalize_series(values: pd.Series) -> pd.Series:
-    """Upper-case ASCII words, punctuation (apostrophes, hyphens, dots) as spaces, abbreviations expanded."""
-    out = _ascii_upper(values)
+    """Upper-case ASCII words, punctuation (apostrophes, hyphens, dots) as spaces, abbreviations expanded.
+
+    Computed once per distinct value (address files repeat their town lines and street names a lot)."""
+    values = pd.Series(values).fillna("").astype(str)
+    uniq = pd.Series(pd.unique(values), dtype=object)
+    out = _ascii_upper(uniq)
     out = out.str.replace(_NON_ALNUM, " ", regex=True)
     out = out.str.replace(_DIGIT_LETTER, " ", regex=True)  # 9BIS -> 9 BIS, 1ER -> 1 ER (both sides alike)
     out = out.str.replace(_ABBREV, lambda m: ABBREVIATIONS[m.group(1)], regex=True)
-    return out.str.replace(_SPACES, " ", regex=True).str.strip()
+    out = out.str.replace(_SPACES, " ", regex=True).str.strip()
+    return values.map(dict(zip(uniq, out)))
 
 
 def match_key_series(normalized: pd.Series) -> pd.Series:

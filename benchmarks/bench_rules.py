@@ -72,8 +72,11 @@ def main(n: int) -> None:
     print(f"evaluate_frame, {n:,} rows, {{lon, lat}} places: {el:.2f} s = {n / el:,.0f} rows/s "
           f"(locate_points {spent['locate']:.2f} s; rules without it {n / (el - spent['locate']):,.0f} rows/s)")
     print(f"    outcomes: {counts}")
+    _, el_r = timed(lambda: [frame.reasons(i) for i in range(10_000)])
+    _, el_m = timed(lambda: [frame.missing(i) for i in range(10_000)])
     _, el_t = timed(lambda: [frame.trace(i) for i in range(1000)])
-    print(f"    lazy per-row detail: trace of 1,000 rows {el_t:.2f} s")
+    print(f"    lazy per-row detail: reasons {el_r / 10:.3f} ms/row, missing inputs {el_m / 10:.3f} ms/row "
+          f"(10,000 rows each); trace of 1,000 rows {el_t:.2f} s")
 
     dq = facts(n, "quartier_code")
     frame_q, el_q = timed(lambda: evaluate_frame("emplois-francs", dq))

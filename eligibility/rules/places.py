@@ -38,11 +38,13 @@ class GeoAnswer:
     asked: np.ndarray
     form: np.ndarray
     _located: list = field(default_factory=list)  # (row indices, LocateResult) for lazy traces
+    _col: V.Col | None = None
 
     def col(self) -> V.Col:
-        inside = self.status == "inside"
-        known = inside | (self.status == "outside")
-        return V.Col("bool", inside, known)
+        if self._col is None:  # computed once: one-row re-runs slice it
+            inside = self.status == "inside"
+            self._col = V.Col("bool", inside, inside | (self.status == "outside"))
+        return self._col
 
     def row_trace(self, i: int) -> dict:
         out = {"fact": self.place, "date_expression": self.date_label, "form": self.form[i],

@@ -70,8 +70,9 @@ def _messages(mask: np.ndarray, template: str, values) -> np.ndarray:
     """Per row: None, or the message built for the rows in `mask` (error path only)."""
     out = np.full(len(mask), None, dtype=object)
     idx = np.flatnonzero(mask)
-    vals = np.asarray(values, dtype=object)
-    out[idx] = [template.format(value=str(vals[i])[:80]) for i in idx]
+    if len(idx):
+        vals = np.asarray(values, dtype=object)[idx]
+        out[idx] = [template.format(value=str(v)[:80]) for v in vals]
     return out
 
 
@@ -79,38 +80,46 @@ def _blank(s: pd.Series) -> np.ndarray:
     return (s.isna() | s.astype(str).str.strip().eq("")).to_numpy()
 
 
+NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _arrow_text(s: pd.Series):
+    import pyarrow as pa
+
+    if not pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+        s = s.astype(object).where(s.notna(), None).astype("str")
+    return pa.array(s)
+
+
 def to_float(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """(values, missing, errors, saw_decimal_comma). Accepts 2.35, 2,35, « 1 234,5 » and numeric dtypes."""
+    """(values, missing, errors, saw_decimal_comma). Accepts 2.35, 2,35, « 1 234,5 » and numeric dtypes.
+
+    Text is cleaned and checked with Arrow compute (C++), no per-row Python; « 1.234,5 » is refused
+    rather than guessed."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        v = s.to_numpy(dtype=float, na_value=np.nan)
+        v = s.to_numpy(dtype=float, na_value=np.nan, copy=True)
         missing = np.isnan(v)
         bad = ~missing & ~np.isfinite(v)
-        return v, missing, _messages(bad, f"colonne « {column} » : nombre fini attendu, reçu « {{value}} »", v), False
-    # fast path: what pandas parses as it is (C parser); only the rest is cleaned (commas, spaces)
-    v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
-    missing = np.zeros(len(s), dtype=bool)
-    errors = np.full(len(s), None, dtype=object)
-    comma_seen = False
-    retry = np.flatnonzero(np.isnan(v))
-    if len(retry):
-        sub = s.iloc[retry]
-        text = sub.astype(object).where(sub.notna(), "").astype(str).str.strip()
-        blank = (text == "").to_numpy()
-        missing[retry[blank]] = True
-        cleaned = text.str.replace(r"[\s\u00a0\u202f]", "", regex=True)
-        comma = cleaned.str.contains(",", regex=False).to_numpy()
-        cleaned = cleaned.where(~(comma & ~cleaned.str.contains(".", regex=False).to_numpy()),
-                                cleaned.str.replace(",", ".", regex=False))
-        w = pd.to_numeric(cleaned.where(~blank, None), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        v[retry] = w
-        comma_seen = bool((comma & np.isfinite(w)).any())
-        bad = ~blank & ~np.isfinite(w)
-        errors[retry] = _messages(bad, f"colonne « {column} » : nombre attendu, reçu « {{value}} »", text.to_numpy())
-    bad = ~missing & ~np.isfinite(v)  # also "inf" typed as such
-    errors = first_error(errors, _messages(bad, f"colonne « {column} » : nombre fini attendu, reçu « {{value}} »",
-                                           s.to_numpy(dtype=object)))
-    v[bad] = np.nan
-    return v, missing, errors, comma_seen
+        v[bad] = np.nan
+        return v, missing, _messages(bad, f"colonne « {column} » : nombre fini attendu, reçu « {{value}} »", s), False
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(_arrow_text(s))
+    missing = pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False)
+    cleaned = pc.replace_substring_regex(text, r"[\s\x{00a0}\x{202f}]", "")
+    comma = pc.fill_null(pc.match_substring(cleaned, ","), False)
+    lone_comma = pc.and_(comma, pc.invert(pc.fill_null(pc.match_substring(cleaned, "."), False)))
+    cleaned = pc.if_else(lone_comma, pc.replace_substring(cleaned, ",", "."), cleaned)
+    valid = pc.fill_null(pc.match_substring_regex(cleaned, NUMBER), False)
+    v = pc.cast(pc.if_else(valid, cleaned, pa.scalar(None, pa.string())), pa.float64())
+    v = v.to_numpy(zero_copy_only=False).astype(float, copy=True)
+    valid = valid.to_numpy(zero_copy_only=False)
+    bad = ~missing & (~valid | ~np.isfinite(v))
+    v[bad | missing] = np.nan
+    errors = _messages(bad, f"colonne « {column} » : nombre attendu, reçu « {{value}} »", s)
+    seen_comma = bool((lone_comma.to_numpy(zero_copy_only=False) & ~bad).any())
+    return v, missing, errors, seen_comma
 
 
 def to_date(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

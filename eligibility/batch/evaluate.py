@@ -109,6 +109,13 @@ class EvaluateJob:
         return ChunkResult(pd.DataFrame(out), traces, _counts(out["outcome"]), notes)
 
 
+def _raw_or_none(s: pd.Series, missing: np.ndarray) -> np.ndarray:
+    """The cells as written, None where blank: the engine reports the bad ones, and a blank is unknown."""
+    raw = s.to_numpy(dtype=object).copy()
+    raw[missing] = None
+    return raw
+
+
 def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
     """French spreadsheet values to what the engine reads; values that do not parse are passed as they
     are, so the engine reports them against their row."""
@@ -120,60 +127,84 @@ def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame
         elif kind in ("number", "integer"):
             v, missing, err, comma = to_float(s, name)
             ok = ~missing & np.equal(err, None)
-            out[name] = v if ok.sum() + missing.sum() == len(s) else np.where(ok, v, s.to_numpy(dtype=object))
+            out[name] = v if ok.sum() + missing.sum() == len(s) else np.where(ok, v, _raw_or_none(s, missing))
             if comma:
                 notes.append(f"virgule décimale dans « {name} »")
         elif kind == "date":
             v, missing, err = to_date(s, name)
             ok = ~missing & np.equal(err, None)
             iso = np.where(ok, np.datetime_as_string(v, unit="D"), None)
-            out[name] = np.where(ok, iso, s.to_numpy(dtype=object))
-            if (ok & s.astype(str).str.contains("/", regex=False).to_numpy()).any():
+            out[name] = np.where(ok, iso, _raw_or_none(s, missing))
+            if (ok & s.astype("str").str.contains("/", regex=False).fillna(False).to_numpy(dtype=bool)).any():
                 notes.append(f"dates JJ/MM/AAAA dans « {name} »")
         else:  # codes and enums: stray spaces dropped, an empty cell is a missing fact
-            text = s.astype(object).where(s.notna(), "").astype(str).str.strip()
-            out[name] = text.where(text != "", None).to_numpy(dtype=object)
+            text = s.astype("str").str.strip()
+            out[name] = text.mask(text == "")
     return pd.DataFrame(out, index=pd.RangeIndex(len(df))), notes
+
+
+def _group(columns: list[np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each distinct combination, group number of each row), restricted to `rows`.
+    Hash-based (pd.factorize), one column at a time: no sort of a wide matrix."""
+    code = np.zeros(len(rows), dtype=np.int64)
+    for col in columns:
+        k, uniques = pd.factorize(np.asarray(col)[rows], use_na_sentinel=False)  # None is a value too
+        code, _ = pd.factorize(code * max(len(uniques), 1) + k)
+    groups, _ = pd.factorize(code)
+    first = np.full(groups.max() + 1 if len(groups) else 0, -1, dtype=np.int64)
+    first[groups[::-1]] = rows[::-1]  # the earliest row of each group wins
+    return first, groups
+
+
+def _param_keys(frame) -> list[np.ndarray]:
+    """Per parameter: the period index where its value is unknown (what an ambiguity would cite), else -1."""
+    keys = []
+    for name in sorted(frame.ctx.param_idx):
+        idx = np.asarray(frame.ctx.param_idx[name])
+        items = frame.rule.params[name].items
+        unknown = np.array([it.value is None for it in items] + [True], dtype=bool)  # one per period, not per row
+        keys.append(np.where(unknown[np.where(idx >= 0, idx, len(items))], idx, -1))
+    return keys
 
 
 def row_details(frame) -> dict[str, np.ndarray]:
     """reasons, missing_inputs, ambiguities and error as columns (see the module docstring)."""
     n = frame.n
+    out = {k: np.full(n, None, dtype=object) for k in ("reasons", "missing_inputs", "ambiguities", "error")}
     if n == 0:
-        return {k: np.full(0, None, dtype=object) for k in ("reasons", "missing_inputs", "ambiguities", "error")}
+        return out
     ctx = frame.ctx
-    keys = [frame._code]
-    for _, _, final, _, excs in frame.results:
-        keys.append(final.known * 2 + final.value)
-    for _, _, _, col in frame.amount_cols.values():
-        keys.append(col.known)
-    keys += [ctx.cols[p].known for p in sorted(ctx.cols)] + [ctx.places[p].known for p in sorted(ctx.places)]
-    keys.append(ctx.decision_date.known)
-    for k in sorted(ctx.geo):
-        g = ctx.geo[k]
-        keys += [g.asked, pd.factorize(np.asarray(g.status, dtype=object))[0]]
-    keys += [np.asarray(ctx.param_idx[p]) for p in sorted(ctx.param_idx)]
-    matrix = np.stack([np.asarray(k).astype(np.int64) for k in keys], axis=1)
-    errors = np.full(n, None, dtype=object)
+    code = np.asarray(frame._code)
     if frame.errors:
         rows = np.fromiter(sorted(frame.errors), dtype=np.int64)
-        errors[rows] = [frame.error(int(i)) for i in rows]  # error path only
-    _, first, inverse = np.unique(matrix, axis=0, return_index=True, return_inverse=True)
-    reasons, missing, ambig = [], [], []
-    for i in first:  # one call per distinct pattern of column results
-        i = int(i)
-        reasons.append(LIST_SEPARATOR.join(r["condition"] for r in frame.reasons(i)) or None)
-        if frame._code[i] in (1, 2):
-            missing.append(LIST_SEPARATOR.join(frame.missing(i)) or None)
+        out["error"][rows] = [frame.error(int(i)) for i in rows]  # error path only
+    # reasons: a function of each condition's (known, value) only
+    cond_keys = [final.known * 2 + final.value for _, _, final, _, _ in frame.results]
+    failed = np.flatnonzero(code == 1)
+    if len(failed):
+        first, groups = _group(cond_keys, failed)
+        texts = [LIST_SEPARATOR.join(r["condition"] for r in frame.reasons(int(i))) or None for i in first]
+        out["reasons"][failed] = np.asarray(texts, dtype=object)[groups]
+    # missing inputs and ambiguities: only rows kept open by an unknown condition or required amount
+    open_ = np.zeros(n, dtype=bool)
+    for _, _, final, _, _ in frame.results:
+        open_ |= ~final.known
+    open_ |= code == 2
+    rows = np.flatnonzero(open_ & ((code == 1) | (code == 2)))
+    if len(rows):
+        keys = [code] + cond_keys + [col.known for _, _, _, col in frame.amount_cols.values()]
+        keys += [ctx.cols[p].known for p in sorted(ctx.cols)] + [ctx.places[p].known for p in sorted(ctx.places)]
+        keys.append(ctx.decision_date.known)
+        for k in sorted(ctx.geo):
+            g = ctx.geo[k]
+            keys += [g.asked, np.asarray(g.status, dtype=object)]
+        keys += _param_keys(frame)
+        first, groups = _group(keys, rows)
+        missing, ambig = [], []
+        for i in first:  # one call per distinct pattern of column results
+            missing.append(LIST_SEPARATOR.join(frame.missing(int(i))) or None)
             ambig.append(LIST_SEPARATOR.join(f"{a.get('fact') or a.get('parameter')}:{a['status']}"
-                                             for a in frame.ambiguities(i)) or None)
-        else:
-            missing.append(None)
-            ambig.append(None)
-    inverse = inverse.ravel()
-    pick = lambda values: np.asarray(values, dtype=object)[inverse]  # noqa: E731
-    out = {"reasons": pick(reasons), "missing_inputs": pick(missing), "ambiguities": pick(ambig), "error": errors}
-    is_error = ~np.equal(errors, None)
-    for name in ("reasons", "missing_inputs", "ambiguities"):
-        out[name][is_error] = None
+                                             for a in frame.ambiguities(int(i))) or None)
+        out["missing_inputs"][rows] = np.asarray(missing, dtype=object)[groups]
+        out["ambiguities"][rows] = np.asarray(ambig, dtype=object)[groups]
     return out

@@ -61,7 +61,7 @@ class Chunk:
                              dtype=str, keep_default_na=False, na_filter=False, engine="c",
                              skip_blank_lines=False, index_col=False)
             if len(df) == n_good:
-                return df.astype(object)
+                return df
         except (pd.errors.ParserError, ValueError):
             pass
         return self._frame_record_by_record()

@@ -32,28 +32,26 @@ def _decide(dispositif: str, facts_path: str, date: str | None):
     return evaluate(dispositif, _read_facts(facts_path), date=day)
 
 
-@click.command("evaluate")
-@click.argument("dispositif")
-@click.option("--facts", "facts_path", required=True, help="Fichier JSON des faits (ou - pour l'entrée standard).")
-@click.option("--date", help="Date de décision AAAA-MM-JJ (remplace la date prévue par la règle).")
-@json_option
-@handle_errors
-def evaluate_cmd(dispositif: str, facts_path: str, date: str | None, as_json: bool) -> None:
-    """Décision d'éligibilité (éligible / non éligible / indéterminé), montants, raisons et trace."""
-    decision = _decide(dispositif, facts_path, date)
-    emit(decision.to_json(), as_json, lambda _: decision.to_text())
+def _decision_command(name: str, full_trace: bool, doc: str):
+    """`qpv evaluate` and `qpv explain` take the same arguments; only the text rendering differs."""
+
+    @click.command(name, help=doc)
+    @click.argument("dispositif")
+    @click.option("--facts", "facts_path", required=True, help="Fichier JSON des faits (ou - pour l'entrée standard).")
+    @click.option("--date", help="Date de décision AAAA-MM-JJ (remplace la date prévue par la règle).")
+    @json_option
+    @handle_errors
+    def command(dispositif: str, facts_path: str, date: str | None, as_json: bool) -> None:
+        decision = _decide(dispositif, facts_path, date)
+        emit(decision.to_json(), as_json, lambda _: decision.to_text(full_trace=full_trace))
+
+    return command
 
 
-@click.command("explain")
-@click.argument("dispositif")
-@click.option("--facts", "facts_path", required=True, help="Fichier JSON des faits (ou - pour l'entrée standard).")
-@click.option("--date", help="Date de décision AAAA-MM-JJ (remplace la date prévue par la règle).")
-@json_option
-@handle_errors
-def explain_cmd(dispositif: str, facts_path: str, date: str | None, as_json: bool) -> None:
-    """La décision avec sa trace complète, en français : conditions, paramètres datés, géographie."""
-    decision = _decide(dispositif, facts_path, date)
-    emit(decision.to_json(), as_json, lambda _: decision.to_text(full_trace=True))
+evaluate_cmd = _decision_command(
+    "evaluate", False, "Décision d'éligibilité (éligible / non éligible / indéterminé), montants, raisons et trace.")
+explain_cmd = _decision_command(
+    "explain", True, "La décision avec sa trace complète, en français : conditions, paramètres datés, géographie.")
 
 
 @click.group("rules")

@@ -23,6 +23,7 @@ GRID_MARGIN_M = 25.0          # tolerances up to this are answered from the grid
 DEPARTEMENT_CELL_M = 1000.0
 COAST_SNAP_M = 200.0          # contours simplified by tens of metres miss bits of coast: accept the nearest within this
 COMMUNE_CELL_M = 200.0
+SMALL_BATCH = 2000            # up to this many points, nearest boundaries come from an STRtree query
 DENSIFY_M = 50.0              # boundary vertices at most this far apart: nearest vertex bounds the nearest segment
 
 
@@ -100,8 +101,11 @@ class QuartierIndex:
         d = shapely.distance(pts[pi], pieces[si])
         return pi, owner[si], d
 
-    def nearest_boundary(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def nearest_boundary(self, x: np.ndarray, y: np.ndarray, small_batch: int = SMALL_BATCH) -> tuple[np.ndarray, np.ndarray]:
         """(local quartier index, exact distance in metres) of the nearest perimeter boundary.
+
+        Small batches ask an STRtree of the boundaries (no KD-tree to build, no scipy to import: a cold
+        `qpv locate` stays fast); large ones use the vertex KD-tree below. Both are exact.
 
         Boundaries are densified so that consecutive vertices are at most DENSIFY_M apart. If the
         nearest vertex is at d_v, the nearest boundary point lies on a segment with an endpoint within
@@ -110,9 +114,15 @@ class QuartierIndex:
         """
         n = len(x)
         out_q, out_d = np.full(n, -1, np.int64), np.full(n, np.nan)
-        kd, xy, nxt, owner = self.vertices
-        if n == 0 or kd is None:
+        if n == 0 or not len(self.boundaries):
             return out_q, out_d
+        if n <= small_batch:
+            if "bound" not in self._trees:
+                self._trees["bound"] = shapely.STRtree(self.boundaries)
+            (pi, bi), d = self._trees["bound"].query_nearest(shapely.points(x, y), all_matches=False, return_distance=True)
+            out_q[pi], out_d[pi] = bi, d
+            return out_q, out_d
+        kd, xy, nxt, owner = self.vertices
         q = np.column_stack([x, y])
         prev = np.arange(len(xy))
         prev[nxt[nxt != np.arange(len(xy))]] = np.flatnonzero(nxt != np.arange(len(xy)))

@@ -189,3 +189,12 @@ def test_result_padded_by_a_caller_still_renders():
     assert padded.row(1)["quartier"]["code"] == res.row(0)["quartier"]["code"]
     assert padded.row(0)["quartier"] is None
     assert np.isnan(padded.distance_to_boundary_m[0])
+
+
+def test_small_and_large_batch_distances_agree():
+    x, y = _near_quartiers(3_000, 3_000.0, seed=5)
+    q_small, d_small = METRO.nearest_boundary(x, y, small_batch=10**9)
+    q_large, d_large = METRO.nearest_boundary(x, y, small_batch=0)
+    np.testing.assert_allclose(d_small, d_large, rtol=0, atol=1e-6)
+    same = np.abs(d_small - d_large) < 1e-9
+    assert (q_small[same] == q_large[same]).mean() > 0.99  # exact ties between two quartiers may pick either

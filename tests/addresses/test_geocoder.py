@@ -126,3 +126,14 @@ def test_batch_rows_equal_single_answers(index):
     batch = geocode(texts, index)
     for i, t in enumerate(texts):
         assert geocode([t], index).row(0) == batch.row(i)
+
+
+def test_shared_postal_code_and_commune_with_two_codes(index):
+    # 04250 serves twelve communes; 04049 Château-Arnoux-Saint-Auban has 04160 and 04600 (Saint-Auban)
+    res = geocode(["1 chemin du Truillas 04250", "15 rue Henri Merle, 04600 St Auban",
+                   "15 rue Henri Merle 04160 Chateau-Arnoux-Saint-Auban"], index)
+    f = res.frame
+    assert f["level"].tolist() == ["housenumber"] * 3
+    assert f["citycode"].tolist() == ["04134", "04049", "04049"]
+    assert f["label"][0] == "1 Chemin du Truillas 04250 La Motte-du-Caire"
+    assert f["lon"][1] == f["lon"][2]

@@ -114,7 +114,7 @@ _FR = {
 }
 
 
-def _unnest(facts: dict, rule) -> dict:
+def _unnest(facts: dict) -> dict:
     """Accept flat dotted keys as well as nested objects."""
     out: dict = {}
     for key, value in facts.items():
@@ -133,7 +133,7 @@ def validate_one(rule, facts: Any) -> dict[str, Any]:
     if not isinstance(facts, dict):
         raise BadInput("les faits doivent être un objet JSON", field="facts")
     try:
-        obj = facts_model(rule).model_validate(_unnest(facts, rule))
+        obj = facts_model(rule).model_validate(_unnest(facts))
     except ValidationError as exc:
         problems = []
         for e in exc.errors():

@@ -1,9 +1,8 @@
 """Properties of the issue, with hypothesis, over the three dispositifs and real places."""
 import datetime as dt
 
-import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qpv_cli.common import to_json

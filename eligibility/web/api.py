@@ -121,7 +121,12 @@ async def json_object_body(request: Request) -> dict:
     return facts
 
 
-@router.post("/api/evaluate/{dispositif}", tags=["dispositifs"])
+# The body is read raw (to report malformed JSON in French); OpenAPI still says what it is.
+FACTS_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "description": "Les faits : objet imbriqué ou chemins pointés (schéma : /api/dispositifs/{id}/schema)"}}}}}
+
+
+@router.post("/api/evaluate/{dispositif}", tags=["dispositifs"], openapi_extra=FACTS_BODY)
 async def api_evaluate(request: Request, dispositif: str, date: str | None = None) -> Response:
     """Décision pour un cas : les faits en objet JSON (imbriqué ou en chemins pointés). (= `qpv evaluate --json`)"""
     facts = await json_object_body(request)
@@ -130,7 +135,7 @@ async def api_evaluate(request: Request, dispositif: str, date: str | None = Non
     return json_response(answer)
 
 
-@router.post("/attestation/{dispositif}", tags=["dispositifs"])
+@router.post("/attestation/{dispositif}", tags=["dispositifs"], openapi_extra=FACTS_BODY)
 async def api_evaluation_attestation(request: Request, dispositif: str, date: str | None = None, format: str = "html") -> Response:
     """Attestation (HTML ou PDF) de la décision pour ces faits (même corps que /api/evaluate)."""
     from .pages import attestation_response, check_format, evaluation_attestation_for

@@ -193,3 +193,10 @@ def test_batch_error_is_shown(page, server):
     page.get_by_role("button", name="Envoyer").click()
     page.wait_for_function("document.getElementById('progres-texte').textContent.startsWith('Erreur')")
     assert "colonnes de position absentes" in page.locator("#progres-texte").inner_text()
+
+
+def test_interactive_docs_work_offline(page, server):
+    page.goto(server + "/docs")
+    page.locator(".swagger-ui .opblock").first.wait_for()
+    assert page.locator(".swagger-ui .opblock").count() >= 8
+    page.screenshot(path=str(ARTIFACTS / "08-docs-api.png"))

@@ -53,3 +53,16 @@ def test_dispositif_bad_value_keeps_the_form(client):
 def test_batch_page(client):
     html = client.get("/lots").text
     assert '<label for="fichier">' in html and "/static/lots.js" in html and "<progress" in html
+
+
+def test_configured_tile_url_reaches_the_map(make_client):
+    import json
+    import re
+
+    html = make_client(tile_url="https://tuiles.example/{z}/{x}/{y}.png", tile_attribution="© essai").get(
+        "/", params={"mode": "point", "lon": "1.355", "lat": "44.005"}).text
+    data = json.loads(re.search(r'<script type="application/json" id="carte-donnees">(.*?)</script>', html, re.S).group(1))
+    assert data["tile_url"] == "https://tuiles.example/{z}/{x}/{y}.png" and data["tile_attribution"] == "© essai"
+    assert "Fond de carte neutre" not in html
+    plain = make_client().get("/", params={"mode": "point", "lon": "1.355", "lat": "44.005"}).text
+    assert '"tile_url": null' in plain and "Fond de carte neutre" in plain

@@ -62,7 +62,7 @@ def _field_type(fact) -> Any:
         "date": Annotated[dt.date, BeforeValidator(_iso_date)],
         "enum": Literal[tuple(fact.values or ("",))],
         "bool": StrictBool,
-        "number": Annotated[float, Field(strict=True, **bounds)],
+        "number": Annotated[float, Field(strict=True, allow_inf_nan=False, **bounds)],
         "integer": Annotated[int, Field(strict=True, **bounds)],
         "string": StrictStr,
         "place": Place,

@@ -55,16 +55,26 @@ def compose_address(df: pd.DataFrame) -> pd.Series:
     return (street + ", " + place).str.strip(", ")
 
 
-def _street_agreement(index: AddressIndex, geo: pd.DataFrame, rows: np.ndarray, dates, locate_points) -> dict:
-    """For rows matched to a street only: is every address point of the street on the same side?"""
+def _street_agreement(index: AddressIndex, geo: pd.DataFrame, rows: np.ndarray, dates, locate_points) -> np.ndarray:
+    """For rows matched to a street only: is every address point of the street on the same side?
+
+    Each (street, date) is checked once, however many rows name it (a bailleur's file repeats streets)."""
+    if len(rows) == 0:
+        return np.zeros(0, bool)
+    day = pd.Series(dates[rows] if isinstance(dates, np.ndarray) else [dates] * len(rows)).astype(str)
+    keys = pd.DataFrame({"sid": geo["street_id"].to_numpy()[rows], "day": day.to_numpy()})
+    first = ~keys.duplicated().to_numpy()
+    reps = rows[first]
     streets = index.streets.set_index("street_id")
-    st = streets.loc[geo["street_id"].to_numpy()[rows], ["first_point", "n_points"]]
+    st = streets.loc[geo["street_id"].to_numpy()[reps], ["first_point", "n_points"]]
     counts = st["n_points"].to_numpy()
     starts = st["first_point"].to_numpy()
-    owner = np.repeat(rows, counts)
+    owner = np.repeat(reps, counts)
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     pts = index.points.iloc[np.repeat(starts, counts) + offsets]
-    return _agreement(owner, pts["lon"].to_numpy(), pts["lat"].to_numpy(), dates, locate_points)
+    agree = _agreement(owner, pts["lon"].to_numpy(), pts["lat"].to_numpy(), dates, locate_points)
+    by_key = keys[first].assign(ok=pd.Series(reps).map(agree).fillna(False).astype(bool).to_numpy())
+    return keys.merge(by_key, on=["sid", "day"], how="left")["ok"].to_numpy(dtype=bool)
 
 
 def _agreement(owner, lon, lat, dates, locate_points) -> dict:
@@ -117,9 +127,8 @@ def locate_addresses(texts, dates, *, index: AddressIndex | None = None, toleran
 
     usable = placed & ~weak & ~amb
     on_street = usable & np.isin(level, ["street", "locality"])
-    agree = _street_agreement(index, geo, np.flatnonzero(on_street), dates, lp)
     street_rows = np.flatnonzero(on_street)
-    reason[street_rows[~pd.Series(street_rows).map(agree).fillna(False).astype(bool).to_numpy()]] = "house number needed"
+    reason[street_rows[~_street_agreement(index, geo, street_rows, dates, lp)]] = "house number needed"
     interp = usable & (level == "interpolated")
     if interp.any():
         rows = np.flatnonzero(interp)

@@ -101,3 +101,19 @@ def test_with_real_geography(real_geography, index):
     assert row["quartier"] is None and row["reason"].startswith("numéro nécessaire")
     assert row["reason_code"] == "house number needed"
     assert row["trace"]["geocoding"]["level"] == "street" and "conclusion" in row["trace"]
+
+
+def test_a_street_named_by_many_rows_is_checked_once(fake_geography, index):
+    fake_geography.calls.clear()
+    res = locate_addresses(["avenue Saint-Lazare, 04100 Manosque"] * 50, DATE, index=index)
+    assert set(res.reason) == {"house number needed"}
+    n_points = int((index.points["street_id"] == res.geocoding_step(0)["source"]["street_id"]).sum())
+    assert fake_geography.calls[0] == n_points  # the street's points once, not once per row
+
+
+def test_batch_rows_equal_single_answers(fake_geography, index):
+    texts = ["1 rue Albert Honde, 04100 Manosque", "avenue Saint-Lazare, 04100 Manosque", "xyz",
+             "impasse des Edelweiss 04100 Manosque"]
+    batch = locate_addresses(texts, DATE, index=index)
+    for i, t in enumerate(texts):
+        assert locate_addresses([t], DATE, index=index).row(0) == batch.row(i)

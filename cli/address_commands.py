@@ -37,7 +37,12 @@ def _render(d: dict) -> str:
 def register(group: click.Group) -> None:
     @group.group("geocode", cls=_GeocodeGroup)
     def geocode_group():
-        """Géocoder une adresse française (index local BAN/BAL/BANO, ou un serveur addok)."""
+        """Géocoder une adresse française (index local BAN/BAL/BANO, ou un serveur addok).
+
+        \b
+        qpv geocode "ADRESSE" [--json] [--index DOSSIER] [--addok-url URL]
+        qpv geocode index FICHIER… [-o DOSSIER] [--json]
+        """
 
     @geocode_group.command("address", hidden=True)
     @click.argument("address")

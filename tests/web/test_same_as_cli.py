@@ -148,3 +148,16 @@ def test_decision_attestation_same_for_nested_and_flat_facts():
     assert nested["identifier"] == flat["identifier"]
     changed = dict(flat_facts(FACTS), **{"contract.working_time_ratio": 0.5})
     assert evaluation_attestation_for(DomainEngine(), "emplois-francs", changed, None)["identifier"] != nested["identifier"]
+
+
+def test_every_dispositif_has_a_generated_page(real):
+    from eligibility.rules import get_rule
+
+    dispositifs = real.get("/api/dispositifs").json()["dispositifs"]
+    assert {d["id"] for d in dispositifs} >= {"emplois-francs", "tfpb", "adultes-relais"}
+    for d in dispositifs:
+        html = real.get(f"/dispositifs/{d['id']}").text
+        for path in get_rule(d["id"]).model.facts:  # one input (or place group) per declared fact
+            assert f'name="{path}' in html, (d["id"], path)
+        blank = real.post(f"/dispositifs/{d['id']}", data={})
+        assert blank.status_code == 200 and "Indéterminé" in blank.text  # nothing given: nothing assumed

@@ -2,7 +2,6 @@
 import datetime as dt
 from html import unescape
 
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from eligibility.web.attestation import build, render_pdf, sections

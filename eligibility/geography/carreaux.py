@@ -27,11 +27,38 @@ def snap(x: np.ndarray, y: np.ndarray, size: int = SIZE_M) -> tuple[np.ndarray, 
 
 
 def format_ids(easting: np.ndarray, northing: np.ndarray, epsg: int = METRO_EPSG, size: int = SIZE_M) -> np.ndarray:
-    """INSPIRE identifiers for lower-left corners (vectorised string building)."""
-    e = np.asarray(easting, dtype=np.int64).astype(str)
-    n = np.asarray(northing, dtype=np.int64).astype(str)
-    prefix = f"CRS{epsg}RES{size}mN"
-    return np.char.add(np.char.add(np.char.add(prefix, n), "E"), e).astype(object)
+    """INSPIRE identifiers for lower-left corners (vectorised string building).
+
+    Digits are written column by column into a byte matrix (one group per digit-width pair), which is
+    several times faster than chained `np.char.add` on a million ids.
+    """
+    e = np.asarray(easting, dtype=np.int64).ravel()
+    n = np.asarray(northing, dtype=np.int64).ravel()
+    out = np.empty(len(e), dtype=object)
+    if len(e) == 0:
+        return out
+    if (e < 0).any() or (n < 0).any():  # never seen in practice: keep the plain path for signs
+        prefix = f"CRS{epsg}RES{size}mN"
+        return np.char.add(np.char.add(np.char.add(prefix, n.astype(str)), "E"), e.astype(str)).astype(object)
+    prefix = np.frombuffer(f"CRS{epsg}RES{size}mN".encode(), dtype=np.uint8)
+    powers = 10 ** np.arange(1, 19, dtype=np.int64)
+    wn = np.searchsorted(powers, n, side="right") + 1
+    we = np.searchsorted(powers, e, side="right") + 1
+    pair = wn * 32 + we
+    for key in np.unique(pair):
+        rows = np.flatnonzero(pair == key)
+        a, b = int(key) // 32, int(key) % 32
+        p = len(prefix)
+        buf = np.empty((len(rows), p + a + 1 + b + 1), dtype=np.uint8)
+        buf[:, :p] = prefix
+        for k in range(a):
+            buf[:, p + k] = (n[rows] // 10 ** (a - 1 - k)) % 10 + 48
+        buf[:, p + a] = ord("E")
+        for k in range(b):
+            buf[:, p + a + 1 + k] = (e[rows] // 10 ** (b - 1 - k)) % 10 + 48
+        buf[:, -1] = ord("\n")  # one decode + split makes all the str objects at C speed
+        out[rows] = buf.tobytes().decode("ascii").split("\n")[:-1]
+    return out
 
 
 def ids_for_points(x: np.ndarray, y: np.ndarray, epsg: int = METRO_EPSG, size: int = SIZE_M) -> np.ndarray:

@@ -1,0 +1,30 @@
+"""format_ids gives exactly the INSPIRE strings, whatever the digit widths."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, strategies as st
+
+from eligibility.geography.carreaux import format_ids, ids_for_points, parse_ids
+
+ints = st.integers(0, 10**12)
+
+
+@given(st.lists(st.tuples(ints, ints), min_size=1, max_size=50), st.sampled_from([3035, 2975, 5490]))
+def test_format_ids_matches_plain_formatting(pairs, epsg):
+    e = np.array([p[0] for p in pairs], dtype=np.int64)
+    n = np.array([p[1] for p in pairs], dtype=np.int64)
+    got = format_ids(e, n, epsg)
+    assert got.dtype == object and all(isinstance(v, str) for v in got)
+    assert list(got) == [f"CRS{epsg}RES200mN{b}E{a}" for a, b in zip(e.tolist(), n.tolist())]
+
+
+def test_round_trip_and_known_id():
+    ids = ids_for_points(np.array([3478012.5, 0.0]), np.array([2369250.0, 199.9]))
+    assert list(ids) == ["CRS3035RES200mN2369200E3478000", "CRS3035RES200mN0E0"]
+    epsg, size, e, n = parse_ids(ids)
+    assert e.tolist() == [3478000, 0] and n.tolist() == [2369200, 0] and set(epsg) == {3035}
+
+
+def test_negative_and_empty():
+    assert format_ids(np.array([-200]), np.array([400])).tolist() == ["CRS3035RES200mN400E-200"]
+    assert len(format_ids(np.array([], dtype=np.int64), np.array([], dtype=np.int64))) == 0

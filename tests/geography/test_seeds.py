@@ -105,3 +105,18 @@ def test_not_covered_cases():
     assert res.row(0)["reason"] and res.row(0)["distance_to_boundary_m"] is None
     # Occitan countryside in 2020: covered by QP2015 (Occitanie), and outside every quartier
     assert (res.status[4], res.vintage[4], res.region[4]) == ("outside", "QP2015", "76")
+
+
+def test_every_quartier_is_found_at_its_centre_and_every_boundary_vertex_is_near():
+    """All 1,606 non-degenerate QP2024 quartiers (and 2015 ones): centre -> inside it; vertex -> near_boundary."""
+    for ds, day in (("qp2024", dt.date(2025, 6, 1)), ("qp2015_occitanie", D2020)):
+        per = load(ds)
+        ok = ~per.degenerate
+        parts, owner = shapely.get_parts(per.geometry[ok], return_index=True)
+        centres = shapely.get_coordinates(shapely.maximum_inscribed_circle(parts))[::2]
+        res = locate_points(centres[:, 0], centres[:, 1], day)
+        assert (res.quartier_code == per.code[ok][owner]).all()
+        assert set(res.status) <= {"inside", "near_boundary"}
+        vertices = shapely.get_coordinates(per.boundary[ok])
+        on_edge = locate_points(vertices[:, 0], vertices[:, 1], day)
+        assert set(on_edge.status) == {"near_boundary"}

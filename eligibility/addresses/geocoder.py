@@ -268,7 +268,6 @@ def geocode(texts, index: AddressIndex | None = None) -> GeocodeResult:
                              np.where(street_ok, street_kind, np.where(is_muni, "municipality", ""))))
     level = pd.Series(kind).replace({"housenumber_without_indice": "housenumber",
                                      "street_without_number": "street"}).to_numpy()
-    level = np.where(level == "street_without_number", "street", level)
     factor = pd.Series(kind).map(LEVEL_FACTOR).fillna(0.0).to_numpy()
     sim = np.where(is_muni, 1.0, sscore / 100.0)
     score = np.round(sim * factor, 4)
@@ -285,11 +284,12 @@ def geocode(texts, index: AddressIndex | None = None) -> GeocodeResult:
         "ambiguous": ambiguous, "how": resolved["how"].to_numpy(), "kind": kind,
         "point": hnr["point"], "lo": hnr["lo"], "hi": hnr["hi"],
     })
-    frame["label"] = _labels(frame, parsed, st, communes.names, index)
+    frame["label"] = _labels(frame, st, communes.names, index)
     return GeocodeResult(frame, matches.reset_index(drop=True), index)
 
 
-def _labels(frame: pd.DataFrame, parsed: pd.DataFrame, st: pd.DataFrame, names: dict, index: AddressIndex) -> list:
+def _labels(frame: pd.DataFrame, st: pd.DataFrame, names: dict, index: AddressIndex) -> list:
+    """« 2 Avenue des Thermes 04000 Digne-les-Bains »: the index's spelling, the current commune name."""
     pts = index.points
     city = pd.Series(frame["citycode"]).map(names).fillna("")
     voie = st["voie"].fillna("").to_numpy()

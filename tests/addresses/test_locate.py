@@ -5,7 +5,6 @@ QP2024 polygons, until the geography domain lands; `test_with_real_geography` us
 """
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 import pytest
 

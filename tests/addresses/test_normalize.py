@@ -1,9 +1,9 @@
 """Normalisation: one spelling per word, idempotent, indifferent to case, accents and abbreviations."""
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eligibility.addresses.normalize import ABBREVIATIONS, match_key, normalize, split_street_type
-import pandas as pd
 
 
 def test_la_poste_abbreviations_are_expanded():

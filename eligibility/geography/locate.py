@@ -132,6 +132,15 @@ class LocateResult:
             k = ci.locate(self.x[rows], self.y[rows])
             ok = k >= 0
             code[rows[ok]], name[rows[ok]] = ci.codes[k[ok]], ci.names[k[ok]]
+        # No contours (Saint-Martin, Polynésie): a point inside a single-commune quartier is in that commune.
+        no_contours = np.array([not z.has_contours for z in territories.ZONES] + [False])[_int(self.zone)]
+        for (r,), rows in _groups(np.where(no_contours & self.contained, _int(self.rule), -1)):
+            if r < 0:
+                continue
+            per = load_perimeters(vintages.rules()[r].dataset_id)
+            pos = _int(self.quartier_pos)[rows]
+            single = np.char.find(per.communes[pos].astype(str), ",") < 0
+            code[rows[single]], name[rows[single]] = per.communes[pos[single]], per.commune_names[pos[single]]
         return code, name
 
     @property

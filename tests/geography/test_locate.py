@@ -198,3 +198,14 @@ def test_small_and_large_batch_distances_agree():
     np.testing.assert_allclose(d_small, d_large, rtol=0, atol=1e-6)
     same = np.abs(d_small - d_large) < 1e-9
     assert (q_small[same] == q_large[same]).mean() > 0.99  # exact ties between two quartiers may pick either
+
+
+def test_collectivites_without_contours_take_the_commune_of_their_quartier():
+    per = load("qp2024")
+    for dep, commune in (("978", "97801"), ("987", None)):
+        i = int(np.flatnonzero(per.departement == dep)[0])
+        x, y = shapely.get_coordinates(shapely.maximum_inscribed_circle(shapely.get_parts(per.geometry[i])[0]))[0]
+        res = locate_points([x], [y], dt.date(2025, 6, 1))
+        assert res.status[0] == "inside" and res.departement[0] == dep
+        assert res.commune_code[0] == (commune or per.communes[i])
+        assert res.carreau[0] is None  # no INSEE grid published for the COM

@@ -93,7 +93,11 @@ def _locate_sections(att: dict[str, Any]) -> list[tuple[str, list[tuple[str, str
         ("Texte applicable", str(a.get("legal_basis") or "aucun texte : territoire non couvert")
          + (" (base légale non confirmée dans les sources lues)" if confirmed is False else "")),
     ]
-    return [("Question posée", asked), ("Réponse", answer), ("Droit applicable", law)]
+    sections_ = [("Question posée", asked), ("Réponse", answer), ("Droit applicable", law)]
+    caveats = (a.get("trace") or {}).get("caveats") or []
+    if caveats:
+        sections_.append(("Réserves sur les données (texte du manifeste)", [(f"Réserve {i}", c) for i, c in enumerate(caveats, 1)]))
+    return sections_
 
 
 def _evaluate_sections(att: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:

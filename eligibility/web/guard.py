@@ -76,7 +76,11 @@ class Guard:
                 await answer(504, f"délai dépassé : la requête a pris plus de {timeout:g} s")
             else:
                 state["status"] = f"{state['status']}+interrompue"  # a stream cut by the time limit
-        self._log(scope, state, started)
+        except BaseException:
+            state["status"] = state["status"] or 500  # FastAPI's outer error handler answers it
+            raise
+        finally:
+            self._log(scope, state, started)
 
     def _log(self, scope, state, started) -> None:
         record = {

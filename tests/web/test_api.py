@@ -134,14 +134,16 @@ def test_unknown_route_and_method_are_json(client):
     assert error_of(client.delete("/api/locate"))["status"] == 405
 
 
-def test_internal_error_is_json_without_trace(make_client):
+def test_internal_error_is_json_without_trace(make_client, caplog):
     class Broken(FakeEngine):
         def locate(self, *a):
             raise RuntimeError("boom in a secret place")
 
-    r = make_client(engine=Broken()).get("/api/locate", params={"lon": 1, "lat": 44})
+    with caplog.at_level(logging.INFO, logger="qpv.web.access"):
+        r = make_client(engine=Broken()).get("/api/locate", params={"lon": 1, "lat": 44})
     assert r.status_code == 500
     assert "RuntimeError" in error_of(r)["message"] and "secret" not in r.text
+    assert json.loads([x for x in caplog.records if x.name == "qpv.web.access"][-1].getMessage())["status"] == 500
 
 
 def test_missing_domain_is_503(make_client):

@@ -66,3 +66,19 @@ def test_configured_tile_url_reaches_the_map(make_client):
     assert "Fond de carte neutre" not in html
     plain = make_client().get("/", params={"mode": "point", "lon": "1.355", "lat": "44.005"}).text
     assert '"tile_url": null' in plain and "Fond de carte neutre" in plain
+
+
+def test_explanation_shows_the_trace_in_words(make_client):
+    from .fakes import FakeEngine
+
+    class WithTrace(FakeEngine):
+        def locate(self, lon, lat, date):
+            a = super().locate(lon, lat, date)
+            a["trace"].update(conclusion="le point est dans le quartier prioritaire QN08299Z",
+                              vintage={"explanation": "la liste QP2024 s'applique", "confirmed": True},
+                              caveats=["Geometry simplified"])
+            return a
+
+    html = unescape(make_client(engine=WithTrace()).get("/", params={"mode": "point", "lon": "1.355", "lat": "44.005"}).text)
+    assert "Conclusion : le point est dans le quartier prioritaire QN08299Z" in html
+    assert "Liste de quartiers retenue : la liste QP2024 s'applique" in html and "Geometry simplified" in html

@@ -120,17 +120,17 @@ class AddokServer:
         self.procs.append(subprocess.Popen(addok + ["serve", "--host", "127.0.0.1", "--port", str(http_port)],
                                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         url = f"http://127.0.0.1:{http_port}"
-        for _ in range(200):
+        for _ in range(600):  # up to 30 s: a loaded CI machine starts Python slowly
             try:
                 if httpx.get(url + "/health", timeout=1).status_code == 200:
                     return url
             except httpx.HTTPError:
                 time.sleep(0.05)
         self.__exit__()
-        raise RuntimeError("le serveur addok n'a pas démarré")
+        raise RuntimeError("le serveur addok n'a pas démarré en 30 s")
 
     def _wait_redis(self, port: int) -> None:
-        for _ in range(200):
+        for _ in range(600):
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     return

@@ -134,7 +134,8 @@ class LocateResult:
             code[rows[ok]], name[rows[ok]] = ci.codes[k[ok]], ci.names[k[ok]]
         # No contours (Saint-Martin, Polynésie): a point inside a single-commune quartier is in that commune.
         no_contours = np.array([not z.has_contours for z in territories.ZONES] + [False])[_int(self.zone)]
-        for (r,), rows in _groups(np.where(no_contours & self.contained, _int(self.rule), -1)):
+        contained = np.equal(self.contained, True)  # padded rows hold None
+        for (r,), rows in _groups(np.where(no_contours & contained, _int(self.rule), -1)):
             if r < 0:
                 continue
             per = load_perimeters(vintages.rules()[r].dataset_id)

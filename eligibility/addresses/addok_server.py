@@ -101,6 +101,13 @@ class AddokServer:
         return None
 
     def __enter__(self) -> str:
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__()  # never leave a Redis or an addok behind
+            raise
+
+    def _start(self) -> str:
         redis_port, http_port = _free_port(), _free_port()
         self.procs.append(subprocess.Popen(
             ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -126,7 +133,6 @@ class AddokServer:
                     return url
             except httpx.HTTPError:
                 time.sleep(0.05)
-        self.__exit__()
         raise RuntimeError("le serveur addok n'a pas démarré en 30 s")
 
     def _wait_redis(self, port: int) -> None:

@@ -105,7 +105,19 @@ def to_float(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pc.utf8_trim_whitespace(_arrow_text(s))
+    raw = _arrow_text(s)
+    blank = pc.fill_null(pc.equal(raw, ""), True)
+    comma = pc.fill_null(pc.match_substring(raw, ","), False)
+    try:  # fast path, one C++ cast: plain numbers with a point or a lone decimal comma, and blanks
+        v = pc.cast(pc.if_else(blank, pa.scalar(None, pa.string()), pc.replace_substring(raw, ",", ".")),
+                    pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=True)
+        dot = pc.fill_null(pc.match_substring(raw, "."), False)
+        if np.isfinite(v[~np.isnan(v)]).all() and not pc.any(pc.and_(comma, dot)).as_py():
+            return v, blank.to_numpy(zero_copy_only=False), np.full(len(v), None, dtype=object), \
+                bool(pc.any(comma).as_py())
+    except pa.ArrowInvalid:
+        pass  # some cell needs the careful path below (spaces, « 1.234,5 », text…)
+    text = pc.utf8_trim_whitespace(raw)
     missing = pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False)
     cleaned = pc.replace_substring_regex(text, r"[\s\x{00a0}\x{202f}]", "")
     comma = pc.fill_null(pc.match_substring(cleaned, ","), False)
@@ -128,14 +140,29 @@ def to_date(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
         v = s.to_numpy(dtype="datetime64[D]")
         missing = np.isnat(v)
         return v, missing, np.full(len(s), None, dtype=object)
-    missing = _blank(s)
-    text = s.astype(str).str.strip()
-    iso = pd.to_datetime(text.where(~missing, None), format="%Y-%m-%d", errors="coerce")
-    fr = pd.to_datetime(text.where(~missing & iso.isna().to_numpy(), None), format="%d/%m/%Y", errors="coerce")
-    v = iso.fillna(fr).to_numpy(dtype="datetime64[D]")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(_arrow_text(s))
+    blank = pc.fill_null(pc.equal(text, ""), True)
+    iso = pc.fill_null(pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}$"), False)
+    fr = pc.fill_null(pc.match_substring_regex(text, r"^\d{2}/\d{2}/\d{4}$"), False)
+
+    def part(iso_at: int, fr_at: int, width: int) -> np.ndarray:
+        chunk = pc.if_else(iso, pc.utf8_slice_codeunits(text, iso_at, iso_at + width),
+                           pc.utf8_slice_codeunits(text, fr_at, fr_at + width))
+        chunk = pc.if_else(pc.or_(iso, fr), chunk, pa.scalar("0", pa.string()))
+        return pc.cast(chunk, pa.int64()).to_numpy(zero_copy_only=False)
+
+    y, m, d = part(0, 6, 4), part(5, 3, 2), part(8, 0, 2)
+    ok = pc.or_(iso, fr).to_numpy(zero_copy_only=False) & (m >= 1) & (m <= 12) & (d >= 1)
+    month = ((y - 1970) * 12 + np.clip(m, 1, 12) - 1).astype("datetime64[M]")
+    days = month.astype("datetime64[D]") + (d - 1)
+    ok &= days < (month + 1).astype("datetime64[D]")  # 2024-02-30 does not exist: refused, not rolled over
+    v = np.where(ok, days, np.datetime64("NaT", "D"))
+    missing = blank.to_numpy(zero_copy_only=False)
     bad = ~missing & np.isnat(v)
-    errors = _messages(bad, f"colonne « {column} » : date invalide « {{value}} » (attendu AAAA-MM-JJ ou JJ/MM/AAAA)",
-                       text.to_numpy())
+    errors = _messages(bad, f"colonne « {column} » : date invalide « {{value}} » (attendu AAAA-MM-JJ ou JJ/MM/AAAA)", s)
     return v, missing, errors
 
 

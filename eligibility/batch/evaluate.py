@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadInput
-from .columns import to_date, to_float
+from .columns import first_error, to_date, to_float
 from .jobs import (ChunkResult, _counts, _empty_output, _row_numbers, _rules, _trace_lines, check_keep, fill_kept,
                    with_kept)
 
@@ -84,7 +84,7 @@ class EvaluateJob:
         accepted = _accepted_columns(rule)
         raw = chunk.frame()
         df = raw.rename(columns=self.renamed)
-        facts, notes = _normalise(df[[c for c in df.columns if c in accepted]], accepted)
+        facts, value_errors, notes = _normalise(df[[c for c in df.columns if c in accepted]], accepted)
         frame = _rules().evaluate_frame(rule, facts, date=self.date, errors="collect")
         good = np.flatnonzero(np.equal(chunk.errors, None))
         out = _empty_output(self.columns, chunk.n_rows)
@@ -95,8 +95,15 @@ class EvaluateJob:
         for a in rule.model.amounts:
             out[f"amount.{a.id}"][good] = amounts[a.id].to_numpy(dtype=float)
         details = row_details(frame)
+        bad_value = ~np.equal(value_errors, None)  # a value the batch could not read: that row is an error
+        details["error"] = np.where(bad_value, value_errors, details["error"])
+        for name in ("reasons", "missing_inputs", "ambiguities"):
+            details[name][bad_value] = None
         for name in ("reasons", "missing_inputs", "ambiguities", "error"):
             out[name][good] = details[name]
+        out["outcome"][good[bad_value]] = "error"
+        for a in rule.model.amounts:
+            out[f"amount.{a.id}"][good[bad_value]] = np.nan
         broken = ~np.equal(chunk.errors, None)
         out["error"][broken] = chunk.errors[broken]
         out["outcome"][broken] = "error"
@@ -109,38 +116,32 @@ class EvaluateJob:
         return ChunkResult(pd.DataFrame(out), traces, _counts(out["outcome"]), notes)
 
 
-def _raw_or_none(s: pd.Series, missing: np.ndarray) -> np.ndarray:
-    """The cells as written, None where blank: the engine reports the bad ones, and a blank is unknown."""
-    raw = s.to_numpy(dtype=object).copy()
-    raw[missing] = None
-    return raw
-
-
-def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
-    """French spreadsheet values to what the engine reads; values that do not parse are passed as they
-    are, so the engine reports them against their row."""
-    out, notes = {}, []
+def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """French spreadsheet values to typed columns (numbers float64, dates datetime64), with per row
+    None or the message of the first value that does not parse. Codes and enums go to the engine as
+    text (it checks them against the rule's values); a blank cell is an unknown fact, never a default."""
+    out, notes, errors = {}, [], [np.full(len(df), None, dtype=object)]
     for name in df.columns:
         s, kind = df[name], accepted[name]
-        if s.dtype != object and not pd.api.types.is_string_dtype(s.dtype):
-            out[name] = s
-        elif kind in ("number", "integer"):
-            v, missing, err, comma = to_float(s, name)
-            ok = ~missing & np.equal(err, None)
-            out[name] = v if ok.sum() + missing.sum() == len(s) else np.where(ok, v, _raw_or_none(s, missing))
+        if kind in ("number", "integer"):
+            v, _, err, comma = to_float(s, name)
+            out[name] = v
+            errors.append(err)
             if comma:
                 notes.append(f"virgule décimale dans « {name} »")
         elif kind == "date":
             v, missing, err = to_date(s, name)
-            ok = ~missing & np.equal(err, None)
-            iso = np.where(ok, np.datetime_as_string(v, unit="D"), None)
-            out[name] = np.where(ok, iso, _raw_or_none(s, missing))
-            if (ok & s.astype("str").str.contains("/", regex=False).fillna(False).to_numpy(dtype=bool)).any():
+            out[name] = pd.Series(v.astype("datetime64[s]"))
+            errors.append(err)
+            if not pd.api.types.is_datetime64_any_dtype(s.dtype) and \
+                    (~missing & s.astype("str").str.contains("/", regex=False).fillna(False).to_numpy(dtype=bool)).any():
                 notes.append(f"dates JJ/MM/AAAA dans « {name} »")
+        elif pd.api.types.is_bool_dtype(s.dtype):  # typed input (Parquet): nothing to read
+            out[name] = s
         else:  # codes and enums: stray spaces dropped, an empty cell is a missing fact
             text = s.astype("str").str.strip()
             out[name] = text.mask(text == "")
-    return pd.DataFrame(out, index=pd.RangeIndex(len(df))), notes
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df))), first_error(*errors), notes
 
 
 def _group(columns: list[np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ class Records:
 
     n_rows: int
     errors: np.ndarray       # object array, one per row: None or a French message
-    good_text: str           # the well-formed records, each ending with "\n", decoded
+    good_text: bytes         # the well-formed records, each ending with "\n", in UTF-8
     n_good: int
     consumed: int            # bytes of the block used by these records
     lines: np.ndarray        # physical line (0-based, relative to the block) where each row starts
@@ -183,7 +183,8 @@ def _good_text(buf, data, starts, content_end, ends, has_cr, row_lines, row_last
         if len(good_rows) and not raw.endswith(b"\n"):
             raw += b"\n"  # last line of the file without a final line break
         try:
-            return raw.decode(encoding), len(good_rows)
+            text = raw.decode(encoding)  # validates every byte; UTF-8 input is passed on as it is
+            return (raw if encoding == "utf-8" else text.encode("utf-8")), len(good_rows)
         except UnicodeDecodeError:
             pass
         for i in good_rows:  # error path: find the rows whose bytes are not valid in this encoding

@@ -43,7 +43,7 @@ class Chunk:
     n_rows: int
     errors: np.ndarray                    # per row: None or the French message of a broken record
     columns: tuple[str, ...]
-    text: str | None = None               # CSV: the good records, parsed by `frame()`
+    text: bytes | None = None             # CSV: the good records (UTF-8), parsed by `frame()`
     separator: str = ","
     table: object = None                  # Parquet: a pyarrow Table of the rows
     next: Position | None = None
@@ -55,33 +55,39 @@ class Chunk:
             return self.table.to_pandas()
         n_good = int(np.equal(self.errors, None).sum())
         if n_good == 0:
-            return pd.DataFrame({c: pd.Series([], dtype=object) for c in self.columns})
-        try:
-            df = pd.read_csv(io.StringIO(self.text), sep=self.separator, header=None, names=list(self.columns),
-                             dtype=str, keep_default_na=False, na_filter=False, engine="c",
-                             skip_blank_lines=False, index_col=False)
-            if len(df) == n_good:
-                return df
-        except (pd.errors.ParserError, ValueError):
+            return pd.DataFrame({c: pd.Series([], dtype="str") for c in self.columns})
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+
+        try:  # Arrow's C++ reader: every cell as text, exactly as written
+            table = pa_csv.read_csv(
+                io.BytesIO(self.text),
+                read_options=pa_csv.ReadOptions(column_names=list(self.columns), use_threads=False),
+                parse_options=pa_csv.ParseOptions(delimiter=self.separator, newlines_in_values=True),
+                convert_options=pa_csv.ConvertOptions(column_types={c: pa.string() for c in self.columns},
+                                                      strings_can_be_null=False, quoted_strings_can_be_null=False))
+            if table.num_rows == n_good:
+                return table.to_pandas()
+        except (pa.ArrowInvalid, ValueError):
             pass
         return self._frame_record_by_record()
 
     def _frame_record_by_record(self) -> pd.DataFrame:
         """Rare path: quotes that pandas reads differently (e.g. a quote inside an unquoted field)."""
-        rows = list(csv.reader(io.StringIO(self.text), delimiter=self.separator))
+        rows = list(csv.reader(io.StringIO(self.text.decode("utf-8"), newline=""), delimiter=self.separator))
         good = np.flatnonzero(np.equal(self.errors, None))
         if len(rows) != len(good):
             # cannot align safely: report every record of the chunk rather than guess
             for i in good:
                 self.errors[i] = "ligne illisible (guillemets incohérents dans ce bloc de lignes)"
-            return pd.DataFrame({c: pd.Series([], dtype=object) for c in self.columns})
+            return pd.DataFrame({c: pd.Series([], dtype="str") for c in self.columns})
         keep = []
         for i, r in zip(good, rows):
             if len(r) != len(self.columns):
                 self.errors[i] = f"{len(r)} champs au lieu de {len(self.columns)} (séparateur « {self.separator} »)"
             else:
                 keep.append(r)
-        return pd.DataFrame(keep, columns=list(self.columns), dtype=object)
+        return pd.DataFrame(keep, columns=list(self.columns), dtype="str")
 
 
 class CsvSource:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..decisions.models import Decision
 from . import values as V
-from .facts import PlaceCols, frame_columns, row_frame, validate_one
+from .facts import PlaceCols, frame_columns, row_columns, validate_one
 from .loader import Rule, get_rule
 from .places import AMBIGUOUS, MESSAGES, answer
 
@@ -358,8 +358,11 @@ def evaluate_frame(dispositif: str | Rule, df: pd.DataFrame, date: dt.date | Non
     (row, field); errors="collect" gives those rows the outcome 'error' and keeps going.
     """
     rule = dispositif if isinstance(dispositif, Rule) else get_rule(dispositif)
-    n = len(df)
     cols, places, bad = frame_columns(rule, df)
+    return _evaluate_columns(rule, cols, places, bad, len(df), date, errors)
+
+
+def _evaluate_columns(rule: Rule, cols, places, bad, n: int, date, errors: str) -> DecisionFrame:
     ctx = Context(rule, cols, places, bad, n)
     override = None
     if date is not None:
@@ -378,5 +381,5 @@ def evaluate_frame(dispositif: str | Rule, df: pd.DataFrame, date: dt.date | Non
 def evaluate(dispositif: str | Rule, facts: dict, date: dt.date | None = None) -> Decision:
     """One decision: facts validated through pydantic, then a frame of one row through the same evaluator."""
     rule = dispositif if isinstance(dispositif, Rule) else get_rule(dispositif)
-    flat = validate_one(rule, facts)
-    return evaluate_frame(rule, row_frame(rule, flat), date=date).decision(0)
+    cols, places, bad = row_columns(rule, validate_one(rule, facts))
+    return _evaluate_columns(rule, cols, places, bad, 1, date, "raise").decision(0)

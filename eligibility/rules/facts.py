@@ -155,17 +155,31 @@ def validate_one(rule, facts: Any) -> dict[str, Any]:
     return flat
 
 
-def row_frame(rule, flat: dict[str, Any]) -> pd.DataFrame:
-    """A one-row frame in the batch layout (places split into flat columns)."""
-    data = {}
+def row_columns(rule, flat: dict[str, Any]) -> tuple[dict[str, V.Col], dict[str, "PlaceCols"], "BadValues"]:
+    """Typed columns of length one straight from pydantic-validated values (no pandas on the single path)."""
+    cols: dict[str, V.Col] = {}
+    places: dict[str, PlaceCols] = {}
     for path, fact in rule.model.facts.items():
         v = flat.get(path)
         if fact.type == "place":
-            for part in PLACE_PARTS:
-                data[f"{path}.{part}"] = [None if v is None else v.get(part)]
+            v = v or {}
+            form = ("lon_lat" if v.get("lon") is not None else "quartier_code" if v.get("quartier_code") is not None
+                    else "address" if v.get("address") is not None else None)
+            code = v.get("quartier_code")
+            places[path] = PlaceCols(np.array([form], dtype=object),
+                                     np.array([np.nan if v.get("lon") is None else v["lon"]], dtype=float),
+                                     np.array([np.nan if v.get("lat") is None else v["lat"]], dtype=float),
+                                     np.array([code.strip().upper() if code else None], dtype=object),
+                                     np.array([v.get("address")], dtype=object))
+            continue
+        kind = {"date": "date", "bool": "bool", "number": "num", "integer": "num"}.get(fact.type, "str")
+        if v is None or (kind == "str" and not str(v).strip()):
+            cols[path] = V.unknown(kind, 1)
+        elif kind == "date":
+            cols[path] = V.const("date", V.days(v), 1)
         else:
-            data[path] = [v]
-    return pd.DataFrame(data)
+            cols[path] = V.const(kind, str(v).strip() if kind == "str" else v, 1)
+    return cols, places, BadValues()
 
 
 # --- columns: a frame --------------------------------------------------------------------------

@@ -27,6 +27,17 @@ def euros(x: float | None) -> str:
     return f"{whole.replace(',', ' ')},{cents} €"
 
 
+def shown(v: Any) -> str:
+    """A fact value in French text."""
+    if v is None:
+        return "manquant"
+    if isinstance(v, bool):
+        return "oui" if v else "non"
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {x}" for k, x in v.items())
+    return str(v)
+
+
 def render_text(d: dict[str, Any], full_trace: bool = False) -> str:
     t = d["trace"]
     lines = [f"{t['rule']['title']} — décision : {OUTCOME_FR[d['outcome']]}"]
@@ -65,8 +76,7 @@ def render_text(d: dict[str, Any], full_trace: bool = False) -> str:
         lines.append(f"  [{RESULT_FR[c['result']]}] {c['label']} — {ref_text(c['legal_reference'])}")
         lines.append(f"      règle : {c['expression']}")
         if c["inputs"]:
-            shown = ", ".join(f"{k} = {'manquant' if v is None else v}" for k, v in c["inputs"].items())
-            lines.append(f"      faits : {shown}")
+            lines.append("      faits : " + " ; ".join(f"{k} = {shown(v)}" for k, v in c["inputs"].items()))
         if c["parameters"]:
             lines.append(f"      paramètres : {', '.join(c['parameters'])}")
         for e in c["exceptions"]:
@@ -76,7 +86,7 @@ def render_text(d: dict[str, Any], full_trace: bool = False) -> str:
         lines.append("Paramètres utilisés :")
         for p in t["parameters"]:
             period = f"du {p['from']} au {p['to'] or '…'}" if p["from"] else "aucune période en vigueur"
-            value = "valeur non connue" if p["value"] is None else p["value"]
+            value = "valeur non connue" if p["value"] is None else shown(p["value"])
             flag = "" if p["confirmed"] else " [non confirmé]"
             note = f" — {p['note']}" if p.get("note") else ""
             lines.append(f"  {p['parameter']} = {value} ({period} ; {ref_text(p['legal_reference'])}){flag}{note}")

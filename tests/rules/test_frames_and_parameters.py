@@ -113,12 +113,17 @@ def test_every_day_of_a_rule_life_resolves_exactly_one_value(rid):
         assert (p.period_index(days, np.ones(len(days), bool)) == inside.argmax(axis=1)).all(), name
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.dates(min_value=dt.date(2013, 1, 18), max_value=dt.date(2040, 1, 1)))
-def test_parameter_lookup_matches_the_periods(day):
-    p = load_rules()["adultes-relais"].params["aide_annuelle_temps_plein"]
-    item = p.at(day)
-    assert item.start <= day and (item.end is None or day <= item.end)
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_any_date_in_a_rule_life_has_exactly_one_value_of_each_parameter(data):
+    rules = load_rules()
+    rule = rules[data.draw(st.sampled_from(sorted(rules)))]
+    life_to = rule.model.validity.valid_to or dt.date(2100, 12, 31)
+    day = data.draw(st.dates(min_value=rule.model.validity.valid_from, max_value=life_to))
+    for name, p in rule.params.items():
+        holding = [v for v in p.model.values if v.start <= day and (v.end is None or day <= v.end)]
+        assert len(holding) == 1, (rule.id, name, day)
+        assert p.at(day).start == holding[0].start
 
 
 def test_quartier_codes_over_many_dates_agree_with_the_oracle():

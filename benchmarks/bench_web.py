@@ -64,7 +64,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(timeout=3600) as http:
-            for _ in range(200):
+            for _ in range(6000):  # start-up builds the indexes when the cache is cold
                 try:
                     if http.get(base + "/health").status_code == 200:
                         break

@@ -1,9 +1,12 @@
 """The FastAPI application: JSON API, French pages, attestations, static assets (all bundled)."""
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
@@ -12,6 +15,22 @@ from .guard import Guard
 from .settings import WebSettings
 
 HERE = Path(__file__).parent
+log = logging.getLogger("qpv.web")
+
+
+def _lifespan(engine):
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        warm_up = getattr(engine, "warm_up", None)
+        if warm_up is not None:
+            log.info("préparation des index (géographie, adresses, règles)…")
+            try:
+                await run_in_threadpool(warm_up)
+            except Exception as exc:  # noqa: BLE001 - the service still starts; each request then says what fails
+                log.error("préparation incomplète : %s: %s", type(exc).__name__, exc)
+        yield
+
+    return lifespan
 
 
 def create_app(settings: WebSettings | None = None, engine=None) -> FastAPI:
@@ -27,6 +46,7 @@ def create_app(settings: WebSettings | None = None, engine=None) -> FastAPI:
         description="Les mêmes réponses que la commande `qpv … --json`, avec leur trace d'audit.",
         docs_url=None,  # served below from the bundled Swagger UI, never from a CDN
         redoc_url=None,
+        lifespan=_lifespan(engine),
     )
     app.state.settings = settings
     app.state.engine = engine

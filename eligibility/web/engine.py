@@ -24,6 +24,17 @@ def _today() -> dt.date:
 class DomainEngine:
     """The real engine: geography, rules, addresses and batch packages."""
 
+    def warm_up(self) -> None:
+        """Build or load the on-disk indexes once at start-up (a cold cache takes tens of seconds,
+        more than one request's time limit), so the first question is answered as fast as the next."""
+        from ..addresses import default_index
+        from ..geography import locate_points
+        from ..rules import load_rules
+
+        locate_points([2.35], [48.85], _today())  # metropolitan index, communes of the point's département
+        default_index()
+        load_rules()
+
     # --- geography -----------------------------------------------------------------------------
     def locate(self, lon: float, lat: float, date: dt.date | None) -> dict[str, Any]:
         from ..geography import locate_points

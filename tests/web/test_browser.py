@@ -42,7 +42,7 @@ def server():
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 600  # start-up builds the indexes when the cache is cold
     while not srv.started:
         assert time.monotonic() < deadline, "le serveur n'a pas démarré"
         time.sleep(0.05)

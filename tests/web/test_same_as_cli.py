@@ -12,7 +12,9 @@ ADDRESS = "24 Rue des Chapeliers 04000 Digne-les-Bains"  # house number in QN004
 
 @pytest.fixture(scope="module")
 def real():
-    return TestClient(create_app(), raise_server_exceptions=False)
+    # As a context manager the client runs the start-up warm-up (index building on a cold cache).
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        yield client
 
 
 def cli_json(*args) -> bytes:

@@ -23,12 +23,13 @@ def _serve(*extra):
     port = _port()
     proc = subprocess.Popen([QPV, "serve", "--port", str(port), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    deadline = time.monotonic() + 600  # start-up builds the indexes when the cache is cold
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             if httpx.get(base + "/health").status_code == 200:
                 return proc, base
         except httpx.TransportError:
-            time.sleep(0.05)
+            time.sleep(0.1)
     proc.kill()
     raise AssertionError("qpv serve n'a pas démarré : " + proc.stderr.read())
 

@@ -1,7 +1,8 @@
 """Every error the service returns has one JSON shape: {"error": {"status", "field", "message"}}.
 
 The message is French and says what is wrong; `field` names the parameter, body field or upload at
-fault (null when the request as a whole is wrong). No stack trace ever reaches the client.
+fault (null when the request as a whole is wrong). No stack trace ever reaches the client. A browser
+asking a page (Accept: text/html, outside /api/) gets the same message as a small French HTML page.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import BadInput, DataIntegrityError, RuleFileError
@@ -26,8 +27,22 @@ class WebError(Exception):
         self.status, self.message, self.field = status, message, field
 
 
-def problem(status: int, message: str, field: str | None = None) -> JSONResponse:
+def problem(status: int, message: str, field: str | None = None, request: Request | None = None):
+    if request is not None and _wants_page(request):
+        from html import escape
+
+        where = f" (champ « {escape(field)} »)" if field else ""
+        return HTMLResponse(
+            f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, '
+            f'initial-scale=1"><title>Erreur {status}</title><link rel="stylesheet" href="/static/qpv.css"></head><body><main>'
+            f'<h1>Erreur {status}</h1><div class="alerte erreur" role="alert"><p>{escape(message)}{where}</p></div>'
+            f'<p><a href="/">Retour à l\'accueil</a></p></main></body></html>', status_code=status)
     return JSONResponse({"error": {"status": status, "field": field, "message": message}}, status_code=status)
+
+
+def _wants_page(request: Request) -> bool:
+    path = request.url.path
+    return "text/html" in request.headers.get("accept", "") and not path.startswith(("/api/", "/static/", "/openapi"))
 
 
 def problem_bytes(status: int, message: str, field: str | None = None) -> bytes:
@@ -48,12 +63,12 @@ def _validation_field(err: dict) -> str | None:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(WebError)
-    async def _web(_: Request, exc: WebError):
-        return problem(exc.status, exc.message, exc.field)
+    async def _web(request: Request, exc: WebError):
+        return problem(exc.status, exc.message, exc.field, request)
 
     @app.exception_handler(BadInput)
-    async def _bad_input(_: Request, exc: BadInput):
-        return problem(400, exc.detail, exc.field)
+    async def _bad_input(request: Request, exc: BadInput):
+        return problem(400, exc.detail, exc.field, request)
 
     @app.exception_handler(RuleFileError)
     async def _rule_file(_: Request, exc: RuleFileError):
@@ -74,9 +89,9 @@ def install(app: FastAPI) -> None:
         return problem(422, f"valeur invalide : {msg}", _validation_field(first))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) and exc.status_code not in _HTTP_MESSAGES else _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
-        return problem(exc.status_code, message)
+        return problem(exc.status_code, message, None, request)
 
     @app.exception_handler(ImportError)
     async def _missing_domain(_: Request, exc: ImportError):

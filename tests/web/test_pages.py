@@ -82,3 +82,12 @@ def test_explanation_shows_the_trace_in_words(make_client):
     html = unescape(make_client(engine=WithTrace()).get("/", params={"mode": "point", "lon": "1.355", "lat": "44.005"}).text)
     assert "Conclusion : le point est dans le quartier prioritaire QN08299Z" in html
     assert "Liste de quartiers retenue : la liste QP2024 s'applique" in html and "Geometry simplified" in html
+
+
+def test_a_browser_gets_errors_as_a_french_page(client):
+    page = client.get("/dispositifs/inconnu", headers={"accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert 'role="alert"' in page.text and "dispositif inconnu" in unescape(page.text) and "Traceback" not in page.text
+    api = client.get("/api/quartiers/QN0", headers={"accept": "text/html"})
+    assert api.status_code == 400 and api.json()["error"]["field"] == "code"  # the API stays JSON
+    assert client.get("/nulle-part", headers={"accept": "text/html"}).headers["content-type"].startswith("text/html")

@@ -64,36 +64,43 @@ def k_not(a: Col) -> Col:
 
 # --- calendar arithmetic on int64 day numbers, vectorised -----------------------------------------
 
+def _months(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(months since 1970-01, first day of that month as a day number)."""
+    m = np.asarray(d, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return m, m.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
 def ymd(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    d64 = d.astype("datetime64[D]")
-    months = d64.astype("datetime64[M]")
-    y = months.astype("datetime64[Y]").astype(np.int64) + 1970
-    m = months.astype(np.int64) % 12 + 1
-    day = (d64 - months.astype("datetime64[D]")).astype(np.int64) + 1
-    return y, m, day
+    m, first = _months(d)
+    return m // 12 + 1970, m % 12 + 1, d - first + 1
 
 
 def from_ymd(y: np.ndarray, m: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Day numbers of (y, m, day); `day` is clamped to the month's length (31 Jan + 1 month = 28/29 Feb)."""
     month_index = (np.asarray(y, dtype=np.int64) - 1970) * 12 + (np.asarray(m, dtype=np.int64) - 1)
+    return _clamped(month_index, day)
+
+
+def _clamped(month_index: np.ndarray, day: np.ndarray) -> np.ndarray:
     first = month_index.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
     next_first = (month_index + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
     return first + np.minimum(np.asarray(day, dtype=np.int64), next_first - first) - 1
 
 
 def add_months(d: np.ndarray, n: np.ndarray) -> np.ndarray:
-    y, m, day = ymd(d)
-    total = y * 12 + (m - 1) + np.asarray(n, dtype=np.int64)
-    return from_ymd(total // 12, total % 12 + 1, day)
+    m, first = _months(d)
+    return _clamped(m + np.asarray(n, dtype=np.int64), d - first + 1)
 
 
 def full_months(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Largest k with add_months(start, k) <= end (for end >= start); negative mirror otherwise."""
     lo, hi = np.minimum(start, end), np.maximum(start, end)
-    ys, ms, _ = ymd(lo)
-    ye, me, _ = ymd(hi)
-    k = (ye - ys) * 12 + (me - ms)
-    k = k - (add_months(lo, k) > hi)
+    m_lo, first_lo = _months(lo)
+    m_hi, first_hi = _months(hi)
+    k = m_hi - m_lo
+    # add_months(lo, k) falls in hi's month, on lo's day clamped to that month's length
+    month_len = (m_hi + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - first_hi
+    k = k - (np.minimum(lo - first_lo + 1, month_len) > hi - first_hi + 1)
     return np.where(end >= start, k, -k)
 
 

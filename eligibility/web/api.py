@@ -15,7 +15,6 @@ from qpv_cli.common import parse_date, parse_float, to_json
 
 from .. import __version__
 from ..errors import BadInput
-from .engine import require_text
 from .problems import WebError
 
 router = APIRouter()
@@ -24,6 +23,18 @@ router = APIRouter()
 MAX_RADIUS_M = 5000.0
 # Uploads are saved under this fixed name in a fresh temporary folder.
 UPLOAD_NAME = "televersement.csv"
+
+
+# A postal address is a line, not a document: longer text is refused before any work.
+MAX_ADDRESS_CHARS = 300
+
+
+def require_text(value: str | None, field: str) -> str:
+    if value is None or not value.strip():
+        raise BadInput("valeur manquante", field=field)
+    if field == "address" and len(value) > MAX_ADDRESS_CHARS:
+        raise BadInput(f"adresse trop longue ({len(value)} caractères, au plus {MAX_ADDRESS_CHARS})", field=field)
+    return value.strip()
 
 
 def json_response(obj: Any) -> Response:

@@ -132,11 +132,6 @@ def _as_locate_command(obj: dict[str, Any], where: str, date: dt.date | None) ->
     return obj
 
 
-def require_text(value: str | None, field: str) -> str:
-    if value is None or not value.strip():
-        raise BadInput("valeur manquante", field=field)
-    return value.strip()
-
 
 # Rows per streamed chunk: small enough for the page's progress bar to move, large enough to stay vectorised.
 STREAM_CHUNK_ROWS = 5_000

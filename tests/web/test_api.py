@@ -57,6 +57,7 @@ def test_locate_by_address(client):
     ({"lon": "1", "lat": "44", "date": "2025-13-01"}, "date"),
     ({"lon": "1", "lat": "44", "address": "x"}, "address"),
     ({"address": "   "}, "address"),
+    ({"address": "rue " * 100}, "address"),
 ])
 def test_locate_bad_input_names_the_field(client, params, field):
     r = client.get("/api/locate", params=params)

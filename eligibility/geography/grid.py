@@ -123,7 +123,10 @@ def build(polygons: np.ndarray, boundaries: np.ndarray, *, cell: float, margin: 
     labels[crossing] = CROSSING
     quiet = np.flatnonzero(~crossing)
     centres = shapely.points(cx0[quiet] + cell / 2, cy0[quiet] + cell / 2)
-    c_idx, p_idx = shapely.STRtree(polygons).query(centres, predicate="intersects")
+    shapely.prepare(polygons)  # big polygons (départements): prepared tests are many times faster
+    c_idx, p_idx = shapely.STRtree(polygons).query(centres)
+    hit = shapely.intersects(polygons[p_idx], centres[c_idx])
+    c_idx, p_idx = c_idx[hit], p_idx[hit]
     n_hits = np.bincount(c_idx, minlength=len(quiet))
     labels[quiet[c_idx]] = p_idx
     labels[quiet[n_hits > 1]] = CROSSING  # overlapping polygons: let the exact test decide

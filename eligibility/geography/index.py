@@ -198,11 +198,12 @@ class AreaIndex:
             self._tree = shapely.STRtree(self.polygons)
         return self._tree
 
-    def locate(self, x: np.ndarray, y: np.ndarray, snap_m: float = COAST_SNAP_M) -> np.ndarray:
+    def locate(self, x: np.ndarray, y: np.ndarray, snap_m: float = COAST_SNAP_M, area_grid: grid.Grid | None = None) -> np.ndarray:
         """Index of the area holding each point (-1: none within `snap_m`). Grid first, exact tests after."""
         n = len(x)
-        out = self.grid.lookup(x, y) if self.grid is not None else np.full(n, grid.CROSSING, np.int32)
-        if self.grid is not None and self.grid.margin < snap_m:
+        g = area_grid if area_grid is not None else self.grid
+        out = g.lookup(x, y) if g is not None else np.full(n, grid.CROSSING, np.int32)
+        if g is not None and g.margin < snap_m:
             out[out == grid.CLEAR] = grid.CROSSING  # the grid cannot tell "within snap_m": test exactly
         todo = np.flatnonzero(out == grid.CROSSING)
         if len(todo):
@@ -231,7 +232,7 @@ def _read_features(path) -> list[dict]:
         return json.load(f)["features"]
 
 
-def _area_arrays(features: list[dict], epsg: int, cell: float, margin: float) -> dict[str, np.ndarray]:
+def _area_arrays(features: list[dict], epsg: int, cell: float | None, margin: float) -> dict[str, np.ndarray]:
     codes = np.array([f["properties"]["code"] for f in features], dtype=str)
     names = np.array([f["properties"]["nom"] for f in features], dtype=str)
     from .perimeters import keep_polygonal
@@ -241,7 +242,8 @@ def _area_arrays(features: list[dict], epsg: int, cell: float, margin: float) ->
     codes, names, geoms = codes[order], names[order], _project(geoms[order], epsg)
     out = {"codes": codes, "names": names}
     out.update(cache.pack_geoms(geoms, "poly"))
-    out.update(grid.build(geoms, shapely.boundary(geoms), cell=cell, margin=margin).to_arrays("grid"))
+    if cell is not None:
+        out.update(grid.build(geoms, shapely.boundary(geoms), cell=cell, margin=margin).to_arrays("grid"))
     return out
 
 
@@ -267,15 +269,34 @@ def communes_file(dep: str) -> str | None:
     return None
 
 
+def _communes_entry(dep: str):
+    rel = communes_file(dep)
+    if rel is None:
+        return None, None, None
+    entry = next(f for f in datasets.dataset("communes_geo").files if f.path == rel)
+    zone = next((z for z in ZONES[1:] if dep in z.departements), ZONES[0])
+    return rel, entry, zone
+
+
 @functools.lru_cache(maxsize=None)
 def commune_index(dep: str) -> AreaIndex | None:
     """Communes of one département (only that file is read: a single point loads one file)."""
-    rel = communes_file(dep)
+    rel, entry, zone = _communes_entry(dep)
     if rel is None:
         return None
-    entry = next(f for f in datasets.dataset("communes_geo").files if f.path == rel)
     path = datasets.verified_path("communes_geo", rel)
-    zone = next((z for z in ZONES[1:] if dep in z.departements), ZONES[0])
-    a = cache.cached(f"communes-{dep}", cache.key(entry.sha256, str(zone.epsg), str(COMMUNE_CELL_M)),
-                     lambda: _area_arrays(_read_features(path), zone.epsg, COMMUNE_CELL_M, 0.0))
-    return AreaIndex(a["codes"], a["names"], cache.unpack_geoms(a, "poly"), grid.Grid.from_arrays(a, "grid"))
+    a = cache.cached(f"communes-{dep}", cache.key(entry.sha256, str(zone.epsg)),
+                     lambda: _area_arrays(_read_features(path), zone.epsg, None, 0.0))
+    return AreaIndex(a["codes"], a["names"], cache.unpack_geoms(a, "poly"), None)
+
+
+@functools.lru_cache(maxsize=None)
+def commune_grid(dep: str) -> grid.Grid | None:
+    """Acceleration grid of a département's communes, built (and cached) only for large batches."""
+    ci = commune_index(dep)
+    if ci is None:
+        return None
+    _, entry, zone = _communes_entry(dep)
+    a = cache.cached(f"communes-grid-{dep}", cache.key(entry.sha256, str(zone.epsg), str(COMMUNE_CELL_M)),
+                     lambda: grid.build(ci.polygons, shapely.boundary(ci.polygons), cell=COMMUNE_CELL_M, margin=0.0).to_arrays("grid"))
+    return grid.Grid.from_arrays(a, "grid")

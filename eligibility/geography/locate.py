@@ -129,7 +129,8 @@ class LocateResult:
             ci = index.commune_index(dep_codes[d])
             if ci is None:
                 continue
-            k = ci.locate(self.x[rows], self.y[rows])
+            g = index.commune_grid(dep_codes[d]) if len(rows) >= index.SMALL_BATCH else None
+            k = ci.locate(self.x[rows], self.y[rows], area_grid=g)
             ok = k >= 0
             code[rows[ok]], name[rows[ok]] = ci.codes[k[ok]], ci.names[k[ok]]
         # No contours (Saint-Martin, Polynésie): a point inside a single-commune quartier is in that commune.

@@ -209,3 +209,11 @@ def test_collectivites_without_contours_take_the_commune_of_their_quartier():
         assert res.status[0] == "inside" and res.departement[0] == dep
         assert res.commune_code[0] == (commune or per.communes[i])
         assert res.carreau[0] is None  # no INSEE grid published for the COM
+
+
+def test_commune_grid_gives_the_exact_answers():
+    ci = index.commune_index("40")
+    rng = np.random.default_rng(2)
+    b = shapely.total_bounds(ci.polygons)
+    x, y = rng.uniform(b[0], b[2], 20_000), rng.uniform(b[1], b[3], 20_000)
+    np.testing.assert_array_equal(ci.locate(x, y, area_grid=index.commune_grid("40")), ci.locate(x, y))

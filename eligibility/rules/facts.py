@@ -226,18 +226,22 @@ def _missing(s: pd.Series) -> np.ndarray:
 
 
 def _date_col(s: pd.Series, field: str, bad: BadValues) -> V.Col:
-    missing = _missing(s)
     if pd.api.types.is_datetime64_any_dtype(s):
-        conv = s
-    else:
-        text = s.where(~missing, None)
-        if s.dtype == object:
-            text = text.map(lambda v: v.isoformat() if isinstance(v, dt.date) else v, na_action="ignore")
-        conv = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-    known = conv.notna().to_numpy()
-    bad.add(~missing & ~known, field, "date invalide (AAAA-MM-JJ attendu)", s)
-    days = conv.to_numpy(dtype="datetime64[D]", na_value=np.datetime64("1970-01-01")).astype(np.int64)
-    return V.Col("date", np.where(known, days, 0), known)
+        known = s.notna().to_numpy()
+        days = s.to_numpy(dtype="datetime64[D]", na_value=np.datetime64("1970-01-01")).astype(np.int64)
+        return V.Col("date", np.where(known, days, 0), known)
+    # Text or date objects: parse the distinct values only (a file holds few distinct dates), then index back.
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    texts = [v.isoformat()[:10] if isinstance(v, (dt.date, pd.Timestamp)) else str(v).strip() for v in uniques]
+    parsed = pd.to_datetime(pd.Series(texts, dtype=object), format="%Y-%m-%d", errors="coerce")
+    ok = parsed.notna().to_numpy()
+    table = np.append(parsed.to_numpy(dtype="datetime64[D]", na_value=np.datetime64("1970-01-01")).astype(np.int64), 0)
+    blank = np.array([t == "" for t in texts] + [True])
+    known = np.append(ok, False)[codes]
+    wrong = (~np.append(ok, False) & ~blank)[codes]
+    if wrong.any():
+        bad.add(wrong, field, "date invalide (AAAA-MM-JJ attendu)", s)
+    return V.Col("date", np.where(known, table[codes], 0), known)
 
 
 def _num_col(s: pd.Series, fact, field: str, bad: BadValues) -> V.Col:

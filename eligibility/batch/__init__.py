@@ -33,7 +33,7 @@ def run_file(job_factory: Callable, input_path, output, *, map_file=None, chunk_
     if engine == "dask":
         from .distributed import dask_mapper
 
-        with dask_mapper(scheduler, n_workers=workers, processes=processes) as mapper:
+        with dask_mapper(scheduler, n_workers=workers, processes=processes, warm=getattr(job, "warm", None)) as mapper:
             summary = run(job, source, output, chunk_size=chunk_size, resume=resume, traces=traces, mapper=mapper,
                           show_progress=show_progress, progress_label=label)
     else:

@@ -4,7 +4,7 @@ The job (a small picklable value) is broadcast to every worker once; chunks are 
 read, with a bounded number in flight (memory stays constant), and collected *in order*, so the
 output is byte-identical to the single-process run. Each worker answers from its own verified copy of
 the reference data (the perimeters' spatial index is built or read from the cache once per worker
-process), so only rows travel over the network.
+process, all workers at once before the first chunk: `warm`), so only rows travel over the network.
 """
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ def _apply(fn, item):
 
 @contextmanager
 def dask_mapper(scheduler: str | None = None, n_workers: int = 2, processes: bool = True,
-                in_flight_per_worker: int = 2):
-    """Yield a `mapper(fn, items)` that runs on a cluster: `scheduler` address, else a LocalCluster."""
+                in_flight_per_worker: int = 2, warm: Callable | None = None):
+    """Yield a `mapper(fn, items)` that runs on a cluster: `scheduler` address, else a LocalCluster.
+
+    `warm` runs once on every worker before any chunk (loads the verified perimeters and indexes)."""
     from dask.distributed import Client, LocalCluster
 
     cluster = None
@@ -31,6 +33,8 @@ def dask_mapper(scheduler: str | None = None, n_workers: int = 2, processes: boo
         client = Client(cluster)
     try:
         workers = max(len(client.scheduler_info()["workers"]), 1)
+        if warm is not None:
+            client.run(warm)
         window = workers * in_flight_per_worker
 
         def mapper(fn: Callable, items: Iterable) -> Iterator:

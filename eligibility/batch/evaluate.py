@@ -79,6 +79,13 @@ class EvaluateJob:
                 "date": self.date.isoformat() if self.date else None, "map": self.renamed,
                 "keep": list(self.keep)}
 
+    def warm(self) -> None:
+        """Load the rule file and the geography in this process (once per Dask worker)."""
+        from .jobs import _geography
+
+        _rule(self.dispositif)
+        _geography()([2.35], [48.85], dt.date(2025, 1, 1))
+
     def run(self, chunk) -> ChunkResult:
         rule = _rule(self.dispositif)
         accepted = _accepted_columns(rule)

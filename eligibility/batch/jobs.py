@@ -123,6 +123,10 @@ class LocateJob:
                 "tolerance_m": self.tolerance_m, "map": self.renamed, "keep": list(self.keep),
                 "fields": list(self.fields) if self.fields is not None else None}
 
+    def warm(self) -> None:
+        """Load the verified perimeters and indexes in this process (once per Dask worker)."""
+        _geography()([2.35], [48.85], self.date or dt.date(2025, 1, 1))
+
     def run(self, chunk) -> ChunkResult:
         raw = chunk.frame()
         df = raw.rename(columns=self.renamed)

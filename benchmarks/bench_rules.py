@@ -5,7 +5,7 @@ a frame of one, trace), on the first rows of the same data. Both go through the 
 decisions must agree; the script checks it on the peer's rows.
 
 Reports: end to end with {lon, lat} places (includes geography's locate_points), the part spent in
-locate_points, and end to end with {quartier_code} places. Synthetic facts, seed 0; places drawn around
+locate_points, the same with dates given as ISO text, and end to end with {quartier_code} places. Synthetic facts, seed 0; places drawn around
 Moissac (real perimeters QP082003 / QN08203M).
 
     .venv/bin/python benchmarks/bench_rules.py [N]
@@ -77,6 +77,14 @@ def main(n: int) -> None:
     _, el_t = timed(lambda: [frame.trace(i) for i in range(1000)])
     print(f"    lazy per-row detail: reasons {el_r / 10:.3f} ms/row, missing inputs {el_m / 10:.3f} ms/row "
           f"(10,000 rows each); trace of 1,000 rows {el_t:.2f} s")
+
+    dt_text = df.copy()
+    for col in ("contract.signature_date", "employee.birth_date", "application_date"):
+        dt_text[col] = np.datetime_as_string(dt_text[col].to_numpy(dtype="datetime64[D]"), unit="D").astype(object)
+    _, el_s = timed(lambda: evaluate_frame("emplois-francs", dt_text))
+    print(f"evaluate_frame, {n:,} rows, {{lon, lat}} places, dates as ISO text (as the batch reader passes them): "
+          f"{el_s:.2f} s = {n / el_s:,.0f} rows/s")
+    del dt_text
 
     dq = facts(n, "quartier_code")
     frame_q, el_q = timed(lambda: evaluate_frame("emplois-francs", dq))

@@ -107,7 +107,8 @@ def _evaluate_sections(att: dict[str, Any]) -> list[tuple[str, list[tuple[str, s
     trace = d.get("trace") or {}
     rule = trace.get("rule") or {}
     asked = [("Dispositif", f"{rule.get('title') or q['dispositif']} ({q['dispositif']})")]
-    asked += [(path, to_json(value) if isinstance(value, dict) else str(value)) for path, value in q["facts"].items()] or [
+    # Values as JSON (what FAITS.json holds): false, 3.0, {"lon": …}; text as is.
+    asked += [(path, value if isinstance(value, str) else to_json(value)) for path, value in q["facts"].items()] or [
         ("Faits", "aucun fait fourni")]
     asked.append(("Date de décision imposée", q.get("date") or "aucune : celle que fixe la règle"))
     dd = trace.get("decision_date") or {}

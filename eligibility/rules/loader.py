@@ -51,6 +51,7 @@ class Rule:
             expr = self._compile(a.expression, f"amounts[{a.id}].expression", "num")
             ceiling = self._compile(a.ceiling, f"amounts[{a.id}].ceiling", "num") if a.ceiling else None
             self.amounts.append((a, expr, ceiling))
+        self._check_tests()
         for field, items in (("conditions", model.conditions), ("amounts", model.amounts),
                              ("obligations", model.obligations), ("tests", model.tests)):
             seen = set()
@@ -121,6 +122,22 @@ class Rule:
         for path, fact in m.facts.items():
             if (fact.type == "enum") != (fact.values is not None):
                 raise self.error(f"facts.{path}.values", "« values » est requis pour un enum et réservé aux enum")
+
+    def _check_tests(self) -> None:
+        """The facts of every YAML case must fit the schema (a typo in a case is a rule-file error)."""
+        from ..errors import BadInput
+        from .facts import validate_one
+
+        for case in self.model.tests:
+            try:
+                validate_one(self, case.facts)
+            except BadInput as exc:
+                raise self.error(f"tests[{case.name}].facts", str(exc)) from None
+        ids = {c.id for c in self.model.conditions}
+        for case in self.model.tests:
+            unknown = set(case.expect.reasons or []) - ids
+            if unknown:
+                raise self.error(f"tests[{case.name}].expect.reasons", f"conditions inconnues : {sorted(unknown)}")
 
     def ref_json(self, ref: LegalReference) -> dict:
         """A legal reference as it appears in decisions: the text's title, the article, confirmed flag."""

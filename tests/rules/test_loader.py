@@ -112,3 +112,10 @@ def test_bad_yaml(tmp_path):
     path.write_text("id: [unclosed", encoding="utf-8")
     with pytest.raises(RuleFileError, match="YAML illisible"):
         load_file(path)
+
+
+def test_test_case_facts_must_fit_the_schema(tmp_path):
+    msg = broken(tmp_path, lambda d: d["tests"][0]["facts"].update({"owner.kind": "bailleur"}))
+    assert "tests[" in msg and "owner.kind" in msg
+    msg = broken(tmp_path, lambda d: d["tests"][0]["expect"].update(reasons=["pas_une_condition"]))
+    assert "expect.reasons" in msg

@@ -58,15 +58,22 @@ def attest(dispositif, facts_path, lon, lat, address, date, fmt, output, as_json
     from eligibility.web.attestation import render_pdf
     from eligibility.web.engine import DomainEngine
     from eligibility.web.pages import attestation_for, evaluation_attestation_for, render_attestation_html
+    from eligibility.web.problems import WebError
 
-    if dispositif:
-        if not facts_path or lon or lat or address:
-            raise BadInput("--dispositif va avec --facts, sans --lon/--lat/--address", field="--facts")
-        from .rules_commands import _read_facts  # the same reading (and errors) as `qpv evaluate`
+    try:
+        if dispositif:
+            if not facts_path or lon or lat or address:
+                raise BadInput("--dispositif va avec --facts, sans --lon/--lat/--address", field="--facts")
+            from .rules_commands import _read_facts  # the same reading (and errors) as `qpv evaluate`
 
-        att = evaluation_attestation_for(DomainEngine(), dispositif, _read_facts(facts_path), date)
-    else:
-        att = attestation_for(DomainEngine(), lon, lat, address, date)
+            att = evaluation_attestation_for(DomainEngine(), dispositif, _read_facts(facts_path), date)
+        else:
+            att = attestation_for(DomainEngine(), lon, lat, address, date)
+    except (BadInput, WebError) as exc:  # WebError: unknown dispositif (a 404 in the service)
+        field = exc.field
+        if field in ("lon", "lat", "address", "date", "dispositif"):  # the service's names are options here
+            field = f"--{field}"
+        raise BadInput(getattr(exc, "detail", None) or exc.message, field=field) from None
     if as_json:
         click.echo(to_json(att))
         return

@@ -163,3 +163,11 @@ def test_every_dispositif_has_a_generated_page(real):
             assert f'name="{path}' in html, (d["id"], path)
         blank = real.post(f"/dispositifs/{d['id']}", data={})
         assert blank.status_code == 200 and "Indéterminé" in blank.text  # nothing given: nothing assumed
+
+
+def test_qpv_attest_bad_input_exit_2():
+    for args in (["attest"], ["attest", "--lon", "abc", "--lat", "44"], ["attest", "--lon", "1", "--lat", "44", "--date", "hier"],
+                 ["attest", "--dispositif", "emplois-francs"], ["attest", "--dispositif", "inconnu", "--facts", "-"]):
+        result = CliRunner().invoke(qpv, args, input="{}")
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output and result.stderr.startswith("Erreur : ")

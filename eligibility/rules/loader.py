@@ -51,7 +51,6 @@ class Rule:
             expr = self._compile(a.expression, f"amounts[{a.id}].expression", "num")
             ceiling = self._compile(a.ceiling, f"amounts[{a.id}].ceiling", "num") if a.ceiling else None
             self.amounts.append((a, expr, ceiling))
-        self._check_tests()
         for field, items in (("conditions", model.conditions), ("amounts", model.amounts),
                              ("obligations", model.obligations), ("tests", model.tests)):
             seen = set()
@@ -60,6 +59,7 @@ class Rule:
                 if key in seen:
                     raise self.error(field, f"identifiant en double « {key} »")
                 seen.add(key)
+        self._check_tests()
 
     # --- the compiler's Scope -----------------------------------------------------------------
 

@@ -171,3 +171,18 @@ def test_qpv_attest_bad_input_exit_2():
         result = CliRunner().invoke(qpv, args, input="{}")
         assert result.exit_code == 2, (args, result.output)
         assert "Traceback" not in result.output and result.stderr.startswith("Erreur : ")
+
+
+def test_service_is_read_only_over_reference_data(real, tmp_path):
+    from eligibility.paths import data_dir, rules_dir
+
+    def snapshot():
+        return sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns)
+                      for root in (data_dir(), rules_dir()) for p in root.rglob("*") if p.is_file())
+
+    before = snapshot()
+    real.get("/api/locate", params={"address": ADDRESS, "date": "2025-01-01"})
+    real.post("/api/evaluate/emplois-francs", json=FACTS)
+    real.post("/api/batch/locate", files={"file": ("p.csv", f"lon,lat,date\n{INSIDE[0]},{INSIDE[1]},2025-01-01\n", "text/csv")})
+    real.get("/attestation", params={"lon": INSIDE[0], "lat": INSIDE[1], "format": "pdf"})
+    assert snapshot() == before and len(before) > 10

@@ -357,6 +357,8 @@ def evaluate_frame(dispositif: str | Rule, df: pd.DataFrame, date: dt.date | Non
     `date` overrides the decision date of every row. errors="raise" raises BadInput listing the bad values
     (row, field); errors="collect" gives those rows the outcome 'error' and keeps going.
     """
+    if errors not in ("raise", "collect"):
+        raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
     rule = dispositif if isinstance(dispositif, Rule) else get_rule(dispositif)
     cols, places, bad = frame_columns(rule, df)
     return _evaluate_columns(rule, cols, places, bad, len(df), date, errors)

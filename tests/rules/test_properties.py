@@ -87,14 +87,20 @@ def adultes_relais(missing=True):
 FACTS = {"emplois-francs": emplois_francs, "tfpb": tfpb, "adultes-relais": adultes_relais}
 
 
+def full_time_contract(draw, first: dt.date, last: dt.date, cdd_months: tuple[int, int]) -> tuple[dt.date, dict]:
+    """A signature date in [first, last] and a full-time CDI or CDD (facts shared by two dispositifs)."""
+    sign = draw(st.dates(min_value=first, max_value=last))
+    kind = draw(st.sampled_from(["CDI", "CDD"]))
+    return sign, {"contract.type": kind, "contract.signature_date": sign.isoformat(),
+                  "contract.duration_months": draw(st.integers(*cdd_months)) if kind == "CDD" else None,
+                  "contract.working_time_ratio": 1.0}
+
+
 @st.composite
 def eligible_emplois_francs(draw):
-    sign = draw(st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2024, 12, 31)))
-    kind = draw(st.sampled_from(["CDI", "CDD"]))
+    sign, contract = full_time_contract(draw, dt.date(2020, 1, 1), dt.date(2024, 12, 31), (6, 40))
     return {
-        "contract.type": kind, "contract.signature_date": sign.isoformat(),
-        "contract.duration_months": draw(st.integers(6, 40)) if kind == "CDD" else None,
-        "contract.working_time_ratio": 1.0,
+        **contract,
         "employee.residence": {"quartier_code": "QN08203M" if sign.year >= 2024 else "QP082003"},
         "employee.birth_date": draw(day(dt.date(1960, 1, 1), dt.date(2004, 1, 1))),
         "employee.status": "jobseeker", "employee.jobseeker_category": draw(st.sampled_from([1, 2, 3, 6, 7, 8])),
@@ -106,12 +112,9 @@ def eligible_emplois_francs(draw):
 
 @st.composite
 def eligible_adultes_relais(draw):
-    sign = draw(st.dates(min_value=dt.date(2013, 1, 18), max_value=dt.date(2027, 1, 1)))
-    kind = draw(st.sampled_from(["CDI", "CDD"]))
+    sign, contract = full_time_contract(draw, dt.date(2013, 1, 18), dt.date(2027, 1, 1), (1, 36))
     return {
-        "contract.type": kind, "contract.signature_date": sign.isoformat(),
-        "contract.duration_months": draw(st.integers(1, 36)) if kind == "CDD" else None,
-        "contract.working_time_ratio": 1.0,
+        **contract,
         "person.birth_date": (sign - dt.timedelta(days=draw(st.integers(31 * 366, 60 * 365)))).isoformat(),
         "person.employment": draw(st.sampled_from(["none", "cae"])), "person.residence": None,
         "person.prefect_residence_waiver": True, "employer.kind": draw(st.sampled_from(["association", "hlm"])),
@@ -132,13 +135,18 @@ def drop_none(facts):
     return {k: v for k, v in facts.items() if v is not None}
 
 
+def random_decision(data):
+    """A dispositif, random facts with some missing, and its decision."""
+    rid = data.draw(st.sampled_from(DISPOSITIFS))
+    facts = drop_none(data.draw(FACTS[rid](missing=True)))
+    return rid, facts, evaluate(rid, facts)
+
+
 @SETTINGS
 @given(st.data())
 def test_missing_fact_never_gives_eligible_by_default(data):
     """Eligible with missing facts only if EVERY way of filling them in is eligible with the same amounts."""
-    rid = data.draw(st.sampled_from(DISPOSITIFS))
-    facts = drop_none(data.draw(FACTS[rid](missing=True)))
-    d = evaluate(rid, facts)
+    rid, facts, d = random_decision(data)
     if d.outcome != "eligible":
         return
     full = data.draw(FACTS[rid](missing=False))
@@ -153,9 +161,7 @@ def test_missing_fact_never_gives_eligible_by_default(data):
 @SETTINGS
 @given(st.data())
 def test_a_missing_decisive_fact_is_listed(data):
-    rid = data.draw(st.sampled_from(DISPOSITIFS))
-    facts = drop_none(data.draw(FACTS[rid](missing=True)))
-    d = evaluate(rid, facts)
+    rid, facts, d = random_decision(data)
     if d.outcome == "undetermined":
         assert d.missing_inputs or d.ambiguities
         assert set(d.missing_inputs) <= set(load_rules()[rid].model.facts) - set(facts)
@@ -164,8 +170,7 @@ def test_a_missing_decisive_fact_is_listed(data):
 @SETTINGS
 @given(st.data())
 def test_reasons_are_in_the_trace_with_their_legal_reference(data):
-    rid = data.draw(st.sampled_from(DISPOSITIFS))
-    d = evaluate(rid, drop_none(data.draw(FACTS[rid]())))
+    rid, _, d = random_decision(data)
     traced = {c["id"]: c for c in d.trace["conditions"]}
     assert (d.outcome == "not_eligible") == bool(d.reasons)
     for r in d.reasons:

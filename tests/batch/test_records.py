@@ -67,7 +67,11 @@ def test_separator_and_bom_are_detected(tmp_path):
     assert src.dialect.separator == "," and src.columns == ("lon", "lat") and "BOM" in src.describe()
 
 
-FIELD = st.text(alphabet=st.sampled_from(list('ab ;,"é\n=-')), max_size=8).filter(lambda f: not f.startswith("\n"))
+# A stray quote followed by a multi-line field that starts with a line break or holds separators or quotes
+# can be genuinely ambiguous (two readings, one broken line each; docs/batch.md): such fields are not
+# generated here; single-line fields hold any of these characters.
+FIELD = st.text(alphabet=st.sampled_from(list('ab ;,"é\n=-')), max_size=8).filter(
+    lambda f: not ("\n" in f and (f[:1] == "\n" or ";" in f or '"' in f)))
 ROWS = st.lists(st.lists(FIELD, min_size=3, max_size=3), min_size=1, max_size=30)
 BROKEN = st.sampled_from(["", "x;y", "x;y;z;w", 'x;"y;z', '"x;y;z'])
 

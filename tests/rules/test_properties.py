@@ -34,12 +34,19 @@ def day(lo, hi):
 ratio = st.sampled_from([0.0, 0.2, 0.5, 0.6, 0.75, 0.8, 1.0]) | st.floats(0, 1)
 
 
+def contract(first, last, max_months, missing):
+    """The contract.* facts shared by emplois-francs and adultes-relais."""
+    return {
+        "contract.type": maybe(st.sampled_from(["CDI", "CDD"]), missing),
+        "contract.signature_date": maybe(day(first, last), missing),
+        "contract.duration_months": maybe(st.integers(0, max_months), missing),
+        "contract.working_time_ratio": maybe(ratio, missing),
+    }
+
+
 def emplois_francs(missing=True):
     return st.fixed_dictionaries({
-        "contract.type": maybe(st.sampled_from(["CDI", "CDD"]), missing),
-        "contract.signature_date": maybe(day(dt.date(2019, 10, 1), dt.date(2025, 3, 1)), missing),
-        "contract.duration_months": maybe(st.integers(0, 40), missing),
-        "contract.working_time_ratio": maybe(ratio, missing),
+        **contract(dt.date(2019, 10, 1), dt.date(2025, 3, 1), 40, missing),
         "employee.residence": maybe(st.sampled_from(PLACES), missing),
         "employee.birth_date": maybe(day(dt.date(1960, 1, 1), dt.date(2004, 1, 1)), missing),
         "employee.status": maybe(st.sampled_from(["jobseeker", "csp", "mission_locale", "other"]), missing),
@@ -69,10 +76,7 @@ def tfpb(missing=True):
 
 def adultes_relais(missing=True):
     return st.fixed_dictionaries({
-        "contract.type": maybe(st.sampled_from(["CDI", "CDD"]), missing),
-        "contract.signature_date": maybe(day(dt.date(2013, 1, 18), dt.date(2027, 1, 1)), missing),
-        "contract.duration_months": maybe(st.integers(0, 48), missing),
-        "contract.working_time_ratio": maybe(ratio, missing),
+        **contract(dt.date(2013, 1, 18), dt.date(2027, 1, 1), 48, missing),
         "person.birth_date": maybe(day(dt.date(1950, 1, 1), dt.date(2002, 1, 1)), missing),
         "person.employment": maybe(st.sampled_from(["none", "cae", "employed"]), missing),
         "person.residence": maybe(st.sampled_from(PLACES), missing),

@@ -82,19 +82,23 @@ def parse_id(carreau_id: str) -> tuple[int, int, int, int]:
 
 
 def parse_ids(ids) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorised parse: arrays (epsg, size, easting, northing). Raises BadInput on the first bad id."""
-    s = np.asarray(ids, dtype=str)
-    parts = np.char.partition(np.char.upper(s), "RES")
-    ok = np.char.startswith(parts[:, 0], "CRS") & (parts[:, 1] == "RES")
-    if not ok.all():
-        parse_id(s[~ok][0])
-    epsg = np.char.lstrip(parts[:, 0], "CRS").astype(np.int64)
-    rest = np.char.partition(parts[:, 2], "MN")
-    size = rest[:, 0].astype(np.int64)
-    ne = np.char.partition(rest[:, 2], "E")
-    northing = ne[:, 0].astype(np.int64)
-    easting = ne[:, 2].astype(np.int64)
-    return epsg, size, easting, northing
+    """Vectorised parse: arrays (epsg, size, easting, northing). Raises BadInput on the first bad id.
+
+    The regular expression runs in Arrow's C++ kernel (about 1 s for INSEE's 2.3 million metropolitan ids).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    s = pa.array(np.asarray(ids, dtype=object), type=pa.string(), from_pandas=True)
+    if len(s) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty
+    parts = pc.extract_regex(pc.utf8_trim_whitespace(s), "(?i)" + _ID.pattern)
+    bad = pc.is_null(parts).to_numpy(zero_copy_only=False)
+    if bad.any():
+        parse_id(np.asarray(ids, dtype=object)[bad][0])  # raises the message naming the id
+    col = lambda name: pc.cast(pc.struct_field(parts, name), pa.int64()).to_numpy()  # noqa: E731
+    return col("epsg"), col("size"), col("e"), col("n")
 
 
 # --- geometry and adjacency (issue 4, criteria) -------------------------------------------------

@@ -97,3 +97,10 @@ def test_carreaux_outside_any_unite_urbaine_are_never_flagged(tmp_path):
     assert [u["code"] for u in d.unites_urbaines] == ["40401"]
     assert d.summary()["carreaux_outside_unite_urbaine"] == 1
     assert d.low_income.sum() == 1  # 5 000 € in both; only the urban one can be low-income
+
+
+def test_decimal_commas_in_semicolon_files(tmp_path):
+    text = "idcar_200m;ind;ind_snv\nCRS3035RES200mN2364400E3476200;12,5;250000,5\nCRS3035RES200mN2364600E3476200;3;\n"
+    c = read_carreaux(write(tmp_path, text))
+    assert c.population.tolist() == [12.5, 3.0] and c.income[0] == pytest.approx(20000.04)
+    assert np.isnan(c.income[1])  # empty ind_snv: income unknown, never defaulted

@@ -162,9 +162,10 @@ def test_cmd(rule_ids: tuple[str, ...], as_json: bool) -> None:
 
 @rules.command("schema")
 @click.argument("rule_id")
+@json_option
 @handle_errors
-def schema_cmd(rule_id: str) -> None:
-    """Schéma JSON des faits attendus par une règle."""
+def schema_cmd(rule_id: str, as_json: bool) -> None:
+    """Schéma JSON des faits attendus par une règle (toujours du JSON ; --json accepté par cohérence)."""
     from eligibility.rules import get_rule
     from eligibility.rules.facts import json_schema
 

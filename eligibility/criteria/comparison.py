@@ -125,19 +125,24 @@ def compare(candidates: str | Path, vintage: str = "QP2024", carreaux: str | Non
         "population_share_in_candidate": _share(r.pop_cand, r.people),
     } for code, r in per_q.iterrows()]
 
+    # per derived group: the official quartier sharing most carreaux (ties: smallest code)
+    sel = group_of >= 0
+    by = pd.DataFrame({"g": group_of[sel], "code": official[sel], "pop": pop[sel]})
+    totals = by.groupby("g").agg(n=("pop", "size"), people=("pop", "sum"))
+    shared = (by[by["code"] != ""].groupby(["g", "code"], sort=True).agg(n=("pop", "size"), people=("pop", "sum"))
+              .reset_index().sort_values(["g", "n", "code"], ascending=[True, False, True], kind="stable")
+              .drop_duplicates("g").set_index("g"))
     groups = []
-    for k, f in enumerate(feats):
-        members = group_of == k
-        codes, counts = np.unique(official[members], return_counts=True)
-        counts = np.where(codes == "", 0, counts)
-        best = int(np.argmax(counts)) if counts.max(initial=0) > 0 else None
+    for k, f in enumerate(feats):  # one step per derived group
+        t = totals.loc[k] if k in totals.index else None
+        b = shared.loc[k] if k in shared.index else None
         groups.append({
-            "id": f["id"], "status": f["properties"]["status"], "carreaux": int(members.sum()),
-            "population": round(float(pop[members].sum()), 1),
-            "best_quartier": None if best is None else {
-                "code": codes[best], "name": names.get(codes[best]), "shared_carreaux": int(counts[best]),
-                "share_of_group": _share(counts[best], members.sum()),
-                "population_share_of_group": _share(pop[members & (official == codes[best])].sum(), pop[members].sum())},
+            "id": f["id"], "status": f["properties"]["status"],
+            "carreaux": 0 if t is None else int(t["n"]),
+            "population": 0.0 if t is None else round(float(t["people"]), 1),
+            "best_quartier": None if b is None else {
+                "code": b["code"], "name": names.get(b["code"]), "shared_carreaux": int(b["n"]),
+                "share_of_group": _share(b["n"], t["n"]), "population_share_of_group": _share(b["people"], t["people"])},
         })
 
     in_official = official != ""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from typing import Any
 
 import numpy as np
@@ -55,8 +56,20 @@ class Derivation:
     def group_id(self, k: int) -> str:
         return f"Q-{self.groups['anchor'][k]}"
 
+    @functools.cached_property
+    def member_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """(order, bounds): the carreaux of group k are order[bounds[k]:bounds[k + 1]], in grid order."""
+        sel = np.flatnonzero(self.group >= 0)
+        order = sel[np.argsort(self.group[sel], kind="stable")]
+        return order, np.searchsorted(self.group[order], np.arange(self.n_groups + 1))
+
     def members(self, k: int) -> np.ndarray:
-        return np.flatnonzero(self.group == k)
+        order, bounds = self.member_index
+        return order[bounds[k]:bounds[k + 1]]
+
+    @functools.cached_property
+    def _conditions(self) -> dict[str, dict[str, Any]]:
+        return {name: condition(name) for name in ("unite_urbaine_eligible", "population_quartier", "revenu_median")}
 
     def group_row(self, k: int) -> dict[str, Any]:
         g = self.groups
@@ -82,13 +95,13 @@ class Derivation:
              "legal_reference": {"text": "Décret n° 2014-767 du 3 juillet 2014", "confirmed": True,
                                  "article": "art. 1 (« espace urbain continu ») et art. 2 II (carreaux de 200 m)"},
              "result": int(g["n_carreaux"][k])},
-            {**condition("unite_urbaine_eligible"), "inputs": {"unite_urbaine": uu["code"], "population": uu["population"],
+            {**self._conditions["unite_urbaine_eligible"], "inputs": {"unite_urbaine": uu["code"], "population": uu["population"],
              "population_rounded": uu["population_rounded"], "population_source": uu["population_source"]["label"]},
              "result": bool(g["uu_eligible"][k])},
-            {**condition("population_quartier"), "inputs": {"population": round(float(g["population"][k]), 1),
+            {**self._conditions["population_quartier"], "inputs": {"population": round(float(g["population"][k]), 1),
              "population_source": "somme de la colonne ind (individus) des carreaux du groupe"},
              "parameters": [trace_entry(self.min_population)], "result": bool(g["population_ok"][k])},
-            {**condition("revenu_median"), "inputs": {
+            {**self._conditions["revenu_median"], "inputs": {
                 "median_income": None if np.isnan(g["median_income"][k]) else round(float(g["median_income"][k]), 2), "income_statistic": self.carreaux.income_label,
                 "median_method": "médiane pondérée par la population des carreaux (médiane inférieure)",
                 "threshold": _number(g["threshold"][k]), "threshold_of": uu["code"],

@@ -37,9 +37,7 @@ def perimeters(d: Derivation, groups: np.ndarray) -> np.ndarray:
     import shapely
 
     c = d.carreaux
-    sel = np.flatnonzero(d.group >= 0)
-    order = sel[np.argsort(d.group[sel], kind="stable")]
-    bounds = np.searchsorted(d.group[order], np.arange(d.n_groups + 1))
+    order, bounds = d.member_index
     sq = squares(c.easting[order], c.northing[order], c.size)
     out = np.empty(len(groups), dtype=object)
     for i, k in enumerate(groups):

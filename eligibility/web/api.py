@@ -21,8 +21,9 @@ router = APIRouter()
 
 # Largest distance for the map's "nearby quartiers": beyond this the page has no use for them.
 MAX_RADIUS_M = 5000.0
-# Uploads are saved under this fixed name in a fresh temporary folder.
-UPLOAD_NAME = "televersement.csv"
+# Uploads are saved under a fixed name in a fresh temporary folder; the extension follows the content
+# (Parquet files start with the magic bytes PAR1), never the client's file name.
+UPLOAD_STEM = "televersement"
 
 
 # A postal address is a line, not a document: longer text is refused before any work.
@@ -165,13 +166,15 @@ def _spool(upload: UploadFile) -> tempfile.TemporaryDirectory:
     if upload.filename is None and not upload.size:
         raise WebError(400, "fichier CSV manquant", "file")
     folder = tempfile.TemporaryDirectory(prefix="qpv-web-")
-    target = Path(folder.name) / UPLOAD_NAME
     upload.file.seek(0)
+    suffix = ".parquet" if upload.file.read(4) == b"PAR1" else ".csv"
+    upload.file.seek(0)
+    target = Path(folder.name) / (UPLOAD_STEM + suffix)
     with open(target, "wb") as out:
         shutil.copyfileobj(upload.file, out)
     if target.stat().st_size == 0:
         folder.cleanup()
-        raise WebError(400, "fichier CSV vide", "file")
+        raise WebError(400, "fichier vide", "file")
     return folder
 
 
@@ -179,7 +182,7 @@ def _stream(produce, folder: tempfile.TemporaryDirectory, filename: str) -> Stre
     # The first chunk is computed before answering, so a file-level error (missing column…) is a
     # 400 with its message rather than a cut stream.
     try:
-        chunks = iter(produce(Path(folder.name) / UPLOAD_NAME))
+        chunks = iter(produce(next(Path(folder.name).iterdir())))
         first = next(chunks, b"")
     except BaseException:
         folder.cleanup()
@@ -197,17 +200,17 @@ def _stream(produce, folder: tempfile.TemporaryDirectory, filename: str) -> Stre
 
 
 @router.post("/api/batch/locate", tags=["lots"])
-def api_batch_locate(request: Request, file: UploadFile = File(..., description="CSV : colonnes lon, lat (ou address), date facultative"),
+def api_batch_locate(request: Request, file: UploadFile = File(..., description="CSV ou Parquet : colonnes lon, lat (ou address), date facultative"),
                      date: str | None = Form(None)) -> StreamingResponse:
-    """Un fichier CSV de points ou d'adresses ; renvoie le CSV des réponses, une ligne par ligne d'entrée (= `qpv batch locate`)."""
+    """Un fichier CSV (ou Parquet) de points ou d'adresses ; renvoie le CSV des réponses, une ligne par ligne d'entrée (= `qpv batch locate`)."""
     when = optional_date(date)
     return _stream(lambda path: request.app.state.engine.batch_locate(path, when), _spool(file), "qpv-localisation.csv")
 
 
 @router.post("/api/batch/evaluate/{dispositif}", tags=["lots"])
-def api_batch_evaluate(request: Request, dispositif: str, file: UploadFile = File(..., description="CSV : une colonne par fait (chemin pointé)"),
+def api_batch_evaluate(request: Request, dispositif: str, file: UploadFile = File(..., description="CSV ou Parquet : une colonne par fait (chemin pointé)"),
                        date: str | None = Form(None)) -> StreamingResponse:
-    """Un fichier CSV de cas ; renvoie le CSV des décisions, une ligne par ligne d'entrée (= `qpv batch evaluate`)."""
+    """Un fichier CSV (ou Parquet) de cas ; renvoie le CSV des décisions, une ligne par ligne d'entrée (= `qpv batch evaluate`)."""
     when = optional_date(date)
     return _stream(lambda path: request.app.state.engine.batch_evaluate(dispositif, path, when), _spool(file),
                    f"qpv-{dispositif}.csv")

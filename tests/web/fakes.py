@@ -92,6 +92,7 @@ class FakeEngine:
         return f"Explication du faux moteur : {decision['outcome']}"
 
     def batch_locate(self, path, date):
+        assert path.suffix == ".csv" and path.stem == "televersement"
         rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
         if rows and not {"lon", "lat"} <= set(rows[0]):
             from eligibility.errors import BadInput

@@ -186,3 +186,16 @@ def test_service_is_read_only_over_reference_data(real, tmp_path):
     real.post("/api/batch/locate", files={"file": ("p.csv", f"lon,lat,date\n{INSIDE[0]},{INSIDE[1]},2025-01-01\n", "text/csv")})
     real.get("/attestation", params={"lon": INSIDE[0], "lat": INSIDE[1], "format": "pdf"})
     assert snapshot() == before and len(before) > 10
+
+
+def test_batch_locate_accepts_parquet(real, tmp_path):
+    import pandas as pd
+
+    src = tmp_path / "in.parquet"
+    pd.DataFrame({"lon": [float(INSIDE[0]), 1.3601], "lat": [float(INSIDE[1]), 44.0235], "date": ["2025-01-01"] * 2}).to_parquet(src)
+    r = real.post("/api/batch/locate", files={"file": ("sans-extension", src.read_bytes(), "application/octet-stream")})
+    assert r.status_code == 200, r.text
+    out = tmp_path / "out.csv"
+    assert CliRunner().invoke(qpv, ["batch", "locate", str(src), "-o", str(out), "--no-progress"]).exit_code == 0
+    line = r.text.splitlines()[1]
+    assert r.content == out.read_bytes() and line.startswith("1,inside,") and "QN08201I" in line

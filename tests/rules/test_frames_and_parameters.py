@@ -139,3 +139,12 @@ def test_quartier_codes_over_many_dates_agree_with_the_oracle():
     for i in range(300):
         want = quartier_in_force(codes[i].strip().upper(), days[i].astype(dt.date))["in_force"]
         assert g.status[i] == ("inside" if want else "outside"), (codes[i], days[i])
+
+
+def test_address_places_go_through_the_address_domain():
+    d = evaluate("emplois-francs", {"contract.signature_date": "2024-06-03",
+                                    "employee.residence": {"address": "rue qui n'existe pas, 99999 Nulle-Part"}})
+    g = d.trace["geography"][0]
+    assert g["form"] == "address" and g["status"] == "undetermined"
+    assert d.outcome == "undetermined" and {"fact": "employee.residence", "status": "undetermined",
+                                           "message": d.ambiguities[0]["message"]} in d.ambiguities

@@ -56,6 +56,8 @@ def neutralise(strings):
     import pyarrow.compute as pc
 
     risky = pc.fill_null(pc.match_substring_regex(strings, FORMULA_START), False)
+    if not pc.any(risky).as_py():
+        return strings
     return pc.if_else(risky, pc.binary_join_element_wise("'", strings, ""), strings)
 
 
@@ -81,6 +83,8 @@ def _csv_cells(col, kind: str, fmt: OutputFormat):
     text = neutralise(col)
     special = "[" + re.escape(fmt.separator) + '"\\n\\r]'
     needs = pc.fill_null(pc.match_substring_regex(text, special), False)
+    if not pc.any(needs).as_py():
+        return pc.fill_null(text, "")
     quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
     return pc.fill_null(pc.if_else(needs, quoted, text), "")
 

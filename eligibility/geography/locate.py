@@ -38,6 +38,13 @@ def _as_float(values, field_name: str) -> np.ndarray:
     try:
         arr = np.atleast_1d(np.asarray(values, dtype=float))
     except (TypeError, ValueError):
+        items = list(np.atleast_1d(np.asarray(values, dtype=object)))
+        for i, v in enumerate(items):  # error path only: name the first value that is not a number
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                raise BadInput(f"nombre attendu, reçu « {v} »", field=field_name,
+                               row=i + 1 if len(items) > 1 else None) from None
         raise BadInput("nombres attendus", field=field_name) from None
     if arr.ndim != 1:
         raise BadInput("tableau à une dimension attendu", field=field_name)
@@ -55,8 +62,10 @@ def as_dates(dates, n: int) -> np.ndarray:
     else:
         try:  # whole column at once (date objects or ISO strings); the row loop below only finds the culprit
             arr = np.asarray(raw, dtype="datetime64[D]") if len(raw) else np.zeros(0, "datetime64[D]")
-            if any(isinstance(d, str) and len(d.strip()) != 10 for d in raw[:1]):
-                arr = None
+            as_text = np.asarray(raw, dtype=object)
+            is_text = np.array([isinstance(d, str) for d in as_text[:1]]).any()
+            if is_text and (np.char.str_len(np.char.strip(as_text.astype(str))) != 10).any():
+                arr = None  # numpy would read "2024-06" as 1 June: partial dates are refused below
         except (ValueError, TypeError):
             arr = None
     if arr is None:

@@ -87,7 +87,8 @@ def row_json(res, i: int) -> dict:
     used = ([rule.dataset_id] if rule else []) + ["departements_geo", "communes_geo", "cog2026"]
     trace = {
         "date": date.isoformat() if date else None,
-        "input": {"crs": res.crs, "lon": _num(res.lon[i], 7), "lat": _num(res.lat[i], 7)},
+        "input": ({"crs": res.crs, "x": _num(res.x[i], 3), "y": _num(res.y[i], 3), "lon": _num(res.lon[i], 7), "lat": _num(res.lat[i], 7)}
+                  if res.crs == "EPSG:2154" else {"crs": res.crs, "lon": _num(res.lon[i], 7), "lat": _num(res.lat[i], 7)}),
         "territory": None if zone is None else {
             "zone": zone.name, "territory": zone.territory,
             "departement": {"code": dep, "name": cog["dep"].get(dep, (None,))[0]} if dep else None,

@@ -167,6 +167,14 @@ def test_bad_row_is_named_in_a_batch():
     with pytest.raises(BadInput) as err:
         locate_points([2.0, 2.1, float("nan")], [45.0, 45.1, 45.2], D2024)
     assert err.value.row == 3
+    with pytest.raises(BadInput) as err:
+        locate_points([2.0, "deux", 2.2], [45.0, 45.1, 45.2], D2024)
+    assert (err.value.row, err.value.field) == (2, "lon")
+    with pytest.raises(BadInput) as err:  # numpy alone would read "2024-06" as 1 June
+        locate_points([2.0, 2.1], [45.0, 45.1], ["2024-06-01", "2024-06"])
+    assert (err.value.row, err.value.field) == (2, "date")
+    ok = locate_points([2.0, 2.1], [45.0, 45.1], ["2024-06-01", dt.date(2024, 6, 2)])
+    assert [str(d) for d in ok.dates] == ["2024-06-01", "2024-06-02"]
 
 
 def test_undetermined_rows_for_the_address_domain():

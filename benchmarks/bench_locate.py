@@ -20,6 +20,7 @@ import platform
 import time
 
 import numpy as np
+import pandas as pd
 
 from eligibility import datasets
 
@@ -125,7 +126,7 @@ def main() -> None:
 
     contained_code = np.where(res.contained, res.quartier_code, None)
     contained_code = np.where(res.vintage == "QP2024", contained_code, None)
-    gpd_code = np.where(np.equal(codes_gpd, None) | (codes_gpd != codes_gpd), None, codes_gpd)  # NaN -> None
+    gpd_code = np.where(pd.isna(codes_gpd), None, codes_gpd)  # NaN -> None
     differ = np.flatnonzero(contained_code != gpd_code)
     near = res.status[differ] == "near_boundary"
     hors = res.status[differ] == "not_covered"
@@ -154,7 +155,7 @@ def main() -> None:
         "grid_answered_share": round(float((~res.exact).mean()), 4),
         "statuses": {s: int((res.status == s).sum()) for s in sorted(set(res.status))},
         "points_inside_a_quartier_sjoin": int(np.sum(~np.equal(gpd_code, None))),
-        "quartier_mismatches": int(len(differ)),
+        "quartier_mismatches": len(differ),
         "mismatches_near_boundary": int(near.sum()), "mismatches_not_covered": int(hors.sum()),
         "mismatch_max_distance_m": None if not len(differ) else round(float(np.nanmax(res.distance_to_boundary_m[differ])), 4),
     })

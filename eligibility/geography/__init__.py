@@ -4,7 +4,19 @@ Public surface (docs/ARCHITECTURE.md): `locate_points`, `LocateResult`, `quartie
 `list_quartiers` (plus `perimeter_geojson`, `perimeters_near` for maps). Heavy work (projection, indexes) happens on first use and is cached on disk.
 """
 from .locate import STATUSES, LocateResult, locate_points
-from .quartiers import list_quartiers, perimeter_geojson, perimeters_near, quartier_in_force
+from .quartiers import (
+           list_quartiers,
+           perimeter_geojson,
+           perimeters_near,
+           quartier_in_force,
+)
 
-__all__ = ["STATUSES", "LocateResult", "locate_points", "quartier_in_force", "list_quartiers",
-           "perimeter_geojson", "perimeters_near"]
+__all__ = [
+           "STATUSES",
+           "LocateResult",
+           "list_quartiers",
+           "locate_points",
+           "perimeter_geojson",
+           "perimeters_near",
+           "quartier_in_force",
+]

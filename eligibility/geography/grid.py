@@ -85,7 +85,7 @@ class Grid:
                 f"{prefix}_keys": self.keys, f"{prefix}_labels": self.labels}
 
     @classmethod
-    def from_arrays(cls, arrays, prefix: str) -> "Grid":
+    def from_arrays(cls, arrays, prefix: str) -> Grid:
         x0, y0, cell, margin, ny = arrays[f"{prefix}_params"]
         return cls(float(x0), float(y0), float(cell), float(margin), int(ny), arrays[f"{prefix}_keys"], arrays[f"{prefix}_labels"])
 

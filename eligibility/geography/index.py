@@ -156,7 +156,7 @@ def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.n
     return np.sqrt(np.einsum("...i,...i->...", p - closest, p - closest))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def quartier_index(dataset_id: str, zone_name: str) -> QuartierIndex:
     zone = ZONE_BY_NAME[zone_name]
     per = load_perimeters(dataset_id)
@@ -247,7 +247,7 @@ def _area_arrays(features: list[dict], epsg: int, cell: float | None, margin: fl
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def departement_index(zone_name: str) -> AreaIndex:
     zone = ZONE_BY_NAME[zone_name]
     ds = datasets.dataset("departements_geo")
@@ -278,7 +278,7 @@ def _communes_entry(dep: str):
     return rel, entry, zone
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def commune_index(dep: str) -> AreaIndex | None:
     """Communes of one département (only that file is read: a single point loads one file)."""
     rel, entry, zone = _communes_entry(dep)
@@ -290,7 +290,7 @@ def commune_index(dep: str) -> AreaIndex | None:
     return AreaIndex(a["codes"], a["names"], cache.unpack_geoms(a, "poly"), None)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def commune_grid(dep: str) -> grid.Grid | None:
     """Acceleration grid of a département's communes, built (and cached) only for large batches."""
     ci = commune_index(dep)

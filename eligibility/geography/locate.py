@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-from .. import datasets
 from ..errors import BadInput
 from . import carreaux, grid, index, territories, vintages
 from .perimeters import load as load_perimeters
@@ -29,9 +28,6 @@ _CODE = {s: i for i, s in enumerate(STATUSES)}  # statuses travel as int8 codes 
 _STATUS_OBJ = np.array(STATUSES, dtype=object)
 SUPPORTED_CRS = ("EPSG:4326", "EPSG:2154")
 MAX_TOLERANCE_M = 1000.0
-_STATUS_FR = {INSIDE: "dans le quartier", OUTSIDE: "hors de tout quartier prioritaire",
-              NEAR: "à proximité immédiate d'une limite de quartier (indéterminé géographiquement)",
-              NOT_COVERED: "territoire ou date non couverts", UNDETERMINED: "adresse non localisable avec assez de précision"}
 
 
 def _as_float(values, field_name: str) -> np.ndarray:

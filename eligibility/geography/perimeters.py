@@ -98,7 +98,7 @@ def _read(dataset_id: str) -> dict[str, np.ndarray]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(dataset_id: str) -> Perimeters:
     """Perimeters of a bundled vintage, from the disk cache when the file's checksum is unchanged."""
     ds = datasets.dataset(dataset_id)

@@ -10,7 +10,8 @@ import re
 from .. import datasets
 from ..errors import BadInput
 from . import territories, vintages
-from .perimeters import PERIMETER_DATASETS, load as load_perimeters
+from .perimeters import PERIMETER_DATASETS
+from .perimeters import load as load_perimeters
 
 _COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _SIREN = re.compile(r"^\d{9}$")

@@ -58,7 +58,7 @@ def zone_index(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def transformer(src: int, dst: int):
     from pyproj import Transformer
 
@@ -101,7 +101,7 @@ def dep_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.array(reg_int + [-1], dtype=np.int64))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dep_positions(codes: tuple[str, ...]) -> np.ndarray:
     """Positions of département codes in `dep_table()` (-1 for a code the COG does not know)."""
     table = {c: i for i, c in enumerate(dep_table()[0][:-1])}

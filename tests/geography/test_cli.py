@@ -7,7 +7,6 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-
 from qpv_cli.main import qpv
 
 LOCATE_KEYS = {"status", "quartier", "commune", "vintage", "legal_basis", "distance_to_boundary_m", "carreau", "trace"}

@@ -6,13 +6,14 @@ import datetime as dt
 import numpy as np
 import pytest
 import shapely
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from qpv_cli.common import to_json
 
 from eligibility.errors import BadInput
 from eligibility.geography import grid, index, locate_points, territories
 from eligibility.geography.locate import _classify
 from eligibility.geography.perimeters import load
-from qpv_cli.common import to_json
 
 D2024 = dt.date(2024, 6, 1)
 METRO = index.quartier_index("qp2024", "metropole")

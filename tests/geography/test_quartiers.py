@@ -6,7 +6,12 @@ import datetime as dt
 import pytest
 
 from eligibility.errors import BadInput
-from eligibility.geography import list_quartiers, perimeter_geojson, perimeters_near, quartier_in_force
+from eligibility.geography import (
+    list_quartiers,
+    perimeter_geojson,
+    perimeters_near,
+    quartier_in_force,
+)
 
 
 def test_in_force_by_date_and_territory():

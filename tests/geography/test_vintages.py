@@ -5,7 +5,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eligibility.errors import DataIntegrityError
 from eligibility.geography import vintages

@@ -90,14 +90,16 @@ def perimeters() -> None:
 @click.option("--uu-median", help="RMUC-UU (€) ; défaut : MED18 de l'unité urbaine (étiqueté).")
 @click.option("--uu-population", help="Population de l'unité urbaine ; défaut : somme des populations municipales COG.")
 @click.option("--threshold", "threshold_", help="Seuil S imposé (€), ex. celui d'un contrat de ville ; la trace garde le calcul.")
+@click.option("--geojson-groups", type=click.Choice(["all", "candidates"]), default="all", show_default=True,
+              help="Groupes écrits dans le GeoJSON (le tableau CSV les liste tous).")
 @click.option("--connectivity", type=click.Choice(["4", "8"]), default="4", show_default=True,
               help="Contiguïté : 4 = côté commun, 8 = côté ou coin.")
 @click.option("--date", "date_", help="Date d'application (AAAA-MM-JJ), 2024-01-01 par défaut.")
 @click.option("-o", "--output", "output", required=True, help="GeoJSON de sortie (le tableau CSV est écrit à côté).")
 @json_option
 @handle_errors
-def derive(carreaux, uu_code, income_column, national_median, uu_median, uu_population, threshold_, connectivity,
-           date_, output, as_json) -> None:
+def derive(carreaux, uu_code, income_column, national_median, uu_median, uu_population, threshold_, geojson_groups,
+           connectivity, date_, output, as_json) -> None:
     """Applique les critères du décret n° 2014-767 aux carreaux et écrit les quartiers candidats."""
     from eligibility.criteria import output as O
     from eligibility.criteria.derivation import derive as run
@@ -108,7 +110,7 @@ def derive(carreaux, uu_code, income_column, national_median, uu_median, uu_popu
     d = run(c, unite_urbaine=uu_code, national_median=_opt_float(national_median, "--national-median"),
             uu_median=_opt_float(uu_median, "--uu-median"), uu_population=_opt_float(uu_population, "--uu-population"),
             threshold=_opt_float(threshold_, "--threshold"), date=parse_date(date_, default=DEFAULT_DATE), connectivity=int(connectivity))
-    paths = O.write(d, output)
+    paths = O.write(d, output, geojson_groups)
     out = {"outputs": paths, **d.to_json()}
 
     def text(o):
@@ -148,6 +150,9 @@ def compare(candidates, vintage, carreaux, as_json) -> None:
                  f"Statistique de revenu : {o['income_statistic']['label']}"]
         for key, name in (("candidates", "quartiers candidats"), ("low_income", "carreaux sous le seuil")):
             m = o[key]
+            if m is None:
+                lines.append(f"{name} : non disponible (GeoJSON écrit avec --geojson-groups candidates)")
+                continue
             lines.append(f"{name} : {m['carreaux']} carreaux, précision {pct(m['precision'])}, rappel {pct(m['recall'])} "
                          f"(population : {pct(m['population_precision'])} / {pct(m['population_recall'])})")
         for q in o["quartiers"]:

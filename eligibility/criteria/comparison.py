@@ -155,6 +155,10 @@ def compare(candidates: str | Path, vintage: str = "QP2024", carreaux: str | Non
                 "population_recall": _share(pop[tp].sum(), pop[in_official].sum())}
 
     meta = fc["derivation"]
+    partial = fc.get("groups_written", "all") != "all"
+    if partial:  # only candidate groups were written: the low-income set is not known here
+        for q in quartiers:
+            q["share_flagged"] = None
     return {
         "vintage": vintage,
         "official": geo | {"carreaux_in_official_quartiers": int(in_official.sum()),
@@ -164,7 +168,7 @@ def compare(candidates: str | Path, vintage: str = "QP2024", carreaux: str | Non
         "thresholds": {u["code"]: u["threshold"] for u in meta["unites_urbaines"]},
         "carreaux": len(c),
         "candidates": overall(in_candidate),
-        "low_income": overall(flagged),
+        "low_income": None if partial else overall(flagged),
         "quartiers": quartiers,
         "groups": groups,
     }

@@ -127,6 +127,12 @@ class Derivation:
         }
 
     def to_json(self) -> dict[str, Any]:
+        """Everything: the metadata and every group with its trace."""
+        return self.metadata() | {
+            "candidates": [self.group_row(k) | {"trace": self.group_trace(k)} for k in range(self.n_groups)]}
+
+    def metadata(self) -> dict[str, Any]:
+        """Source, income statistic, medians, unités urbaines with their threshold traces, summary."""
         c = self.carreaux
         return {
             "carreaux_source": c.source,
@@ -136,7 +142,6 @@ class Derivation:
             "national_median": self.national_median,
             "unites_urbaines": self.unites_urbaines,
             "summary": self.summary(),
-            "candidates": [self.group_row(k) | {"trace": self.group_trace(k)} for k in range(self.n_groups)],
         }
 
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 from ..geography.carreaux import squares
-from .derivation import Derivation
+from ..errors import BadInput
+from .derivation import CANDIDATE, Derivation
 
 FORMAT = "qpv-criteria-candidates/1"
 TABLE_COLUMNS = ["id", "status", "unite_urbaine", "unite_urbaine_name", "n_carreaux", "population",
@@ -45,32 +46,58 @@ def perimeters(d: Derivation, groups: np.ndarray) -> np.ndarray:
     return out
 
 
-def feature_collection(d: Derivation) -> dict[str, Any]:
+def features(d: Derivation, groups: np.ndarray, chunk: int = 5000) -> Iterator[dict[str, Any]]:
+    """GeoJSON features of `groups`, geometry built chunk by chunk (bounded memory on national grids)."""
     import shapely
 
-    ks = np.arange(d.n_groups)
-    geoms = _to_wgs84(perimeters(d, ks), d.carreaux.epsg) if d.n_groups else []
-    features = []
-    for k in ks:  # one feature per group
-        props = d.group_row(k)
-        props["carreaux"] = d.carreaux.ids[d.members(k)].tolist()
-        props["trace"] = d.group_trace(k)
-        features.append({"type": "Feature", "id": props["id"], "properties": props,
-                         "geometry": json.loads(shapely.to_geojson(geoms[k]))})
-    meta = d.to_json()
-    meta.pop("candidates")
+    for start in range(0, len(groups), chunk):
+        ks = groups[start:start + chunk]
+        geoms = _to_wgs84(perimeters(d, ks), d.carreaux.epsg)
+        for k, geom in zip(ks, geoms):  # one feature per group
+            props = d.group_row(k)
+            props["carreaux"] = d.carreaux.ids[d.members(k)].tolist()
+            props["trace"] = d.group_trace(k)
+            yield {"type": "Feature", "id": props["id"], "properties": props,
+                   "geometry": json.loads(shapely.to_geojson(geom))}
+
+
+def _header(d: Derivation, which: str) -> dict[str, Any]:
     return {"type": "FeatureCollection", "format": FORMAT, "crs_note": "WGS84 (EPSG:4326), lon/lat",
-            "derivation": meta, "features": features}
+            "groups_written": which, "derivation": d.metadata()}
 
 
-def write(d: Derivation, out: str | Path) -> dict[str, str]:
-    """Write OUT (GeoJSON) and OUT with suffix .csv (the table). Returns the paths written."""
+def selected_groups(d: Derivation, which: str = "all") -> np.ndarray:
+    """All groups, or only the candidates (national runs: hundreds of thousands of small groups)."""
+    if which == "all":
+        return np.arange(d.n_groups)
+    if which == "candidates":
+        return np.flatnonzero(d.groups["status"] == CANDIDATE)
+    raise BadInput(f"« {which} » : attendu all ou candidates", field="geojson_groups")
+
+
+def feature_collection(d: Derivation, which: str = "all") -> dict[str, Any]:
+    return _header(d, which) | {"features": list(features(d, selected_groups(d, which)))}
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False)
+
+
+def write(d: Derivation, out: str | Path, which: str = "all") -> dict[str, str]:
+    """Write OUT (GeoJSON, streamed feature by feature) and OUT with suffix .csv (the table, every group).
+
+    The bytes are those of `json.dumps(feature_collection(d, which))`, so the output is deterministic.
+    """
     import pandas as pd
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fc = feature_collection(d)
-    out.write_text(json.dumps(fc, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+    groups = selected_groups(d, which)
+    with out.open("w", encoding="utf-8") as f:
+        f.write(_dumps(_header(d, which))[:-1] + ', "features": [')
+        for i, feat in enumerate(features(d, groups)):
+            f.write((", " if i else "") + _dumps(feat))
+        f.write("]}\n")
     rows = []
     for k in range(d.n_groups):
         r = d.group_row(k)

@@ -98,3 +98,16 @@ def test_unknown_vintage_and_foreign_file(derived, tmp_path):
     other.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
     with pytest.raises(BadInput, match="perimeters derive"):
         compare(other, "QP2024", locate=FakeLocate({}))
+
+
+def test_candidates_only_geojson_gives_no_low_income_metrics(derived, tmp_path):
+    import json
+
+    fc = json.loads(derived.read_text())
+    fc["groups_written"] = "candidates"
+    fc["features"] = [f for f in fc["features"] if f["properties"]["status"] == "candidate"]
+    partial = tmp_path / "partial.geojson"
+    partial.write_text(json.dumps(fc), encoding="utf-8")
+    res = compare(partial, "QP2024", locate=FakeLocate({"QN1": {(0, 0), (5, 5)}}))
+    assert res["low_income"] is None and res["quartiers"][0]["share_flagged"] is None
+    assert res["candidates"]["recall"] == 0.5

@@ -188,3 +188,13 @@ def test_imposed_threshold_replaces_s_and_keeps_the_computed_value_in_the_trace(
 def test_overseas_grids_are_refused_with_the_reason():
     with pytest.raises(BadInput, match="métropole"):
         derive(make(block(0, 0, 2, 2, 300), epsg=2975), **FIXED)
+
+
+def test_streamed_geojson_is_the_feature_collection_and_candidates_only_subsets_it(tmp_path):
+    d = derive(make(block(0, 0, 3, 3, 200) + block(8, 8, 1, 1, 50)), **FIXED)
+    output.write(d, tmp_path / "all.geojson")
+    assert (tmp_path / "all.geojson").read_text() == json.dumps(output.feature_collection(d), ensure_ascii=False) + "\n"
+    output.write(d, tmp_path / "cand.geojson", "candidates")
+    fc = json.loads((tmp_path / "cand.geojson").read_text())
+    assert fc["groups_written"] == "candidates" and [f["properties"]["status"] for f in fc["features"]] == [CANDIDATE]
+    assert (tmp_path / "cand.csv").read_text().count("\n") == 1 + d.n_groups  # the table keeps every group

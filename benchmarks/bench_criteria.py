@@ -7,7 +7,10 @@ canonical order, thresholds, low-income flags, grouping, population, weighted me
 the grouping step alone against a peer measured in the same run: `scipy.ndimage.label` on a boolean
 raster of the whole extent (the other vectorised way to label a grid).
 
-    .venv/bin/python benchmarks/bench_criteria.py [--carreaux 2300000] [--seed 1]
+    .venv/bin/python benchmarks/bench_criteria.py [--carreaux 2300000] [--seed 1] [--io]
+
+With --io it also writes the synthetic grid as an INSEE-shaped CSV (in a temporary folder) and times
+`read_carreaux` on it, and times writing the GeoJSON + CSV of the derivation.
 """
 from __future__ import annotations
 
@@ -70,6 +73,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--carreaux", type=int, default=2_300_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--io", action="store_true", help="also time reading a national CSV and writing the outputs")
     args = ap.parse_args()
 
     from scipy import ndimage
@@ -110,7 +114,33 @@ def main() -> None:
     print(f"grouping alone, sparse csgraph (ours): {t_sparse:.2f} s, peak {m_sparse / 2**20:.0f} MiB, {n_sparse:,} groups")
     print(f"grouping alone, peer scipy.ndimage.label on a {cells:,}-cell raster: {t_raster:.2f} s, "
           f"peak {m_raster / 2**20:.0f} MiB, {n_raster:,} groups; same partition: {same}")
+    if args.io:
+        time_io(c, d)
     print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+def time_io(c, d) -> None:
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+
+    from eligibility.criteria import output
+    from eligibility.criteria.filosofi import read_carreaux
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "carreaux_200m_met_SYNTHETIQUE.csv"
+        pd.DataFrame({"idcar_200m": c.ids, "i_est_200": 0, "ind": c.population,
+                      "ind_snv": np.round(c.income * c.population, 1)}).to_csv(path, index=False)
+        size = path.stat().st_size
+        read, t_read, m_read = timed(lambda: read_carreaux(path))
+        print(f"read_carreaux on a {size / 2**20:.0f} MiB CSV ({len(read):,} rows): {t_read:.2f} s, "
+              f"peak traced memory {m_read / 2**20:.0f} MiB")
+        for which in ("candidates", "all"):
+            paths, t_write, m_write = timed(lambda: output.write(d, Path(tmp) / f"{which}.geojson", which))
+            n = len(output.selected_groups(d, which))
+            print(f"output.write, GeoJSON of {which} ({n:,} groups, {Path(paths['geojson']).stat().st_size / 2**20:.0f} MiB)"
+                  f" + CSV of all {d.n_groups:,}: {t_write:.2f} s, peak traced memory {m_write / 2**20:.0f} MiB")
 
 
 if __name__ == "__main__":

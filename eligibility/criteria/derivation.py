@@ -185,6 +185,71 @@ def _assign_unites_urbaines(c: Carreaux, code: str | None) -> tuple[np.ndarray, 
     return index, codes.tolist(), how
 
 
+def _thresholds(codes: list[str], how: str, nat: dict[str, Any], uu_median: float | None,
+                uu_population: float | None, threshold: float | None, date: dt.date):
+    """Facts, S (NaN when unknown) and eligibility of each unité urbaine, with their traces."""
+    uus = []
+    for code in codes:  # one entry per unité urbaine (a handful), not per carreau
+        f = UU.facts(code)
+        f["assignment"] = how
+        if uu_median is not None:
+            f["median"], f["median_source"] = float(uu_median), {"label": "fourni par l'appelant (--uu-median)"}
+        if uu_population is not None:
+            f["population"] = float(uu_population)
+            f["population_source"] = {"label": "fourni par l'appelant (--uu-population)"}
+        uus.append(f)
+    if not uus:
+        return uus, np.zeros(0), np.zeros(0, dtype=bool)
+    has_median = np.array([u["median"] is not None for u in uus], dtype=bool)
+    res = T.compute(nat["value"], [u["median"] or 1.0 for u in uus], [u["population"] for u in uus], date)
+    thr_uu = np.where(has_median, res["threshold"], np.nan) if threshold is None else np.full(len(uus), threshold)
+    prov = {"national_median": nat["label"]}
+    for i, u in enumerate(uus):
+        u["population_rounded"] = int(res["population_rounded"][i])
+        u["unite_urbaine_eligible"] = bool(res["unite_urbaine_eligible"][i])
+        if threshold is not None:
+            u["threshold"] = float(threshold)
+            u["threshold_trace"] = [{
+                "step": "seuil_impose", "label": "Seuil imposé par l'appelant (--threshold) au lieu du calcul de l'art. 4",
+                "computed_threshold": int(res["threshold"][i]) if has_median[i] else None, "result": float(threshold)}]
+        elif has_median[i]:
+            u["threshold"] = int(res["threshold"][i])
+            u["threshold_trace"] = T.trace(res, i, prov | {"uu_median": u["median_source"]["label"],
+                                                           "uu_population": u["population_source"]["label"]})
+        else:
+            u["threshold"] = None
+            u["threshold_trace"] = [{"step": "seuil", "result": None, "missing_inputs": ["uu_median"],
+                                     "message": "médiane de l'unité urbaine inconnue (secret statistique) : "
+                                                "seuil indéterminé, aucun carreau de cette unité urbaine n'est retenu"}]
+    return uus, thr_uu, res["unite_urbaine_eligible"]
+
+
+def _groups(c: Carreaux, low: np.ndarray, uu_index: np.ndarray, thr: np.ndarray, eligible_uu: np.ndarray,
+            connectivity: int, min_population: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Group id per carreau (-1 when not low-income) and the per-group arrays: figures, criteria, status."""
+    sel = np.flatnonzero(low)
+    keys = grouping.grid_keys(c.easting[sel], c.northing[sel], c.size)
+    labels, n = grouping.label(keys, connectivity, zone=uu_index[sel])
+    group = np.full(len(c), -1, dtype=np.int64)
+    group[sel] = labels
+    milli = grouping.to_milli(c.population[sel])
+    pop_milli = grouping.group_population_milli(milli, labels, n)
+    median = grouping.weighted_median(c.income[sel], milli, labels, n)
+    _, first_pos = np.unique(labels, return_index=True)  # members are in grid order: first = anchor
+    first = sel[first_pos]
+    g_uu, g_thr = uu_index[first], thr[first]
+    pop_ok = pop_milli >= min_population * grouping.MILLI
+    income_ok = median < g_thr  # NaN median (a group without population) is not « inférieur »
+    uu_ok = eligible_uu[g_uu] if n else np.zeros(0, dtype=bool)
+    status = np.select([~uu_ok, pop_ok & income_ok, income_ok | ~pop_ok], [UU_INELIGIBLE, CANDIDATE, BELOW_POPULATION],
+                       "median_unknown")
+    return group, {
+        "anchor": c.ids[first], "uu": g_uu, "n_carreaux": np.bincount(labels, minlength=n),
+        "population": pop_milli / grouping.MILLI, "median_income": median, "threshold": g_thr,
+        "uu_eligible": uu_ok, "population_ok": pop_ok, "income_ok": income_ok, "status": status.astype(object),
+    }
+
+
 def derive(c: Carreaux, *, unite_urbaine: str | None = None, national_median: float | None = None,
            uu_median: float | None = None, uu_population: float | None = None, threshold: float | None = None,
            date: dt.date = T.DEFAULT_DATE, connectivity: int = 4) -> Derivation:
@@ -197,89 +262,21 @@ def derive(c: Carreaux, *, unite_urbaine: str | None = None, national_median: fl
     if c.epsg != METRO_EPSG:
         raise BadInput(f"grille EPSG:{c.epsg} : les critères du décret n° 2014-767 ne valent qu'en métropole (art. 7) ; "
                        "l'outre-mer relève du décret n° 2014-1575 (et n° 2024-1211), non codé ici", field="carreaux")
-    order = np.argsort(grouping.grid_keys(c.easting, c.northing, c.size), kind="stable")
-    c = c.take(order)
+    if threshold is not None and not (np.isfinite(threshold) and threshold > 0):
+        raise BadInput(f"seuil strictement positif attendu, reçu {threshold!r}", field="threshold")
+    c = c.take(np.argsort(grouping.grid_keys(c.easting, c.northing, c.size), kind="stable"))  # canonical order
     uu_index, codes, how = _assign_unites_urbaines(c, unite_urbaine)
     if (uu_median is not None or uu_population is not None) and len(codes) != 1:
         raise BadInput(f"--uu-median et --uu-population ne valent que pour une seule unité urbaine ({len(codes)} ici ; "
                        "--unite-urbaine en impose une)", field="uu_median" if uu_median is not None else "uu_population")
-    if threshold is not None and not (np.isfinite(threshold) and threshold > 0):
-        raise BadInput(f"seuil strictement positif attendu, reçu {threshold!r}", field="threshold")
-
-    if national_median is None:
-        nat = UU.national_median()
-    else:
-        nat = {"value": float(national_median), "label": "fourni par l'appelant (--national-median)"}
-
-    uus = []
-    for code in codes:  # one entry per unité urbaine (a handful), not per carreau
-        f = UU.facts(code)
-        f["assignment"] = how
-        if uu_median is not None:
-            f["median"], f["median_source"] = float(uu_median), {"label": "fourni par l'appelant (--uu-median)"}
-        if uu_population is not None:
-            f["population"] = float(uu_population)
-            f["population_source"] = {"label": "fourni par l'appelant (--uu-population)"}
-        uus.append(f)
-    has_median = np.array([u["median"] is not None for u in uus], dtype=bool)
-    thr_uu = np.full(len(uus), np.nan)
-    eligible_uu = np.zeros(len(uus), dtype=bool)
-    if len(uus):
-        res = T.compute(nat["value"], [u["median"] or 1.0 for u in uus], [u["population"] for u in uus], date)
-        thr_uu = np.where(has_median, res["threshold"], np.nan)
-        eligible_uu = res["unite_urbaine_eligible"]
-        prov = {"national_median": nat["label"]}
-        if threshold is not None:
-            has_median[:] = True
-            thr_uu[:] = threshold
-        for i, u in enumerate(uus):
-            u["population_rounded"] = int(res["population_rounded"][i])
-            u["unite_urbaine_eligible"] = bool(eligible_uu[i])
-            if threshold is not None:
-                u["threshold"] = float(threshold)
-                u["threshold_trace"] = [{
-                    "step": "seuil_impose", "label": "Seuil imposé par l'appelant (--threshold) au lieu du calcul de l'art. 4",
-                    "computed_threshold": int(res["threshold"][i]) if u["median"] is not None else None,
-                    "result": float(threshold)}]
-            elif has_median[i]:
-                u["threshold"] = int(res["threshold"][i])
-                u["threshold_trace"] = T.trace(res, i, prov | {"uu_median": u["median_source"]["label"],
-                                                               "uu_population": u["population_source"]["label"]})
-            else:
-                u["threshold"] = None
-                u["threshold_trace"] = [{"step": "seuil", "result": None, "missing_inputs": ["uu_median"],
-                                         "message": "médiane de l'unité urbaine inconnue (secret statistique) : "
-                                                    "seuil indéterminé, aucun carreau de cette unité urbaine n'est retenu"}]
+    nat = UU.national_median() if national_median is None else {
+        "value": float(national_median), "label": "fourni par l'appelant (--national-median)"}
+    uus, thr_uu, eligible_uu = _thresholds(codes, how, nat, uu_median, uu_population, threshold, date)
 
     inside = uu_index >= 0
-    thr = np.where(inside, thr_uu[np.maximum(uu_index, 0)] if len(uus) else np.nan, np.nan)
+    thr = np.where(inside, thr_uu[np.maximum(uu_index, 0)], np.nan) if uus else np.full(len(c), np.nan)
     with np.errstate(invalid="ignore"):
-        low = inside & ~np.isnan(c.income) & ~np.isnan(thr) & (c.income < thr)
-
-    sel = np.flatnonzero(low)
-    keys = grouping.grid_keys(c.easting[sel], c.northing[sel], c.size)
-    labels, n = grouping.label(keys, connectivity, zone=uu_index[sel])
-    group = np.full(len(c), -1, dtype=np.int64)
-    group[sel] = labels
-    milli = grouping.to_milli(c.population[sel])
-    pop_milli = grouping.group_population_milli(milli, labels, n)
-    median = grouping.weighted_median(c.income[sel], milli, labels, n)
-
-    first = np.full(n, -1, dtype=np.int64)
-    _, first_pos = np.unique(labels, return_index=True)  # members are in grid order: first = anchor
-    first[:] = sel[first_pos] if n else first
-    g_uu = uu_index[first] if n else np.zeros(0, dtype=np.int64)
-    g_thr = thr[first] if n else np.zeros(0)
+        low = inside & ~np.isnan(c.income) & (c.income < thr)  # NaN income or S: never low-income
     min_pop = parameter("population_minimale_quartier", date)
-    pop_ok = pop_milli >= int(min_pop["value"]) * grouping.MILLI
-    income_ok = median < g_thr
-    uu_ok = eligible_uu[g_uu] if n else np.zeros(0, dtype=bool)
-    status = np.where(~uu_ok, UU_INELIGIBLE, np.where(pop_ok & income_ok, CANDIDATE,
-                                                      np.where(income_ok, BELOW_POPULATION, "income_above_threshold")))
-    groups = {
-        "anchor": c.ids[first] if n else np.zeros(0, dtype=object),
-        "uu": g_uu, "n_carreaux": np.bincount(labels, minlength=n), "population": pop_milli / grouping.MILLI,
-        "median_income": median, "threshold": g_thr, "uu_eligible": uu_ok, "population_ok": pop_ok,
-        "income_ok": income_ok, "status": status.astype(object),
-    }
+    group, groups = _groups(c, low, uu_index, thr, eligible_uu, connectivity, int(min_pop["value"]))
     return Derivation(c, uu_index, thr, low, group, groups, uus, nat, connectivity, date, min_pop)

@@ -29,6 +29,7 @@ from .filosofi import Carreaux
 from .parameters import condition, parameter, trace_entry
 
 CANDIDATE, BELOW_POPULATION, UU_INELIGIBLE = "candidate", "below_population", "unite_urbaine_ineligible"
+MEDIAN_UNKNOWN = "median_unknown"
 CONNECTIVITY_NOTE = {
     4: "4-connexité : deux carreaux sont contigus s'ils ont un côté commun (« espace urbain continu », art. 1)",
     8: "8-connexité : deux carreaux sont contigus s'ils ont un côté ou un coin commun",
@@ -241,8 +242,8 @@ def _groups(c: Carreaux, low: np.ndarray, uu_index: np.ndarray, thr: np.ndarray,
     pop_ok = pop_milli >= min_population * grouping.MILLI
     income_ok = median < g_thr  # NaN median (a group without population) is not « inférieur »
     uu_ok = eligible_uu[g_uu] if n else np.zeros(0, dtype=bool)
-    status = np.select([~uu_ok, pop_ok & income_ok, income_ok | ~pop_ok], [UU_INELIGIBLE, CANDIDATE, BELOW_POPULATION],
-                       "median_unknown")
+    status = np.select([~uu_ok, pop_ok & income_ok, income_ok], [UU_INELIGIBLE, CANDIDATE, BELOW_POPULATION],
+                       MEDIAN_UNKNOWN)  # only a group whose carreaux all have 0 inhabitants has no median
     return group, {
         "anchor": c.ids[first], "uu": g_uu, "n_carreaux": np.bincount(labels, minlength=n),
         "population": pop_milli / grouping.MILLI, "median_income": median, "threshold": g_thr,

@@ -88,8 +88,6 @@ def write(d: Derivation, out: str | Path, which: str = "all") -> dict[str, str]:
 
     The bytes are those of `json.dumps(feature_collection(d, which))`, so the output is deterministic.
     """
-    import pandas as pd
-
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     groups = selected_groups(d, which)
@@ -98,11 +96,24 @@ def write(d: Derivation, out: str | Path, which: str = "all") -> dict[str, str]:
         for i, feat in enumerate(features(d, groups)):
             f.write((", " if i else "") + _dumps(feat))
         f.write("]}\n")
-    rows = []
-    for k in range(d.n_groups):
-        r = d.group_row(k)
-        uu = r.pop("unite_urbaine")
-        rows.append(r | {"unite_urbaine": uu["code"], "unite_urbaine_name": uu["name"]})
     table = out.with_suffix(".csv")
-    pd.DataFrame(rows, columns=TABLE_COLUMNS).to_csv(table, index=False, lineterminator="\n")
+    table_frame(d).to_csv(table, index=False, lineterminator="\n")
     return {"geojson": str(out), "table": str(table)}
+
+
+def table_frame(d: Derivation):
+    """One row per group, built from the group arrays (same values as `Derivation.group_row`)."""
+    import pandas as pd
+
+    g = d.groups
+    uu_codes = np.array([u["code"] for u in d.unites_urbaines] or [""], dtype=object)
+    uu_names = np.array([u["name"] for u in d.unites_urbaines] or [""], dtype=object)
+    thr = g["threshold"]
+    return pd.DataFrame({
+        "id": np.char.add("Q-", g["anchor"].astype(str)).astype(object) if d.n_groups else np.zeros(0, dtype=object),
+        "status": g["status"], "unite_urbaine": uu_codes[g["uu"]], "unite_urbaine_name": uu_names[g["uu"]],
+        "n_carreaux": g["n_carreaux"], "population": np.round(g["population"], 1),
+        "median_income": np.round(g["median_income"], 2),
+        "threshold": thr.astype(np.int64) if np.all(thr == np.round(thr)) else thr,
+        "income_statistic": d.carreaux.income_label,
+    }, columns=TABLE_COLUMNS)

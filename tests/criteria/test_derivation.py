@@ -198,3 +198,16 @@ def test_streamed_geojson_is_the_feature_collection_and_candidates_only_subsets_
     fc = json.loads((tmp_path / "cand.geojson").read_text())
     assert fc["groups_written"] == "candidates" and [f["properties"]["status"] for f in fc["features"]] == [CANDIDATE]
     assert (tmp_path / "cand.csv").read_text().count("\n") == 1 + d.n_groups  # the table keeps every group
+
+
+def test_table_rows_equal_group_rows():
+    d = derive(make(block(0, 0, 3, 3, 200) + block(8, 8, 1, 1, 50) + [(5, 5, 0.0, 9000.0)]), **FIXED)
+    table = output.table_frame(d)
+    for k in range(d.n_groups):
+        row = d.group_row(k)
+        t = table.iloc[k]
+        assert t["id"] == row["id"] and t["status"] == row["status"] and t["n_carreaux"] == row["n_carreaux"]
+        assert t["unite_urbaine"] == row["unite_urbaine"]["code"] and t["population"] == row["population"]
+        assert t["threshold"] == row["threshold"]
+        assert (np.isnan(t["median_income"]) and row["median_income"] is None) or t["median_income"] == row["median_income"]
+    assert sorted(table["status"]) == [BELOW_POPULATION, CANDIDATE, "median_unknown"]  # the 0-inhabitant carreau

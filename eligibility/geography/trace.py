@@ -118,7 +118,9 @@ def row_json(res, i: int) -> dict:
         "datasets": [datasets.dataset(d).provenance() for d in used],
         "caveats": (list(datasets.dataset(rule.dataset_id).caveats) if rule else []) + list(datasets.dataset("communes_geo").caveats),
         "conclusion": _FR_STATUS[status].format(q=quartier["code"] + " " + quartier["name"] if quartier else "—",
-                                                d=f"{res.tolerance_m:g}", t=f"{res.tolerance_m:g}"),
+                                                d=f"{res.tolerance_m:g}", t=f"{res.tolerance_m:g}")
+        + ((" ; sur le périmètre simplifié, le point est du côté " + ("intérieur" if res.contained[i] else "extérieur"))
+           if status == "near_boundary" else ""),
     }
     return {
         "status": status,

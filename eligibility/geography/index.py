@@ -126,7 +126,7 @@ class QuartierIndex:
         q = np.column_stack([x, y])
         prev = np.arange(len(xy))
         prev[nxt[nxt != np.arange(len(xy))]] = np.flatnonzero(nxt != np.arange(len(xy)))
-        todo, k = np.arange(n), 4
+        todo, k = np.arange(n), 2  # far points usually need only 2 vertices; k grows where more are within r
         while len(todo):
             k = min(k, len(xy))
             dist, idx = kd.query(q[todo], k=k)

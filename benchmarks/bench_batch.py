@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/bench_batch.py locate   [--n 1000000]   # vs geopandas sjoin, same points
     .venv/bin/python benchmarks/bench_batch.py evaluate [--n 1000000]   # vs the single-decision API
-    .venv/bin/python benchmarks/bench_batch.py memory   [--n 10000000]  # peak RSS of a whole batch
+    .venv/bin/python benchmarks/bench_batch.py memory   [--n 10000000] [--job locate|evaluate]  # peak RSS
     .venv/bin/python benchmarks/bench_batch.py national [--n 25000000]  # local engine, then local Dask cluster
 
 Every figure printed is measured here; the single-decision API is timed on a sample and extrapolated
@@ -74,6 +74,18 @@ def bench_locate(args) -> dict:
     t_all, s_all, _ = _qpv("batch", "locate", str(src), "-o", str(args.workdir / "loc_all.csv"), "--date", DATE,
                            label="batch_locate_all_columns")
 
+    # ours in this process too, warm like the peer (no interpreter start, index already loaded)
+    import datetime as dt
+
+    from eligibility.batch import run_file
+    from eligibility.batch.jobs import LocateJob
+
+    job = lambda r: LocateJob(r, date=dt.date.fromisoformat(DATE), fields=tuple(fields.split(",")))  # noqa: E731
+    t, c = time.perf_counter(), time.process_time()
+    run_file(job, src, args.workdir / "loc_inproc.csv", chunk_size=250_000, show_progress=False)
+    t_inproc = time.perf_counter() - t
+    CPU["batch_locate_fields_min_in_process"] = round(time.process_time() - c, 2)
+
     # peer, file to file: pandas reads the CSV, geopandas sjoin (bench_locate.run_geopandas), CSV written
     t, c = time.perf_counter(), time.process_time()
     pts = pd.read_csv(src, sep=";", decimal=",")
@@ -84,9 +96,14 @@ def bench_locate(args) -> dict:
     del gpd
 
     # same answers: our file vs sjoin on every point; near-boundary points by their containing quartier
-    ours = pd.read_csv(args.workdir / "loc_min.csv", dtype=str, keep_default_na=False)
+    ours = pd.read_csv(args.workdir / "loc_min.csv", sep=";", dtype=str, keep_default_na=False)
     gpd_code = np.where(pd.isna(codes), "", codes).astype(object)
+    t = time.perf_counter()
     res = locate_points(pts["lon"].to_numpy(), pts["lat"].to_numpy(), DATE)
+    t_core = time.perf_counter() - t
+    t = time.perf_counter()
+    run_geopandas(pts["lon"].to_numpy(), pts["lat"].to_numpy(), load("qp2024"))
+    t_core_gpd = time.perf_counter() - t
     contained = np.where(res.contained & (res.vintage == "QP2024"), res.quartier_code, None)
     contained = np.where(np.equal(contained, None), "", contained).astype(object)
     status = ours["status"].to_numpy()
@@ -98,13 +115,17 @@ def bench_locate(args) -> dict:
         "points": args.n, "synthetic": True, "date": DATE,
         "batch_locate_fields_min_s": round(t_min, 2), "batch_locate_fields_min_rows_per_s": int(args.n / t_min),
         "batch_locate_all_columns_s": round(t_all, 2), "batch_locate_all_columns_rows_per_s": int(args.n / t_all),
+        "batch_locate_fields_min_in_process_s": round(t_inproc, 2),
         "geopandas_read_sjoin_write_s": round(t_gpd, 2),
+        "ratio_min_in_process_vs_geopandas": round(t_gpd / t_inproc, 2),
+        "in_memory_locate_points_statuses_s": round(t_core, 2), "in_memory_geopandas_sjoin_s": round(t_core_gpd, 2),
+        "ratio_in_memory": round(t_core_gpd / t_core, 2),
         "ratio_min_vs_geopandas": round(t_gpd / t_min, 2), "ratio_all_vs_geopandas": round(t_gpd / t_all, 2),
         "statuses": s_min["counts"],
         "mismatches_inside_outside_vs_sjoin": mismatch_decided,
         "near_boundary_points": int((~decided).sum()),
         "mismatches_containing_quartier_vs_sjoin_all_points": mismatch_contained,
-        "same_statuses_min_vs_all": bool((pd.read_csv(args.workdir / "loc_all.csv", usecols=["status"])["status"]
+        "same_statuses_min_vs_all": bool((pd.read_csv(args.workdir / "loc_all.csv", sep=";", usecols=["status"])["status"]
                                           .to_numpy() == status).all()),
     }
 
@@ -173,10 +194,17 @@ def bench_evaluate(args) -> dict:
 
 
 def bench_memory(args) -> dict:
-    src = _file(args.workdir, f"points_{args.n}.csv", points_frame, args.n)
-    t, summary, peak = _qpv("batch", "locate", str(src), "-o", str(args.workdir / "mem_out.csv"), "--date", DATE,
-                            label="memory_run")
-    return {"rows": args.n, "synthetic": True, "job": "batch locate, all columns, CSV → CSV, chunks of 100 000",
+    if args.job == "evaluate":
+        src = _file(args.workdir, f"emplois_francs_{args.n}.csv", emplois_francs_frame, args.n)
+        t, summary, peak = _qpv("batch", "evaluate", "emplois-francs", str(src), "-o",
+                                str(args.workdir / "mem_ef_out.csv"), label="memory_run")
+        job = "batch evaluate emplois-francs, CSV → CSV, chunks of 100 000"
+    else:
+        src = _file(args.workdir, f"points_{args.n}.csv", points_frame, args.n)
+        t, summary, peak = _qpv("batch", "locate", str(src), "-o", str(args.workdir / "mem_out.csv"), "--date", DATE,
+                                label="memory_run")
+        job = "batch locate, all columns, CSV → CSV, chunks of 100 000"
+    return {"rows": args.n, "synthetic": True, "job": job,
             "seconds": round(t, 1), "peak_rss_mb": peak, "input_mb": round(src.stat().st_size / 2**20),
             "rows_out": summary["rows"]}
 
@@ -201,6 +229,7 @@ def main() -> None:
     ap.add_argument("--n", type=int)
     ap.add_argument("--sample", type=int, default=2000, help="rows timed through the single-decision API")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--job", choices=["locate", "evaluate"], default="locate", help="for `memory`")
     ap.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "qpv-bench-batch")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)

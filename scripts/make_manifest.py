@@ -13,7 +13,8 @@ ds("qp2024", ["qpv/qp2024/qp2024_france_wgs84_simplifie.geojson.gz"], kind="peri
    licence=LO, crs="EPSG:4326",
    coverage={"description": "France entière: métropole (1 362 quartiers), DROM, Saint-Martin, Polynésie française", "regions": "all"},
    validity=[
-     {"territory": "metropole", "from": "2024-01-01", "to": None, "legal_basis": "Décret n° 2023-1314 du 28 décembre 2023 modifiant la liste des quartiers prioritaires de la politique de la ville dans les départements métropolitains", "confirmed": True},
+     {"territory": "metropole", "from": "2024-01-01", "to": None, "legal_basis": "Décret n° 2023-1314 du 28 décembre 2023 modifiant la liste des quartiers prioritaires de la politique de la ville dans les départements métropolitains", "confirmed": False,
+      "note": "law.md §1.3: number, date and effect from 1 January 2024 known from secondary sources [C2]; the decree's text was not read."},
      {"territory": "outre_mer", "from": "2025-01-01", "to": None, "legal_basis": "Décret n° 2024-1212 de décembre 2024 (liste des quartiers prioritaires dans les départements et collectivités d'outre-mer)", "confirmed": False,
       "note": "law.md §1.4: 2025 overseas generation [C2]; the decree's text was not read."}],
    caveats=["Geometry simplified (Douglas-Peucker ~5 m, coordinates rounded to 1e-5 degree): boundary answers within ~10 m can differ from the official perimeter.",
@@ -28,7 +29,8 @@ ds("qp2015_occitanie", ["qpv/qp2015_occitanie/qp2015_occitanie_contours.geojson"
    licence=LO,
    coverage={"description": "Région Occitanie (code 76) only: quartiers in 09, 11, 12, 30, 31, 32, 34, 46, 65, 66, 81, 82; Lozère (48) had none in 2015", "regions": ["76"]},
    validity=[
-     {"territory": "metropole", "from": "2015-01-01", "to": "2023-12-31", "legal_basis": "Décret n° 2014-1750 du 30 décembre 2014 fixant la liste des quartiers prioritaires de la politique de la ville dans les départements métropolitains (rectifié par le décret n° 2015-1138 du 14 septembre 2015)", "confirmed": True}],
+     {"territory": "metropole", "from": "2015-01-01", "to": "2023-12-31", "legal_basis": "Décret n° 2014-1750 du 30 décembre 2014 fixant la liste des quartiers prioritaires de la politique de la ville dans les départements métropolitains (rectifié par le décret n° 2015-1138 du 14 septembre 2015)", "confirmed": False,
+      "note": "law.md §1.3: list decrees of 2014 known from secondary sources [C2]; validity to 31 December 2023 follows the 2024 list's entry into force."}],
    caveats=["Coordinates rounded to 4 decimals (~10 m).", "Covers Occitanie only: elsewhere in 2015-2023 the engine answers not_covered."])
 ds("qp2015_occitanie_indicateurs", ["qpv/qp2015_occitanie/qp2015_occitanie_indicateurs.csv", "qpv/qp2015_occitanie/meta_qp2015_occitanie_indicateurs.csv", "qpv/qp2015_occitanie/meta_qp2015_occitanie_contours.csv"],
    kind="table", vintage="QP2015", title="Indicateurs INSEE des quartiers QP2015 d'Occitanie (population 2015, revenus 2017)",

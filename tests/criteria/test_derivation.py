@@ -211,3 +211,19 @@ def test_table_rows_equal_group_rows():
         assert t["threshold"] == row["threshold"]
         assert (np.isnan(t["median_income"]) and row["median_income"] is None) or t["median_income"] == row["median_income"]
     assert sorted(table["status"]) == [BELOW_POPULATION, CANDIDATE, "median_unknown"]  # the 0-inhabitant carreau
+
+
+@pytest.mark.parametrize("extract, uu, threshold, low_income", [
+    ("montdemarsan", "40401", 12900, 0),
+    ("manosque", "04401", 13000, 5),
+    ("dole", "39402", 12900, 0),
+    ("moissac_castelsarrasin", "82401", 12400, 1),
+    ("bethune_bruay", "00752", 12700, 2),
+])
+def test_bundled_extracts_at_the_decree_threshold_give_no_candidate(extract, uu, threshold, low_income):
+    # the headline of reports/perimeters_comparison.md: the open-data proxy finds no quartier at S
+    from eligibility.criteria.filosofi import read_carreaux
+
+    d = derive(read_carreaux(f"filosofi2019_carreaux_{extract}"), unite_urbaine=uu)
+    assert d.unites_urbaines[0]["threshold"] == threshold
+    assert d.summary()["low_income_carreaux"] == low_income and d.summary()["candidates"] == 0

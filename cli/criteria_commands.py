@@ -9,6 +9,14 @@ STATUS_FR = {"candidate": "quartier candidat", "below_population": "moins de 1 0
              "unite_urbaine_ineligible": "unité urbaine de moins de 10 000 habitants"}
 
 
+def _connectivity(value: str) -> int:
+    from eligibility.errors import BadInput
+
+    if value.strip() not in ("4", "8"):
+        raise BadInput(f"« {value} » : 4 (côté commun) ou 8 (côté ou coin) attendu", field="--connectivity")
+    return int(value)
+
+
 def _opt_float(value: str | None, field: str) -> float | None:
     return None if value is None else parse_float(value, field)
 
@@ -84,16 +92,15 @@ def perimeters() -> None:
 @perimeters.command("derive")
 @click.option("--carreaux", "carreaux", required=True,
               help="Fichier Filosofi carreaux 200 m (CSV) ou jeu fourni filosofi2019_carreaux_<ville>.")
-@click.option("--unite-urbaine", "uu_code", help="Code UU2020 des carreaux (sinon déduit de la colonne lcog_geo).")
+@click.option("--unite-urbaine", "uu_code", help="Code UU2020 imposé à tous les carreaux (sinon : colonne lcog_geo, ou commune du centre du carreau).")
 @click.option("--income-column", help="Colonne du revenu déclaré médian par UC ; sans elle, proxy ind_snv/ind (étiqueté).")
 @click.option("--national-median", help="RMUC-nat (€) ; défaut : MED18 Filosofi 2018, niveau de vie (étiqueté).")
 @click.option("--uu-median", help="RMUC-UU (€) ; défaut : MED18 de l'unité urbaine (étiqueté).")
 @click.option("--uu-population", help="Population de l'unité urbaine ; défaut : somme des populations municipales COG.")
 @click.option("--threshold", "threshold_", help="Seuil S imposé (€), ex. celui d'un contrat de ville ; la trace garde le calcul.")
-@click.option("--geojson-groups", type=click.Choice(["all", "candidates"]), default="all", show_default=True,
-              help="Groupes écrits dans le GeoJSON (le tableau CSV les liste tous).")
-@click.option("--connectivity", type=click.Choice(["4", "8"]), default="4", show_default=True,
-              help="Contiguïté : 4 = côté commun, 8 = côté ou coin.")
+@click.option("--geojson-groups", default="all", show_default=True,
+              help="Groupes écrits dans le GeoJSON : all ou candidates (le tableau CSV les liste tous).")
+@click.option("--connectivity", default="4", show_default=True, help="Contiguïté : 4 = côté commun, 8 = côté ou coin.")
 @click.option("--date", "date_", help="Date d'application (AAAA-MM-JJ), 2024-01-01 par défaut.")
 @click.option("-o", "--output", "output", required=True, help="GeoJSON de sortie (le tableau CSV est écrit à côté).")
 @json_option
@@ -109,7 +116,8 @@ def derive(carreaux, uu_code, income_column, national_median, uu_median, uu_popu
     c = read_carreaux(carreaux, income_column)
     d = run(c, unite_urbaine=uu_code, national_median=_opt_float(national_median, "--national-median"),
             uu_median=_opt_float(uu_median, "--uu-median"), uu_population=_opt_float(uu_population, "--uu-population"),
-            threshold=_opt_float(threshold_, "--threshold"), date=parse_date(date_, default=DEFAULT_DATE), connectivity=int(connectivity))
+            threshold=_opt_float(threshold_, "--threshold"), date=parse_date(date_, default=DEFAULT_DATE),
+            connectivity=_connectivity(connectivity))
     paths = O.write(d, output, geojson_groups)
     out = {"outputs": paths, **d.to_json()}
 

@@ -44,6 +44,10 @@ def test_threshold_text_is_french():
     (["perimeters", "derive", "--carreaux", "filosofi2019_carreaux_dole", "--unite-urbaine", "39402",
       "--threshold", "-5", "-o", "x.geojson"], "seuil strictement positif"),
     (["perimeters", "compare", "nope.geojson"], "introuvable"),
+    (["perimeters", "derive", "--carreaux", "filosofi2019_carreaux_dole", "--unite-urbaine", "39402",
+      "--connectivity", "6", "-o", "x.geojson"], "côté commun"),
+    (["perimeters", "derive", "--carreaux", "filosofi2019_carreaux_dole", "--unite-urbaine", "39402",
+      "--geojson-groups", "some", "-o", "x.geojson"], "candidates"),
 ])
 def test_bad_input_exits_2_with_a_french_message(args, fragment, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

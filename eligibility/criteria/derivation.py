@@ -84,6 +84,7 @@ class Derivation:
             "median_income": None if np.isnan(g["median_income"][k]) else round(float(g["median_income"][k]), 2),
             "threshold": _number(g["threshold"][k]),
             "income_statistic": self.carreaux.income_label,
+            "imputed_population_share": None if np.isnan(g["imputed_share"][k]) else round(float(g["imputed_share"][k]), 4),
         }
 
     def group_trace(self, k: int) -> list[dict[str, Any]]:
@@ -236,6 +237,11 @@ def _groups(c: Carreaux, low: np.ndarray, uu_index: np.ndarray, thr: np.ndarray,
     milli = grouping.to_milli(c.population[sel])
     pop_milli = grouping.group_population_milli(milli, labels, n)
     median = grouping.weighted_median(c.income[sel], milli, labels, n)
+    if c.imputed is not None:  # INSEE's « txPopImp »: share of the population living in imputed carreaux
+        with np.errstate(invalid="ignore", divide="ignore"):
+            imputed = np.bincount(labels, weights=(milli * c.imputed[sel]).astype(float), minlength=n) / pop_milli
+    else:
+        imputed = np.full(n, np.nan)
     _, first_pos = np.unique(labels, return_index=True)  # members are in grid order: first = anchor
     first = sel[first_pos]
     g_uu, g_thr = uu_index[first], thr[first]
@@ -248,6 +254,7 @@ def _groups(c: Carreaux, low: np.ndarray, uu_index: np.ndarray, thr: np.ndarray,
         "anchor": c.ids[first], "uu": g_uu, "n_carreaux": np.bincount(labels, minlength=n),
         "population": pop_milli / grouping.MILLI, "median_income": median, "threshold": g_thr,
         "uu_eligible": uu_ok, "population_ok": pop_ok, "income_ok": income_ok, "status": status.astype(object),
+        "imputed_share": imputed,
     }
 
 

@@ -17,7 +17,7 @@ from .derivation import CANDIDATE, Derivation
 
 FORMAT = "qpv-criteria-candidates/1"
 TABLE_COLUMNS = ["id", "status", "unite_urbaine", "unite_urbaine_name", "n_carreaux", "population",
-                 "median_income", "threshold", "income_statistic"]
+                 "median_income", "threshold", "income_statistic", "imputed_population_share"]
 
 
 def _to_wgs84(geoms: np.ndarray, epsg: int) -> np.ndarray:
@@ -116,4 +116,5 @@ def table_frame(d: Derivation):
         "median_income": np.round(g["median_income"], 2),
         "threshold": thr.astype(np.int64) if np.all(thr == np.round(thr)) else thr,
         "income_statistic": d.carreaux.income_label,
+        "imputed_population_share": np.round(g["imputed_share"], 4),
     }, columns=TABLE_COLUMNS)

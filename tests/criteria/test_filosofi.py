@@ -104,3 +104,11 @@ def test_decimal_commas_in_semicolon_files(tmp_path):
     c = read_carreaux(write(tmp_path, text))
     assert c.population.tolist() == [12.5, 3.0] and c.income[0] == pytest.approx(20000.04)
     assert np.isnan(c.income[1])  # empty ind_snv: income unknown, never defaulted
+
+
+def test_groups_report_the_share_of_population_in_imputed_carreaux(tmp_path):
+    text = ("idcar_200m,i_est_200,ind,ind_snv\n"
+            "CRS3035RES200mN2364400E3476200,1,300,3000000\n"
+            "CRS3035RES200mN2364400E3476400,0,900,9000000\n")
+    d = derive(read_carreaux(write(tmp_path, text)), unite_urbaine="40401")
+    assert d.group_row(0)["imputed_population_share"] == 0.25

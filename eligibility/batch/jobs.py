@@ -98,12 +98,6 @@ class LocateJob:
             raise BadInput("colonnes de position absentes : il faut lon et lat (WGS84), ou x et y (Lambert-93) "
                            f"(colonnes lues : {', '.join(self.renamed)}) ; --map permet de renommer les vôtres",
                            field="colonnes")
-        if not ({"lon", "lat"} <= names or {"x", "y"} <= names):
-            from importlib.util import find_spec
-
-            if find_spec("eligibility.addresses") is None:
-                raise BadInput("les adresses ne sont pas encore prises en charge : fournissez lon et lat",
-                               field="colonnes")
         check_keep(self.keep, self.renamed, LOCATE_COLUMNS)
         known = [name for name, _ in LOCATE_COLUMNS[1:-1]]
         for f in self.fields or ():
@@ -132,18 +126,9 @@ class LocateJob:
         df = raw.rename(columns=self.renamed)
         good = np.flatnonzero(np.equal(chunk.errors, None))
         errors = chunk.errors.copy()
-        names = set(df.columns)
-        if {"lon", "lat"} <= names or {"x", "y"} <= names:
-            xc, yc, crs = ("lon", "lat", "EPSG:4326") if {"lon", "lat"} <= names else ("x", "y", "EPSG:2154")
-            x, x_missing, x_err, x_comma = to_float(df[xc], xc)
-            y, y_missing, y_err, y_comma = to_float(df[yc], yc)
-            notes = [f"virgule décimale dans « {c} »" for c, seen in ((xc, x_comma), (yc, y_comma)) if seen]
-            miss = _missing_coordinate(x_missing | y_missing)
-            rng = _out_of_range(x, y, crs)
-        else:
-            raise BadInput("les adresses ne sont pas encore prises en charge : fournissez lon et lat", field="colonnes")
+        place_errors, locate, notes = self._places(df)
         dates, d_err = self._dates(df)
-        row_err = first_error(x_err, y_err, miss, rng, d_err)
+        row_err = first_error(*place_errors, d_err)
         errors[good] = row_err
         ok = np.flatnonzero(np.equal(row_err, None))  # positions in df
         out = _empty_output(self.columns, chunk.n_rows)  # column -> numpy array, filled in place
@@ -151,7 +136,7 @@ class LocateJob:
         fill_kept(out, raw, good, self.keep)
         res = None
         if len(ok):
-            res = _geography()(x[ok], y[ok], dates[ok], crs=crs, tolerance_m=self.tolerance_m)
+            res = locate(ok, dates[ok])
             at = good[ok]
             for name, kind in self.columns:
                 if name in ("row", "error") or name in self.keep:
@@ -164,6 +149,25 @@ class LocateJob:
         if self.traces:
             traces = _trace_lines(chunk, errors, good[ok], lambda j: res.row(j))
         return ChunkResult(pd.DataFrame(out), traces, _counts(out["status"]), notes)
+
+    def _places(self, df):
+        """(per-row error arrays, locate(rows, dates) -> LocateResult, notes) for the place columns:
+        lon/lat or x/y points, else addresses through the address domain's geocoder."""
+        names = set(df.columns)
+        if {"lon", "lat"} <= names or {"x", "y"} <= names:
+            xc, yc, crs = ("lon", "lat", "EPSG:4326") if {"lon", "lat"} <= names else ("x", "y", "EPSG:2154")
+            x, x_missing, x_err, x_comma = to_float(df[xc], xc)
+            y, y_missing, y_err, y_comma = to_float(df[yc], yc)
+            notes = [f"virgule décimale dans « {c} »" for c, seen in ((xc, x_comma), (yc, y_comma)) if seen]
+            errors = [x_err, y_err, _missing_coordinate(x_missing | y_missing), _out_of_range(x, y, crs)]
+            return errors, lambda rows, d: _geography()(x[rows], y[rows], d, crs=crs,
+                                                        tolerance_m=self.tolerance_m), notes
+        from ..addresses import compose_address, locate_addresses
+
+        texts = compose_address(df).str.strip().to_numpy(dtype=object)
+        blank = _messages_where(texts == "", "adresse manquante")
+        return [blank], lambda rows, d: locate_addresses(texts[rows], d, tolerance_m=self.tolerance_m), \
+            ["adresses géocodées par l'index local (BAN/BAL/BANO)"]
 
     def _dates(self, df):
         n = len(df)

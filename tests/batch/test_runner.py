@@ -187,3 +187,23 @@ def test_formula_cells_are_neutralised_in_the_csv_file(tmp_path):
     rows = list(csv.reader(io.StringIO((tmp_path / "o.csv").read_text()), delimiter=";"))
     assert [r[1] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'-2+3", "'@SUM(A1)"]
     assert not any(c[:1] in "=+-@\t\r" and c for r in rows for c in r)
+
+
+def test_address_columns_go_through_the_address_domain(tmp_path):
+    from eligibility.addresses import locate_addresses
+
+    src = tmp_path / "in.csv"
+    texts = ["1 place des Récollets, 82200 Moissac", "rue inconnue, 99999 Nulle part", "",
+             "boulevard Léon Cladel, 82200 Moissac"]
+    src.write_text("id;numero;voie;code_postal;commune\n1;1;place des Récollets;82200;Moissac\n"
+                   "2;;rue inconnue;99999;Nulle part\n3;;;;\n4;;boulevard Léon Cladel;82200;Moissac\n",
+                   encoding="utf-8")
+    run_file(lambda r: LocateJob(r, date=dt.date(2024, 6, 1), keep=("id",)), src, tmp_path / "o.csv",
+             show_progress=False)
+    out = pd.read_csv(tmp_path / "o.csv", sep=";", dtype=str, keep_default_na=False)
+    assert out["error"][2] == "adresse manquante" and out["status"][2] == "error"
+    for i in (0, 1, 3):
+        alone = locate_addresses([texts[i]], dt.date(2024, 6, 1))
+        assert out["status"][i] == alone.status[0]
+        assert out["quartier_code"][i] == (alone.quartier_code[0] or "")
+    assert out["status"][0] == "inside" and out["quartier_code"][0] == "QN08203M"

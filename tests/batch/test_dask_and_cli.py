@@ -27,7 +27,12 @@ def test_dask_local_cluster_output_is_identical(tmp_path):
     write_rows(ev, VARIANTS * 3)
     job = lambda r: EvaluateJob("emplois-francs", r)  # noqa: E731
     run_file(job, ev, tmp_path / "ev1.parquet", chunk_size=5, show_progress=False)
-    run_file(job, ev, tmp_path / "ev2.parquet", chunk_size=5, engine="dask", processes=False, show_progress=False)
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        s = run_file(job, ev, tmp_path / "ev2.parquet", chunk_size=5, engine="dask",
+                     scheduler=cluster.scheduler_address, show_progress=False)  # an existing cluster, by address
+    assert s["rows"] == 36
     assert (tmp_path / "ev1.parquet").read_bytes() == (tmp_path / "ev2.parquet").read_bytes()
 
 

@@ -50,8 +50,8 @@ def _row_numbers(chunk) -> np.ndarray:
 
 
 def _counts(labels: np.ndarray) -> dict[str, int]:
-    keys, n = np.unique(labels.astype(str), return_counts=True)
-    return {str(k): int(v) for k, v in zip(keys, n)}
+    counts = pd.Series(labels, dtype=object).value_counts(sort=False)  # hashing, no sort of strings
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
 
 
 def _error_trace(row: int, message: str) -> dict:

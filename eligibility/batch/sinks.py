@@ -80,8 +80,10 @@ def _csv_cells(col, kind: str, fmt: OutputFormat):
         return pc.fill_null(text, "")
     if kind == "int":
         return pc.fill_null(pc.cast(col, pa.string()), "")
-    text = neutralise(col)
     special = "[" + re.escape(fmt.separator) + '"\\n\\r]'
+    if not pc.any(pc.match_substring_regex(col, f"({FORMULA_START})|{special}")).as_py():
+        return pc.fill_null(col, "")  # the usual column: nothing to neutralise, nothing to quote
+    text = neutralise(col)
     needs = pc.fill_null(pc.match_substring_regex(text, special), False)
     if not pc.any(needs).as_py():
         return pc.fill_null(text, "")

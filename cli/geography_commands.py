@@ -87,11 +87,9 @@ def locate(lon, lat, x, y, address, date_, tolerance, as_json) -> None:
             a, b, crs = parse_float(x, "--x"), parse_float(y, "--y"), "EPSG:2154"
         res = locate_points([a], [b], day, crs=crs, tolerance_m=tol)
         where = f"le point ({a}, {b})"
-    obj = res.row(0)
-    if obj.get("reason_code") == "hors_france" or (obj["trace"].get("coverage") == "hors_france"):
-        raise BadInput(f"{where} est hors du territoire français couvert (aucun département ni collectivité ne le contient)",
-                       field="position")
-    obj["trace"]["date_source"] = "option" if date_ else "default"
+    from eligibility.geography import locate_answer
+
+    obj = locate_answer(res, where, date_given=bool(date_))
     emit(obj, as_json, _locate_text)
 
 

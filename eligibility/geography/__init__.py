@@ -1,9 +1,10 @@
 """Geography: perimeter vintages, point -> quartier at a date, carreaux.
 
 Public surface (docs/ARCHITECTURE.md): `locate_points`, `LocateResult`, `quartier_in_force`,
-`list_quartiers` (plus `perimeter_geojson`, `perimeters_near` for maps). Heavy work (projection, indexes) happens on first use and is cached on disk.
+`list_quartiers`, `locate_answer` (the `qpv locate --json` object; plus `perimeter_geojson`, `perimeters_near` for maps). Heavy work (projection, indexes) happens on first use and is cached on disk.
 """
 from .locate import STATUSES, LocateResult, locate_points
+from .trace import locate_answer
 from .quartiers import (
            list_quartiers,
            perimeter_geojson,
@@ -15,6 +16,7 @@ __all__ = [
            "STATUSES",
            "LocateResult",
            "list_quartiers",
+           "locate_answer",
            "locate_points",
            "perimeter_geojson",
            "perimeters_near",

@@ -37,16 +37,17 @@ class DomainEngine:
 
     # --- geography -----------------------------------------------------------------------------
     def locate(self, lon: float, lat: float, date: dt.date | None) -> dict[str, Any]:
-        from ..geography import locate_points
+        from ..geography import locate_answer, locate_points
 
         res = locate_points([lon], [lat], date or _today())
-        return _as_locate_command(res.row(0), f"le point ({lon}, {lat})", date)
+        return locate_answer(res, f"le point ({lon}, {lat})", date_given=bool(date))
 
     def locate_address(self, address: str, date: dt.date | None) -> dict[str, Any]:
         from ..addresses import locate_addresses
+        from ..geography import locate_answer
 
         res = locate_addresses([address], [date or _today()])
-        return _as_locate_command(res.row(0), f"l'adresse « {address} »", date)
+        return locate_answer(res, f"l'adresse « {address} »", date_given=bool(date))
 
     def geocode(self, address: str) -> dict[str, Any]:
         from ..addresses import geocode
@@ -119,18 +120,6 @@ class DomainEngine:
         files = sorted(p for p in rules_dir().rglob("*.yaml") if p.is_file())
         rules = [{"file": p.relative_to(rules_dir()).as_posix(), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in files]
         return {"engine": f"qpv {__version__}", "rules": rules}
-
-
-def _as_locate_command(obj: dict[str, Any], where: str, date: dt.date | None) -> dict[str, Any]:
-    """What `qpv locate --json` adds to `row(0)` (cli/geography_commands.py): a point outside France is
-    bad input, and the trace says whether the date was given or defaulted.
-    TODO(geography): move these two steps into the domain so that both callers share them."""
-    if obj.get("reason_code") == "hors_france" or obj["trace"].get("coverage") == "hors_france":
-        raise BadInput(f"{where} est hors du territoire français couvert (aucun département ni collectivité ne le contient)",
-                       field="position")
-    obj["trace"]["date_source"] = "option" if date else "default"
-    return obj
-
 
 
 # Rows per streamed chunk: small enough for the page's progress bar to move, large enough to stay vectorised.

@@ -1,6 +1,7 @@
 """`qpv locate` and `qpv quartiers`: the JSON contract of DESIGN.md and exit codes."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -8,6 +9,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 from qpv_cli.main import qpv
+
+from eligibility.errors import BadInput
 
 LOCATE_KEYS = {"status", "quartier", "commune", "vintage", "legal_basis", "distance_to_boundary_m", "carreau", "trace"}
 
@@ -100,3 +103,17 @@ def test_real_process_exit_code_and_single_json_line():
     assert json.loads(out.stdout)["vintage"] == "QP2015"
     bad = subprocess.run(cmd + ["--lon", "x", "--lat", "1"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
+
+
+def test_locate_answer_is_what_the_command_prints():
+    """`locate_answer` (shared by the CLI and the web service) = `qpv locate --json`; outside France is BadInput."""
+    from eligibility.geography import locate_answer, locate_points
+
+    res = locate_points([-0.506648], [43.900985], dt.date(2024, 6, 1))
+    obj = locate_answer(res, "le point", date_given=True)
+    assert obj["trace"]["date_source"] == "option"
+    printed = json.loads(run("locate", "--lon", "-0.506648", "--lat", "43.900985", "--date", "2024-06-01", "--json").output)
+    assert printed == obj
+    assert locate_answer(res, "le point", date_given=False)["trace"]["date_source"] == "default"
+    with pytest.raises(BadInput, match="hors du territoire"):
+        locate_answer(locate_points([-30.0], [40.0], dt.date(2024, 6, 1)), "le point (-30, 40)", date_given=True)

@@ -88,7 +88,8 @@ def _arrow_text(s: pd.Series):
 
     if not pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
         s = s.astype(object).where(s.notna(), None).astype("str")
-    return pa.array(s)
+    arr = pa.array(s)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def to_float(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -134,6 +135,24 @@ def to_float(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     return v, missing, errors, seen_comma
 
 
+def _ten_chars(text) -> np.ndarray:
+    """The bytes of every 10-character cell of an Arrow string array as an (n, 10) array (zeros for other
+    cells): dates are then read with integer arithmetic, no string parsing per cell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.fill_null(text, "").cast(pa.large_string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + len(text) + 1]
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8) if text.buffers()[2] is not None else np.zeros(0, np.uint8)
+    ten = np.flatnonzero(np.diff(offsets) == 10)
+    out = np.zeros((len(text), 10), dtype=np.uint8)
+    if len(ten):
+        out[ten] = data[offsets[ten][:, None] + np.arange(10)]
+    return out
+
+
 def to_date(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(datetime64[D] values, missing, errors). Accepts AAAA-MM-JJ, JJ/MM/AAAA and date dtypes."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
@@ -145,17 +164,18 @@ def to_date(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
     text = pc.utf8_trim_whitespace(_arrow_text(s))
     blank = pc.fill_null(pc.equal(text, ""), True)
-    iso = pc.fill_null(pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}$"), False)
-    fr = pc.fill_null(pc.match_substring_regex(text, r"^\d{2}/\d{2}/\d{4}$"), False)
+    chars = _ten_chars(text)  # (n, 10) bytes of 10-character cells, 0 elsewhere
+    digit = (chars >= 48) & (chars <= 57)
+    num = chars.astype(np.int64) - 48
+    iso = digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1) & (chars[:, 4] == 45) & (chars[:, 7] == 45)    # AAAA-MM-JJ
+    fr = digit[:, [0, 1, 3, 4, 6, 7, 8, 9]].all(axis=1) & (chars[:, 2] == 47) & (chars[:, 5] == 47)     # JJ/MM/AAAA
 
-    def part(iso_at: int, fr_at: int, width: int) -> np.ndarray:
-        chunk = pc.if_else(iso, pc.utf8_slice_codeunits(text, iso_at, iso_at + width),
-                           pc.utf8_slice_codeunits(text, fr_at, fr_at + width))
-        chunk = pc.if_else(pc.or_(iso, fr), chunk, pa.scalar("0", pa.string()))
-        return pc.cast(chunk, pa.int64()).to_numpy(zero_copy_only=False)
+    def field(iso_at: int, fr_at: int, width: int) -> np.ndarray:
+        weights = 10 ** np.arange(width - 1, -1, -1)
+        return np.where(iso, num[:, iso_at:iso_at + width] @ weights, num[:, fr_at:fr_at + width] @ weights)
 
-    y, m, d = part(0, 6, 4), part(5, 3, 2), part(8, 0, 2)
-    ok = pc.or_(iso, fr).to_numpy(zero_copy_only=False) & (m >= 1) & (m <= 12) & (d >= 1)
+    y, m, d = field(0, 6, 4), field(5, 3, 2), field(8, 0, 2)
+    ok = (iso | fr) & (m >= 1) & (m <= 12) & (d >= 1)
     month = ((y - 1970) * 12 + np.clip(m, 1, 12) - 1).astype("datetime64[M]")
     days = month.astype("datetime64[D]") + (d - 1)
     ok &= days < (month + 1).astype("datetime64[D]")  # 2024-02-30 does not exist: refused, not rolled over

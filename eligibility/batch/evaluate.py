@@ -153,12 +153,19 @@ def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame
 
 def _group(columns: list[np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(first row of each distinct combination, group number of each row), restricted to `rows`.
-    Hash-based (pd.factorize), one column at a time: no sort of a wide matrix."""
+    Boolean columns are packed 62 to an integer, the others factorised (hashing): no sort of a wide matrix."""
+    flags = [np.asarray(c)[rows] for c in columns if np.asarray(c).dtype == bool]
+    others = [np.asarray(c)[rows] for c in columns if np.asarray(c).dtype != bool]
+    for k in range(0, len(flags), 62):
+        packed = np.zeros(len(rows), dtype=np.int64)
+        for bit, f in enumerate(flags[k:k + 62]):
+            packed |= f.astype(np.int64) << bit
+        others.append(packed)
     code = np.zeros(len(rows), dtype=np.int64)
-    for col in columns:
-        k, uniques = pd.factorize(np.asarray(col)[rows], use_na_sentinel=False)  # None is a value too
+    for col in others:
+        k, uniques = pd.factorize(col, use_na_sentinel=False)  # None is a value too
         code, _ = pd.factorize(code * max(len(uniques), 1) + k)
-    groups, _ = pd.factorize(code)
+    groups = code
     first = np.full(groups.max() + 1 if len(groups) else 0, -1, dtype=np.int64)
     first[groups[::-1]] = rows[::-1]  # the earliest row of each group wins
     return first, groups

@@ -74,13 +74,21 @@ def _field_counts(quotes: _Quotes, sep_pos, rec_start, rec_end):
     """Fields per record: separators outside quotes + 1 (records sorted, non-overlapping)."""
     if len(rec_start) == 0:
         return np.zeros(0, dtype=np.int64)
-    idx = np.searchsorted(rec_start, sep_pos, side="right") - 1
-    ok = idx >= 0
-    idx_ok = np.where(ok, idx, 0)
-    ok &= sep_pos < rec_end[idx_ok]
+    # every separator counts in records without quotes: two binary searches per record
+    counts = np.searchsorted(sep_pos, rec_end) - np.searchsorted(sep_pos, rec_start) + 1
     if len(quotes.pos):
-        ok &= ((quotes.before(sep_pos) - quotes.before(rec_start[idx_ok])) & 1) == 0
-    return np.bincount(idx_ok[ok], minlength=len(rec_start)) + 1
+        quoted = np.flatnonzero(quotes.before(rec_end) - quotes.before(rec_start))
+        if len(quoted):  # the few records with quotes: drop separators inside quoted fields
+            starts, ends = rec_start[quoted], rec_end[quoted]
+            lo, hi = np.searchsorted(sep_pos, starts), np.searchsorted(sep_pos, ends)
+            lengths = hi - lo
+            owner = np.repeat(np.arange(len(quoted)), lengths)
+            # indices lo..hi-1 of every quoted record, concatenated, without a Python loop
+            idx = np.arange(len(owner)) - np.repeat(np.cumsum(lengths) - lengths, lengths) + np.repeat(lo, lengths)
+            pos = sep_pos[idx]
+            outside = ((quotes.before(pos) - quotes.before(starts[owner])) & 1) == 0
+            counts[quoted] = np.bincount(owner[outside], minlength=len(quoted)) + 1
+    return counts
 
 
 def split_records(data: bytes, *, sep: str, ncols: int, encoding: str, encoding_label: str, limit: int,

@@ -82,7 +82,7 @@ def bench_locate(args) -> dict:
     import datetime as dt
 
     from eligibility.batch import run_file
-    from eligibility.batch.jobs import LocateJob
+    from eligibility.batch.locate import LocateJob
 
     job = lambda r: LocateJob(r, date=dt.date.fromisoformat(DATE), fields=tuple(fields.split(",")))  # noqa: E731
     t, c = time.perf_counter(), time.process_time()

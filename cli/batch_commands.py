@@ -77,7 +77,7 @@ def _text(s: dict) -> str:
 @handle_errors
 def locate_cmd(input_path, date_str, tolerance, fields, **common) -> None:
     """Situe chaque point (colonnes lon, lat ou x, y ; date facultative) par rapport aux QPV."""
-    from eligibility.batch.jobs import LocateJob
+    from eligibility.batch.locate import LocateJob
 
     date = parse_date(date_str) if date_str else None
     _run(lambda renamed: LocateJob(renamed, date=date, tolerance_m=tolerance, traces=common["traces"] is not None,

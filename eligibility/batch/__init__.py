@@ -2,7 +2,7 @@
 
     run_file(job_factory, "in.csv", "out.csv", chunk_size=100_000, resume=False, traces=None, engine="local")
 
-`job_factory(renamed_columns)` builds the job (`jobs.LocateJob`, `evaluate.EvaluateJob`) once the
+`job_factory(renamed_columns)` builds the job (`locate.LocateJob`, `evaluate.EvaluateJob`) once the
 input's columns are known. See docs/batch.md.
 """
 from __future__ import annotations

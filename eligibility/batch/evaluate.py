@@ -20,14 +20,14 @@ import pandas as pd
 
 from ..errors import BadInput
 from .columns import first_error, to_date, to_float
-from .jobs import (ChunkResult, _counts, _empty_output, _row_numbers, _rules, _trace_lines, check_keep, fill_kept,
-                   with_kept)
+from . import jobs
+from .jobs import ChunkResult, check_keep, counts_of, empty_output, fill_kept, row_numbers, trace_lines, with_kept
 
 LIST_SEPARATOR = " | "
 
 
 def _rule(dispositif: str):
-    return _rules().get_rule(dispositif)
+    return jobs.rules_module().get_rule(dispositif)
 
 
 def evaluate_columns(rule) -> list[tuple[str, str]]:
@@ -81,10 +81,8 @@ class EvaluateJob:
 
     def warm(self) -> None:
         """Load the rule file and the geography in this process (once per Dask worker)."""
-        from .jobs import _geography
-
         _rule(self.dispositif)
-        _geography()([2.35], [48.85], dt.date(2025, 1, 1))
+        jobs.geography()([2.35], [48.85], dt.date(2025, 1, 1))
 
     def run(self, chunk) -> ChunkResult:
         rule = _rule(self.dispositif)
@@ -92,10 +90,10 @@ class EvaluateJob:
         raw = chunk.frame()
         df = raw.rename(columns=self.renamed)
         facts, value_errors, notes = _normalise(df[[c for c in df.columns if c in accepted]], accepted)
-        frame = _rules().evaluate_frame(rule, facts, date=self.date, errors="collect")
+        frame = jobs.rules_module().evaluate_frame(rule, facts, date=self.date, errors="collect")
         good = np.flatnonzero(np.equal(chunk.errors, None))
-        out = _empty_output(self.columns, chunk.n_rows)
-        out["row"] = _row_numbers(chunk)
+        out = empty_output(self.columns, chunk.n_rows)
+        out["row"] = row_numbers(chunk)
         fill_kept(out, raw, good, self.keep)
         out["outcome"][good] = frame.outcome
         amounts = frame.amounts
@@ -119,8 +117,8 @@ class EvaluateJob:
             errors = out["error"].copy()
             answered = good[np.equal(details["error"], None)]
             back = {int(p): j for j, p in enumerate(good)}
-            traces = _trace_lines(chunk, errors, answered, lambda k: frame.decision(back[int(answered[k])]).to_json())
-        return ChunkResult(pd.DataFrame(out), traces, _counts(out["outcome"]), notes)
+            traces = trace_lines(chunk, errors, answered, lambda k: frame.decision(back[int(answered[k])]).to_json())
+        return ChunkResult(pd.DataFrame(out), traces, counts_of(out["outcome"]), notes)
 
 
 def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame, np.ndarray, list[str]]:

@@ -7,6 +7,7 @@ import sys
 import time
 
 from eligibility.batch import jobs, run_file
+from eligibility.batch.locate import LocateJob
 from eligibility.geography import locate_points
 
 
@@ -17,6 +18,6 @@ def slow_locate(*args, **kwargs):
 
 if __name__ == "__main__":
     src, out, traces, size = sys.argv[1:5]
-    jobs._geography = lambda: slow_locate
-    run_file(lambda r: jobs.LocateJob(r, date=dt.date(2024, 1, 1), traces=True), src, out, chunk_size=int(size),
+    jobs.geography = lambda: slow_locate  # the hook every job calls
+    run_file(lambda r: LocateJob(r, date=dt.date(2024, 1, 1), traces=True), src, out, chunk_size=int(size),
              traces=traces, resume="--resume" in sys.argv, show_progress=False)

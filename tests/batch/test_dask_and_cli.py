@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from eligibility.batch import run_file
 from eligibility.batch.evaluate import EvaluateJob
-from eligibility.batch.jobs import LocateJob
+from eligibility.batch.locate import LocateJob
 from qpv_cli.main import qpv
 
 from test_evaluate import VARIANTS, write_rows

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from eligibility.batch import run_file
-from eligibility.batch.jobs import LocateJob
+from eligibility.batch.locate import LocateJob
 from eligibility.batch.sinks import OutputFormat, encode_part
 from eligibility.errors import BadInput
 from eligibility.geography import locate_points

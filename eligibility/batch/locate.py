@@ -1,0 +1,140 @@
+"""`qpv batch locate`: each row's place (lon/lat, Lambert-93 x/y, or an address) → quartier at a date."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInput
+from .columns import first_error, to_date, to_float
+from . import jobs
+from .jobs import (ChunkResult, check_keep, counts_of, empty_output, fill_kept, messages_where, row_numbers,
+                   trace_lines, with_kept)
+
+# output column kinds: "int" (row), "float" (distances), "str"
+LOCATE_COLUMNS = [
+    ("row", "int"), ("status", "str"), ("reason", "str"), ("quartier_code", "str"), ("quartier_name", "str"),
+    ("vintage", "str"), ("commune_code", "str"), ("commune_name", "str"), ("departement", "str"), ("region", "str"),
+    ("distance_to_boundary_m", "float"), ("carreau", "str"), ("error", "str"),
+]
+ADDRESS_PARTS = ("numero", "voie", "code_postal", "commune")
+
+
+@dataclass(frozen=True)
+class LocateJob:
+    """`qpv batch locate`: columns lon, lat (WGS84) or x, y (Lambert-93), optional date."""
+
+    renamed: dict[str, str]              # input column -> our name
+    date: dt.date | None = None          # for rows without a date column / value
+    tolerance_m: float = 15.0
+    traces: bool = False
+    keep: tuple[str, ...] = ()
+    fields: tuple[str, ...] | None = None  # answer columns to compute (None: all); the rest is never computed
+    kind: str = "locate"
+
+    def __post_init__(self):
+        names = set(self.renamed.values())
+        if not ({"lon", "lat"} <= names or {"x", "y"} <= names or "address" in names
+                or set(ADDRESS_PARTS) <= names):
+            raise BadInput("colonnes de position absentes : il faut lon et lat (WGS84), ou x et y (Lambert-93) "
+                           f"(colonnes lues : {', '.join(self.renamed)}) ; --map permet de renommer les vôtres",
+                           field="colonnes")
+        check_keep(self.keep, self.renamed, LOCATE_COLUMNS)
+        known = [name for name, _ in LOCATE_COLUMNS[1:-1]]
+        for f in self.fields or ():
+            if f not in known:
+                raise BadInput(f"champ « {f} » inconnu (champs : {', '.join(known)})", field="--fields")
+        if "date" not in names and self.date is None:
+            raise BadInput("date manquante : ajoutez une colonne « date » ou l'option --date AAAA-MM-JJ "
+                           "(la date décide du millésime des périmètres)", field="--date")
+
+    @property
+    def columns(self):
+        answers = [c for c in LOCATE_COLUMNS[1:-1] if self.fields is None or c[0] in self.fields or c[0] == "status"]
+        return with_kept(LOCATE_COLUMNS[:1] + answers + LOCATE_COLUMNS[-1:], self.keep)
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "date": self.date.isoformat() if self.date else None,
+                "tolerance_m": self.tolerance_m, "map": self.renamed, "keep": list(self.keep),
+                "fields": list(self.fields) if self.fields is not None else None}
+
+    def warm(self) -> None:
+        """Load the verified perimeters and indexes in this process (once per Dask worker)."""
+        jobs.geography()([2.35], [48.85], self.date or dt.date(2025, 1, 1))
+
+    def run(self, chunk) -> ChunkResult:
+        raw = chunk.frame()
+        df = raw.rename(columns=self.renamed)
+        good = np.flatnonzero(np.equal(chunk.errors, None))
+        errors = chunk.errors.copy()
+        place_errors, locate, notes = self._places(df)
+        dates, d_err = self._dates(df)
+        row_err = first_error(*place_errors, d_err)
+        errors[good] = row_err
+        ok = np.flatnonzero(np.equal(row_err, None))  # positions in df
+        out = empty_output(self.columns, chunk.n_rows)  # column -> numpy array, filled in place
+        out["row"] = row_numbers(chunk)
+        fill_kept(out, raw, good, self.keep)
+        res = None
+        if len(ok):
+            res = locate(ok, dates[ok])
+            at = good[ok]
+            for name, kind in self.columns:
+                if name in ("row", "error") or name in self.keep:
+                    continue
+                values = np.asarray(getattr(res, name))  # extra columns are computed on first access
+                out[name][at] = values.astype(float) if kind == "float" else values
+        out["error"] = errors
+        out["status"][~np.equal(errors, None)] = "error"
+        traces = None
+        if self.traces:
+            traces = trace_lines(chunk, errors, good[ok], lambda j: res.row(j))
+        return ChunkResult(pd.DataFrame(out), traces, counts_of(out["status"]), notes)
+
+    def _places(self, df):
+        """(per-row error arrays, locate(rows, dates) -> LocateResult, notes) for the place columns:
+        lon/lat or x/y points, else addresses through the address domain's geocoder."""
+        names = set(df.columns)
+        if {"lon", "lat"} <= names or {"x", "y"} <= names:
+            xc, yc, crs = ("lon", "lat", "EPSG:4326") if {"lon", "lat"} <= names else ("x", "y", "EPSG:2154")
+            x, x_missing, x_err, x_comma = to_float(df[xc], xc)
+            y, y_missing, y_err, y_comma = to_float(df[yc], yc)
+            notes = [f"virgule décimale dans « {c} »" for c, seen in ((xc, x_comma), (yc, y_comma)) if seen]
+            errors = [x_err, y_err, _missing_coordinate(x_missing | y_missing), _out_of_range(x, y, crs)]
+            return errors, lambda rows, d: jobs.geography()(x[rows], y[rows], d, crs=crs,
+                                                        tolerance_m=self.tolerance_m), notes
+        from ..addresses import compose_address, locate_addresses
+
+        texts = compose_address(df).str.strip().to_numpy(dtype=object)
+        blank = messages_where(texts == "", "adresse manquante")
+        return [blank], lambda rows, d: locate_addresses(texts[rows], d, tolerance_m=self.tolerance_m), \
+            ["adresses géocodées par l'index local (BAN/BAL/BANO)"]
+
+    def _dates(self, df):
+        n = len(df)
+        if "date" in df.columns:
+            v, missing, err = to_date(df["date"], "date")
+            if self.date is not None:
+                v[missing] = np.datetime64(self.date, "D")
+            else:
+                err = first_error(err, messages_where(missing, "colonne « date » vide et pas d'option --date"))
+            v = np.where(np.isnat(v), np.datetime64("1970-01-01", "D"), v)  # only error rows are NaT
+            return v, err
+        return np.full(n, np.datetime64(self.date, "D")), np.full(n, None, dtype=object)
+
+
+def _missing_coordinate(mask):
+    return messages_where(mask, "coordonnée manquante")
+
+
+def _out_of_range(x, y, crs):
+    with np.errstate(invalid="ignore"):
+        if crs == "EPSG:4326":
+            bad = (np.abs(x) > 180) | (np.abs(y) > 90)
+            msg = "coordonnées hors limites : longitude dans [-180, 180] et latitude dans [-90, 90] attendues"
+        else:
+            bad = (x < -400_000) | (x > 1_700_000) | (y < 5_900_000) | (y > 7_300_000)  # as geography.locate
+            msg = "coordonnées Lambert-93 hors de la France métropolitaine (x, y en mètres, EPSG:2154)"
+    return messages_where(bad & np.isfinite(x) & np.isfinite(y), msg)

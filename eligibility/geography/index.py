@@ -300,3 +300,53 @@ def commune_grid(dep: str) -> grid.Grid | None:
     a = cache.cached(f"communes-grid-{dep}", cache.key(entry.sha256, str(zone.epsg), str(COMMUNE_CELL_M)),
                      lambda: grid.build(ci.polygons, shapely.boundary(ci.polygons), cell=COMMUNE_CELL_M, margin=0.0).to_arrays("grid"))
     return grid.Grid.from_arrays(a, "grid")
+
+
+# -- grids in WGS84 degrees (degree_grid.py): large batches answer most points without projecting them --
+DEGREE_CELLS_PER_DEG = (64.0, 128.0)   # coarse cells: about 1.1-1.2 km x 0.87 km in metropolitan France
+DEGREE_SUB_DEPARTEMENT = 8             # fine cells about 150 m x 110 m near département boundaries and coasts
+DEGREE_SUB_QUARTIER = 32               # fine cells about 37 m x 27 m near quartier boundaries
+
+
+def _degree_arrays(zone: Zone, polygons: np.ndarray, boundaries: np.ndarray, sub: int, margin: float, snap: float):
+    from . import degree_grid, territories
+
+    pieces, _ = grid.boundary_pieces(boundaries)
+    g = degree_grid.build(polygons, pieces, zone.bbox, lambda lon, lat: territories.project(lon, lat, zone.epsg),
+                          per_deg_lon=DEGREE_CELLS_PER_DEG[0], per_deg_lat=DEGREE_CELLS_PER_DEG[1], sub=sub,
+                          margin=margin, snap=snap)
+    return g.to_arrays("dgrid")
+
+
+@functools.cache
+def departement_degree_grid(zone_name: str):
+    """Degree grid of a zone's départements: labels index `departement_index(zone_name).codes`."""
+    from .degree_grid import DegreeGrid
+
+    zone, di = ZONE_BY_NAME[zone_name], departement_index(zone_name)
+    ds = datasets.dataset("departements_geo")
+    a = cache.cached(f"departements-deg-{zone_name}",
+                     cache.key(ds.sha256, zone_name, str(zone.epsg), str(DEGREE_CELLS_PER_DEG), str(DEGREE_SUB_DEPARTEMENT), str(COAST_SNAP_M)),
+                     lambda: _degree_arrays(zone, di.polygons, shapely.boundary(di.polygons), DEGREE_SUB_DEPARTEMENT, 0.0, COAST_SNAP_M))
+    return DegreeGrid.from_arrays(a, "dgrid")
+
+
+@functools.cache
+def quartier_degree_grid(dataset_id: str, zone_name: str):
+    """(degree grid, positions): labels are local quartier indexes of `quartier_index(dataset_id, zone_name)`,
+    `positions` maps them to the Perimeters arrays. Margin GRID_MARGIN_M, as the metric grid."""
+    from .degree_grid import DegreeGrid
+
+    zone = ZONE_BY_NAME[zone_name]
+    ds = datasets.dataset(dataset_id)
+
+    def build():
+        qi = quartier_index(dataset_id, zone_name)
+        out = _degree_arrays(zone, qi.polygons, qi.boundaries, DEGREE_SUB_QUARTIER, GRID_MARGIN_M, 0.0)
+        out["positions"] = qi.positions
+        return out
+
+    a = cache.cached(f"quartiers-deg-{dataset_id}-{zone_name}",
+                     cache.key(ds.sha256, zone_name, str(zone.epsg), str(DEGREE_CELLS_PER_DEG), str(DEGREE_SUB_QUARTIER), str(GRID_MARGIN_M)),
+                     build)
+    return DegreeGrid.from_arrays(a, "dgrid"), a["positions"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import shapely
@@ -25,7 +25,9 @@ from .perimeters import load as load_perimeters
 INSIDE, OUTSIDE, NEAR, NOT_COVERED, UNDETERMINED = "inside", "outside", "near_boundary", "not_covered", "undetermined"
 STATUSES = (INSIDE, OUTSIDE, NEAR, NOT_COVERED, UNDETERMINED)
 _CODE = {s: i for i, s in enumerate(STATUSES)}  # statuses travel as int8 codes until the result is built
-_STATUS_OBJ = np.array(STATUSES, dtype=object)
+_STATUS_OBJ = np.array(STATUSES + (None,), dtype=object)  # index -1 (a row a caller padded) reads as None
+_REASON_OBJ = np.array((None,) + vintages.REASON_CODES[1:] + (None,), dtype=object)
+_COVERAGE_OBJ = np.array(vintages.REASON_CODES + (None,), dtype=object)
 SUPPORTED_CRS = ("EPSG:4326", "EPSG:2154")
 MAX_TOLERANCE_M = 1000.0
 
@@ -84,32 +86,130 @@ def as_dates(dates, n: int) -> np.ndarray:
 
 @dataclass
 class LocateResult:
-    """Equal-length arrays, one row per input point. `row(i)` is the `qpv locate --json` object."""
+    """Equal-length arrays, one row per input point. `row(i)` is the `qpv locate --json` object.
 
-    status: np.ndarray
-    quartier_code: np.ndarray     # None when no quartier
-    quartier_name: np.ndarray
-    vintage: np.ndarray           # None when not_covered
-    departement: np.ndarray       # '' outside France
-    region: np.ndarray
-    reason: np.ndarray            # None, the not_covered reason code, or the undetermined reason (address domain)
+    The answer is held as small integer codes; the text columns (`status`, `quartier_code`, …), the
+    metric coordinates and the columns that need geometry (commune, distance, carreau) are built on
+    first access, so a caller pays only for what it reads.
+    """
+
+    status_code: np.ndarray       # int8 index into STATUSES (-1: a row a caller padded)
+    quartier_pos: np.ndarray      # index into the vintage's Perimeters (-1 none)
+    rule: np.ndarray              # index into vintages.rules() (-1 none)
+    zone: np.ndarray              # index into territories.ZONES (-1 outside)
+    dep_idx: np.ndarray           # index into territories.dep_table() (-1 none)
+    why: np.ndarray               # index into vintages.REASON_CODES (0: covered)
+    contained: np.ndarray         # the point is geometrically inside quartier_pos
     dates: np.ndarray             # datetime64[D]
     lon: np.ndarray
     lat: np.ndarray
-    x: np.ndarray                 # metric coordinates in the zone's CRS
-    y: np.ndarray
-    zone: np.ndarray              # index into territories.ZONES (-1 outside)
-    rule: np.ndarray              # index into vintages.rules() (-1 none)
-    quartier_pos: np.ndarray      # index into the vintage's Perimeters (-1 none)
-    contained: np.ndarray         # the point is geometrically inside quartier_pos
-    exact: np.ndarray             # answered by exact tests (True) or by the grid (False)
     tolerance_m: float
     crs: str
-    dep_idx: np.ndarray = field(default=None)   # index into territories.dep_table() (-1 none)
-    coverage: np.ndarray = field(default=None)  # vintage resolution code ('' covered; see vintages.NOT_COVERED_REASONS)
+    detail: np.ndarray = field(default=None)     # undetermined reasons (address domain): non-empty = undetermined
+    metric_x: np.ndarray = field(default=None)   # metric coordinates already known (NaN: project on access)
+    metric_y: np.ndarray = field(default=None)
+    exact_known: np.ndarray = field(default=None)  # "answered by exact tests" when the metric path ran
 
     def __len__(self) -> int:
-        return len(self.status)
+        return len(self.status_code)
+
+    def take(self, rows) -> LocateResult:
+        """The rows `rows` as a result of their own (what `row(i)` computes on: one row, not a million)."""
+        rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        return LocateResult(**{f.name: (v[rows] if isinstance(v := getattr(self, f.name), np.ndarray) else v)
+                               for f in fields(LocateResult)})
+
+    # -- text columns -----------------------------------------------------------------------------
+    @functools.cached_property
+    def status(self) -> np.ndarray:
+        return _STATUS_OBJ[_int(self.status_code)]
+
+    def _quartier_column(self, attr: str) -> np.ndarray:
+        out = np.full(len(self), None, dtype=object)
+        pos, rule = _int(self.quartier_pos), _int(self.rule)
+        present = np.flatnonzero(np.bincount(np.where(pos >= 0, rule + 1, 0), minlength=1)[1:])
+        for r in present:  # the few vintages in the batch
+            table = np.append(getattr(load_perimeters(vintages.rules()[r].dataset_id), attr).astype(object), None)
+            if len(present) == 1:
+                return table[np.where((rule == r) & (pos >= 0), pos, -1)]
+            sel = np.flatnonzero((rule == r) & (pos >= 0))
+            out[sel] = table[pos[sel]]
+        return out
+
+    @functools.cached_property
+    def quartier_code(self) -> np.ndarray:    # None when no quartier
+        return self._quartier_column("code")
+
+    @functools.cached_property
+    def quartier_name(self) -> np.ndarray:
+        return self._quartier_column("name")
+
+    @functools.cached_property
+    def vintage(self) -> np.ndarray:          # None when not_covered
+        table = np.array([r.vintage for r in vintages.rules()] + [None], dtype=object)
+        return table[np.where(_int(self.zone) >= 0, _int(self.rule), -1)]
+
+    @functools.cached_property
+    def departement(self) -> np.ndarray:      # '' outside France
+        return territories.dep_table()[0][_int(self.dep_idx)]
+
+    @functools.cached_property
+    def region(self) -> np.ndarray:
+        return territories.dep_table()[1][_int(self.dep_idx)]
+
+    def _undetermined_rows(self) -> np.ndarray:
+        if self.detail is None:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero([bool(d) for d in self.detail]) if self.detail.dtype == object else np.flatnonzero(self.detail != "")
+
+    @functools.cached_property
+    def reason(self) -> np.ndarray:
+        """None, the not_covered reason code, or the undetermined reason (address domain)."""
+        out = _REASON_OBJ[_int(self.why)]
+        skip = self._undetermined_rows()
+        if len(skip):
+            out[skip] = self.detail[skip]
+        return out
+
+    @functools.cached_property
+    def coverage(self) -> np.ndarray:
+        """Vintage resolution code ('' covered; see vintages.NOT_COVERED_REASONS)."""
+        out = _COVERAGE_OBJ[_int(self.why)]
+        out[self._undetermined_rows()] = ""
+        return out
+
+    # -- geometry columns -------------------------------------------------------------------------
+    @functools.cached_property
+    def _xy(self) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self)
+        x = np.full(n, np.nan) if self.metric_x is None else np.asarray(self.metric_x, dtype=float).copy()
+        y = np.full(n, np.nan) if self.metric_y is None else np.asarray(self.metric_y, dtype=float).copy()
+        zone = _int(self.zone)
+        for (z,), rows in _groups(np.where((zone >= 0) & np.isnan(x), zone, -1)):
+            if z >= 0:  # elementwise projection: the same numbers as projecting the whole batch
+                x[rows], y[rows] = territories.project(self.lon[rows], self.lat[rows], territories.ZONES[z].epsg)
+        return x, y
+
+    @property
+    def x(self) -> np.ndarray:  # metric coordinates in the zone's CRS
+        return self._xy[0]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._xy[1]
+
+    @functools.cached_property
+    def exact(self) -> np.ndarray:
+        """The metric path answers this row by exact tests (True) or by its acceleration grid (False)."""
+        if self.exact_known is not None:
+            return self.exact_known
+        out = np.zeros(len(self), bool)
+        for (z, r), rows in _groups(self.zone, self.rule):
+            if z < 0 or r < 0:
+                continue
+            qi = index.quartier_index(vintages.rules()[r].dataset_id, territories.ZONES[z].name)
+            out[rows] = (self.tolerance_m > qi.grid.margin) | (qi.grid.lookup(self.x[rows], self.y[rows]) == grid.CROSSING)
+        return out
 
     # -- columns computed on first access -------------------------------------------------------
     @functools.cached_property
@@ -175,9 +275,10 @@ class LocateResult:
 
     # -- one row as the JSON contract --------------------------------------------------------------
     def row(self, i: int) -> dict:
+        """Computes only what row i needs (one point's commune, distance, carreau), not whole columns."""
         from .trace import row_json
 
-        return row_json(self, i)
+        return row_json(self.take([i]), 0)
 
 
 def _int(values) -> np.ndarray:
@@ -273,20 +374,33 @@ def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float = 
         raise BadInput(f"tolérance invalide « {tolerance_m} »", field="tolerance") from None
     if not (0.0 <= tol <= MAX_TOLERANCE_M):
         raise BadInput(f"tolérance hors de [0, {MAX_TOLERANCE_M:g}] m : {tolerance_m}", field="tolerance")
-    detail = np.full(n, "", dtype=object) if undetermined is None else np.asarray(undetermined, dtype=object)
-    if len(detail) != n:
+    detail = None if undetermined is None else np.asarray(undetermined, dtype=object)
+    if detail is not None and len(detail) != n:
         raise BadInput(f"{len(detail)} motifs pour {n} points", field="undetermined")
-    skip = np.array([bool(d) for d in detail], dtype=bool) if undetermined is not None else np.zeros(n, bool)
+    skip = np.array([bool(d) for d in detail], dtype=bool) if detail is not None else np.zeros(n, bool)
     _check_coordinates(a, b, crs, skip)
     d64 = as_dates(dates, n)
-    a, b = np.where(skip, 0.0, a), np.where(skip, 0.0, b)
+    if skip.any():
+        a, b = np.where(skip, 0.0, a), np.where(skip, 0.0, b)
     if crs == "EPSG:2154":
         lon_, lat_ = territories.unproject(a, b, 2154)
+        ans = _metric_answer(lon_, lat_, d64, tol, skip, lambert=(a, b))
+    elif n - int(skip.sum()) >= FAST_MIN_POINTS and tol <= index.GRID_MARGIN_M:
+        lon_, lat_ = a, b
+        ans = _degree_answer(lon_, lat_, d64, tol, skip)
     else:
         lon_, lat_ = a, b
+        ans = _metric_answer(lon_, lat_, d64, tol, skip)
+    return LocateResult(dates=d64, lon=lon_, lat=lat_, tolerance_m=tol, crs=crs,
+                        detail=detail, **ans)
 
-    zone = np.where(skip, territories.NO_ZONE, territories.zone_index(lon_, lat_)).astype(np.int64)
-    if crs == "EPSG:2154":  # Lambert-93 input is metropolitan by definition
+
+def _metric_answer(lon, lat, d64, tol, skip, lambert=None) -> dict:
+    """Every point projected to its zone's metric CRS; département and quartier by the metric grids,
+    exact tests in their boundary cells. `lambert`: the (x, y) the caller gave in EPSG:2154."""
+    n = len(lon)
+    zone = np.where(skip, territories.NO_ZONE, territories.zone_index(lon, lat)).astype(np.int64)
+    if lambert is not None:  # Lambert-93 input is metropolitan by definition
         zone = np.where(skip, territories.NO_ZONE, 0)
     x, y = np.full(n, np.nan), np.full(n, np.nan)
     dep = np.full(n, -1, dtype=np.int64)  # index into territories.dep_table()
@@ -294,44 +408,102 @@ def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float = 
         if z < 0:
             continue
         zn = territories.ZONES[z]
-        if crs == "EPSG:2154" and zn.epsg == 2154:
-            x[rows], y[rows] = a[rows], b[rows]
+        if lambert is not None and zn.epsg == 2154:
+            x[rows], y[rows] = lambert[0][rows], lambert[1][rows]
         else:
-            x[rows], y[rows] = territories.project(lon_[rows], lat_[rows], zn.epsg)
+            x[rows], y[rows] = territories.project(lon[rows], lat[rows], zn.epsg)
         if zn.has_contours:
             di = index.departement_index(zn.name)
             k = di.locate(x[rows], y[rows])
             dep[rows] = np.where(k >= 0, territories.dep_positions(tuple(di.codes))[np.maximum(k, 0)], -1)
         else:
             dep[rows] = territories.dep_positions((zn.departements[0],))[0]
-    codes, regions, reg_int = territories.dep_table()
     zone = np.where(dep < 0, territories.NO_ZONE, zone)
-    terr_code = np.array([territories.TERRITORY_CODES[z.territory] for z in territories.ZONES] + [-1])[zone]
-    rule, why = vintages.resolve_codes(terr_code, reg_int[dep], d64)
+    rule, why = _resolve(zone, dep, d64)
 
     status = np.full(n, _CODE[NOT_COVERED], dtype=np.int8)
     qpos = np.full(n, -1, dtype=np.int64)
     contained = np.zeros(n, bool)
     exact = np.zeros(n, bool)
-    code = np.full(n, None, dtype=object)
-    name = np.full(n, None, dtype=object)
-    vint = np.full(n, None, dtype=object)
     for (z, r), rows in _groups(zone, rule):
         if r < 0 or z < 0:
             continue
-        ds_id = vintages.rules()[r].dataset_id
-        qi = index.quartier_index(ds_id, territories.ZONES[z].name)
+        qi = index.quartier_index(vintages.rules()[r].dataset_id, territories.ZONES[z].name)
         local, st, cont, ex = _classify(qi, x[rows], y[rows], tol)
-        per = load_perimeters(ds_id)
-        has = local >= 0
-        pos = np.where(has, qi.positions[np.maximum(local, 0)] if len(qi.positions) else -1, -1)
+        pos = np.where(local >= 0, qi.positions[np.maximum(local, 0)] if len(qi.positions) else -1, -1)
         status[rows], contained[rows], exact[rows], qpos[rows] = st, cont, ex, pos
-        code[rows[has]], name[rows[has]] = per.code[pos[has]], per.name[pos[has]]
-        vint[rows] = per.vintage
     status[skip] = _CODE[UNDETERMINED]
-    reason = np.array(vintages.REASON_CODES, dtype=object)[why]
-    public_reason = np.where(skip, detail, np.where(why == 0, None, reason)).astype(object)
-    return LocateResult(status=_STATUS_OBJ[status], quartier_code=code, quartier_name=name, vintage=vint,
-                        departement=codes[dep], region=regions[dep], reason=public_reason, dates=d64, lon=lon_,
-                        lat=lat_, x=x, y=y, zone=zone, rule=rule, quartier_pos=qpos, contained=contained, exact=exact,
-                        tolerance_m=tol, crs=crs, dep_idx=dep, coverage=np.where(skip, "", reason).astype(object))
+    return {"status_code": status, "quartier_pos": qpos, "rule": rule, "zone": zone, "dep_idx": dep, "why": why,
+            "contained": contained, "metric_x": x, "metric_y": y, "exact_known": exact}
+
+
+_TERRITORY_OF_ZONE = np.array([territories.TERRITORY_CODES[z.territory] for z in territories.ZONES] + [-1])
+
+
+def _resolve(zone: np.ndarray, dep: np.ndarray, d64: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vintage rule and reason code per point. The rule depends on (zone, département, date) only:
+    with one date for the whole batch (the usual case), resolve each (zone, département) pair once."""
+    reg_int = territories.dep_table()[2]
+    if len(d64) > 1000 and (d64 == d64[0]).all():
+        n_dep = len(reg_int)
+        kz, kd = np.divmod(np.arange((len(territories.ZONES) + 1) * n_dep), n_dep)
+        kz, kd = kz - 1, kd - 1
+        rule_t, why_t = vintages.resolve_codes(_TERRITORY_OF_ZONE[kz], reg_int[kd], np.repeat(d64[:1], len(kz)))
+        key = (zone + 1) * n_dep + (dep + 1)
+        return rule_t[key], why_t[key]
+    return vintages.resolve_codes(_TERRITORY_OF_ZONE[zone], reg_int[dep], d64)
+
+
+FAST_MIN_POINTS = 20_000  # below this, the metric path alone (a single point loads no degree grid)
+
+
+def _degree_answer(lon, lat, d64, tol, skip) -> dict:
+    """Large batches: département and quartier straight from the WGS84 degree grids (no projection);
+    the points in their boundary cells (and in zones without contours) take the metric path."""
+    n = len(lon)
+    zone = np.where(skip, territories.NO_ZONE, territories.zone_index(lon, lat)).astype(np.int64)
+    dep = np.full(n, -1, dtype=np.int64)
+    slow = np.zeros(n, bool)
+    for z, rows in _zone_rows(zone):
+        zn = territories.ZONES[z]
+        if not zn.has_contours:
+            slow[rows] = True
+            continue
+        lab = index.departement_degree_grid(zn.name).lookup(lon[rows], lat[rows])
+        table = np.append(territories.dep_positions(tuple(index.departement_index(zn.name).codes)), [-1, -1])
+        dep[rows] = table[lab]  # CLEAR (-1) and CROSSING (-2) read -1
+        slow[rows] |= lab == grid.CROSSING
+    zone = np.where((dep < 0) & ~slow, territories.NO_ZONE, zone)
+    rule, why = _resolve(zone, dep, d64)
+
+    status = np.full(n, _CODE[NOT_COVERED], dtype=np.int8)
+    qpos = np.full(n, -1, dtype=np.int64)
+    n_rules = len(vintages.rules()) + 1
+    key = np.where(slow | (rule < 0) | (zone < 0), -1, zone * n_rules + rule)
+    for k, rows in _zone_rows(key):
+        z, r = divmod(k, n_rules)
+        g, positions = index.quartier_degree_grid(vintages.rules()[r].dataset_id, territories.ZONES[z].name)
+        lab = g.lookup(lon[rows], lat[rows])
+        slow[rows] |= lab == grid.CROSSING
+        status[rows] = np.where(lab >= 0, _CODE[INSIDE], _CODE[OUTSIDE])
+        qpos[rows] = np.append(positions, [-1, -1])[lab]
+    contained = qpos >= 0
+    x = y = exact = None
+    todo = np.flatnonzero(slow)
+    if len(todo):
+        sub = _metric_answer(lon[todo], lat[todo], d64[todo], tol, skip[todo])
+        x, y = np.full(n, np.nan), np.full(n, np.nan)
+        x[todo], y[todo] = sub["metric_x"], sub["metric_y"]
+        for name, arr in (("status_code", status), ("quartier_pos", qpos), ("rule", rule), ("zone", zone),
+                          ("dep_idx", dep), ("why", why), ("contained", contained)):
+            arr[todo] = sub[name]
+    status[skip] = _CODE[UNDETERMINED]
+    return {"status_code": status, "quartier_pos": qpos, "rule": rule, "zone": zone, "dep_idx": dep, "why": why,
+            "contained": contained, "metric_x": x, "metric_y": y, "exact_known": exact}
+
+
+def _zone_rows(key: np.ndarray):
+    """(k, rows) for each k >= 0 present in `key` (small non-negative ints); rows is a slice when all match."""
+    counts = np.bincount(key + 1)
+    for k in np.flatnonzero(counts[1:]):
+        yield int(k), (slice(None) if counts[k + 1] == len(key) else np.flatnonzero(key == k))

@@ -1,0 +1,118 @@
+"""Acceleration grid in the input's own WGS84 degrees: most points are answered without projecting them.
+
+Cells are lon/lat rectangles whose sides are powers of two of a degree (so a cell's edges are exact
+binary fractions). Each cell is classified in the zone's metric CRS: its four projected corners make a
+quadrilateral (the true image of a cell under 200 m differs from it by well under a millimetre), and the
+tests use that quadrilateral grown by `EDGE_SLACK_M` (covers that bend and the rounding of the cell index):
+- CLEAR: no boundary within `margin` and in no polygon (and, with `snap`, no polygon within `snap`);
+- polygon k >= 0: no boundary within `margin`, and the whole cell is inside polygon k (and no other);
+- CROSSING: anything else; the point then runs the metric path (projection, exact tests).
+So a point in a CLEAR or labelled cell gets, without projection, exactly the answer of the metric path.
+
+Two levels: a dense array of coarse cells over the zone's box; each coarse cell that is CROSSING is
+split into sub x sub fine cells, stored as one block. One lookup is a few array operations per point.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from .grid import CLEAR, CROSSING
+
+EDGE_SLACK_M = 0.05
+_BLOCK = -3  # coarse values <= _BLOCK point to block (_BLOCK - value)
+
+
+@dataclass(frozen=True)
+class DegreeGrid:
+    lon0: float
+    lat0: float
+    per_deg_lon: float   # coarse cells per degree (a power of two)
+    per_deg_lat: float
+    nx: int              # coarse cells along lon, lat
+    ny: int
+    sub: int             # fine cells per coarse side in a block
+    margin: float        # metres: no boundary within this of a CLEAR or labelled cell
+    coarse: np.ndarray   # int32 (nx * ny): label, or a block pointer
+    blocks: np.ndarray   # int32 (n_blocks, sub * sub): labels of fine cells
+
+    def lookup(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """CLEAR, CROSSING or the polygon index for each point; points off the grid are CLEAR."""
+        s = self.sub
+        fx = (lon - self.lon0) * (self.per_deg_lon * s)
+        fy = (lat - self.lat0) * (self.per_deg_lat * s)
+        ok = (fx >= 0) & (fx < self.nx * s) & (fy >= 0) & (fy < self.ny * s)  # NaN is not ok
+        ix = np.where(ok, fx, 0).astype(np.int64)  # non-negative: truncation is floor
+        iy = np.where(ok, fy, 0).astype(np.int64)
+        out = self.coarse[(ix // s) * self.ny + iy // s]
+        out[~ok] = CLEAR
+        sel = np.flatnonzero(out <= _BLOCK)
+        if len(sel):
+            out[sel] = self.blocks[_BLOCK - out[sel], (ix[sel] % s) * s + iy[sel] % s]
+        return out
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        params = [self.lon0, self.lat0, self.per_deg_lon, self.per_deg_lat, self.nx, self.ny, self.sub, self.margin]
+        return {f"{prefix}_params": np.array(params, dtype=float), f"{prefix}_coarse": self.coarse,
+                f"{prefix}_blocks": self.blocks}
+
+    @classmethod
+    def from_arrays(cls, arrays, prefix: str) -> DegreeGrid:
+        lon0, lat0, pl, pt, nx, ny, sub, margin = arrays[f"{prefix}_params"]
+        return cls(float(lon0), float(lat0), float(pl), float(pt), int(nx), int(ny), int(sub), float(margin),
+                   arrays[f"{prefix}_coarse"], arrays[f"{prefix}_blocks"])
+
+
+def _quads(lon_lo: np.ndarray, lat_lo: np.ndarray, dlon: float, dlat: float, project) -> np.ndarray:
+    """Projected quadrilaterals of the cells with lower-left corners (lon_lo, lat_lo)."""
+    lon = np.stack([lon_lo, lon_lo + dlon, lon_lo + dlon, lon_lo, lon_lo], axis=1)
+    lat = np.stack([lat_lo, lat_lo, lat_lo + dlat, lat_lo + dlat, lat_lo], axis=1)
+    x, y = project(lon.ravel(), lat.ravel())
+    return shapely.polygons(np.stack([x, y], axis=1).reshape(-1, 5, 2))
+
+
+def _classify(quads: np.ndarray, pieces: shapely.STRtree, polygons: np.ndarray, polygon_tree: shapely.STRtree,
+              margin: float, snap: float) -> np.ndarray:
+    labels = np.full(len(quads), CLEAR, dtype=np.int32)
+    hit = pieces.query(quads, predicate="dwithin", distance=margin + EDGE_SLACK_M)[0]
+    labels[hit] = CROSSING
+    quiet = np.flatnonzero(labels == CLEAR)
+    centres = shapely.centroid(quads[quiet])
+    c_idx, p_idx = polygon_tree.query(centres)  # envelopes; the test below runs on the prepared polygons
+    inside = shapely.intersects(polygons[p_idx], centres[c_idx])
+    c_idx, p_idx = c_idx[inside], p_idx[inside]
+    n_hits = np.bincount(c_idx, minlength=len(quiet))
+    labels[quiet[c_idx]] = p_idx
+    labels[quiet[n_hits > 1]] = CROSSING  # overlapping polygons: the exact path decides
+    if snap > 0:  # outside every polygon but within `snap` of one (so of its boundary): the exact path snaps
+        out = quiet[n_hits == 0]
+        near = pieces.query(quads[out], predicate="dwithin", distance=snap + EDGE_SLACK_M)[0]
+        labels[out[near]] = CROSSING
+    return labels
+
+
+def build(polygons: np.ndarray, pieces: np.ndarray, bbox: tuple[float, float, float, float], project, *,
+          per_deg_lon: float, per_deg_lat: float, sub: int, margin: float, snap: float = 0.0) -> DegreeGrid:
+    """Classify the cells over `bbox` (lon/lat) against `polygons` (metric CRS; `pieces` = their
+    boundaries cut into segments). `project(lon, lat) -> (x, y)` is the zone's projection."""
+    lon0 = np.floor(bbox[0] * per_deg_lon) / per_deg_lon
+    lat0 = np.floor(bbox[1] * per_deg_lat) / per_deg_lat
+    nx = int(np.ceil((bbox[2] - lon0) * per_deg_lon)) + 1
+    ny = int(np.ceil((bbox[3] - lat0) * per_deg_lat)) + 1
+    shapely.prepare(polygons)
+    piece_tree, polygon_tree = shapely.STRtree(pieces), shapely.STRtree(polygons)
+    dlon, dlat = 1.0 / per_deg_lon, 1.0 / per_deg_lat
+    ix, iy = np.divmod(np.arange(nx * ny, dtype=np.int64), ny)
+    coarse = _classify(_quads(lon0 + ix * dlon, lat0 + iy * dlat, dlon, dlat, project),
+                       piece_tree, polygons, polygon_tree, margin, snap)
+    split = np.flatnonzero(coarse == CROSSING)
+    fx, fy = np.divmod(np.arange(sub * sub, dtype=np.int64), sub)  # fine cell (fx, fy) at fx * sub + fy
+    flon = (lon0 + ix[split] * dlon)[:, None] + fx[None, :] * (dlon / sub)
+    flat = (lat0 + iy[split] * dlat)[:, None] + fy[None, :] * (dlat / sub)
+    fine = _classify(_quads(flon.ravel(), flat.ravel(), dlon / sub, dlat / sub, project),
+                     piece_tree, polygons, polygon_tree, margin, snap)
+    coarse[split] = _BLOCK - np.arange(len(split), dtype=np.int32)
+    return DegreeGrid(float(lon0), float(lat0), float(per_deg_lon), float(per_deg_lat), nx, ny, int(sub), float(margin),
+                      coarse.astype(np.int32), fine.reshape(len(split), sub * sub).astype(np.int32))

@@ -22,7 +22,8 @@ def _common_options(fn):
         click.option("--resume", is_flag=True, help="Reprendre un traitement interrompu là où il s'est arrêté."),
         click.option("--traces", "traces", type=click.Path(dir_okay=False, path_type=Path),
                      help="Traces complètes en JSON Lines, une par ligne d'entrée (clé « row »)."),
-        click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True),
+        click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                     help="local : ce processus ; dask : un cluster dask.distributed (même sortie, octet pour octet)."),
         click.option("--scheduler", help="Adresse d'un ordonnanceur dask.distributed (tcp://hôte:8786)."),
         click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 256),
                      help="Workers du cluster Dask local (sans --scheduler)."),
@@ -76,7 +77,8 @@ def _text(s: dict) -> str:
 @_common_options
 @handle_errors
 def locate_cmd(input_path, date_str, tolerance, fields, **common) -> None:
-    """Situe chaque point (colonnes lon, lat ou x, y ; date facultative) par rapport aux QPV."""
+    """Situe chaque ligne par rapport aux QPV : colonnes lon, lat (WGS84), ou x, y (Lambert-93), ou une adresse
+    (address, ou numero, voie, code_postal, commune) ; colonne date facultative (sinon --date)."""
     from eligibility.batch.locate import LocateJob
 
     date = parse_date(date_str) if date_str else None

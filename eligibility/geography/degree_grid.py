@@ -40,17 +40,37 @@ class DegreeGrid:
 
     def lookup(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """CLEAR, CROSSING or the polygon index for each point; points off the grid are CLEAR."""
-        s = self.sub
-        fx = (lon - self.lon0) * (self.per_deg_lon * s)
-        fy = (lat - self.lat0) * (self.per_deg_lat * s)
-        ok = (fx >= 0) & (fx < self.nx * s) & (fy >= 0) & (fy < self.ny * s)  # NaN is not ok
-        ix = np.where(ok, fx, 0).astype(np.int64)  # non-negative: truncation is floor
-        iy = np.where(ok, fy, 0).astype(np.int64)
-        out = self.coarse[(ix // s) * self.ny + iy // s]
-        out[~ok] = CLEAR
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        ok = (lon >= self.lon0) & (lon < self.lon0 + self.nx / self.per_deg_lon) & \
+             (lat >= self.lat0) & (lat < self.lat0 + self.ny / self.per_deg_lat)  # NaN is not ok
+        out = np.full(len(lon), CLEAR, dtype=np.int32)
+        sel = np.flatnonzero(ok)
+        out[sel] = self.lookup_cells(*self.cells(lon[sel], lat[sel], self.sub), self.sub)
+        return out
+
+    def cells(self, lon: np.ndarray, lat: np.ndarray, sub: int, clip: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Fine cell indices (int32) at `sub` fine cells per coarse cell. Points must lie inside the
+        grid's box (the zone's box), or `clip` them to its edge (the caller then discards those rows).
+        Grids of one zone share their coarse cells: indices computed once serve both of its grids."""
+        fx = (lon - self.lon0) * (self.per_deg_lon * sub)
+        fy = (lat - self.lat0) * (self.per_deg_lat * sub)
+        if clip:
+            np.clip(fx, 0, self.nx * sub - 1, out=fx)
+            np.clip(fy, 0, self.ny * sub - 1, out=fy)
+        ix, iy = fx.astype(np.int32), fy.astype(np.int32)  # non-negative: truncation is floor
+        if len(ix) and (ix.min() < 0 or iy.min() < 0 or ix.max() >= self.nx * sub or iy.max() >= self.ny * sub):
+            raise ValueError("points outside the degree grid's box")
+        return ix, iy
+
+    def lookup_cells(self, ix: np.ndarray, iy: np.ndarray, sub: int) -> np.ndarray:
+        """Labels of the fine cells (ix, iy) given at resolution `sub` (a power of two >= self.sub)."""
+        shift = int(sub).bit_length() - 1
+        out = self.coarse[(ix >> shift) * self.ny + (iy >> shift)]
         sel = np.flatnonzero(out <= _BLOCK)
         if len(sel):
-            out[sel] = self.blocks[_BLOCK - out[sel], (ix[sel] % s) * s + iy[sel] % s]
+            down = (int(sub) // self.sub).bit_length() - 1  # from `sub` to this grid's fine cells
+            fx, fy = (ix[sel] >> down) & (self.sub - 1), (iy[sel] >> down) & (self.sub - 1)
+            out[sel] = self.blocks[_BLOCK - out[sel], fx * self.sub + fy]
         return out
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:

@@ -23,6 +23,7 @@ GRID_MARGIN_M = 25.0          # tolerances up to this are answered from the grid
 DEPARTEMENT_CELL_M = 1000.0
 COAST_SNAP_M = 200.0          # contours simplified by tens of metres miss bits of coast: accept the nearest within this
 COMMUNE_CELL_M = 200.0
+SNAP_BY_PIECES = 200          # from this many point-area pairs off a coast, distances come from boundary segments
 SMALL_BATCH = 2000            # up to this many points, nearest boundaries come from an STRtree query
 DENSIFY_M = 50.0              # boundary vertices at most this far apart: nearest vertex bounds the nearest segment
 
@@ -190,6 +191,7 @@ class AreaIndex:
     polygons: np.ndarray
     grid: grid.Grid | None
     _tree: shapely.STRtree | None = None
+    _pieces: tuple | None = None
 
     @property
     def tree(self) -> shapely.STRtree:
@@ -197,6 +199,29 @@ class AreaIndex:
             shapely.prepare(self.polygons)
             self._tree = shapely.STRtree(self.polygons)
         return self._tree
+
+    def _distances(self, pts: np.ndarray, pi: np.ndarray, ai: np.ndarray, reach: float) -> np.ndarray:
+        """Distance from pts[pi] (outside every area) to areas ai. Many pairs: the minimum over the
+        areas' boundary segments, which is how GEOS computes a point-polygon distance (same numbers),
+        and far cheaper than measuring against a whole département each time."""
+        if len(pi) < SNAP_BY_PIECES:
+            return shapely.distance(pts[pi], self.polygons[ai])
+        if self._pieces is None:
+            segs, owner = grid.boundary_pieces(shapely.boundary(self.polygons))
+            self._pieces = (shapely.STRtree(segs), segs, owner)
+        tree, segs, owner = self._pieces
+        q = np.unique(pi)
+        qi, si = tree.query(pts[q], predicate="dwithin", distance=reach * (1 + 1e-9) + 1e-6)
+        key = q[qi] * len(self.polygons) + owner[si]
+        d = shapely.distance(pts[q[qi]], segs[si])
+        order = np.lexsort((d, key))
+        first = order[np.concatenate([[True], key[order][1:] != key[order][:-1]])]
+        want = pi * len(self.polygons) + ai
+        at = np.minimum(np.searchsorted(key[first], want), len(first) - 1)
+        out = d[first][at]
+        lost = np.flatnonzero(key[first][at] != want)  # not expected; measured directly if it happens
+        out[lost] = shapely.distance(pts[pi[lost]], self.polygons[ai[lost]])
+        return out
 
     def locate(self, x: np.ndarray, y: np.ndarray, snap_m: float = COAST_SNAP_M, area_grid: grid.Grid | None = None) -> np.ndarray:
         """Index of the area holding each point (-1: none within `snap_m`). Grid first, exact tests after."""
@@ -219,7 +244,7 @@ class AreaIndex:
                 mi, ai2 = self.tree.query(shapely.box(mx - snap_m, my - snap_m, mx + snap_m, my + snap_m))
                 near = shapely.dwithin(self.polygons[ai2], pts[miss][mi], snap_m)  # prepared polygons
                 mi, ai2 = mi[near], ai2[near]
-                d = shapely.distance(pts[miss][mi], self.polygons[ai2])
+                d = self._distances(pts[miss], mi, ai2, snap_m)
                 order = np.lexsort((ai2, d, mi))
                 first = order[np.concatenate([[True], mi[order][1:] != mi[order][:-1]])] if len(order) else order
                 found[miss[mi[first]]] = ai2[first]
@@ -306,6 +331,7 @@ def commune_grid(dep: str) -> grid.Grid | None:
 DEGREE_CELLS_PER_DEG = (64.0, 128.0)   # coarse cells: about 1.1-1.2 km x 0.87 km in metropolitan France
 DEGREE_SUB_DEPARTEMENT = 8             # fine cells about 150 m x 110 m near département boundaries and coasts
 DEGREE_SUB_QUARTIER = 32               # fine cells about 37 m x 27 m near quartier boundaries
+DEGREE_MARGIN_M = 15.0                 # the default tolerance: larger tolerances take the metric path
 
 
 def _degree_arrays(zone: Zone, polygons: np.ndarray, boundaries: np.ndarray, sub: int, margin: float, snap: float):
@@ -334,7 +360,8 @@ def departement_degree_grid(zone_name: str):
 @functools.cache
 def quartier_degree_grid(dataset_id: str, zone_name: str):
     """(degree grid, positions): labels are local quartier indexes of `quartier_index(dataset_id, zone_name)`,
-    `positions` maps them to the Perimeters arrays. Margin GRID_MARGIN_M, as the metric grid."""
+    `positions` maps them to the Perimeters arrays. Margin DEGREE_MARGIN_M (the default tolerance): the
+    narrower the margin, the fewer points left to the exact tests."""
     from .degree_grid import DegreeGrid
 
     zone = ZONE_BY_NAME[zone_name]
@@ -342,11 +369,11 @@ def quartier_degree_grid(dataset_id: str, zone_name: str):
 
     def build():
         qi = quartier_index(dataset_id, zone_name)
-        out = _degree_arrays(zone, qi.polygons, qi.boundaries, DEGREE_SUB_QUARTIER, GRID_MARGIN_M, 0.0)
+        out = _degree_arrays(zone, qi.polygons, qi.boundaries, DEGREE_SUB_QUARTIER, DEGREE_MARGIN_M, 0.0)
         out["positions"] = qi.positions
         return out
 
     a = cache.cached(f"quartiers-deg-{dataset_id}-{zone_name}",
-                     cache.key(ds.sha256, zone_name, str(zone.epsg), str(DEGREE_CELLS_PER_DEG), str(DEGREE_SUB_QUARTIER), str(GRID_MARGIN_M)),
+                     cache.key(ds.sha256, zone_name, str(zone.epsg), str(DEGREE_CELLS_PER_DEG), str(DEGREE_SUB_QUARTIER), str(DEGREE_MARGIN_M)),
                      build)
     return DegreeGrid.from_arrays(a, "dgrid"), a["positions"]

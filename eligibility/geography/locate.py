@@ -385,7 +385,7 @@ def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float = 
     if crs == "EPSG:2154":
         lon_, lat_ = territories.unproject(a, b, 2154)
         ans = _metric_answer(lon_, lat_, d64, tol, skip, lambert=(a, b))
-    elif n - int(skip.sum()) >= FAST_MIN_POINTS and tol <= index.GRID_MARGIN_M:
+    elif n - int(skip.sum()) >= FAST_MIN_POINTS and tol <= index.DEGREE_MARGIN_M:
         lon_, lat_ = a, b
         ans = _degree_answer(lon_, lat_, d64, tol, skip)
     else:
@@ -428,13 +428,18 @@ def _metric_answer(lon, lat, d64, tol, skip, lambert=None) -> dict:
     for (z, r), rows in _groups(zone, rule):
         if r < 0 or z < 0:
             continue
-        qi = index.quartier_index(vintages.rules()[r].dataset_id, territories.ZONES[z].name)
-        local, st, cont, ex = _classify(qi, x[rows], y[rows], tol)
-        pos = np.where(local >= 0, qi.positions[np.maximum(local, 0)] if len(qi.positions) else -1, -1)
-        status[rows], contained[rows], exact[rows], qpos[rows] = st, cont, ex, pos
+        status[rows], qpos[rows], contained[rows], exact[rows] = _quartiers_metric(z, r, x[rows], y[rows], tol)
     status[skip] = _CODE[UNDETERMINED]
     return {"status_code": status, "quartier_pos": qpos, "rule": rule, "zone": zone, "dep_idx": dep, "why": why,
             "contained": contained, "metric_x": x, "metric_y": y, "exact_known": exact}
+
+
+def _quartiers_metric(z: int, r: int, x, y, tol):
+    """(status code, quartier position, contained, exact) of metric points of zone z under rule r."""
+    qi = index.quartier_index(vintages.rules()[r].dataset_id, territories.ZONES[z].name)
+    local, st, cont, ex = _classify(qi, x, y, tol)
+    pos = np.where(local >= 0, qi.positions[np.maximum(local, 0)] if len(qi.positions) else -1, -1)
+    return st, pos, cont, ex
 
 
 _TERRITORY_OF_ZONE = np.array([territories.TERRITORY_CODES[z.territory] for z in territories.ZONES] + [-1])
@@ -461,45 +466,81 @@ def _degree_answer(lon, lat, d64, tol, skip) -> dict:
     """Large batches: département and quartier straight from the WGS84 degree grids (no projection);
     the points in their boundary cells (and in zones without contours) take the metric path."""
     n = len(lon)
-    zone = np.where(skip, territories.NO_ZONE, territories.zone_index(lon, lat)).astype(np.int64)
-    dep = np.full(n, -1, dtype=np.int64)
-    slow = np.zeros(n, bool)
-    for z, rows in _zone_rows(zone):
-        zn = territories.ZONES[z]
-        if not zn.has_contours:
-            slow[rows] = True
-            continue
-        lab = index.departement_degree_grid(zn.name).lookup(lon[rows], lat[rows])
-        table = np.append(territories.dep_positions(tuple(index.departement_index(zn.name).codes)), [-1, -1])
-        dep[rows] = table[lab]  # CLEAR (-1) and CROSSING (-2) read -1
-        slow[rows] |= lab == grid.CROSSING
-    zone = np.where((dep < 0) & ~slow, territories.NO_ZONE, zone)
-    rule, why = _resolve(zone, dep, d64)
-
-    status = np.full(n, _CODE[NOT_COVERED], dtype=np.int8)
-    qpos = np.full(n, -1, dtype=np.int64)
-    n_rules = len(vintages.rules()) + 1
-    key = np.where(slow | (rule < 0) | (zone < 0), -1, zone * n_rules + rule)
-    for k, rows in _zone_rows(key):
-        z, r = divmod(k, n_rules)
-        g, positions = index.quartier_degree_grid(vintages.rules()[r].dataset_id, territories.ZONES[z].name)
-        lab = g.lookup(lon[rows], lat[rows])
-        slow[rows] |= lab == grid.CROSSING
-        status[rows] = np.where(lab >= 0, _CODE[INSIDE], _CODE[OUTSIDE])
-        qpos[rows] = np.append(positions, [-1, -1])[lab]
+    zone = territories.zone_index(lon, lat).astype(np.int64)
+    if skip.any():
+        zone[skip] = territories.NO_ZONE
+    counts = np.bincount(zone + 1, minlength=len(territories.ZONES) + 1)
+    main = int(np.argmax(counts[1:]))
+    if counts[main + 1] > n // 2 and territories.ZONES[main].has_contours:
+        # the zone of most points runs on every row (no gather, no scatter); the other rows are redone below
+        ans = _degree_zone(main, lon, lat, d64, clip=True)
+        others = np.flatnonzero(zone != main)
+    else:
+        ans = _degree_zone(-1, lon, lat, d64)
+        others = np.arange(n)
+    if len(others):
+        sub = _degree_zone(-1, lon[others], lat[others], d64[others])
+        for (z,), rows in _groups(zone[others]):
+            if z >= 0 and z != main:
+                part = _degree_zone(z, lon[others[rows]], lat[others[rows]], d64[others[rows]])
+                for k in sub:
+                    sub[k][rows] = part[k]
+        for k in ans:
+            ans[k][others] = sub[k]
+    slow, dep_slow = ans.pop("slow"), ans.pop("dep_slow")
+    qpos, status = ans["quartier_pos"], ans["status_code"]
     contained = qpos >= 0
-    x = y = exact = None
+    x = y = None
     todo = np.flatnonzero(slow)
     if len(todo):
-        sub = _metric_answer(lon[todo], lat[todo], d64[todo], tol, skip[todo])
         x, y = np.full(n, np.nan), np.full(n, np.nan)
-        x[todo], y[todo] = sub["metric_x"], sub["metric_y"]
-        for name, arr in (("status_code", status), ("quartier_pos", qpos), ("rule", rule), ("zone", zone),
-                          ("dep_idx", dep), ("why", why), ("contained", contained)):
-            arr[todo] = sub[name]
+        full = todo[dep_slow[todo]]  # département undecided: the whole metric path
+        if len(full):
+            sub = _metric_answer(lon[full], lat[full], d64[full], tol, skip[full])
+            x[full], y[full] = sub["metric_x"], sub["metric_y"]
+            for name, arr in (*ans.items(), ("contained", contained)):
+                arr[full] = sub[name]
+        part = todo[~dep_slow[todo]]  # département and vintage known: project and test the quartiers only
+        for (z, r), rows in _groups(ans["zone"][part], ans["rule"][part]):
+            rows = part[rows]
+            x[rows], y[rows] = territories.project(lon[rows], lat[rows], territories.ZONES[z].epsg)
+            st, pos, cont = _quartiers_metric(z, r, x[rows], y[rows], tol)[:3]
+            status[rows], qpos[rows], contained[rows] = st, pos, cont
     status[skip] = _CODE[UNDETERMINED]
+    return {**ans, "contained": contained, "metric_x": x, "metric_y": y, "exact_known": None}
+
+
+def _degree_zone(z: int, lon, lat, d64, clip: bool = False) -> dict:
+    """The answer of zone z's degree grids for these points (z = -1: no zone, hors_france); `slow`
+    marks the rows the grids cannot decide."""
+    n = len(lon)
+    if z < 0 or not territories.ZONES[z].has_contours:
+        return {"status_code": np.full(n, _CODE[NOT_COVERED], np.int8), "quartier_pos": np.full(n, -1, np.int64),
+                "rule": np.full(n, -1, np.int64), "zone": np.full(n, territories.NO_ZONE, np.int64),
+                "dep_idx": np.full(n, -1, np.int64), "why": np.full(n, _HORS_FRANCE, np.int8), "slow": np.full(n, z >= 0),
+                "dep_slow": np.full(n, z >= 0)}
+    zn = territories.ZONES[z]
+    dg = index.departement_degree_grid(zn.name)
+    ix, iy = dg.cells(lon, lat, index.DEGREE_SUB_QUARTIER, clip=clip)  # shared by both grids of the zone
+    lab = dg.lookup_cells(ix, iy, index.DEGREE_SUB_QUARTIER)
+    dep = np.append(territories.dep_positions(tuple(index.departement_index(zn.name).codes)), [-1, -1])[lab]
+    slow = lab == grid.CROSSING  # CLEAR (-1) and CROSSING (-2) both read dep -1
+    dep_slow = slow.copy()
+    zone = np.where(dep >= 0, z, territories.NO_ZONE)
+    rule, why = _resolve(zone, dep, d64)
+    status = np.full(n, _CODE[NOT_COVERED], dtype=np.int8)
+    qpos = np.full(n, -1, dtype=np.int64)
+    for r, sel in _zone_rows(np.where(slow, -1, rule)):
+        qg, positions = index.quartier_degree_grid(vintages.rules()[r].dataset_id, zn.name)
+        q = qg.lookup_cells(ix[sel], iy[sel], index.DEGREE_SUB_QUARTIER)
+        slow[sel] |= q == grid.CROSSING
+        status[sel] = np.where(q >= 0, _CODE[INSIDE], _CODE[OUTSIDE])
+        qpos[sel] = np.append(positions, [-1, -1])[q]
     return {"status_code": status, "quartier_pos": qpos, "rule": rule, "zone": zone, "dep_idx": dep, "why": why,
-            "contained": contained, "metric_x": x, "metric_y": y, "exact_known": exact}
+            "slow": slow, "dep_slow": dep_slow}
+
+
+_HORS_FRANCE = vintages.REASON_CODES.index("hors_france")
 
 
 def _zone_rows(key: np.ndarray):

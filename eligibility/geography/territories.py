@@ -50,11 +50,17 @@ def zone_of_departement(dep: str) -> Zone:
 
 
 def zone_index(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Index into ZONES of each point (NO_ZONE outside every box). Vectorised."""
+    """Index into ZONES of each point (NO_ZONE outside every box). Vectorised: the metropolitan box on
+    every point, the overseas boxes only on the points left (the boxes do not overlap)."""
     out = np.full(len(lon), NO_ZONE, dtype=np.int8)
-    for i, z in enumerate(ZONES):
+    x0, y0, x1, y1 = ZONES[0].bbox
+    out[(lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)] = 0
+    rest = np.flatnonzero(out == NO_ZONE)
+    lo, la, sub = lon[rest], lat[rest], out[rest]
+    for i, z in enumerate(ZONES[1:], start=1):
         x0, y0, x1, y1 = z.bbox
-        out[(lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1) & (out == NO_ZONE)] = i
+        sub[(lo >= x0) & (lo <= x1) & (la >= y0) & (la <= y1) & (sub == NO_ZONE)] = i
+    out[rest] = sub
     return out
 
 

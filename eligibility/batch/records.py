@@ -161,6 +161,13 @@ def _split(data, buf, nl, sep, ncols, encoding, encoding_label, limit, at_eof, m
         err[i] = (f"{counts[i]} champs au lieu de {ncols} (séparateur « {sep} ») : ligne trop "
                   f"{'longue' if counts[i] > ncols else 'courte'} ou séparateur en trop")
     err[blank[row_lines]] = "ligne vide"
+    cr = np.flatnonzero(buf[:consumed] == _CR)  # a \r not followed by \n: other readers would end the line there
+    if len(cr):
+        lone = cr[~np.isin(cr, content_end[has_cr])]
+        if len(lone):
+            owner = np.searchsorted(rec_start, lone, side="right") - 1
+            for i in np.unique(owner[(owner >= 0) & (lone < rec_end[np.maximum(owner, 0)])]):  # error path
+                err[i] = "retour chariot (\\r) isolé au milieu de la ligne : fin de ligne d'un autre système ?"
     for s, msg in errors.items():
         pos = np.searchsorted(row_lines, s)
         if pos < n_rows and row_lines[pos] == s:

@@ -207,3 +207,25 @@ def test_address_columns_go_through_the_address_domain(tmp_path):
         assert out["status"][i] == alone.status[0]
         assert out["quartier_code"][i] == (alone.quartier_code[0] or "")
     assert out["status"][0] == "inside" and out["quartier_code"][0] == "QN08203M"
+
+
+LINE = st.lists(st.sampled_from(["5,23227", "46,21069", "2", "46", ";", '"', "\r", "x", "", "é", "\xff"]),
+                max_size=6).map("".join)
+
+
+@settings(max_examples=int(os.environ.get("QPV_FUZZ_EXAMPLES", "25")), deadline=None)
+@given(lines=st.lists(LINE, min_size=1, max_size=15), sizes=st.tuples(st.integers(1, 4), st.integers(5, 50)))
+def test_any_bytes_give_consecutive_rows_and_chunking_never_changes_the_output(tmp_path_factory, lines, sizes):
+    d = tmp_path_factory.mktemp("fuzz")
+    src = d / "in.csv"
+    src.write_bytes(b"lon;lat\n" + "\n".join(lines).encode("utf-8", "surrogateescape").replace(b"\xc3\xbf", b"\xff"))
+    outs = []
+    for i, size in enumerate(sizes):
+        out = d / f"o{i}.csv"
+        s = run_file(locate_job(), src, out, chunk_size=size, show_progress=False)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]  # the same bytes whatever the chunk size
+    rows = list(csv.reader(io.StringIO(outs[0].decode("utf-8"), newline=""), delimiter=";"))[1:]
+    assert [int(r[0]) for r in rows] == list(range(1, s["rows"] + 1))
+    assert s["rows"] <= len(lines)
+    assert all((r[1] == "error") == (r[-1] != "") for r in rows)  # an error row says why, an answer has none

@@ -159,7 +159,6 @@ def to_date(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
         v = s.to_numpy(dtype="datetime64[D]")
         missing = np.isnat(v)
         return v, missing, np.full(len(s), None, dtype=object)
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     text = pc.utf8_trim_whitespace(_arrow_text(s))

@@ -138,9 +138,10 @@ def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame
             v, missing, err = to_date(s, name)
             out[name] = pd.Series(v.astype("datetime64[s]"))
             errors.append(err)
-            if not pd.api.types.is_datetime64_any_dtype(s.dtype) and \
-                    (~missing & s.astype("str").str.contains("/", regex=False).fillna(False).to_numpy(dtype=bool)).any():
-                notes.append(f"dates JJ/MM/AAAA dans « {name} »")
+            if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+                slash = s.astype("str").str.contains("/", regex=False).fillna(False).to_numpy(dtype=bool)
+                if (slash & ~missing & np.equal(err, None)).any():
+                    notes.append(f"dates JJ/MM/AAAA dans « {name} »")
         elif pd.api.types.is_bool_dtype(s.dtype):  # typed input (Parquet): nothing to read
             out[name] = s
         else:  # codes and enums: stray spaces dropped, an empty cell is a missing fact

@@ -1,5 +1,4 @@
 """`batch evaluate`: every row's decision and trace equal those of evaluating that row alone."""
-import datetime as dt
 import json
 
 import numpy as np

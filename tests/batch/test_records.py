@@ -2,7 +2,6 @@
 import csv
 import io
 
-import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from eligibility.batch import dialect
@@ -80,31 +79,22 @@ BROKEN = st.sampled_from(["", "x;y", "x;y;z;w", 'x;"y;z', '"x;y;z'])
 @given(rows=ROWS, broken=st.lists(st.tuples(st.integers(0, 30), BROKEN), max_size=4),
        size=st.integers(1, 7), crlf=st.booleans())
 def test_every_record_is_one_row_whatever_the_chunking(tmp_path_factory, rows, broken, size, crlf):
-    out = io.StringIO()
-    csv.writer(out, delimiter=";", lineterminator="\n").writerows([["a", "b", "c"], *rows])
-    lines_out, expected = [], []
-    recs = [r for r in csv.reader(io.StringIO(out.getvalue()), delimiter=";")][1:]
-    text_recs = out.getvalue().split("\n", 1)[1]
-    # rebuild the file record by record so broken lines go *between* records
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=";", lineterminator="\n")
-    pieces = []
-    for r in recs:
-        buf.seek(0), buf.truncate()
-        w.writerow(r)
-        pieces.append(buf.getvalue())
-    inserts = sorted(broken, key=lambda t: t[0])
-    for i, piece in enumerate(pieces):
-        for pos, line in inserts:
+    def record(fields):  # one row as the csv module writes it (quotes where needed)
+        buf = io.StringIO()
+        csv.writer(buf, delimiter=";", lineterminator="\n").writerow(fields)
+        return buf.getvalue()
+
+    pieces, expected = [], []  # broken lines go *between* records
+    for i, fields in enumerate(rows):
+        for pos, line in sorted(broken, key=lambda t: t[0]):
             if pos == i:
-                lines_out.append(line + "\n")
+                pieces.append(line + "\n")
                 expected.append(None)
-        lines_out.append(piece)
-        expected.append(recs[i])
-    assert text_recs  # the writer produced data
-    text = "a;b;c\n" + "".join(lines_out)
+        pieces.append(record(fields))
+        expected.append(fields)
+    text = "a;b;c\n" + "".join(pieces)
     if crlf:
-        text = text.replace("\n", "\r\n")
+        text = text.replace("\n", "\r\n")  # also inside quoted fields: read back as "\n"
     p = tmp_path_factory.mktemp("r") / "in.csv"
     p.write_bytes(text.encode("utf-8"))
     rows_read, errors = read_all(p, size)

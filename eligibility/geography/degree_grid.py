@@ -62,10 +62,15 @@ class DegreeGrid:
             raise ValueError("points outside the degree grid's box")
         return ix, iy
 
-    def lookup_cells(self, ix: np.ndarray, iy: np.ndarray, sub: int) -> np.ndarray:
-        """Labels of the fine cells (ix, iy) given at resolution `sub` (a power of two >= self.sub)."""
+    def coarse_of(self, ix: np.ndarray, iy: np.ndarray, sub: int) -> np.ndarray:
+        """Coarse cell number of fine cells given at resolution `sub` (same for every grid of a zone)."""
         shift = int(sub).bit_length() - 1
-        out = self.coarse[(ix >> shift) * self.ny + (iy >> shift)]
+        return (ix >> shift) * self.ny + (iy >> shift)
+
+    def lookup_cells(self, ix: np.ndarray, iy: np.ndarray, sub: int, coarse: np.ndarray | None = None) -> np.ndarray:
+        """Labels of the fine cells (ix, iy) given at resolution `sub` (a power of two >= self.sub);
+        `coarse`: their coarse cell numbers, if already computed."""
+        out = self.coarse[self.coarse_of(ix, iy, sub) if coarse is None else coarse]
         sel = np.flatnonzero(out <= _BLOCK)
         if len(sel):
             down = (int(sub) // self.sub).bit_length() - 1  # from `sub` to this grid's fine cells

@@ -130,8 +130,8 @@ class LocateResult:
         present = np.flatnonzero(np.bincount(np.where(pos >= 0, rule + 1, 0), minlength=1)[1:])
         for r in present:  # the few vintages in the batch
             table = np.append(getattr(load_perimeters(vintages.rules()[r].dataset_id), attr).astype(object), None)
-            if len(present) == 1:
-                return table[np.where((rule == r) & (pos >= 0), pos, -1)]
+            if len(present) == 1:  # every row with a quartier has this vintage; position -1 reads the trailing None
+                return table[pos]
             sel = np.flatnonzero((rule == r) & (pos >= 0))
             out[sel] = table[pos[sel]]
         return out
@@ -466,10 +466,10 @@ def _degree_answer(lon, lat, d64, tol, skip) -> dict:
     """Large batches: département and quartier straight from the WGS84 degree grids (no projection);
     the points in their boundary cells (and in zones without contours) take the metric path."""
     n = len(lon)
-    zone = territories.zone_index(lon, lat).astype(np.int64)
+    zone = territories.zone_index(lon, lat)
     if skip.any():
         zone[skip] = territories.NO_ZONE
-    counts = np.bincount(zone + 1, minlength=len(territories.ZONES) + 1)
+    counts = np.bincount(zone.astype(np.int64) + 1, minlength=len(territories.ZONES) + 1)
     main = int(np.argmax(counts[1:]))
     if counts[main + 1] > n // 2 and territories.ZONES[main].has_contours:
         # the zone of most points runs on every row (no gather, no scatter); the other rows are redone below
@@ -515,27 +515,37 @@ def _degree_zone(z: int, lon, lat, d64, clip: bool = False) -> dict:
     marks the rows the grids cannot decide."""
     n = len(lon)
     if z < 0 or not territories.ZONES[z].has_contours:
-        return {"status_code": np.full(n, _CODE[NOT_COVERED], np.int8), "quartier_pos": np.full(n, -1, np.int64),
-                "rule": np.full(n, -1, np.int64), "zone": np.full(n, territories.NO_ZONE, np.int64),
-                "dep_idx": np.full(n, -1, np.int64), "why": np.full(n, _HORS_FRANCE, np.int8), "slow": np.full(n, z >= 0),
+        return {"status_code": np.full(n, _CODE[NOT_COVERED], np.int8), "quartier_pos": np.full(n, -1, np.int32),
+                "rule": np.full(n, -1, np.int8), "zone": np.full(n, territories.NO_ZONE, np.int8),
+                "dep_idx": np.full(n, -1, np.int16), "why": np.full(n, _HORS_FRANCE, np.int8), "slow": np.full(n, z >= 0),
                 "dep_slow": np.full(n, z >= 0)}
-    zn = territories.ZONES[z]
+    # small integer types throughout: a million points make every pass memory-bound
+    zn, sub = territories.ZONES[z], index.DEGREE_SUB_QUARTIER
     dg = index.departement_degree_grid(zn.name)
-    ix, iy = dg.cells(lon, lat, index.DEGREE_SUB_QUARTIER, clip=clip)  # shared by both grids of the zone
-    lab = dg.lookup_cells(ix, iy, index.DEGREE_SUB_QUARTIER)
-    dep = np.append(territories.dep_positions(tuple(index.departement_index(zn.name).codes)), [-1, -1])[lab]
-    slow = lab == grid.CROSSING  # CLEAR (-1) and CROSSING (-2) both read dep -1
+    ix, iy = dg.cells(lon, lat, sub, clip=clip)  # the zone's grids share their cells: computed once
+    coarse = dg.coarse_of(ix, iy, sub)
+    lab = dg.lookup_cells(ix, iy, sub, coarse)
+    dep_t = territories.dep_positions(tuple(index.departement_index(zn.name).codes))
+    dep = np.append(dep_t, [-1, -1]).astype(np.int16)[lab]  # CLEAR (-1) and CROSSING (-2) both read -1
+    slow = lab == grid.CROSSING
     dep_slow = slow.copy()
-    zone = np.where(dep >= 0, z, territories.NO_ZONE)
-    rule, why = _resolve(zone, dep, d64)
+    # the vintage depends on (zone, département, date): with one date, resolve each département once
+    one_date = len(d64) > 1000 and (d64 == d64[0]).all()
+    deps = np.append(np.arange(len(territories.dep_table()[0]) - 1), -1) if one_date else dep.astype(np.int64)
+    dates = np.repeat(d64[:1], len(deps)) if one_date else d64
+    rule, why = _resolve(np.where(deps >= 0, z, territories.NO_ZONE), deps, dates)
+    rule, why = rule.astype(np.int8), why.astype(np.int8)
+    if one_date:
+        rule, why = rule[dep], why[dep]
+    zone = np.where(dep >= 0, np.int8(z), np.int8(territories.NO_ZONE))
     status = np.full(n, _CODE[NOT_COVERED], dtype=np.int8)
-    qpos = np.full(n, -1, dtype=np.int64)
-    for r, sel in _zone_rows(np.where(slow, -1, rule)):
+    qpos = np.full(n, -1, dtype=np.int32)
+    for r, sel in _zone_rows(np.where(slow, np.int8(-1), rule)):
         qg, positions = index.quartier_degree_grid(vintages.rules()[r].dataset_id, zn.name)
-        q = qg.lookup_cells(ix[sel], iy[sel], index.DEGREE_SUB_QUARTIER)
+        q = qg.lookup_cells(ix[sel], iy[sel], sub, coarse[sel])
         slow[sel] |= q == grid.CROSSING
-        status[sel] = np.where(q >= 0, _CODE[INSIDE], _CODE[OUTSIDE])
-        qpos[sel] = np.append(positions, [-1, -1])[q]
+        status[sel] = np.where(q >= 0, np.int8(_CODE[INSIDE]), np.int8(_CODE[OUTSIDE]))
+        qpos[sel] = np.append(positions, [-1, -1]).astype(np.int32)[q]
     return {"status_code": status, "quartier_pos": qpos, "rule": rule, "zone": zone, "dep_idx": dep, "why": why,
             "slow": slow, "dep_slow": dep_slow}
 

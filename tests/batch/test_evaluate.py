@@ -128,3 +128,18 @@ def test_detail_columns_equal_the_engines_per_row_answers(rows):
         assert details["missing_inputs"][i] == (LIST_SEPARATOR.join(d.missing_inputs) or None)
         amb = LIST_SEPARATOR.join(f"{a.get('fact') or a.get('parameter')}:{a['status']}" for a in d.ambiguities)
         assert details["ambiguities"][i] == (amb or None)
+
+
+def test_address_facts_are_resolved_like_the_single_decision(tmp_path):
+    src = tmp_path / "in.csv"
+    row = dict(zip(COLUMNS, BASE))
+    del row["employee.residence.lon"], row["employee.residence.lat"]
+    row["employee.residence.address"] = "1 place des Récollets, 82200 Moissac"
+    pd.DataFrame([row]).to_csv(src, sep=";", index=False)
+    run_file(lambda r: EvaluateJob("emplois-francs", r, traces=True), src, tmp_path / "o.csv",
+             traces=tmp_path / "t.jsonl", show_progress=False)
+    facts = fr_to_facts({k: v for k, v in row.items() if k != "employee.residence.address"})
+    facts["employee"]["residence"] = {"address": row["employee.residence.address"]}
+    alone = evaluate("emplois-francs", facts).to_json()
+    line = json.loads((tmp_path / "t.jsonl").read_text())
+    assert line == {"row": 1, **json.loads(json.dumps(alone))}

@@ -229,3 +229,31 @@ def test_any_bytes_give_consecutive_rows_and_chunking_never_changes_the_output(t
     assert [int(r[0]) for r in rows] == list(range(1, s["rows"] + 1))
     assert s["rows"] <= len(lines)
     assert all((r[1] == "error") == (r[-1] != "") for r in rows)  # an error row says why, an answer has none
+
+
+def test_parquet_job_interrupted_by_an_error_resumes_to_the_same_bytes(tmp_path, monkeypatch):
+    from eligibility.batch import jobs
+
+    src = tmp_path / "in.parquet"
+    pts = [point(i) for i in range(50)]
+    pd.DataFrame({"lon": [p[0] for p in pts], "lat": [p[1] for p in pts]}).to_parquet(src)
+    job = locate_job(traces=True)
+    run_file(job, src, tmp_path / "ref.parquet", chunk_size=7, traces=tmp_path / "ref.jsonl", show_progress=False)
+    calls = {"n": 0}
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C during the 4th chunk
+        return locate_points(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "geography", lambda: failing)
+    with pytest.raises(KeyboardInterrupt):
+        run_file(job, src, tmp_path / "out.parquet", chunk_size=7, traces=tmp_path / "out.jsonl", show_progress=False)
+    assert not (tmp_path / "out.parquet").exists()
+    monkeypatch.setattr(jobs, "geography", lambda: locate_points)
+    s = run_file(job, src, tmp_path / "out.parquet", chunk_size=7, traces=tmp_path / "out.jsonl", resume=True,
+                 show_progress=False)
+    assert s["resumed_rows"] == 21  # three chunks of 7 were kept
+    assert (tmp_path / "out.parquet").read_bytes() == (tmp_path / "ref.parquet").read_bytes()
+    assert (tmp_path / "out.jsonl").read_bytes() == (tmp_path / "ref.jsonl").read_bytes()

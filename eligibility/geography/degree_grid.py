@@ -22,6 +22,7 @@ import shapely
 from .grid import CLEAR, CROSSING
 
 EDGE_SLACK_M = 0.05
+LAYOUT = "degree-grid-2"  # part of the cache key: change it when the stored arrays change
 _BLOCK = -3  # coarse values <= _BLOCK point to block (_BLOCK - value)
 
 
@@ -36,7 +37,7 @@ class DegreeGrid:
     sub: int             # fine cells per coarse side in a block
     margin: float        # metres: no boundary within this of a CLEAR or labelled cell
     coarse: np.ndarray   # int32 (nx * ny): label, or a block pointer
-    blocks: np.ndarray   # int32 (n_blocks, sub * sub): labels of fine cells
+    blocks: np.ndarray   # int16 (n_blocks, sub * sub): labels of fine cells (polygon counts stay far below 32767)
 
     def lookup(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """CLEAR, CROSSING or the polygon index for each point; points off the grid are CLEAR."""
@@ -122,6 +123,8 @@ def build(polygons: np.ndarray, pieces: np.ndarray, bbox: tuple[float, float, fl
           per_deg_lon: float, per_deg_lat: float, sub: int, margin: float, snap: float = 0.0) -> DegreeGrid:
     """Classify the cells over `bbox` (lon/lat) against `polygons` (metric CRS; `pieces` = their
     boundaries cut into segments). `project(lon, lat) -> (x, y)` is the zone's projection."""
+    if len(polygons) >= np.iinfo(np.int16).max:
+        raise ValueError("too many polygons for int16 fine labels")
     lon0 = np.floor(bbox[0] * per_deg_lon) / per_deg_lon
     lat0 = np.floor(bbox[1] * per_deg_lat) / per_deg_lat
     nx = int(np.ceil((bbox[2] - lon0) * per_deg_lon)) + 1
@@ -140,4 +143,4 @@ def build(polygons: np.ndarray, pieces: np.ndarray, bbox: tuple[float, float, fl
                      piece_tree, polygons, polygon_tree, margin, snap)
     coarse[split] = _BLOCK - np.arange(len(split), dtype=np.int32)
     return DegreeGrid(float(lon0), float(lat0), float(per_deg_lon), float(per_deg_lat), nx, ny, int(sub), float(margin),
-                      coarse.astype(np.int32), fine.reshape(len(split), sub * sub).astype(np.int32))
+                      coarse.astype(np.int32), fine.reshape(len(split), sub * sub).astype(np.int16))

@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 
 from .. import datasets
-from . import cache, grid
+from . import cache, degree_grid, grid
 from .perimeters import load as load_perimeters
 from .territories import ZONE_BY_NAME, ZONES, Zone, transformer
 
@@ -335,7 +335,7 @@ DEGREE_MARGIN_M = 15.0                 # the default tolerance: larger tolerance
 
 
 def _degree_arrays(zone: Zone, polygons: np.ndarray, boundaries: np.ndarray, sub: int, margin: float, snap: float):
-    from . import degree_grid, territories
+    from . import territories
 
     pieces, _ = grid.boundary_pieces(boundaries)
     g = degree_grid.build(polygons, pieces, zone.bbox, lambda lon, lat: territories.project(lon, lat, zone.epsg),
@@ -347,14 +347,13 @@ def _degree_arrays(zone: Zone, polygons: np.ndarray, boundaries: np.ndarray, sub
 @functools.cache
 def departement_degree_grid(zone_name: str):
     """Degree grid of a zone's départements: labels index `departement_index(zone_name).codes`."""
-    from .degree_grid import DegreeGrid
-
     zone, di = ZONE_BY_NAME[zone_name], departement_index(zone_name)
     ds = datasets.dataset("departements_geo")
     a = cache.cached(f"departements-deg-{zone_name}",
-                     cache.key(ds.sha256, zone_name, str(zone.epsg), str(DEGREE_CELLS_PER_DEG), str(DEGREE_SUB_DEPARTEMENT), str(COAST_SNAP_M)),
+                     cache.key(ds.sha256, zone_name, str(zone.epsg), str(DEGREE_CELLS_PER_DEG), str(DEGREE_SUB_DEPARTEMENT), str(COAST_SNAP_M),
+                               degree_grid.LAYOUT),
                      lambda: _degree_arrays(zone, di.polygons, shapely.boundary(di.polygons), DEGREE_SUB_DEPARTEMENT, 0.0, COAST_SNAP_M))
-    return DegreeGrid.from_arrays(a, "dgrid")
+    return degree_grid.DegreeGrid.from_arrays(a, "dgrid")
 
 
 @functools.cache
@@ -362,8 +361,6 @@ def quartier_degree_grid(dataset_id: str, zone_name: str):
     """(degree grid, positions): labels are local quartier indexes of `quartier_index(dataset_id, zone_name)`,
     `positions` maps them to the Perimeters arrays. Margin DEGREE_MARGIN_M (the default tolerance): the
     narrower the margin, the fewer points left to the exact tests."""
-    from .degree_grid import DegreeGrid
-
     zone = ZONE_BY_NAME[zone_name]
     ds = datasets.dataset(dataset_id)
 
@@ -374,6 +371,7 @@ def quartier_degree_grid(dataset_id: str, zone_name: str):
         return out
 
     a = cache.cached(f"quartiers-deg-{dataset_id}-{zone_name}",
-                     cache.key(ds.sha256, zone_name, str(zone.epsg), str(DEGREE_CELLS_PER_DEG), str(DEGREE_SUB_QUARTIER), str(DEGREE_MARGIN_M)),
+                     cache.key(ds.sha256, zone_name, str(zone.epsg), str(DEGREE_CELLS_PER_DEG), str(DEGREE_SUB_QUARTIER), str(DEGREE_MARGIN_M),
+                               degree_grid.LAYOUT),
                      build)
-    return DegreeGrid.from_arrays(a, "dgrid"), a["positions"]
+    return degree_grid.DegreeGrid.from_arrays(a, "dgrid"), a["positions"]

@@ -59,7 +59,7 @@ class DegreeGrid:
             np.clip(fx, 0, self.nx * sub - 1, out=fx)
             np.clip(fy, 0, self.ny * sub - 1, out=fy)
         ix, iy = fx.astype(np.int32), fy.astype(np.int32)  # non-negative: truncation is floor
-        if len(ix) and (ix.min() < 0 or iy.min() < 0 or ix.max() >= self.nx * sub or iy.max() >= self.ny * sub):
+        if not clip and len(ix) and (ix.min() < 0 or iy.min() < 0 or ix.max() >= self.nx * sub or iy.max() >= self.ny * sub):
             raise ValueError("points outside the degree grid's box")
         return ix, iy
 

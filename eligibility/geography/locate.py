@@ -1,13 +1,16 @@
 """Point -> quartier at a date: `locate_points`, array in, array out, with a trace per row.
 
-Pipeline (every step vectorised over the points of a group; the only Python loops are over the
-few zones and vintages):
-1. zone by lon/lat box, projection to the zone's metric CRS;
-2. département by its contours (grid first, exact tests near boundaries), hence région and territory;
-3. vintage in force for (territory, région, date) (`vintages.resolve`), or not_covered;
-4. quartier: grid lookup; exact point-in-polygon and `dwithin` tests only in cells near a boundary.
-Commune, distance to the nearest perimeter boundary and carreau are computed on first access
-(exact, vectorised), so a caller who needs only statuses does not pay for them.
+Two paths, with the same answers (tests/geography/test_degree_grid.py checks it):
+- the metric path (small batches, Lambert-93 input, tolerances above the degree grid's margin):
+  1. zone by lon/lat box, projection to the zone's metric CRS;
+  2. département by its contours (metric grid first, exact tests near boundaries), hence région;
+  3. vintage in force for (territory, région, date) (`vintages.resolve_codes`), or not_covered;
+  4. quartier: metric grid lookup; exact point-in-polygon and `dwithin` tests only near a boundary.
+- the degree path (large WGS84 batches): département and quartier read from grids in the input's own
+  degrees (`degree_grid.py`), no projection; only the points in their boundary cells take the metric path.
+The answer is kept as integer codes; text columns, metric coordinates, commune, distance to the nearest
+perimeter boundary and carreau are computed on first access (exact, vectorised), and `row(i)` computes
+them for row i alone.
 """
 from __future__ import annotations
 
@@ -127,13 +130,10 @@ class LocateResult:
     def _quartier_column(self, attr: str) -> np.ndarray:
         out = np.full(len(self), None, dtype=object)
         pos, rule = _int(self.quartier_pos), _int(self.rule)
-        present = np.flatnonzero(np.bincount(np.where(pos >= 0, rule + 1, 0), minlength=1)[1:])
-        for r in present:  # the few vintages in the batch
-            table = np.append(getattr(load_perimeters(vintages.rules()[r].dataset_id), attr).astype(object), None)
-            if len(present) == 1:  # every row with a quartier has this vintage; position -1 reads the trailing None
-                return table[pos]
-            sel = np.flatnonzero((rule == r) & (pos >= 0))
-            out[sel] = table[pos[sel]]
+        has = np.flatnonzero(pos >= 0)  # the few rows in or near a quartier
+        for r in np.unique(rule[has]):  # the few vintages among them
+            rows = has[rule[has] == r]
+            out[rows] = getattr(load_perimeters(vintages.rules()[r].dataset_id), attr)[pos[rows]]
         return out
 
     @functools.cached_property
@@ -540,12 +540,22 @@ def _degree_zone(z: int, lon, lat, d64, clip: bool = False) -> dict:
     zone = np.where(dep >= 0, np.int8(z), np.int8(territories.NO_ZONE))
     status = np.full(n, _CODE[NOT_COVERED], dtype=np.int8)
     qpos = np.full(n, -1, dtype=np.int32)
-    for r, sel in _zone_rows(np.where(slow, np.int8(-1), rule)):
+    present = [r for r, _ in _zone_rows(rule)]
+    for r in present:
         qg, positions = index.quartier_degree_grid(vintages.rules()[r].dataset_id, zn.name)
+        to_pos = np.append(positions, [-1, -1]).astype(np.int32)
+        if len(present) == 1:  # one vintage (the usual case): look every row up, keep the covered ones
+            q = qg.lookup_cells(ix, iy, sub, coarse)
+            mine = (rule >= 0) & ~slow
+            slow |= mine & (q == grid.CROSSING)
+            status = np.where(mine, np.where(q >= 0, np.int8(_CODE[INSIDE]), np.int8(_CODE[OUTSIDE])), status)
+            qpos = np.where(mine, to_pos[q], qpos)
+            continue
+        sel = np.flatnonzero((rule == r) & ~slow)
         q = qg.lookup_cells(ix[sel], iy[sel], sub, coarse[sel])
         slow[sel] |= q == grid.CROSSING
         status[sel] = np.where(q >= 0, np.int8(_CODE[INSIDE]), np.int8(_CODE[OUTSIDE]))
-        qpos[sel] = np.append(positions, [-1, -1]).astype(np.int32)[q]
+        qpos[sel] = to_pos[q]
     return {"status_code": status, "quartier_pos": qpos, "rule": rule, "zone": zone, "dep_idx": dep, "why": why,
             "slow": slow, "dep_slow": dep_slow}
 

@@ -6,10 +6,7 @@ stderr with exit code 2 for bad input and 1 for internal failure, never a traceb
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import json
-import math
 import os
 import sys
 from typing import Any, Callable
@@ -17,6 +14,8 @@ from typing import Any, Callable
 import click
 
 from eligibility.errors import BadInput, DataIntegrityError, RuleFileError
+from eligibility.inputs import parse_date, parse_float  # noqa: F401 - re-exported for the command modules
+from eligibility.jsonio import to_json  # the engine's deterministic encoder, re-exported
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -50,45 +49,8 @@ def handle_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def to_json(obj: Any) -> str:
-    """Deterministic JSON: same object, same bytes (keys keep their insertion order)."""
-    return json.dumps(obj, ensure_ascii=False, default=_json_default, allow_nan=False)
-
-
 def emit(obj: Any, as_json: bool, render_text: Callable[[Any], str]) -> None:
     if as_json:
         click.echo(to_json(obj))
     else:
         click.echo(render_text(obj))
-
-
-def parse_date(value: str | None, field: str = "--date", default: dt.date | None = None) -> dt.date:
-    """ISO date (YYYY-MM-DD) or a BadInput naming the option."""
-    if value is None:
-        if default is None:
-            raise BadInput("date manquante", field=field)
-        return default
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise BadInput(f"date invalide « {value} » : format attendu AAAA-MM-JJ (ISO 8601)", field=field) from None
-
-
-def parse_float(value: str | float, field: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"nombre attendu, reçu « {value} »", field=field) from None
-    if math.isnan(out) or math.isinf(out):
-        raise BadInput(f"nombre fini attendu, reçu « {value} »", field=field)
-    return out

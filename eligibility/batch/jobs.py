@@ -86,7 +86,7 @@ def empty_output(columns, n) -> dict[str, np.ndarray]:
 
 def trace_lines(chunk, errors, answered, row_json) -> list[str]:
     """One JSON line per input row: the engine's own single-row JSON (answered rows) or the error."""
-    from qpv_cli.common import to_json  # the one deterministic JSON encoder of the project
+    from ..jsonio import to_json  # the one deterministic JSON encoder of the project
 
     rows = row_numbers(chunk)
     lines = [None] * chunk.n_rows

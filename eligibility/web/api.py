@@ -11,10 +11,11 @@ from typing import Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
-from qpv_cli.common import parse_date, parse_float, to_json
 
 from .. import __version__
 from ..errors import BadInput
+from ..inputs import parse_date, parse_float
+from ..jsonio import to_json
 from .problems import WebError
 
 router = APIRouter()

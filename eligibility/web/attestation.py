@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
+from ..jsonio import to_json
 from .wording import OUTCOME_FR, datasets_in, distance_words, euros, geocoding_words, legal_reference_words, status_sentence
 
 FONTS = Path(__file__).parent / "static" / "fonts"
 
 
 def _canonical(obj: Any) -> bytes:
-    from qpv_cli.common import to_json
-    import json
-
     # Sorted keys: the identifier must not depend on the order in which a domain builds its dicts.
     return json.dumps(json.loads(to_json(obj)), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
@@ -101,8 +100,6 @@ def _locate_sections(att: dict[str, Any]) -> list[tuple[str, list[tuple[str, str
 
 
 def _evaluate_sections(att: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
-    from qpv_cli.common import to_json
-
     q, d = att["question"], att["answer"]
     trace = d.get("trace") or {}
     rule = trace.get("rule") or {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from qpv_cli.common import parse_float
+from ..inputs import parse_float
 
 from ..errors import BadInput
 from ..rules.facts import PLACE_PARTS  # the place forms the rules engine accepts

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
-from qpv_cli.common import to_json
 
 from ..errors import BadInput
+from ..jsonio import to_json
 from . import attestation as attest
 from .api import locate_answer, optional_date
 from .forms import facts_from_form, fields_from_schema

@@ -3,7 +3,7 @@ import json
 import logging
 
 import pytest
-from qpv_cli.common import to_json
+from eligibility.jsonio import to_json
 
 from .fakes import FakeEngine
 

@@ -142,11 +142,8 @@ def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame
                 slash = s.astype("str").str.contains("/", regex=False).fillna(False).to_numpy(dtype=bool)
                 if (slash & ~missing & np.equal(err, None)).any():
                     notes.append(f"dates JJ/MM/AAAA dans « {name} »")
-        elif pd.api.types.is_bool_dtype(s.dtype):  # typed input (Parquet): nothing to read
+        else:  # booleans, codes, enums: the engine reads them; a blank cell (any text dtype) is a missing fact
             out[name] = s
-        else:  # codes and enums: stray spaces dropped, an empty cell is a missing fact
-            text = s.astype("str").str.strip()
-            out[name] = text.mask(text == "")
     return pd.DataFrame(out, index=pd.RangeIndex(len(df))), first_error(*errors), notes
 
 

@@ -219,9 +219,13 @@ class BadValues:
 
 
 def _missing(s: pd.Series) -> np.ndarray:
-    out = s.isna().to_numpy().copy()
-    if s.dtype == object:
-        out = out | ((s.astype(str).str.strip() == "").to_numpy() & ~out)
+    """NA, or a blank / whitespace-only text cell: an unknown fact, whatever the column's dtype. Text comes as
+    object columns (JSON, old readers) or as pandas string dtypes (pandas 3's default `str`, `string`,
+    `string[pyarrow]`): all of them must read a blank cell as missing, never as a wrong value."""
+    out = s.isna().to_numpy(dtype=bool).copy()
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        blank = s.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+        out |= blank
     return out
 
 

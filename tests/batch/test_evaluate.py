@@ -98,6 +98,23 @@ def test_batch_rows_and_traces_equal_single_decisions(tmp_path):
     assert summary["counts"]["error"] == 2
 
 
+
+def test_blank_and_padded_text_cells_read_like_the_engine(tmp_path):
+    """The batch passes text columns (pandas 3 `str` dtype) to the engine unchanged: a whitespace-only cell is
+    a missing fact, a padded value is the value (the engine strips), as in a single decision without the fact."""
+    variants = [{"employer.kind": "   "}, {"employer.up_to_date_with_obligations": " \t "},
+                {"employer.kind": " company ", "employer.up_to_date_with_obligations": "  oui"}]
+    rows = write_rows(tmp_path / "in.csv", variants)
+    run_file(lambda r: EvaluateJob("emplois-francs", r, keep=("id",)), tmp_path / "in.csv", tmp_path / "out.csv",
+             show_progress=False)
+    out = pd.read_csv(tmp_path / "out.csv", sep=";", dtype=str, keep_default_na=False)
+    assert list(out["outcome"]) == ["undetermined", "undetermined", "eligible"]
+    assert list(out["missing_inputs"][:2]) == ["employer.kind", "employer.up_to_date_with_obligations"]
+    for row, o in zip(rows, out.to_dict("records")):
+        facts = fr_to_facts({k: v.strip() for k, v in row.items()})
+        assert o["outcome"] == evaluate("emplois-francs", facts).outcome
+
+
 FACT_VALUES = {
     "contract.type": st.sampled_from(["CDI", "CDD", None]),
     "contract.signature_date": st.sampled_from(["2019-12-31", "2020-01-01", "2023-12-31", "2024-06-01", "2024-12-31",

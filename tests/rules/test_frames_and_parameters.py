@@ -148,3 +148,37 @@ def test_address_places_go_through_the_address_domain():
     assert g["form"] == "address" and g["status"] == "undetermined"
     assert d.outcome == "undetermined" and {"fact": "employee.residence", "status": "undetermined",
                                            "message": d.ambiguities[0]["message"]} in d.ambiguities
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", "string[pyarrow]", object])
+@pytest.mark.parametrize("column,expected_missing", [
+    ("employer.kind", "employer.kind"),                                   # enum
+    ("employer.up_to_date_with_obligations", "employer.up_to_date_with_obligations"),  # bool
+    ("contract.working_time_ratio", "contract.working_time_ratio"),       # number
+    ("employee.residence.quartier_code", "employee.residence"),           # place part
+])
+def test_blank_text_cell_is_a_missing_fact_for_every_string_dtype(dtype, column, expected_missing):
+    # pandas 3 reads text as the `str` dtype, not object: a blank cell must still be an unknown fact,
+    # not "valeur non autorisée" / "booléen attendu" / "nombre attendu" / "quartier inconnu".
+    df = pd.DataFrame([EF_ROW, {**EF_ROW, column: ""}, {**EF_ROW, column: "  \t"}])
+    df[column] = df[column].astype(str).astype(dtype)
+    f = evaluate_frame("emplois-francs", df)
+    assert f.outcome[0] == "eligible"
+    for i in (1, 2):
+        assert f.outcome[i] == "undetermined" and f.missing(i) == [expected_missing]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(alphabet=" \t\u00a0\u2009", max_size=4), st.sampled_from(["string", "str", object]))
+def test_any_whitespace_only_enum_is_missing_never_a_bad_value(blank, dtype):
+    df = pd.DataFrame([{**EF_ROW, "contract.type": blank}])
+    df["contract.type"] = df["contract.type"].astype(dtype)
+    f = evaluate_frame("emplois-francs", df)
+    assert f.outcome[0] == "undetermined" and "contract.type" in f.missing(0)
+
+
+def test_a_wrong_value_in_a_string_column_is_still_an_error():
+    df = pd.DataFrame([{**EF_ROW, "employer.up_to_date_with_obligations": "peut-être"}]).astype(
+        {"employer.up_to_date_with_obligations": "string"})
+    with pytest.raises(BadInput, match="booléen attendu"):
+        evaluate_frame("emplois-francs", df)

@@ -113,7 +113,7 @@ def distance_peers(res) -> dict:
     qi = index.quartier_index("qp2024", "metropole")
     m = (res.zone == 0) & (res.rule >= 0)
     x, y = res.x[m], res.y[m]
-    qi.vertices  # build the KD-tree outside the clock, as the STRtree below
+    _ = qi.vertices  # build the KD-tree outside the clock, as the STRtree below
     pieces, _ = grid.boundary_pieces(qi.boundaries)
     tree = shapely.STRtree(pieces)
     with Clock() as kd:

@@ -4,13 +4,13 @@ Public surface (docs/ARCHITECTURE.md): `locate_points`, `LocateResult`, `quartie
 `list_quartiers`, `locate_answer` (the `qpv locate --json` object; plus `perimeter_geojson`, `perimeters_near` for maps). Heavy work (projection, indexes) happens on first use and is cached on disk.
 """
 from .locate import STATUSES, LocateResult, locate_points
-from .trace import locate_answer
 from .quartiers import (
            list_quartiers,
            perimeter_geojson,
            perimeters_near,
            quartier_in_force,
 )
+from .trace import locate_answer
 
 __all__ = [
            "STATUSES",

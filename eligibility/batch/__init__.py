@@ -2,8 +2,11 @@
 
     run_file(job_factory, "in.csv", "out.csv", chunk_size=100_000, resume=False, traces=None, engine="local")
 
-`job_factory(renamed_columns)` builds the job (`locate.LocateJob`, `evaluate.EvaluateJob`) once the
-input's columns are known. See docs/batch.md.
+    job, source = open_job(job_factory, "in.csv")      # file-level errors are raised here
+    for block in stream_job(job, source): ...          # the same CSV bytes, chunk by chunk (the web service)
+
+`job_factory(renamed_columns)` builds the job (`LocateJob`, `EvaluateJob`) once the input's columns are
+known. See docs/batch.md.
 """
 from __future__ import annotations
 
@@ -12,8 +15,17 @@ from typing import Callable
 
 from ..errors import BadInput
 from .columns import apply_map, load_map
-from .runner import DEFAULT_CHUNK_SIZE, run
+from .evaluate import EvaluateJob
+from .locate import LocateJob
+from .runner import DEFAULT_CHUNK_SIZE, run, stream_job
 from .sources import open_source
+
+
+def open_job(job_factory: Callable, input_path, *, map_file=None) -> tuple:
+    """(job, source): the input opened, its columns renamed by the map file, the job built for them.
+    A file that cannot be read, or lacks the columns the job needs, is refused here, before any output."""
+    source = open_source(Path(input_path))
+    return job_factory(apply_map(source.columns, load_map(map_file))), source
 
 
 def run_file(job_factory: Callable, input_path, output, *, map_file=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -23,8 +35,7 @@ def run_file(job_factory: Callable, input_path, output, *, map_file=None, chunk_
     input_path, output = Path(input_path), Path(output)
     if output.resolve() == input_path.resolve():
         raise BadInput("le fichier de sortie ne peut pas être le fichier d'entrée", field="-o")
-    source = open_source(input_path)
-    job = job_factory(apply_map(source.columns, load_map(map_file)))
+    job, source = open_job(job_factory, input_path, map_file=map_file)
     if announce:
         announce(f"Lecture de {input_path} : {source.describe()}")
         ignored = job.ignored_columns() if hasattr(job, "ignored_columns") else []
@@ -43,4 +54,4 @@ def run_file(job_factory: Callable, input_path, output, *, map_file=None, chunk_
     return summary
 
 
-__all__ = ["run_file", "open_source", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["run_file", "open_job", "stream_job", "open_source", "LocateJob", "EvaluateJob", "DEFAULT_CHUNK_SIZE"]

@@ -96,10 +96,3 @@ def trace_lines(chunk, errors, answered, row_json) -> list[str]:
         lines[pos] = to_json(error_trace(rows[pos], errors[pos]))
     return lines
 
-
-def __getattr__(name):  # `from eligibility.batch.jobs import LocateJob` keeps working (the web domain uses it)
-    if name in ("LocateJob", "LOCATE_COLUMNS"):
-        from . import locate
-
-        return getattr(locate, name)
-    raise AttributeError(name)

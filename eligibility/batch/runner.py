@@ -14,7 +14,7 @@ from .. import __version__
 from ..paths import data_dir
 from .journal import Journal
 from .progress import Progress
-from .sinks import OutputFormat, assemble, concatenate, encode_part, output_format
+from .sinks import OutputFormat, assemble, concatenate, csv_format, csv_header, encode_part, output_format
 from .sources import Position, open_source
 
 DEFAULT_CHUNK_SIZE = 100_000
@@ -34,6 +34,22 @@ def process_chunk(job, fmt: OutputFormat, chunk):
 def local_map(fn: Callable, items: Iterable) -> Iterator:
     for item in items:
         yield fn(item)
+
+
+def chunk_results(job, source, fmt: OutputFormat, chunk_size: int, start: Position | None = None, index: int = 0,
+                  mapper: Callable = local_map) -> Iterator:
+    """`process_chunk` over the source's chunks, in order: what both the file runner and `stream_job` consume."""
+    return mapper(functools.partial(process_chunk, job, fmt), source.chunks(chunk_size, start, index))
+
+
+def stream_job(job, source, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+    """The CSV output of `qpv batch` for `job` over `source`, as it is produced: the header, then one block of
+    lines per chunk. Same job, same parsing, same encoding as the file runner, so the joined blocks are the
+    bytes `qpv batch … -o out.csv` writes (the chunk size only changes where blocks are cut)."""
+    fmt = csv_format(source)
+    yield csv_header(job.columns, fmt)
+    for _, part, _, _, _ in chunk_results(job, source, fmt, chunk_size):
+        yield part
 
 
 def _reference_version() -> str:
@@ -60,8 +76,7 @@ def run(job, source, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE, resume:
     done, total = source.progress_of(start or source.start)
     progress = Progress(progress_label, total, unit_is_bytes=hasattr(source, "dialect"), enabled=show_progress)
     try:
-        chunks = source.chunks(chunk_size, start, index)
-        for meta, part, trace_bytes, counts, notes in mapper(functools.partial(process_chunk, job, fmt), chunks):
+        for meta, part, trace_bytes, counts, notes in chunk_results(job, source, fmt, chunk_size, start, index, mapper):
             index, first_row, n_rows, next_pos = meta
             journal.record(index, first_row, n_rows, next_pos, counts, notes, part, trace_bytes)
             progress.update(n_rows, source.progress_of(Position(**next_pos))[0])
@@ -83,4 +98,4 @@ def run(job, source, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE, resume:
     return summary
 
 
-__all__ = ["run", "open_source", "process_chunk", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["run", "stream_job", "open_source", "process_chunk", "DEFAULT_CHUNK_SIZE"]

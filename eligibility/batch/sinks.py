@@ -43,12 +43,17 @@ def output_format(path: Path, source) -> OutputFormat:
     if suffix in (".parquet", ".pq"):
         return OutputFormat("parquet")
     if suffix in (".csv", ".txt", ".tsv"):
-        dialect = getattr(source, "dialect", None)
-        if dialect is None:
-            return OutputFormat("csv", ",", False)
-        return OutputFormat("csv", dialect.separator, dialect.encoding_label.endswith("(avec BOM)"))
+        return csv_format(source)
     raise BadInput(f"extension de sortie « {suffix or '(aucune)'} » non reconnue : .csv ou .parquet attendu",
                    field="-o")
+
+
+def csv_format(source) -> OutputFormat:
+    """CSV in the input's flavour: its separator and BOM (a Parquet input gives plain « , » CSV)."""
+    dialect = getattr(source, "dialect", None)
+    if dialect is None:
+        return OutputFormat("csv", ",", False)
+    return OutputFormat("csv", dialect.separator, dialect.encoding_label.endswith("(avec BOM)"))
 
 
 def neutralise(strings):

@@ -104,12 +104,12 @@ class DomainEngine:
 
     # --- batch ---------------------------------------------------------------------------------
     def batch_locate(self, path: Path, date: dt.date | None) -> Iterator[bytes]:
-        from ..batch.jobs import LocateJob
+        from ..batch import LocateJob
 
         return _stream_job(lambda renamed: LocateJob(renamed, date=date), path)
 
     def batch_evaluate(self, dispositif: str, path: Path, date: dt.date | None) -> Iterator[bytes]:
-        from ..batch.evaluate import EvaluateJob
+        from ..batch import EvaluateJob
 
         self._check_dispositif(dispositif)
         return _stream_job(lambda renamed: EvaluateJob(dispositif, renamed, date=date), path)
@@ -127,26 +127,14 @@ STREAM_CHUNK_ROWS = 5_000
 
 
 def _stream_job(job_factory, path: Path) -> Iterator[bytes]:
-    """`qpv batch`'s unit of work (`process_chunk`: same job, same parsing, same encoding, one output row
-    per input row), streamed chunk by chunk instead of assembled into a file. File-level errors
-    (missing columns, no date) are raised here, before the first byte."""
-    from ..batch import open_source
-    from ..batch.columns import apply_map
-    from ..batch.runner import process_chunk
-    from ..batch.sinks import csv_header, output_format
+    """`qpv batch`'s CSV bytes (`eligibility.batch.stream_job`), streamed chunk by chunk instead of written to a
+    file. File-level errors (missing columns, no date) are raised here, before the first byte."""
+    from ..batch import open_job, stream_job
 
-    source = open_source(path)
     try:
-        job = job_factory(apply_map(source.columns, {}))
+        job, source = open_job(job_factory, path)
     except BadInput as exc:
         if exc.field == "--date":  # the command line's option is the form's `date` field here
             raise BadInput(exc.detail, field="date") from None
         raise
-    fmt = output_format(Path("resultats.csv"), source)
-
-    def chunks() -> Iterator[bytes]:
-        yield csv_header(job.columns, fmt)
-        for chunk in source.chunks(STREAM_CHUNK_ROWS):
-            yield process_chunk(job, fmt, chunk)[1]
-
-    return chunks()
+    return stream_job(job, source, chunk_size=STREAM_CHUNK_ROWS)

@@ -257,3 +257,31 @@ def test_parquet_job_interrupted_by_an_error_resumes_to_the_same_bytes(tmp_path,
     assert s["resumed_rows"] == 21  # three chunks of 7 were kept
     assert (tmp_path / "out.parquet").read_bytes() == (tmp_path / "ref.parquet").read_bytes()
     assert (tmp_path / "out.jsonl").read_bytes() == (tmp_path / "ref.jsonl").read_bytes()
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(min_value=1, max_value=40), st.sampled_from([";", ","]), st.booleans())
+def test_stream_job_yields_the_bytes_run_file_writes(tmp_path_factory, chunk_size, sep, bom):
+    """The public streaming function (the web service's batch endpoints) equals the file runner's output,
+    whatever the chunk size, separator or BOM; the first block is the header alone."""
+    from eligibility.batch import open_job, stream_job
+
+    tmp = tmp_path_factory.mktemp("stream")
+    src, out = tmp / "in.csv", tmp / "out.csv"
+    write_points(src, 37, sep=sep, bad_every=9)
+    if bom:
+        src.write_bytes(b"\xef\xbb\xbf" + src.read_bytes())
+    run_file(locate_job(keep=("id",)), src, out, chunk_size=chunk_size, show_progress=False)
+    job, source = open_job(locate_job(keep=("id",)), src)
+    blocks = list(stream_job(job, source, chunk_size=chunk_size))
+    assert b"".join(blocks) == out.read_bytes()
+    assert blocks[0].count(b"\n") == 1 and len(blocks) == 1 + -(-37 // chunk_size)
+
+
+def test_open_job_refuses_a_file_without_the_needed_columns_before_any_output(tmp_path):
+    from eligibility.batch import open_job
+
+    src = tmp_path / "in.csv"
+    src.write_text("id;x\n1;2\n", encoding="utf-8")
+    with pytest.raises(BadInput):
+        open_job(locate_job(), src)

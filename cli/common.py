@@ -7,8 +7,10 @@ stderr with exit code 2 for bad input and 1 for internal failure, never a traceb
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import click
@@ -54,3 +56,21 @@ def emit(obj: Any, as_json: bool, render_text: Callable[[Any], str]) -> None:
         click.echo(to_json(obj))
     else:
         click.echo(render_text(obj))
+
+
+def read_facts(path: str, field: str = "--facts") -> dict:
+    """The facts JSON object of `path` (or standard input for « - »), shared by `qpv evaluate|explain` and
+    `qpv attest --dispositif`: an unreadable file, malformed JSON or a non-object is a BadInput naming `field`.
+    Validation against the rule's schema is the engine's job (`evaluate`)."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "pas de l'UTF-8"
+        raise BadInput(f"fichier de faits illisible : {reason}", field=field) from None
+    try:
+        facts = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"JSON mal formé (ligne {exc.lineno}, colonne {exc.colno}) : {exc.msg}", field=field) from None
+    if not isinstance(facts, dict):
+        raise BadInput("le fichier de faits doit contenir un objet JSON", field=field)
+    return facts

@@ -1,35 +1,18 @@
 """`qpv evaluate`, `qpv explain` and `qpv rules list|show|validate|test|schema` (docs/rules.md)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from .common import emit, handle_errors, json_option, parse_date, to_json
-
-
-def _read_facts(path: str) -> dict:
-    from eligibility.errors import BadInput
-
-    try:
-        text = Path(path).read_text(encoding="utf-8") if path != "-" else click.get_text_stream("stdin").read()
-    except OSError as exc:
-        raise BadInput(f"fichier de faits illisible : {exc.strerror}", field="--facts") from None
-    try:
-        facts = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"JSON mal formé (ligne {exc.lineno}, colonne {exc.colno}) : {exc.msg}", field="--facts") from None
-    if not isinstance(facts, dict):
-        raise BadInput("le fichier de faits doit contenir un objet JSON", field="--facts")
-    return facts
+from .common import emit, handle_errors, json_option, parse_date, read_facts, to_json
 
 
 def _decide(dispositif: str, facts_path: str, date: str | None):
     from eligibility.rules import evaluate
 
     day = parse_date(date) if date else None
-    return evaluate(dispositif, _read_facts(facts_path), date=day)
+    return evaluate(dispositif, read_facts(facts_path), date=day)
 
 
 def _decision_command(name: str, full_trace: bool, doc: str):

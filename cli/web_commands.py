@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import handle_errors, json_option, to_json
+from .common import handle_errors, json_option, read_facts, to_json
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -64,9 +64,7 @@ def attest(dispositif, facts_path, lon, lat, address, date, fmt, output, as_json
         if dispositif:
             if not facts_path or lon or lat or address:
                 raise BadInput("--dispositif va avec --facts, sans --lon/--lat/--address", field="--facts")
-            from .rules_commands import _read_facts  # the same reading (and errors) as `qpv evaluate`
-
-            att = evaluation_attestation_for(DomainEngine(), dispositif, _read_facts(facts_path), date)
+            att = evaluation_attestation_for(DomainEngine(), dispositif, read_facts(facts_path), date)
         else:
             att = attestation_for(DomainEngine(), lon, lat, address, date)
     except (BadInput, WebError) as exc:  # WebError: unknown dispositif (a 404 in the service)

@@ -65,6 +65,24 @@ def test_bad_facts_exit_2(tmp_path, content, needle):
     assert "Traceback" not in res.stderr
 
 
+
+@pytest.mark.parametrize("content", [b"{\"contract\": ", b"[1, 2]", b"\xff\xfe{}", None])
+def test_attest_reads_a_facts_file_exactly_like_evaluate(tmp_path, content):
+    """One reader (`qpv_cli.common.read_facts`) for `qpv evaluate` and `qpv attest --dispositif`: same message."""
+    path = tmp_path / "f.json"
+    if content is not None:  # None: the file does not exist
+        path.write_bytes(content)
+    evaluated = run("evaluate", "emplois-francs", "--facts", str(path))
+    attested = run("attest", "--dispositif", "emplois-francs", "--facts", str(path))
+    assert evaluated.exit_code == attested.exit_code == 2
+    assert evaluated.stderr == attested.stderr and "--facts" in evaluated.stderr and "Traceback" not in evaluated.stderr
+
+
+def test_facts_from_standard_input_equal_the_file(facts_file):
+    res = CliRunner().invoke(qpv, ["evaluate", "emplois-francs", "--facts", "-", "--json"], input=json.dumps(FACTS))
+    assert res.exit_code == 0 and res.stdout == run("evaluate", "emplois-francs", "--facts", facts_file, "--json").stdout
+
+
 def test_unknown_dispositif_and_missing_file(facts_file, tmp_path):
     res = run("evaluate", "emplois-chers", "--facts", facts_file)
     assert res.exit_code == 2 and "dispositif inconnu" in res.stderr

@@ -540,7 +540,7 @@ def _degree_zone(z: int, lon, lat, d64, clip: bool = False) -> dict:
     zone = np.where(dep >= 0, np.int8(z), np.int8(territories.NO_ZONE))
     status = np.full(n, _CODE[NOT_COVERED], dtype=np.int8)
     qpos = np.full(n, -1, dtype=np.int32)
-    present = [r for r, _ in _zone_rows(rule)]
+    present = np.flatnonzero(np.bincount(rule + 1, minlength=1)[1:])  # vintages in force among these points
     for r in present:
         qg, positions = index.quartier_degree_grid(vintages.rules()[r].dataset_id, zn.name)
         to_pos = np.append(positions, [-1, -1]).astype(np.int32)

@@ -190,7 +190,7 @@ def main() -> None:
         "ours_points_per_cpu_s_as_sjoin": int(n / as_sjoin),
         "geopandas_points_per_cpu_s": int(n / sjoin),
     }
-    never_projected = np.isnan(res.metric_x) if res.metric_x is not None else np.zeros(n, bool)
+    never_projected = ~res.metric_path if res.metric_path is not None else np.zeros(n, bool)
     out.update({
         "answered_without_projection_share": round(float(never_projected.mean()), 4),
         "metric_grid_exact_tests_share": round(float(res.exact.mean()), 4),

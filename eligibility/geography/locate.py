@@ -112,6 +112,7 @@ class LocateResult:
     metric_x: np.ndarray = field(default=None)   # metric coordinates already known (NaN: project on access)
     metric_y: np.ndarray = field(default=None)
     exact_known: np.ndarray = field(default=None)  # "answered by exact tests" when the metric path ran
+    metric_path: np.ndarray = field(default=None)  # rows that took the metric path (None: every row did)
 
     def __len__(self) -> int:
         return len(self.status_code)
@@ -464,19 +465,19 @@ FAST_MIN_POINTS = 20_000  # below this, the metric path alone (a single point lo
 
 def _degree_answer(lon, lat, d64, tol, skip) -> dict:
     """Large batches: département and quartier straight from the WGS84 degree grids (no projection);
-    the points in their boundary cells (and in zones without contours) take the metric path."""
+    the points in their boundary cells (and in zones without contours) take the metric path. Metric
+    coordinates are not kept: `LocateResult.x` projects on access, to the same numbers."""
     n = len(lon)
     zone = territories.zone_index(lon, lat)
     if skip.any():
         zone[skip] = territories.NO_ZONE
-    counts = np.bincount(zone.astype(np.int64) + 1, minlength=len(territories.ZONES) + 1)
-    main = int(np.argmax(counts[1:]))
-    if counts[main + 1] > n // 2 and territories.ZONES[main].has_contours:
+    is_main = zone == 0  # metropolitan France, usually most points
+    if np.count_nonzero(is_main) > n // 2:
         # the zone of most points runs on every row (no gather, no scatter); the other rows are redone below
-        ans = _degree_zone(main, lon, lat, d64, clip=True)
-        others = np.flatnonzero(zone != main)
+        main, ans = 0, _degree_zone(0, lon, lat, d64, clip=True)
+        others = np.flatnonzero(~is_main)
     else:
-        ans = _degree_zone(-1, lon, lat, d64)
+        main, ans = -1, _degree_zone(-1, lon, lat, d64)
         others = np.arange(n)
     if len(others):
         sub = _degree_zone(-1, lon[others], lat[others], d64[others])
@@ -490,24 +491,20 @@ def _degree_answer(lon, lat, d64, tol, skip) -> dict:
     slow, dep_slow = ans.pop("slow"), ans.pop("dep_slow")
     qpos, status = ans["quartier_pos"], ans["status_code"]
     contained = qpos >= 0
-    x = y = None
     todo = np.flatnonzero(slow)
-    if len(todo):
-        x, y = np.full(n, np.nan), np.full(n, np.nan)
-        full = todo[dep_slow[todo]]  # département undecided: the whole metric path
-        if len(full):
-            sub = _metric_answer(lon[full], lat[full], d64[full], tol, skip[full])
-            x[full], y[full] = sub["metric_x"], sub["metric_y"]
-            for name, arr in (*ans.items(), ("contained", contained)):
-                arr[full] = sub[name]
-        part = todo[~dep_slow[todo]]  # département and vintage known: project and test the quartiers only
-        for (z, r), rows in _groups(ans["zone"][part], ans["rule"][part]):
-            rows = part[rows]
-            x[rows], y[rows] = territories.project(lon[rows], lat[rows], territories.ZONES[z].epsg)
-            st, pos, cont = _quartiers_metric(z, r, x[rows], y[rows], tol)[:3]
-            status[rows], qpos[rows], contained[rows] = st, pos, cont
-    status[skip] = _CODE[UNDETERMINED]
-    return {**ans, "contained": contained, "metric_x": x, "metric_y": y, "exact_known": None}
+    full = todo[dep_slow[todo]]  # département undecided: the whole metric path
+    if len(full):
+        sub = _metric_answer(lon[full], lat[full], d64[full], tol, skip[full])
+        for name, arr in (*ans.items(), ("contained", contained)):
+            arr[full] = sub[name]
+    part = todo[~dep_slow[todo]]  # département and vintage known: project and test the quartiers only
+    for (z, r), rows in _groups(ans["zone"][part], ans["rule"][part]):
+        rows = part[rows]
+        x, y = territories.project(lon[rows], lat[rows], territories.ZONES[z].epsg)
+        status[rows], qpos[rows], contained[rows] = _quartiers_metric(z, r, x, y, tol)[:3]
+    if skip.any():
+        status[skip] = _CODE[UNDETERMINED]
+    return {**ans, "contained": contained, "metric_path": slow}
 
 
 def _degree_zone(z: int, lon, lat, d64, clip: bool = False) -> dict:

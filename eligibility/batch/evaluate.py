@@ -208,7 +208,7 @@ def row_details(frame) -> dict[str, np.ndarray]:
         keys.append(ctx.decision_date.known)
         for k in sorted(ctx.geo):
             g = ctx.geo[k]
-            keys += [g.asked, np.asarray(g.status, dtype=object)]
+            keys += [g.asked, np.asarray(g.status, dtype=object), g.col("in_overseas").known]
         keys += _param_keys(frame)
         first, groups = _group(keys, rows)
         missing, ambig = [], []

@@ -9,6 +9,7 @@ RESULT_FR = {"true": "remplie", "false": "NON remplie", "unknown": "inconnue (fa
 STATUS_FR = {"inside": "dans un quartier prioritaire", "outside": "hors quartier prioritaire",
              "near_boundary": "à proximité immédiate d'une limite", "not_covered": "territoire non couvert",
              "undetermined": "adresse non localisée", "not_asked": "question non posée (lieu ou date inconnu)"}
+TERRITORY_FR = {"metropole": "métropole", "outre_mer": "outre-mer", None: "territoire inconnu"}
 
 
 def ref_text(ref: dict | None) -> str:
@@ -95,7 +96,9 @@ def render_text(d: dict[str, Any], full_trace: bool = False) -> str:
         for g in t["geography"]:
             where = f"quartier {g['quartier']}" if g.get("quartier") else ""
             lines.append(f"  {g['fact']} (forme {g['form'] or '—'}) au {g['date'] or '?'} : "
-                         f"{STATUS_FR.get(g['status'], g['status'])} {where} millésime {g.get('vintage') or '—'}")
+                         f"{STATUS_FR.get(g['status'], g['status'])} {where} millésime {g.get('vintage') or '—'}"
+                         f" ; {TERRITORY_FR[g.get('territory')]}"
+                         + (f" (département {g['departement']})" if g.get("departement") else ""))
     if t["amounts"]:
         lines.append("Calcul des montants :")
         for a in t["amounts"]:

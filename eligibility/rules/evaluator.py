@@ -16,7 +16,7 @@ from ..decisions.models import Decision
 from . import values as V
 from .facts import PlaceCols, frame_columns, row_columns, validate_one
 from .loader import Rule, get_rule
-from .places import AMBIGUOUS, MESSAGES, answer
+from .places import AMBIGUOUS, MESSAGES, TERRITORY_UNKNOWN, answer
 
 OUTCOMES = np.array(["eligible", "not_eligible", "undetermined", "error"], dtype=object)
 
@@ -65,14 +65,17 @@ class Context:
             self.defs[name] = self.rule.definition(name).run(self)
         return self.defs[name]
 
-    def in_qpv(self, key: tuple, place_path: str, dates: V.Col) -> V.Col:
+    def geography(self, which: str, key: tuple, dates: V.Col) -> V.Col:
+        """`in_qpv` / `in_overseas` of the place key[0] at the dates of expression key[1]: one oracle call
+        per key, shared by both functions."""
         if self.parent is not None:
             parent, i = self.parent
-            col = parent.geo[key].col()
+            col = parent.geo[key].col(which)
             return V.Col("bool", col.value[i:i + 1], col.known[i:i + 1])
         if key not in self.geo:
+            place_path = key[0]
             self.geo[key] = answer(place_path, key[1], self.places[place_path], dates, self.bad)
-        return self.geo[key].col()
+        return self.geo[key].col(which)
 
 
 class DecisionFrame:
@@ -205,14 +208,15 @@ class DecisionFrame:
                 else:
                     for child in e.children:
                         walk(child)
-            elif e.op == "geo":
+            elif e.op == "geo":  # e.name: in_qpv | in_overseas; e.geo[-1]: (place path, date expression)
                 place, date_expr = e.children
-                if not view.places[e.name].known[0]:
-                    facts.add(e.name)
+                key = e.geo[-1]
+                if not view.places[key[0]].known[0]:
+                    facts.add(key[0])
                 elif not (rec.get(id(date_expr)) and rec[id(date_expr)].known[0]):
                     walk(date_expr)
                 else:
-                    geo.add(e.geo[-1])
+                    geo.add((e.name, key))
             else:
                 for child in e.children:
                     walk(child)
@@ -227,11 +231,13 @@ class DecisionFrame:
     def ambiguities(self, i: int) -> list[dict]:
         _, geo, params = self._blame(i)
         out = []
-        for key in sorted(geo):
+        for which, key in sorted(geo):
             g = self.ctx.geo[key]
             status = g.status[i]
-            if status in AMBIGUOUS:
+            if which == "in_qpv" and status in AMBIGUOUS:
                 out.append({"fact": g.place, "status": status, "message": MESSAGES[status]})
+            elif which == "in_overseas" and not g.col(which).known[i]:
+                out.append({"fact": g.place, "status": TERRITORY_UNKNOWN[0], "message": TERRITORY_UNKNOWN[1]})
         for name in sorted(params):
             if not self.ctx.decision_date.known[i]:
                 continue  # the decision date itself is missing: reported as a missing fact

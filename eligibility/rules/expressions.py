@@ -349,15 +349,23 @@ class Compiler:
         return self._fn(kind, args, compute)
 
     def f_in_qpv(self, args, n):
+        return self._geography("in_qpv", args, n)
+
+    def f_in_overseas(self, args, n):
+        return self._geography("in_overseas", args, n)
+
+    def _geography(self, which: str, args, n):
+        """`which(place, date)`: a question to the geography oracle. Both functions share one answer per
+        (place, date expression), so asking both costs one lookup. `name` says which; `geo` holds the key."""
         if len(args) != 2 or args[0].kind != "place" or args[1].kind != "date" or len(args[0].facts) != 1:
-            raise ExpressionError(f"in_qpv(lieu, date) attend un fait de type place et une date : « {ast.unparse(n)} »")
+            raise ExpressionError(f"{which}(lieu, date) attend un fait de type place et une date : « {ast.unparse(n)} »")
         place_path = next(iter(args[0].facts))
         key = (place_path, ast.unparse(n.args[1]))
         date_expr = args[1]
 
         def run(ctx):
-            return ctx.in_qpv(key, place_path, date_expr.run(ctx))
-        out = _merge("bool", run, args[0], date_expr, op="geo", name=place_path)
+            return ctx.geography(which, key, date_expr.run(ctx))
+        out = _merge("bool", run, args[0], date_expr, op="geo", name=which)
         out.geo = out.geo + (key,)
         out.const = None
         return out

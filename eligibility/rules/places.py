@@ -1,9 +1,10 @@
-"""The geography oracle behind `in_qpv(place, date)`.
+"""The geography oracle behind `in_qpv(place, date)` and `in_overseas(place, date)`.
 
 Places come in three forms: {lon, lat} -> `eligibility.geography.locate_points` (arrays in, arrays out);
 {quartier_code} -> `quartier_in_force` once per distinct (code, date); {address} ->
 `eligibility.addresses.locate_addresses` (same result shape as locate_points). Geography is imported
-when first needed, so the rules engine loads without it.
+when first needed, so the rules engine loads without it. One answer per (place, date expression) serves
+both functions: the oracle already says the quartier *and* the département.
 """
 from __future__ import annotations
 
@@ -23,6 +24,16 @@ MESSAGES = {
     "not_covered": "aucun millésime de périmètres chargé ne couvre ce territoire à cette date",
     "undetermined": "l'adresse n'a pas pu être localisée assez précisément",
 }
+TERRITORY_UNKNOWN = ("territory_unknown", "le lieu n'a pu être rattaché à aucun département : métropole ou outre-mer inconnu")
+
+
+def overseas(departement: np.ndarray) -> V.Col:
+    """Outside metropolitan France? By the INSEE code of the département or collectivité: 97x and 98x are
+    overseas (DROM 971-976, COM 975, 977, 978, 986-988), every other code (01-95, 2A, 2B) is metropolitan.
+    Unknown where the geography named no département (a place outside France, an unreadable code)."""
+    dep = pd.Series(departement, dtype=object).fillna("").astype(str).str.strip()
+    known = (dep != "").to_numpy(dtype=bool)
+    return V.Col("bool", dep.str[:2].isin(["97", "98"]).to_numpy(dtype=bool) & known, known)
 
 
 @dataclass
@@ -37,19 +48,25 @@ class GeoAnswer:
     dates: np.ndarray
     asked: np.ndarray
     form: np.ndarray
+    departement: np.ndarray  # object: INSEE code, None where not known
     _located: list = field(default_factory=list)  # (row indices, LocateResult) for lazy traces
-    _col: V.Col | None = None
+    _cols: dict = field(default_factory=dict)
 
-    def col(self) -> V.Col:
-        if self._col is None:  # computed once: one-row re-runs slice it
-            inside = self.status == "inside"
-            self._col = V.Col("bool", inside, inside | (self.status == "outside"))
-        return self._col
+    def col(self, which: str = "in_qpv") -> V.Col:
+        """The answer of `in_qpv` or `in_overseas` for every row (computed once: one-row re-runs slice it)."""
+        if which not in self._cols:
+            if which == "in_qpv":
+                inside = self.status == "inside"
+                self._cols[which] = V.Col("bool", inside, inside | (self.status == "outside"))
+            else:
+                self._cols[which] = overseas(self.departement)
+        return self._cols[which]
 
     def row_trace(self, i: int) -> dict:
         out = {"fact": self.place, "date_expression": self.date_label, "form": self.form[i],
                "date": V.to_date(self.dates[i]).isoformat() if self.asked[i] else None,
-               "status": self.status[i], "quartier": self.quartier[i], "vintage": self.vintage[i]}
+               "status": self.status[i], "quartier": self.quartier[i], "vintage": self.vintage[i],
+               "departement": self.departement[i], "territory": _territory_word(self.col("in_overseas"), i)}
         if not self.asked[i]:
             out["status"] = "not_asked"
             return out
@@ -66,6 +83,10 @@ class GeoAnswer:
         return out
 
 
+def _territory_word(col: V.Col, i: int) -> str | None:
+    return None if not col.known[i] else ("outre_mer" if col.value[i] else "metropole")
+
+
 def _as_dates(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]")
 
@@ -77,8 +98,9 @@ def answer(place_path: str, date_label: str, place: PlaceCols, dates: V.Col, bad
     status = np.full(n, None, dtype=object)
     quartier = np.full(n, None, dtype=object)
     vintage = np.full(n, None, dtype=object)
+    departement = np.full(n, None, dtype=object)
     asked = place.known & dates.known
-    ans = GeoAnswer(place_path, date_label, status, quartier, vintage, dates.value, asked, place.form)
+    ans = GeoAnswer(place_path, date_label, status, quartier, vintage, dates.value, asked, place.form, departement)
 
     for form in ("lon_lat", "address"):
         rows = np.flatnonzero(asked & (place.form == form))
@@ -96,6 +118,7 @@ def answer(place_path: str, date_label: str, place: PlaceCols, dates: V.Col, bad
         status[rows] = np.asarray(res.status, dtype=object)
         quartier[rows] = np.asarray(res.quartier_code, dtype=object)
         vintage[rows] = np.asarray(res.vintage, dtype=object)
+        departement[rows] = np.asarray(res.departement, dtype=object)  # '' outside France: unknown
         ans._located.append((rows, res))
 
     rows = np.flatnonzero(asked & (place.form == "quartier_code"))
@@ -137,5 +160,6 @@ def _by_code(geo, ans: GeoAnswer, codes, rows, days, n, place_path, bad) -> None
             ans.status[mine[same]] = "inside" if info.get("in_force") else "outside"
             ans.vintage[mine[same]] = info.get("vintage")
             ans.quartier[mine[same]] = code
+            ans.departement[mine[same]] = info.get("departement")
             todo &= ~same
 

@@ -18,6 +18,7 @@ PLACES = [
     {"lon": 1.095, "lat": 44.085},         # outside
     {"lon": 1.086318, "lat": 44.106832},   # 3 m from a boundary
     {"quartier_code": "QN08203M"}, {"quartier_code": "QP082003"}, {"quartier_code": "QN04004M"},
+    {"quartier_code": "QN97401I"}, {"lon": -30.0, "lat": 40.0},  # La Réunion (overseas); the Atlantic (no département)
 ]
 EMPLOYERS = ["company", "association", "sem", "epa", "epic", "private_individual", "local_authority", "epci",
              "hlm", "eple", "public_health"]
@@ -65,7 +66,6 @@ def tfpb(missing=True):
         "logement.location": maybe(st.sampled_from(PLACES), missing),
         "logement.social_rental": maybe(st.booleans(), missing),
         "logement.prior_exemption": maybe(st.sampled_from(["1384", "1384A", "1385_IIbis", "state_funded_before_1998", "none"]), missing),
-        "logement.outre_mer": maybe(st.booleans(), missing),
         "owner.kind": maybe(st.sampled_from(["hlm", "sem", "other"]), missing),
         "owner.signed_contrat_de_ville": maybe(st.booleans(), missing),
         "owner.convention_signature_date": maybe(day(dt.date(2014, 1, 1), dt.date(2031, 1, 1)), missing),

@@ -23,7 +23,7 @@ GRID_MARGIN_M = 25.0          # tolerances up to this are answered from the grid
 DEPARTEMENT_CELL_M = 1000.0
 COAST_SNAP_M = 200.0          # contours simplified by tens of metres miss bits of coast: accept the nearest within this
 COMMUNE_CELL_M = 200.0
-SNAP_BY_PIECES = 200          # from this many point-area pairs off a coast, distances come from boundary segments
+SNAP_BY_PIECES = 200          # from this many points off a coast, nearby areas come from their boundary segments
 SMALL_BATCH = 2000            # up to this many points, nearest boundaries come from an STRtree query
 DENSIFY_M = 50.0              # boundary vertices at most this far apart: nearest vertex bounds the nearest segment
 
@@ -200,28 +200,28 @@ class AreaIndex:
             self._tree = shapely.STRtree(self.polygons)
         return self._tree
 
-    def _distances(self, pts: np.ndarray, pi: np.ndarray, ai: np.ndarray, reach: float) -> np.ndarray:
-        """Distance from pts[pi] (outside every area) to areas ai. Many pairs: the minimum over the
-        areas' boundary segments, which is how GEOS computes a point-polygon distance (same numbers),
-        and far cheaper than measuring against a whole département each time."""
-        if len(pi) < SNAP_BY_PIECES:
-            return shapely.distance(pts[pi], self.polygons[ai])
+    def _areas_within(self, pts: np.ndarray, snap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(point, area, distance) for every area within `snap` of points lying outside every area.
+
+        Many points: from the areas' boundary segments. Outside a polygon, GEOS measures the distance
+        to it as the minimum over its boundary segments, so the numbers are the same, and testing a
+        few segments is far cheaper than testing whole départements."""
+        if len(pts) < SNAP_BY_PIECES:
+            mx, my = shapely.get_x(pts), shapely.get_y(pts)
+            pi, ai = self.tree.query(shapely.box(mx - snap, my - snap, mx + snap, my + snap))
+            near = shapely.dwithin(self.polygons[ai], pts[pi], snap)  # prepared polygons
+            pi, ai = pi[near], ai[near]
+            return pi, ai, shapely.distance(pts[pi], self.polygons[ai])
         if self._pieces is None:
             segs, owner = grid.boundary_pieces(shapely.boundary(self.polygons))
             self._pieces = (shapely.STRtree(segs), segs, owner)
         tree, segs, owner = self._pieces
-        q = np.unique(pi)
-        qi, si = tree.query(pts[q], predicate="dwithin", distance=reach * (1 + 1e-9) + 1e-6)
-        key = q[qi] * len(self.polygons) + owner[si]
-        d = shapely.distance(pts[q[qi]], segs[si])
-        order = np.lexsort((d, key))
-        first = order[np.concatenate([[True], key[order][1:] != key[order][:-1]])]
-        want = pi * len(self.polygons) + ai
-        at = np.minimum(np.searchsorted(key[first], want), len(first) - 1)
-        out = d[first][at]
-        lost = np.flatnonzero(key[first][at] != want)  # not expected; measured directly if it happens
-        out[lost] = shapely.distance(pts[pi[lost]], self.polygons[ai[lost]])
-        return out
+        pi, si = tree.query(pts, predicate="dwithin", distance=snap)
+        d = shapely.distance(pts[pi], segs[si])
+        key = pi * len(self.polygons) + owner[si]
+        order = np.lexsort((d, key))  # per (point, area): its nearest segment
+        first = order[np.concatenate([[True], key[order][1:] != key[order][:-1]])] if len(order) else order
+        return pi[first], owner[si[first]], d[first]
 
     def locate(self, x: np.ndarray, y: np.ndarray, snap_m: float = COAST_SNAP_M, area_grid: grid.Grid | None = None) -> np.ndarray:
         """Index of the area holding each point (-1: none within `snap_m`). Grid first, exact tests after."""
@@ -240,11 +240,7 @@ class AreaIndex:
             found[pi[::-1]] = ai[::-1]  # deterministic: the lowest area index wins on shared edges
             miss = np.flatnonzero(found < 0)
             if len(miss) and snap_m > 0:  # off a simplified coast: the nearest area within snap_m, if any
-                mx, my = x[todo][miss], y[todo][miss]
-                mi, ai2 = self.tree.query(shapely.box(mx - snap_m, my - snap_m, mx + snap_m, my + snap_m))
-                near = shapely.dwithin(self.polygons[ai2], pts[miss][mi], snap_m)  # prepared polygons
-                mi, ai2 = mi[near], ai2[near]
-                d = self._distances(pts[miss], mi, ai2, snap_m)
+                mi, ai2, d = self._areas_within(pts[miss], snap_m)
                 order = np.lexsort((ai2, d, mi))
                 first = order[np.concatenate([[True], mi[order][1:] != mi[order][:-1]])] if len(order) else order
                 found[miss[mi[first]]] = ai2[first]

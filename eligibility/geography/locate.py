@@ -308,10 +308,11 @@ def _groups(*keys: np.ndarray):
     return out
 
 
-def _classify(qi: index.QuartierIndex, x: np.ndarray, y: np.ndarray, tol: float):
-    """(local quartier index or -1, status code, contained, exact) for points of one vintage and zone."""
+def _classify(qi: index.QuartierIndex, x: np.ndarray, y: np.ndarray, tol: float, use_grid: bool = True):
+    """(local quartier index or -1, status code, contained, exact) for points of one vintage and zone.
+    `use_grid=False`: straight to the exact tests (same answers), for points known to be near a boundary."""
     n = len(x)
-    label = qi.grid.lookup(x, y) if tol <= qi.grid.margin else np.full(n, grid.CROSSING, np.int32)
+    label = qi.grid.lookup(x, y) if use_grid and tol <= qi.grid.margin else np.full(n, grid.CROSSING, np.int32)
     local = np.where(label >= 0, label, -1).astype(np.int64)
     status = np.where(label >= 0, _CODE[INSIDE], _CODE[OUTSIDE]).astype(np.int8)
     contained = label >= 0
@@ -435,10 +436,10 @@ def _metric_answer(lon, lat, d64, tol, skip, lambert=None) -> dict:
             "contained": contained, "metric_x": x, "metric_y": y, "exact_known": exact}
 
 
-def _quartiers_metric(z: int, r: int, x, y, tol):
+def _quartiers_metric(z: int, r: int, x, y, tol, use_grid: bool = True):
     """(status code, quartier position, contained, exact) of metric points of zone z under rule r."""
     qi = index.quartier_index(vintages.rules()[r].dataset_id, territories.ZONES[z].name)
-    local, st, cont, ex = _classify(qi, x, y, tol)
+    local, st, cont, ex = _classify(qi, x, y, tol, use_grid)
     pos = np.where(local >= 0, qi.positions[np.maximum(local, 0)] if len(qi.positions) else -1, -1)
     return st, pos, cont, ex
 
@@ -501,7 +502,8 @@ def _degree_answer(lon, lat, d64, tol, skip) -> dict:
     for (z, r), rows in _groups(ans["zone"][part], ans["rule"][part]):
         rows = part[rows]
         x, y = territories.project(lon[rows], lat[rows], territories.ZONES[z].epsg)
-        status[rows], qpos[rows], contained[rows] = _quartiers_metric(z, r, x, y, tol)[:3]
+        # near a quartier boundary by the degree grid: the metric grid would send nearly all to exact tests
+        status[rows], qpos[rows], contained[rows] = _quartiers_metric(z, r, x, y, tol, use_grid=False)[:3]
     if skip.any():
         status[skip] = _CODE[UNDETERMINED]
     return {**ans, "contained": contained, "metric_path": slow}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,28 +143,23 @@ def assemble(out: Path, parts: list[Path], columns, fmt: OutputFormat) -> None:
     """Concatenate the parts into `out` through a temporary file and an atomic rename."""
     tmp = out.with_name(f".{out.name}.qpv-tmp")
     if fmt.kind == "csv":
-        with open(tmp, "wb") as f:
-            f.write(csv_header(columns, fmt))
-            for p in parts:
-                with open(p, "rb") as src:
-                    while block := src.read(8 << 20):
-                        f.write(block)
-    else:
-        import pyarrow.parquet as pq
+        concatenate(out, parts, head=csv_header(columns, fmt))
+        return
+    import pyarrow.parquet as pq
 
-        with pq.ParquetWriter(tmp, arrow_schema(columns)) as writer:
-            for p in parts:  # one part in memory at a time
-                writer.write_table(pq.read_table(p))
+    with pq.ParquetWriter(tmp, arrow_schema(columns)) as writer:
+        for p in parts:  # one part in memory at a time
+            writer.write_table(pq.read_table(p))
     _fsync_replace(tmp, out)
 
 
-def concatenate(out: Path, parts: list[Path]) -> None:
-    """Plain byte concatenation (JSON Lines traces), atomic."""
+def concatenate(out: Path, parts: list[Path], head: bytes = b"") -> None:
+    """`head` then the parts' bytes, in order (a CSV body after its header; JSON Lines traces), atomic."""
     tmp = out.with_name(f".{out.name}.qpv-tmp")
     with open(tmp, "wb") as f:
+        f.write(head)
         for p in parts:
             with open(p, "rb") as src:
-                while block := src.read(8 << 20):
-                    f.write(block)
+                shutil.copyfileobj(src, f, 8 << 20)
     _fsync_replace(tmp, out)
 

@@ -86,11 +86,7 @@ class Exception_(_Strict):
     legal_reference: LegalReference
 
 
-class Condition(_Strict):
-    id: str
-    label: str
-    expression: str
-    legal_reference: LegalReference
+class Condition(Exception_):  # the same four fields, plus what a failed condition tells the user
     message: str
     exceptions: list[Exception_] = []
 

@@ -16,8 +16,9 @@ from typing import Any, Callable
 import click
 
 from eligibility.errors import BadInput, DataIntegrityError, RuleFileError
-from eligibility.inputs import parse_date, parse_float  # noqa: F401 - re-exported for the command modules
-from eligibility.jsonio import to_json  # the engine's deterministic encoder, re-exported
+# Re-exported for the command modules: the engine's input parsing and its deterministic JSON encoder.
+from eligibility.inputs import parse_date, parse_float  # noqa: F401
+from eligibility.jsonio import to_json
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1

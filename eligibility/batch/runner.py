@@ -14,7 +14,15 @@ from .. import __version__
 from ..paths import data_dir
 from .journal import Journal
 from .progress import Progress
-from .sinks import OutputFormat, assemble, concatenate, csv_format, csv_header, encode_part, output_format
+from .sinks import (
+    OutputFormat,
+    assemble,
+    concatenate,
+    csv_format,
+    csv_header,
+    encode_part,
+    output_format,
+)
 from .sources import Position, open_source
 
 DEFAULT_CHUNK_SIZE = 100_000

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ..inputs import parse_float
-
 from ..errors import BadInput
+from ..inputs import parse_float
 from ..rules.facts import PLACE_PARTS  # the place forms the rules engine accepts
 
 

@@ -1,6 +1,5 @@
 """`in_overseas(place, date)`: metropolitan France or overseas, read off the place by the geography oracle
 (three-valued, in the trace), usable by any rule file; the TFPB 31 March 2025 exception relies on it."""
-import datetime as dt
 
 import numpy as np
 import pandas as pd

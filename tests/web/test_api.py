@@ -3,6 +3,7 @@ import json
 import logging
 
 import pytest
+
 from eligibility.jsonio import to_json
 
 from .fakes import FakeEngine

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import click
 
 from eligibility.errors import BadInput, DataIntegrityError, RuleFileError
+
 # Re-exported for the command modules: the engine's input parsing and its deterministic JSON encoder.
 from eligibility.inputs import parse_date, parse_float  # noqa: F401
 from eligibility.jsonio import to_json

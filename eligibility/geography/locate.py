@@ -126,11 +126,11 @@ class LocateResult:
     # -- text columns -----------------------------------------------------------------------------
     @functools.cached_property
     def status(self) -> np.ndarray:
-        return _STATUS_OBJ[_int(self.status_code)]
+        return _STATUS_OBJ[_small_int(self.status_code)]
 
     def _quartier_column(self, attr: str) -> np.ndarray:
         out = np.full(len(self), None, dtype=object)
-        pos, rule = _int(self.quartier_pos), _int(self.rule)
+        pos, rule = _small_int(self.quartier_pos), _small_int(self.rule)
         has = np.flatnonzero(pos >= 0)  # the few rows in or near a quartier
         for r in np.unique(rule[has]):  # the few vintages among them
             rows = has[rule[has] == r]
@@ -288,6 +288,12 @@ def _int(values) -> np.ndarray:
     if arr.dtype == object:
         arr = np.where(np.equal(arr, None), -1, arr)
     return arr.astype(np.int64)
+
+
+def _small_int(values) -> np.ndarray:
+    """`_int` without widening an integer column (indexing with int8/int32 is as good, and cheaper)."""
+    arr = np.asarray(values)
+    return arr if arr.dtype.kind == "i" else _int(arr)
 
 
 def _groups(*keys: np.ndarray):
@@ -547,7 +553,8 @@ def _degree_zone(z: int, lon, lat, d64, clip: bool = False) -> dict:
             q = qg.lookup_cells(ix, iy, sub, coarse)
             mine = (rule >= 0) & ~slow
             slow |= mine & (q == grid.CROSSING)
-            status = np.where(mine, np.where(q >= 0, np.int8(_CODE[INSIDE]), np.int8(_CODE[OUTSIDE])), status)
+            in_or_out = np.append(np.full(len(positions), _CODE[INSIDE], np.int8), [_CODE[OUTSIDE]] * 2).astype(np.int8)
+            status = np.where(mine, in_or_out[q], status)  # q = -2 (CROSSING) or -1 (CLEAR) read the last two
             qpos = np.where(mine, to_pos[q], qpos)
             continue
         sel = np.flatnonzero((rule == r) & ~slow)

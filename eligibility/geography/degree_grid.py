@@ -22,7 +22,8 @@ import shapely
 from .grid import CLEAR, CROSSING
 
 EDGE_SLACK_M = 0.05
-LAYOUT = "degree-grid-2"  # part of the cache key: change it when the stored arrays change
+LAYOUT = "degree-grid-2"
+_QUADS_PER_CHUNK = 400_000  # cells classified at a time while building (bounded memory)  # part of the cache key: change it when the stored arrays change
 _BLOCK = -3  # coarse values <= _BLOCK point to block (_BLOCK - value)
 
 
@@ -131,16 +132,23 @@ def build(polygons: np.ndarray, pieces: np.ndarray, bbox: tuple[float, float, fl
     ny = int(np.ceil((bbox[3] - lat0) * per_deg_lat)) + 1
     shapely.prepare(polygons)
     piece_tree, polygon_tree = shapely.STRtree(pieces), shapely.STRtree(polygons)
+
+    def classify(lon_lo: np.ndarray, lat_lo: np.ndarray, dlon: float, dlat: float) -> np.ndarray:
+        out = np.empty(len(lon_lo), dtype=np.int32)
+        for at in range(0, len(lon_lo), _QUADS_PER_CHUNK):  # bounded memory on big zones
+            cut = slice(at, at + _QUADS_PER_CHUNK)
+            out[cut] = _classify(_quads(lon_lo[cut], lat_lo[cut], dlon, dlat, project),
+                                 piece_tree, polygons, polygon_tree, margin, snap)
+        return out
+
     dlon, dlat = 1.0 / per_deg_lon, 1.0 / per_deg_lat
     ix, iy = np.divmod(np.arange(nx * ny, dtype=np.int64), ny)
-    coarse = _classify(_quads(lon0 + ix * dlon, lat0 + iy * dlat, dlon, dlat, project),
-                       piece_tree, polygons, polygon_tree, margin, snap)
+    coarse = classify(lon0 + ix * dlon, lat0 + iy * dlat, dlon, dlat)
     split = np.flatnonzero(coarse == CROSSING)
     fx, fy = np.divmod(np.arange(sub * sub, dtype=np.int64), sub)  # fine cell (fx, fy) at fx * sub + fy
     flon = (lon0 + ix[split] * dlon)[:, None] + fx[None, :] * (dlon / sub)
     flat = (lat0 + iy[split] * dlat)[:, None] + fy[None, :] * (dlat / sub)
-    fine = _classify(_quads(flon.ravel(), flat.ravel(), dlon / sub, dlat / sub, project),
-                     piece_tree, polygons, polygon_tree, margin, snap)
+    blocks = classify(flon.ravel(), flat.ravel(), dlon / sub, dlat / sub).astype(np.int16).reshape(len(split), sub * sub)
     coarse[split] = _BLOCK - np.arange(len(split), dtype=np.int32)
     return DegreeGrid(float(lon0), float(lat0), float(per_deg_lon), float(per_deg_lat), nx, ny, int(sub), float(margin),
-                      coarse.astype(np.int32), fine.reshape(len(split), sub * sub).astype(np.int16))
+                      coarse, blocks)

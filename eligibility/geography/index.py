@@ -325,8 +325,9 @@ def commune_grid(dep: str) -> grid.Grid | None:
 
 # -- grids in WGS84 degrees (degree_grid.py): large batches answer most points without projecting them --
 DEGREE_CELLS_PER_DEG = (64.0, 128.0)   # coarse cells: about 1.1-1.2 km x 0.87 km in metropolitan France
-DEGREE_SUB_DEPARTEMENT = 8             # fine cells about 150 m x 110 m near département boundaries and coasts,
-DEGREE_SUB_ISLANDS = 32                # and 4 times finer on the small islands, where coasts hold many points
+DEGREE_SUB_DEPARTEMENT = 16            # fine cells about 75 m x 55 m near département boundaries and coasts,
+DEGREE_SUB_GUYANE = 8                  # coarser in Guyane (a long border through forest, few points),
+DEGREE_SUB_ISLANDS = 32                # finer on the small islands, where coasts hold many points
 DEGREE_SUB_QUARTIER = 32               # fine cells about 37 m x 27 m near quartier boundaries
 DEGREE_MARGIN_M = 15.0                 # the default tolerance: larger tolerances take the metric path
 
@@ -345,7 +346,7 @@ def _degree_arrays(zone: Zone, polygons: np.ndarray, boundaries: np.ndarray, sub
 def departement_degree_grid(zone_name: str):
     """Degree grid of a zone's départements: labels index `departement_index(zone_name).codes`."""
     zone, di = ZONE_BY_NAME[zone_name], departement_index(zone_name)
-    sub = DEGREE_SUB_DEPARTEMENT if zone_name in ("metropole", "guyane") else DEGREE_SUB_ISLANDS
+    sub = {"metropole": DEGREE_SUB_DEPARTEMENT, "guyane": DEGREE_SUB_GUYANE}.get(zone_name, DEGREE_SUB_ISLANDS)
     ds = datasets.dataset("departements_geo")
     a = cache.cached(f"departements-deg-{zone_name}",
                      cache.key(ds.sha256, zone_name, str(zone.epsg), str(DEGREE_CELLS_PER_DEG), str(sub), str(COAST_SNAP_M),

@@ -31,9 +31,12 @@ def overseas(departement: np.ndarray) -> V.Col:
     """Outside metropolitan France? By the INSEE code of the département or collectivité: 97x and 98x are
     overseas (DROM 971-976, COM 975, 977, 978, 986-988), every other code (01-95, 2A, 2B) is metropolitan.
     Unknown where the geography named no département (a place outside France, an unreadable code)."""
-    dep = pd.Series(departement, dtype=object).fillna("").astype(str).str.strip()
-    known = (dep != "").to_numpy(dtype=bool)
-    return V.Col("bool", dep.str[:2].isin(["97", "98"]).to_numpy(dtype=bool) & known, known)
+    # Per distinct code (a few dozen at most), then indexed back: no per-row Python.
+    codes, uniques = pd.factorize(np.asarray(departement, dtype=object), use_na_sentinel=True)
+    labels = [str(u).strip() for u in uniques]
+    known = np.append(np.array([lab != "" for lab in labels], dtype=bool), False)[codes]
+    over = np.append(np.array([lab[:2] in ("97", "98") for lab in labels], dtype=bool), False)[codes]
+    return V.Col("bool", over & known, known)
 
 
 @dataclass

@@ -132,3 +132,22 @@ def test_row_is_computed_on_that_row_alone_and_equals_locating_it_alone():
         obj = res.row(i)
         assert obj == locate_points([lon[i]], [lat[i]], dt.date(2025, 6, 1)).row(0)
     assert "distance_to_boundary_m" not in vars(res) and "_commune" not in vars(res)  # no whole column computed
+
+
+@pytest.mark.parametrize("zone", territories.ZONES, ids=lambda z: z.name)
+def test_projected_cell_edges_bend_less_than_the_slack(zone):
+    """Cells are classified by the quadrilateral of their projected corners, grown by EDGE_SLACK_M: the
+    true projected edges of the largest (coarse) cells must stay within that slack of their chords."""
+    from eligibility.geography.degree_grid import EDGE_SLACK_M
+
+    lon, lat = np.meshgrid(np.linspace(zone.bbox[0], zone.bbox[2], 40), np.linspace(zone.bbox[1], zone.bbox[3], 40))
+    lon, lat = lon.ravel(), lat.ravel()
+    worst = 0.0
+    for dlon, dlat in ((1 / index.DEGREE_CELLS_PER_DEG[0], 0.0), (0.0, 1 / index.DEGREE_CELLS_PER_DEG[1])):
+        xa, ya = territories.project(lon, lat, zone.epsg)
+        xb, yb = territories.project(lon + dlon, lat + dlat, zone.epsg)
+        for t in np.linspace(0, 1, 17)[1:-1]:
+            xm, ym = territories.project(lon + t * dlon, lat + t * dlat, zone.epsg)
+            bend = np.abs((xm - xa) * (yb - ya) - (ym - ya) * (xb - xa)) / np.hypot(xb - xa, yb - ya)
+            worst = max(worst, float(bend.max()))
+    assert 0.0 < worst < EDGE_SLACK_M * 0.8

@@ -60,5 +60,18 @@ def verify(as_json: bool) -> None:
         raise SystemExit(1)
 
 
+@data.command("prepare")
+@handle_errors
+def prepare() -> None:
+    """Construit une fois pour toutes les index dérivés (géographie, adresses) dans le cache."""
+    from eligibility.addresses.index import default_index
+    from eligibility.geography.index import prepare_all
+
+    for name in prepare_all():
+        click.echo(f"prêt : index {name}")
+    default_index()
+    click.echo("prêt : index d'adresses de démonstration (BANO, ODbL)")
+
+
 def register(group: click.Group) -> None:
     group.add_command(data)

@@ -20,5 +20,7 @@ PY=${PYTHON:-python3}
 [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -vE '^WARNING: Location|^\s*$' || true
-.venv/bin/python -c "import eligibility, qpv_cli" 
+.venv/bin/python -c "import eligibility, qpv_cli"
+# Derived indexes (spatial grids, demo address index) are built once here, not in the user's first query.
+.venv/bin/qpv data prepare | tail -1
 echo "Environnement prêt : .venv (commande .venv/bin/qpv)"

@@ -374,3 +374,28 @@ def quartier_degree_grid(dataset_id: str, zone_name: str):
                                degree_grid.LAYOUT),
                      build)
     return degree_grid.DegreeGrid.from_arrays(a, "dgrid"), a["positions"]
+
+
+def prepare_all() -> list[str]:
+    """Build every cached index a locate can need (one-time cost, then read from the cache).
+
+    Without it the first large batch pays the degree-grid build (about a minute on 2 cores).
+    Returns the names of what was made ready, for the caller to report.
+    """
+    from . import vintages
+
+    ready = []
+    for zone in ZONES:
+        if not zone.has_contours:
+            continue
+        departement_index(zone.name)
+        departement_degree_grid(zone.name)
+        ready.append(f"départements {zone.name}")
+    for rule in vintages.rules():
+        for zone in ZONES:
+            if zone.territory != rule.territory or not zone.has_contours:
+                continue
+            quartier_index(rule.dataset_id, zone.name)
+            quartier_degree_grid(rule.dataset_id, zone.name)
+            ready.append(f"quartiers {rule.dataset_id} {zone.name}")
+    return ready

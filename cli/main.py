@@ -10,6 +10,9 @@ import importlib
 import click
 
 from eligibility import __version__
+from qpv_cli import french
+
+french.install()  # before any command runs: click's own help and error strings in French
 
 COMMAND_MODULES = [
     "data_commands",

@@ -80,6 +80,14 @@ def _epci_members() -> dict[str, tuple[str, tuple[str, ...]]]:
         return {e["code"]: (e["nom"], tuple(m["code"] for m in e["membres"])) for e in json.load(f)}
 
 
+@functools.lru_cache(maxsize=1)
+def _known_communes() -> frozenset[str]:
+    """Every INSEE code the COG 2026 knows, current or former (perimeters may name merged communes)."""
+    with gzip.open(datasets.verified_path("cog2026", "communes.json.gz"), "rt", encoding="utf-8") as f:
+        rows = json.load(f)
+    return frozenset([r["code"] for r in rows] + [old for r in rows for old in r.get("anciensCodes") or ()])
+
+
 def list_quartiers(commune=None, departement=None, epci=None, vintage=None) -> list[dict]:
     """Quartiers of the bundled vintages, filtered; sorted by vintage then code (deterministic)."""
     known = {load_perimeters(d).vintage: d for d in PERIMETER_DATASETS}
@@ -92,6 +100,8 @@ def list_quartiers(commune=None, departement=None, epci=None, vintage=None) -> l
         wanted = [known[v] for v in sorted(known)]
     if commune is not None and not _COMMUNE.match(str(commune).strip().upper()):
         raise BadInput(f"code commune INSEE invalide « {commune} » (5 caractères, ex. 40192)", field="commune")
+    if commune is not None and str(commune).strip().upper() not in _known_communes():
+        raise BadInput(f"commune inconnue « {commune} » (code INSEE absent du COG 2026)", field="commune")
     if departement is not None:
         departement = str(departement).strip().upper()
         if departement not in territories.cog()["dep"] and departement not in ("978", "987"):

@@ -6,6 +6,7 @@ stderr with exit code 2 for bad input and 1 for internal failure, never a traceb
 """
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -60,6 +61,15 @@ def emit(obj: Any, as_json: bool, render_text: Callable[[Any], str]) -> None:
         click.echo(render_text(obj))
 
 
+_OS_REASONS = {errno.ENOENT: "fichier introuvable", errno.EISDIR: "c'est un dossier, pas un fichier",
+               errno.EACCES: "permission refusée", errno.ENOTDIR: "un élément du chemin n'est pas un dossier"}
+
+
+def os_reason(exc: OSError) -> str:
+    """The French reason of an OSError (its strerror is English whatever the locale)."""
+    return _OS_REASONS.get(exc.errno, f"erreur d'entrée-sortie (errno {exc.errno})")
+
+
 def read_facts(path: str, field: str = "--facts") -> dict:
     """The facts JSON object of `path` (or standard input for « - »), shared by `qpv evaluate|explain` and
     `qpv attest --dispositif`: an unreadable file, malformed JSON or a non-object is a BadInput naming `field`.
@@ -67,7 +77,7 @@ def read_facts(path: str, field: str = "--facts") -> dict:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "pas de l'UTF-8"
+        reason = os_reason(exc) if isinstance(exc, OSError) else "pas de l'UTF-8"
         raise BadInput(f"fichier de faits illisible : {reason}", field=field) from None
     try:
         facts = json.loads(text)

@@ -111,6 +111,12 @@ _FR = {
     "float_type": "nombre attendu", "int_type": "entier attendu", "bool_type": "booléen attendu (true/false)",
     "string_type": "texte attendu", "model_type": "objet attendu", "dict_type": "objet attendu",
     "greater_than_equal": "valeur trop petite", "less_than_equal": "valeur trop grande",
+    "greater_than": "valeur trop petite", "less_than": "valeur trop grande",
+    "finite_number": "nombre fini attendu (ni NaN ni infini)",
+    "int_parsing": "entier attendu", "float_parsing": "nombre attendu", "bool_parsing": "booléen attendu (true/false)",
+    "int_from_float": "entier attendu", "list_type": "liste attendue", "missing": "champ obligatoire absent",
+    "string_too_short": "texte trop court", "string_too_long": "texte trop long",
+    "string_pattern_mismatch": "format non reconnu",
 }
 
 
@@ -138,9 +144,13 @@ def validate_one(rule, facts: Any) -> dict[str, Any]:
         problems = []
         for e in exc.errors():
             path = ".".join(str(x) for x in e["loc"])
-            msg = _FR.get(e["type"], e["msg"].removeprefix("Value error, "))
+            if e["type"] == "value_error":  # our own validators already speak French and quote the value
+                problems.append((path, str(e["ctx"]["error"])))
+                continue
+            # pydantic's messages are English: an error type missing from _FR still gets a French message.
+            msg = _FR.get(e["type"], f"valeur invalide ({e['type']})")
             if e["type"] == "literal_error":
-                msg += f" (attendu : {e['ctx'].get('expected')})"
+                msg += f" (attendu : {str(e['ctx'].get('expected')).replace(' or ', ' ou ')})"
             problems.append((path, f"{msg} (reçu {e.get('input')!r})"))
         if len(problems) == 1:
             raise BadInput(problems[0][1], field=problems[0][0]) from None

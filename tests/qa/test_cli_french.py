@@ -57,3 +57,27 @@ def test_unknown_commune_is_bad_input_not_an_empty_list():
 def test_known_commune_without_quartier_is_still_an_empty_list():
     r = run("quartiers", "list", "--commune", "40001", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout) == {"quartiers": []}
+
+
+@pytest.mark.parametrize("facts, field, expected", [
+    ('{"contract": {"working_time_ratio": NaN}}', "contract.working_time_ratio", "nombre fini attendu"),
+    ('{"contract": {"working_time_ratio": 1e999}}', "contract.working_time_ratio", "nombre fini attendu"),
+    ('{"contract": {"type": "XYZ"}}', "contract.type", "(attendu : 'CDI' ou 'CDD')"),
+    ('{"contract": {"signature_date": "2024-13-01"}}', "contract.signature_date",
+     "date attendue au format AAAA-MM-JJ, reçu « 2024-13-01 »"),
+])
+def test_invalid_facts_messages_are_french(tmp_path, facts, field, expected):
+    path = tmp_path / "faits.json"
+    path.write_text(facts, encoding="utf-8")
+    r = run("evaluate", "emplois-francs", "--facts", str(path), "--json")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert f"champ « {field} »" in r.stderr and expected in r.stderr
+    for english in ("Input should", " or ", "(reçu '2024-13-01')"):  # pydantic's English; the value quoted twice
+        assert english not in r.stderr
+
+
+@pytest.mark.parametrize("where, expected", [("absent.json", "fichier introuvable"), ("", "c'est un dossier")])
+def test_unreadable_facts_file_reason_is_french(tmp_path, where, expected):
+    r = run("evaluate", "tfpb", "--facts", str(tmp_path / where), "--json")
+    assert r.exit_code == 2 and expected in r.stderr
+    assert "No such file" not in r.stderr and "Is a directory" not in r.stderr

@@ -99,6 +99,7 @@ def facts_model(rule) -> type[BaseModel]:
 def json_schema(rule) -> dict:
     schema = facts_model(rule).model_json_schema()
     schema["title"] = f"Faits — {rule.model.title}"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"  # the dialect pydantic v2 writes
     schema["$id"] = f"qpv:rules/{rule.id}/facts"
     schema["description"] = (f"Faits attendus par la règle {rule.id} (version {rule.model.version}). "
                              "Un fait absent ou null est inconnu : jamais remplacé par une valeur par défaut.")

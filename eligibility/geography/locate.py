@@ -531,37 +531,46 @@ def _degree_zone(z: int, lon, lat, d64, clip: bool = False) -> dict:
     coarse = dg.coarse_of(ix, iy, sub)
     lab = dg.lookup_cells(ix, iy, sub, coarse)
     dep_t = territories.dep_positions(tuple(index.departement_index(zn.name).codes))
-    dep = np.append(dep_t, [-1, -1]).astype(np.int16)[lab]  # CLEAR (-1) and CROSSING (-2) both read -1
+    dep_of_lab = np.append(dep_t, [-1, -1]).astype(np.int16)  # CLEAR (-1) and CROSSING (-2) both read -1
+    dep = dep_of_lab[lab]
     slow = lab == grid.CROSSING
     dep_slow = slow.copy()
-    # the vintage depends on (zone, département, date): with one date, resolve each département once
+    # the vintage depends on (zone, département, date): with one date (the usual case), resolve each
+    # label of the département grid once, so that every per-row column is one table lookup by `lab`
     one_date = len(d64) > 1000 and (d64 == d64[0]).all()
-    deps = np.append(np.arange(len(territories.dep_table()[0]) - 1), -1) if one_date else dep.astype(np.int64)
-    dates = np.repeat(d64[:1], len(deps)) if one_date else d64
-    rule, why = _resolve(np.where(deps >= 0, z, territories.NO_ZONE), deps, dates)
-    rule, why = rule.astype(np.int8), why.astype(np.int8)
     if one_date:
-        rule, why = rule[dep], why[dep]
-    zone = np.where(dep >= 0, np.int8(z), np.int8(territories.NO_ZONE))
+        rule_t, why_t = _resolve(np.where(dep_of_lab >= 0, z, territories.NO_ZONE), dep_of_lab.astype(np.int64),
+                                 np.repeat(d64[:1], len(dep_of_lab)))
+        rule_t, why_t = rule_t.astype(np.int8), why_t.astype(np.int8)
+        rule, why = rule_t[lab], why_t[lab]
+        zone = np.where(dep_of_lab >= 0, np.int8(z), np.int8(territories.NO_ZONE))[lab]
+        covered = rule_t >= 0
+        covered[grid.CROSSING] = False
+        mine = covered[lab]  # covered rows the département grid decided: the quartier grid answers them
+        present = np.unique(rule_t[rule_t >= 0])  # vintages that can occur (a superset is harmless)
+    else:
+        rule, why = _resolve(np.where(dep >= 0, z, territories.NO_ZONE), dep.astype(np.int64), d64)
+        rule, why = rule.astype(np.int8), why.astype(np.int8)
+        zone = np.where(dep >= 0, np.int8(z), np.int8(territories.NO_ZONE))
+        mine = (rule >= 0) & ~slow
+        present = np.flatnonzero(np.bincount(rule + 1, minlength=1)[1:])  # vintages in force among these points
     status = np.full(n, _CODE[NOT_COVERED], dtype=np.int8)
     qpos = np.full(n, -1, dtype=np.int32)
-    present = np.flatnonzero(np.bincount(rule + 1, minlength=1)[1:])  # vintages in force among these points
     for r in present:
         qg, positions = index.quartier_degree_grid(vintages.rules()[r].dataset_id, zn.name)
-        to_pos = np.append(positions, [-1, -1]).astype(np.int32)
-        if len(present) == 1:  # one vintage (the usual case): look every row up, keep the covered ones
-            q = qg.lookup_cells(ix, iy, sub, coarse)
-            mine = (rule >= 0) & ~slow
-            slow |= mine & (q == grid.CROSSING)
-            in_or_out = np.append(np.full(len(positions), _CODE[INSIDE], np.int8), [_CODE[OUTSIDE]] * 2).astype(np.int8)
-            status = np.where(mine, in_or_out[q], status)  # q = -2 (CROSSING) or -1 (CLEAR) read the last two
-            qpos = np.where(mine, to_pos[q], qpos)
+        if len(present) == 1:  # one vintage: look every row up; rows not covered read index -3 (not_covered)
+            q = np.where(mine, qg.lookup_cells(ix, iy, sub, coarse), np.int32(-3))
+            slow |= q == grid.CROSSING
+            # index -3: not covered; -2 (CROSSING), -1 (CLEAR): outside (CROSSING rows are redone later)
+            status = np.append(np.full(len(positions), _CODE[INSIDE], np.int8),
+                               [_CODE[NOT_COVERED], _CODE[OUTSIDE], _CODE[OUTSIDE]]).astype(np.int8)[q]
+            qpos = np.append(positions, [-1, -1, -1]).astype(np.int32)[q]
             continue
-        sel = np.flatnonzero((rule == r) & ~slow)
+        sel = np.flatnonzero(mine & (rule == r))
         q = qg.lookup_cells(ix[sel], iy[sel], sub, coarse[sel])
         slow[sel] |= q == grid.CROSSING
         status[sel] = np.where(q >= 0, np.int8(_CODE[INSIDE]), np.int8(_CODE[OUTSIDE]))
-        qpos[sel] = to_pos[q]
+        qpos[sel] = np.append(positions, [-1, -1]).astype(np.int32)[q]
     return {"status_code": status, "quartier_pos": qpos, "rule": rule, "zone": zone, "dep_idx": dep, "why": why,
             "slow": slow, "dep_slow": dep_slow}
 

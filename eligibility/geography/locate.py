@@ -126,7 +126,7 @@ class LocateResult:
     # -- text columns -----------------------------------------------------------------------------
     @functools.cached_property
     def status(self) -> np.ndarray:
-        return _STATUS_OBJ[_small_int(self.status_code)]
+        return np.take(_STATUS_OBJ, _small_int(self.status_code).astype(np.intp))  # intp: numpy's fastest take
 
     def _quartier_column(self, attr: str) -> np.ndarray:
         out = np.full(len(self), None, dtype=object)
@@ -341,6 +341,9 @@ def _classify(qi: index.QuartierIndex, x: np.ndarray, y: np.ndarray, tol: float,
 
 
 def _check_coordinates(a: np.ndarray, b: np.ndarray, crs: str, skip: np.ndarray) -> None:
+    if crs == "EPSG:4326" and len(a) and not skip.any() and \
+            -180.0 <= a.min() and a.max() <= 180.0 and -90.0 <= b.min() and b.max() <= 90.0:
+        return  # four reductions, no temporaries (NaN fails every comparison: the checks below name it)
     names = ("lon", "lat") if crs == "EPSG:4326" else ("x", "y")
     for arr, name in zip((a, b), names):
         bad = ~np.isfinite(arr) & ~skip

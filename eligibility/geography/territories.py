@@ -52,10 +52,12 @@ def zone_of_departement(dep: str) -> Zone:
 def zone_index(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Index into ZONES of each point (NO_ZONE outside every box). Vectorised: the metropolitan box on
     every point, the overseas boxes only on the points left (the boxes do not overlap)."""
-    out = np.full(len(lon), NO_ZONE, dtype=np.int8)
     x0, y0, x1, y1 = ZONES[0].bbox
-    out[(lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)] = 0
-    rest = np.flatnonzero(out == NO_ZONE)
+    main = (lon >= x0) & (lon <= x1)
+    main &= lat >= y0  # in place: a million points make every temporary array count
+    main &= lat <= y1
+    out = main.view(np.int8) - np.int8(1)  # 0 in the metropolitan box, NO_ZONE (-1) elsewhere
+    rest = np.flatnonzero(~main)
     lo, la, sub = lon[rest], lat[rest], out[rest]
     for i, z in enumerate(ZONES[1:], start=1):
         x0, y0, x1, y1 = z.bbox

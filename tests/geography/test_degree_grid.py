@@ -182,3 +182,27 @@ def test_projected_cell_edges_bend_less_than_the_slack(zone):
             bend = np.abs((xm - xa) * (yb - ya) - (ym - ya) * (xb - xa)) / np.hypot(xb - xa, yb - ya)
             worst = max(worst, float(bend.max()))
     assert 0.0 < worst < EDGE_SLACK_M * 0.8
+
+
+@pytest.mark.parametrize("day", [dt.date(2014, 6, 1), dt.date(2023, 6, 1), dt.date(2024, 3, 1), dt.date(2025, 6, 1)])
+def test_one_date_batches_read_per_label_tables_and_equal_the_metric_path(small_batches_take_the_degree_path, day):
+    """Over 1000 rows with one date, the degree path resolves vintages per grid label (not per row):
+    same answers as the metric path, including dates where régions differ in vintage or are not covered."""
+    lon, lat = _points(seed=5, n=700, spread_m=400.0)
+    fast, ref = _both(lon, lat, day)
+    assert len(lon) > 1000 and fast.metric_path is not None
+    _assert_same(fast, ref)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10**6), spread=st.sampled_from([5.0, 30.0, 300.0]), tol=st.sampled_from([0.0, 1.0, 15.0, 200.0]))
+def test_property_boundaries_within_equals_a_dwithin_query(seed, spread, tol):
+    """The envelope query + GEOS distance finds the same (point, segment) pairs as GEOS `dwithin`."""
+    lon, lat = _points(seed, 40, spread)
+    x, y = territories.project(lon, lat, 2154)
+    pts = shapely.points(x, y)
+    tree, owner, pieces = METRO.pieces
+    pi, si = tree.query(pts, predicate="dwithin", distance=tol)
+    got_p, got_q, got_d = METRO.boundaries_within(pts, tol)
+    want = sorted(zip(pi.tolist(), owner[si].tolist(), shapely.distance(pts[pi], pieces[si]).tolist()))
+    assert sorted(zip(got_p.tolist(), got_q.tolist(), got_d.tolist())) == want

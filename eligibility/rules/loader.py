@@ -171,7 +171,9 @@ def load_file(path: Path) -> Rule:
     try:
         raw = yaml.safe_load(data)
     except yaml.YAMLError as exc:
-        raise RuleFileError(f"fichier {path}, règle ?, champ ? : YAML illisible ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)  # PyYAML's own text is English: say where, in French
+        where = f"ligne {mark.line + 1}, colonne {mark.column + 1}" if mark else "position inconnue"
+        raise RuleFileError(f"fichier {path}, règle ?, champ ? : YAML illisible ({where})") from None
     if not isinstance(raw, dict):
         raise RuleFileError(f"fichier {path}, règle ?, champ ? : le fichier doit contenir un objet YAML")
     try:
@@ -204,6 +206,8 @@ def _load_dir(directory: Path, stamp: tuple) -> dict[str, Rule]:
 def load_rules(directory: Path | None = None) -> dict[str, Rule]:
     """Every rule file of `rules/` (or `directory`), validated and compiled; cached until a file changes."""
     directory = Path(directory or rules_dir())
+    if not directory.is_dir():
+        raise RuleFileError(f"dossier de règles introuvable : {directory} (voir QPV_RULES_DIR)")
     stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.glob("*.yaml")))
     return _load_dir(directory, stamp)
 

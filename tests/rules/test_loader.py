@@ -74,20 +74,20 @@ def test_undeclared_legal_text(tmp_path):
 
 def test_parameter_gap(tmp_path):
     def edit(d):
-        d["parameters"]["taux_abattement"]["values"][0]["to"] = dt.date(2024, 12, 30)
+        d["parameters"]["taux_abattement"]["values"][-2]["to"] = dt.date(2024, 12, 30)
     msg = broken(tmp_path, edit)
     assert "parameters.taux_abattement.values" in msg and "trou" in msg
 
 
 def test_parameter_overlap(tmp_path):
     def edit(d):
-        d["parameters"]["taux_abattement"]["values"][1]["from"] = dt.date(2024, 6, 1)
+        d["parameters"]["taux_abattement"]["values"][-1]["from"] = dt.date(2024, 6, 1)
     assert "chevauchement" in broken(tmp_path, edit)
 
 
 def test_parameter_must_cover_the_rule_life(tmp_path):
     def edit(d):
-        d["parameters"]["taux_abattement"]["values"][1]["to"] = dt.date(2029, 12, 31)
+        d["parameters"]["taux_abattement"]["values"][-1]["to"] = dt.date(2029, 12, 31)
     assert "aucune valeur après" in broken(tmp_path, edit)
 
 

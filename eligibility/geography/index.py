@@ -98,13 +98,8 @@ class QuartierIndex:
     def boundaries_within(self, pts: np.ndarray, tol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(point, quartier, distance) for every quartier whose boundary is within `tol` of a point."""
         tree, owner, pieces = self.pieces
-        # the tree's envelope test against each point's tol-box, then GEOS distances on those pairs: the
-        # same pairs and distances as a `dwithin` query (which tests every candidate in GEOS), 20% cheaper
-        x, y = shapely.get_x(pts), shapely.get_y(pts)
-        pi, si = tree.query(shapely.box(x - tol, y - tol, x + tol, y + tol))
-        d = shapely.distance(pts[pi], pieces[si])
-        keep = d <= tol
-        return pi[keep], owner[si[keep]], d[keep]
+        pi, si, d = _pieces_within(tree, pieces, pts, tol)
+        return pi, owner[si], d
 
     def nearest_boundary(self, x: np.ndarray, y: np.ndarray, small_batch: int = SMALL_BATCH) -> tuple[np.ndarray, np.ndarray]:
         """(local quartier index, exact distance in metres) of the nearest perimeter boundary.
@@ -149,6 +144,17 @@ class QuartierIndex:
             out_q[rows] = owner[a[m, best]]
             todo, k = todo[~complete], k * 4
         return out_q, out_d
+
+
+def _pieces_within(tree: shapely.STRtree, pieces: np.ndarray, pts: np.ndarray, tol: float):
+    """(point, piece, GEOS distance) for every boundary piece within `tol` of a point. The tree's envelope
+    test against each point's tol-box, then GEOS distances on those pairs: the same pairs and distances
+    as a `dwithin` tree query (which runs GEOS on every candidate), about 20% cheaper."""
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    pi, si = tree.query(shapely.box(x - tol, y - tol, x + tol, y + tol))
+    d = shapely.distance(pts[pi], pieces[si])
+    keep = d <= tol
+    return pi[keep], si[keep], d[keep]
 
 
 def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -220,8 +226,7 @@ class AreaIndex:
             segs, owner = grid.boundary_pieces(shapely.boundary(self.polygons))
             self._pieces = (shapely.STRtree(segs), segs, owner)
         tree, segs, owner = self._pieces
-        pi, si = tree.query(pts, predicate="dwithin", distance=snap)
-        d = shapely.distance(pts[pi], segs[si])
+        pi, si, d = _pieces_within(tree, segs, pts, snap)
         key = pi * len(self.polygons) + owner[si]
         order = np.lexsort((d, key))  # per (point, area): its nearest segment
         first = order[np.concatenate([[True], key[order][1:] != key[order][:-1]])] if len(order) else order

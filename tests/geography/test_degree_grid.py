@@ -206,3 +206,21 @@ def test_property_boundaries_within_equals_a_dwithin_query(seed, spread, tol):
     got_p, got_q, got_d = METRO.boundaries_within(pts, tol)
     want = sorted(zip(pi.tolist(), owner[si].tolist(), shapely.distance(pts[pi], pieces[si]).tolist()))
     assert sorted(zip(got_p.tolist(), got_q.tolist(), got_d.tolist())) == want
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10**6), spread=st.sampled_from([30.0, 300.0, 3000.0]), snap=st.sampled_from([0.0, 50.0, 500.0]))
+def test_property_areas_within_equals_a_dwithin_query(seed, spread, snap):
+    """Départements within `snap` of points (coast snap): the envelope query gives the GEOS `dwithin` pairs."""
+    lon, lat = _points(seed, 700, spread)  # over SNAP_BY_PIECES points: the boundary-piece path
+    x, y = territories.project(lon, lat, 2154)
+    pts = shapely.points(x, y)
+    di = index.departement_index("metropole")
+    got = di._areas_within(pts, snap)
+    tree, segs, owner = di._pieces
+    pi, si = tree.query(pts, predicate="dwithin", distance=snap)
+    d = shapely.distance(pts[pi], segs[si])
+    best = {}
+    for p, a, v in zip(pi.tolist(), owner[si].tolist(), d.tolist()):
+        best[(p, a)] = min(v, best.get((p, a), np.inf))
+    assert sorted(zip(got[0].tolist(), got[1].tolist(), got[2].tolist())) == sorted((p, a, v) for (p, a), v in best.items())

@@ -20,7 +20,7 @@ from eligibility.errors import BadInput, DataIntegrityError, RuleFileError
 
 # Re-exported for the command modules: the engine's input parsing and its deterministic JSON encoder.
 from eligibility.inputs import parse_date, parse_float  # noqa: F401
-from eligibility.jsonio import to_json
+from eligibility.jsonio import json_problem, to_json
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -82,7 +82,7 @@ def read_facts(path: str, field: str = "--facts") -> dict:
     try:
         facts = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadInput(f"JSON mal formé (ligne {exc.lineno}, colonne {exc.colno}) : {exc.msg}", field=field) from None
+        raise BadInput(f"JSON mal formé (ligne {exc.lineno}, colonne {exc.colno}) : {json_problem(exc)}", field=field) from None
     if not isinstance(facts, dict):
         raise BadInput("le fichier de faits doit contenir un objet JSON", field=field)
     return facts

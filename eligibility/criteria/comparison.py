@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..datasets import manifest, sha256_file
 from ..errors import BadInput
+from ..jsonio import json_problem
 from ..geography.carreaux import centres
 from .derivation import CANDIDATE
 from .filosofi import Carreaux, read_carreaux
@@ -35,7 +36,9 @@ def read_candidates(path: str | Path) -> dict[str, Any]:
     try:
         fc = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInput(f"{path.name} : JSON illisible ({exc})", field="CANDIDATES") from None
+        reason = (f"ligne {exc.lineno}, colonne {exc.colno} : {json_problem(exc)}" if isinstance(exc, json.JSONDecodeError)
+                  else "pas de l'UTF-8")
+        raise BadInput(f"{path.name} : JSON illisible ({reason})", field="CANDIDATES") from None
     if not isinstance(fc, dict) or fc.get("format") != FORMAT:
         raise BadInput(f"{path.name} : ce n'est pas une sortie de « qpv perimeters derive » (format {FORMAT} attendu)",
                        field="CANDIDATES")

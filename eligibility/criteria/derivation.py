@@ -271,7 +271,7 @@ def derive(c: Carreaux, *, unite_urbaine: str | None = None, national_median: fl
         raise BadInput(f"grille EPSG:{c.epsg} : les critères du décret n° 2014-767 ne valent qu'en métropole (art. 7) ; "
                        "l'outre-mer relève du décret n° 2014-1575 (et n° 2024-1211), non codé ici", field="carreaux")
     if threshold is not None and not (np.isfinite(threshold) and threshold > 0):
-        raise BadInput(f"seuil strictement positif attendu, reçu {threshold!r}", field="threshold")
+        raise BadInput(f"seuil strictement positif attendu, reçu « {threshold} »", field="threshold")
     c = c.take(np.argsort(grouping.grid_keys(c.easting, c.northing, c.size), kind="stable"))  # canonical order
     uu_index, codes, how = _assign_unites_urbaines(c, unite_urbaine)
     if (uu_median is not None or uu_population is not None) and len(codes) != 1:

@@ -41,7 +41,7 @@ def _as_array(value, field: str, *, positive: bool) -> np.ndarray:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         what = "strictement positif" if positive else "positif ou nul"
-        raise BadInput(f"nombre fini {what} attendu, reçu {arr[i]!r}", field=field, row=i + 1 if arr.size > 1 else None)
+        raise BadInput(f"nombre fini {what} attendu, reçu « {float(arr[i]):g} »", field=field, row=i + 1 if arr.size > 1 else None)
     return arr
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 from .. import __version__
 from ..errors import BadInput
 from ..inputs import parse_date, parse_float
-from ..jsonio import to_json
+from ..jsonio import json_problem, to_json
 from .problems import WebError
 
 router = APIRouter()
@@ -128,7 +128,8 @@ async def json_object_body(request: Request) -> dict:
         facts = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" (ligne {exc.lineno}, colonne {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise WebError(400, f"corps JSON mal formé{where} : {exc.msg if hasattr(exc, 'msg') else exc}", "body") from None
+        reason = json_problem(exc) if isinstance(exc, json.JSONDecodeError) else "pas de l'UTF-8"
+        raise WebError(400, f"corps JSON mal formé{where} : {reason}", "body") from None
     if not isinstance(facts, dict):
         raise WebError(400, f"les faits doivent être un objet JSON, reçu : {type(facts).__name__}", "body")
     return facts

@@ -81,3 +81,22 @@ def test_unreadable_facts_file_reason_is_french(tmp_path, where, expected):
     r = run("evaluate", "tfpb", "--facts", str(tmp_path / where), "--json")
     assert r.exit_code == 2 and expected in r.stderr
     assert "No such file" not in r.stderr and "Is a directory" not in r.stderr
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"a":', "(ligne 1, colonne 6) : valeur attendue"),
+    ("{a:1}", "nom de champ entre guillemets doubles attendu"),
+    ('{"a":1} x', "texte en trop après l'objet JSON"),
+    ('{"a":1 "b":2}', "virgule attendue"),
+])
+def test_malformed_facts_json_is_explained_in_french(tmp_path, text, expected):
+    path = tmp_path / "faits.json"
+    path.write_text(text, encoding="utf-8")
+    r = run("evaluate", "tfpb", "--facts", str(path), "--json")
+    assert r.exit_code == 2 and expected in r.stderr
+    assert "Expecting" not in r.stderr and "Extra data" not in r.stderr
+
+
+def test_threshold_negative_median_message_has_no_numpy_repr():
+    r = run("threshold", "--national-median", "-5", "--uu-median", "1", "--uu-population", "1", "--json")
+    assert r.exit_code == 2 and "reçu « -5 »" in r.stderr and "np.float64" not in r.stderr

@@ -94,8 +94,28 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return one if n == 1 else many
 
 
+# Type names show in help as metavars (TEXT, INTEGER) and in errors (« n'est pas un integer valide »).
+TYPE_NAMES = {"StringParamType": "texte", "IntParamType": "entier", "FloatParamType": "nombre", "BoolParamType": "booléen",
+              "IntRange": "entier", "FloatRange": "nombre", "UUIDParameterType": "uuid"}
+USAGE_PIECES = {"COMMAND [ARGS]...": "COMMANDE [ARGUMENTS]..."}
+
+
+def _french_usage_pieces(collect):
+    def collect_usage_pieces(self, ctx):
+        return [USAGE_PIECES.get(piece, piece) for piece in collect(self, ctx)]
+    collect_usage_pieces.__wrapped__ = collect
+    return collect_usage_pieces
+
+
 def install() -> None:
-    """Point every click module's translation functions at the French table."""
+    """Point every click module's translation functions at the French table, and name click's types in French."""
+    import click
+
+    for cls_name, french_name in TYPE_NAMES.items():
+        getattr(click.types, cls_name).name = french_name
+    group = click.core.Group
+    if not hasattr(group.collect_usage_pieces, "__wrapped__"):  # install() may run twice (tests reload the CLI)
+        group.collect_usage_pieces = _french_usage_pieces(group.collect_usage_pieces)
     for name in CLICK_MODULES:
         module = importlib.import_module(f"click.{name}")
         if hasattr(module, "_"):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import importlib
 
 import click
+from qpv_cli import french
 
 from eligibility import __version__
-from qpv_cli import french
 
 french.install()  # before any command runs: click's own help and error strings in French
 

@@ -100,3 +100,11 @@ def test_malformed_facts_json_is_explained_in_french(tmp_path, text, expected):
 def test_threshold_negative_median_message_has_no_numpy_repr():
     r = run("threshold", "--national-median", "-5", "--uu-median", "1", "--uu-population", "1", "--json")
     assert r.exit_code == 2 and "reçu « -5 »" in r.stderr and "np.float64" not in r.stderr
+
+
+def test_metavars_and_type_errors_are_french():
+    help_text = run("batch", "locate", "--help").stdout
+    assert "TEXTE" in help_text and "TEXT " not in help_text and "INTEGER" not in help_text
+    assert run("--help").stdout.startswith("Utilisation : qpv [OPTIONS] COMMANDE [ARGUMENTS]...")
+    r = run("batch", "locate", "x.csv", "-o", "y.csv", "--chunk-size", "abc")
+    assert r.exit_code == 2 and "'abc' n'est pas un entier valide." in r.stderr

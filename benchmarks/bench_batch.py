@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/bench_batch.py evaluate [--n 1000000]   # vs the single-decision API
     .venv/bin/python benchmarks/bench_batch.py memory   [--n 10000000] [--job locate|evaluate]  # peak RSS
     .venv/bin/python benchmarks/bench_batch.py national [--n 25000000]  # local engine, then local Dask cluster
+    .venv/bin/python benchmarks/bench_batch.py locate-profile [--n 1000000]  # where batch locate's CPU goes
 
 Every figure printed is measured here; the single-decision API is timed on a sample and extrapolated
 (said so in the output). Times are wall clock on a shared machine: other processes may be running.
@@ -227,9 +228,43 @@ def bench_national(args) -> dict:
             "dask_rows_per_s": int(args.n / t_dask), "identical_output_bytes": same, "statuses": s_local["counts"]}
 
 
+def bench_locate_profile(args) -> dict:
+    """CPU of an in-process, warm `run_file` of the locate job (fields status,quartier_code,vintage),
+    split by stage with cProfile (cumulative CPU of the functions that make up the file-to-file path)."""
+    import cProfile
+    import datetime as dt
+    import pstats
+
+    from eligibility.batch import run_file
+    from eligibility.batch.locate import LocateJob
+
+    src = _file(args.workdir, f"points_{args.n}.csv", points_frame, args.n)
+    job = lambda r: LocateJob(r, date=dt.date.fromisoformat(DATE), fields=("status", "quartier_code", "vintage"))  # noqa: E731
+    run_file(job, src, args.workdir / "prof_warm.csv", chunk_size=250_000, show_progress=False)  # indexes loaded
+    prof, c = cProfile.Profile(), time.process_time()
+    prof.enable()
+    run_file(job, src, args.workdir / "prof.csv", chunk_size=250_000, show_progress=False)
+    prof.disable()
+    total = time.process_time() - c
+    stats = pstats.Stats(prof).stats  # {(file, line, name): (cc, nc, tottime, cumtime, callers)}
+    stages = {"read: split CSV records and chunk (sources.chunks)": ("sources.py", "chunks"),
+              "read: chunk to DataFrame (sources.frame)": ("sources.py", "frame"),
+              "check: parse lon/lat (columns.to_float)": ("columns.py", "to_float"),
+              "check: merge per-row errors (columns.first_error)": ("columns.py", "first_error"),
+              "geography: locate_points": ("locate.py", "locate_points"),
+              "pandas DataFrame construction anywhere (answers: object -> string columns; overlaps the rows above)": ("frame.py", "__init__"),
+              "write: CSV cells and lines (sinks.encode_part)": ("sinks.py", "encode_part"),
+              "journal: record the chunk (journal.record)": ("journal.py", "record")}
+    out = {}
+    for label, (file, name) in stages.items():
+        out[label] = round(sum(v[3] for k, v in stats.items() if k[0].endswith(file) and k[2] == name), 3)
+    return {"rows": args.n, "chunk_size": 250_000, "cpu_s_total_profiled": round(total, 3),
+            "cpu_s_by_stage_cumulative_under_cprofile": out}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["locate", "evaluate", "memory", "national"])
+    ap.add_argument("what", choices=["locate", "evaluate", "memory", "national", "locate-profile"])
     ap.add_argument("--n", type=int)
     ap.add_argument("--sample", type=int, default=2000, help="rows timed through the single-decision API")
     ap.add_argument("--workers", type=int, default=2)
@@ -237,10 +272,11 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "qpv-bench-batch")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    defaults = {"locate": 1_000_000, "evaluate": 1_000_000, "memory": 10_000_000, "national": 25_000_000}
+    defaults = {"locate": 1_000_000, "evaluate": 1_000_000, "memory": 10_000_000, "national": 25_000_000,
+                "locate-profile": 1_000_000}
     args.n = args.n or defaults[args.what]
     result = {"locate": bench_locate, "evaluate": bench_evaluate, "memory": bench_memory,
-              "national": bench_national}[args.what](args)
+              "national": bench_national, "locate-profile": bench_locate_profile}[args.what](args)
     result.update({"cpu_seconds": CPU, "python": platform.python_version(), "cpus": os.cpu_count(),
                    "load_average_1min_at_end": round(os.getloadavg()[0], 2)})
     print(json.dumps(result, indent=1, ensure_ascii=False))

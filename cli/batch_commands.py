@@ -81,7 +81,7 @@ def locate_cmd(input_path, date_str, tolerance, fields, **common) -> None:
     (address, ou numero, voie, code_postal, commune) ; colonne date facultative (sinon --date)."""
     from eligibility.batch.locate import LocateJob
 
-    date = parse_date(date_str) if date_str else None
+    date = parse_date(date_str) if date_str is not None else None
     _run(lambda renamed: LocateJob(renamed, date=date, tolerance_m=tolerance, traces=common["traces"] is not None,
                                    keep=tuple(common["keep"]),
                                    fields=tuple(f.strip() for f in fields.split(",") if f.strip()) if fields else None),
@@ -98,7 +98,7 @@ def evaluate_cmd(dispositif, input_path, date_str, **common) -> None:
     """Décide DISPOSITIF pour chaque ligne (colonnes = chemins des faits : contract.type, …)."""
     from eligibility.batch.evaluate import EvaluateJob
 
-    date = parse_date(date_str) if date_str else None
+    date = parse_date(date_str) if date_str is not None else None
     _run(lambda renamed: EvaluateJob(dispositif, renamed, date=date, traces=common["traces"] is not None,
                                      keep=tuple(common["keep"])),
          input_path, label=f"qpv batch evaluate {dispositif}", **common)

@@ -11,7 +11,7 @@ from .common import emit, handle_errors, json_option, parse_date, read_facts, to
 def _decide(dispositif: str, facts_path: str, date: str | None):
     from eligibility.rules import evaluate
 
-    day = parse_date(date) if date else None
+    day = parse_date(date, "--date") if date is not None else None  # an empty --date is a mistake, not "no date"
     return evaluate(dispositif, read_facts(facts_path), date=day)
 
 

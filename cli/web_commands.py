@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import handle_errors, json_option, read_facts, to_json
+from .common import handle_errors, json_option, parse_date, read_facts, to_json
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -60,6 +60,8 @@ def attest(dispositif, facts_path, lon, lat, address, date, fmt, output, as_json
     from eligibility.web.pages import attestation_for, evaluation_attestation_for, render_attestation_html
     from eligibility.web.problems import WebError
 
+    if date is not None:
+        parse_date(date)  # an empty or malformed --date is refused here, not read as « today »
     try:
         if dispositif:
             if not facts_path or lon or lat or address:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -108,3 +109,18 @@ def test_metavars_and_type_errors_are_french():
     assert run("--help").stdout.startswith("Utilisation : qpv [OPTIONS] COMMANDE [ARGUMENTS]...")
     r = run("batch", "locate", "x.csv", "-o", "y.csv", "--chunk-size", "abc")
     assert r.exit_code == 2 and "'abc' n'est pas un entier valide." in r.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["evaluate", "tfpb", "--facts", "examples/tfpb_moissac.json"],
+    ["attest", "--lon", "-0.5066", "--lat", "43.9010"],
+    ["batch", "locate", "examples/seed_points.csv", "-o", "{tmp}/out.csv", "--no-progress"],
+    ["batch", "evaluate", "tfpb", "examples/seed_points.csv", "-o", "{tmp}/out.csv", "--no-progress"],
+])
+def test_empty_date_is_refused_everywhere(tmp_path, monkeypatch, args):
+    # `--date ""` used to be read as « no date » (today, or the rule's date) by these commands, unlike qpv locate.
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    r = run(*[a.replace("{tmp}", str(tmp_path)) for a in args], "--date", "", "--json")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "champ « --date » : date invalide" in r.stderr
+    assert not (tmp_path / "out.csv").exists()

@@ -152,7 +152,8 @@ class ParquetSource:
         try:
             self._file = pq.ParquetFile(path)
         except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
-            raise BadInput(f"fichier Parquet illisible : {exc}", field=str(path)) from None
+            raise BadInput("fichier Parquet illisible : pas un fichier Parquet, ou fichier tronqué ou corrompu",  # pyarrow speaks English
+                           field=str(path)) from None
         self.columns = tuple(self._file.schema_arrow.names)
         self.total_rows = self._file.metadata.num_rows
         self.start = Position(0, 1, 0)

@@ -124,3 +124,11 @@ def test_empty_date_is_refused_everywhere(tmp_path, monkeypatch, args):
     assert r.exit_code == 2 and r.stdout == ""
     assert "champ « --date » : date invalide" in r.stderr
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_broken_parquet_input_is_explained_in_french(tmp_path):
+    bad = tmp_path / "entree.parquet"
+    bad.write_text("pas du parquet", encoding="utf-8")
+    r = run("batch", "locate", str(bad), "-o", str(tmp_path / "out.csv"), "--date", "2024-06-01", "--no-progress")
+    assert r.exit_code == 2 and "fichier Parquet illisible : pas un fichier Parquet" in r.stderr
+    assert "magic bytes" not in r.stderr

@@ -151,7 +151,7 @@ class ParquetSource:
         self.path = path
         try:
             self._file = pq.ParquetFile(path)
-        except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+        except Exception:  # noqa: BLE001 - pyarrow raises several types for a file that is not Parquet
             raise BadInput("fichier Parquet illisible : pas un fichier Parquet, ou fichier tronqué ou corrompu",  # pyarrow speaks English
                            field=str(path)) from None
         self.columns = tuple(self._file.schema_arrow.names)

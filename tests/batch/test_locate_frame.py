@@ -1,0 +1,30 @@
+"""The locate job's answer frame: text columns built through Arrow equal what pandas infers itself."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eligibility.batch.locate import _frame
+
+COLUMNS = [("row", "int"), ("status", "str"), ("distance_to_boundary_m", "float"), ("error", "str")]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text(max_size=8)), st.one_of(st.none(), st.text(max_size=8))),
+                max_size=30))
+def test_property_frame_equals_pandas_inference(rows):
+    out = {"row": np.arange(len(rows), dtype=np.int64),
+           "status": np.array([r[0] for r in rows] + [None], dtype=object)[:len(rows)],
+           "distance_to_boundary_m": np.linspace(0, 1, len(rows)),
+           "error": np.array([r[1] for r in rows] + [None], dtype=object)[:len(rows)]}
+    got, want = _frame(out, COLUMNS), pd.DataFrame(out)
+    assert list(got.dtypes) == list(want.dtypes)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_column_arrow_will_not_take_as_text_is_left_to_pandas():
+    out = {"row": np.arange(2, dtype=np.int64), "status": np.array(["inside", 3], dtype=object),
+           "distance_to_boundary_m": np.zeros(2), "error": np.array([None, "x"], dtype=object)}
+    pd.testing.assert_frame_equal(_frame(out, COLUMNS), pd.DataFrame(out))

@@ -239,7 +239,7 @@ def bench_locate_profile(args) -> dict:
     from eligibility.batch.locate import LocateJob
 
     src = _file(args.workdir, f"points_{args.n}.csv", points_frame, args.n)
-    job = lambda r: LocateJob(r, date=dt.date.fromisoformat(DATE), fields=("status", "quartier_code", "vintage"))  # noqa: E731
+    job = lambda r: LocateJob(r, date=dt.date.fromisoformat(DATE), fields=("status", "quartier_code", "vintage"))
     run_file(job, src, args.workdir / "prof_warm.csv", chunk_size=250_000, show_progress=False)  # indexes loaded
     prof, c = cProfile.Profile(), time.process_time()
     prof.enable()

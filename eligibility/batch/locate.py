@@ -8,10 +8,19 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadInput
-from .columns import first_error, to_date, to_float
 from . import jobs
-from .jobs import (ChunkResult, check_keep, counts_of, empty_output, fill_kept, messages_where, row_numbers,
-                   trace_lines, with_kept)
+from .columns import first_error, to_date, to_float
+from .jobs import (
+    ChunkResult,
+    check_keep,
+    counts_of,
+    empty_output,
+    fill_kept,
+    messages_where,
+    row_numbers,
+    trace_lines,
+    with_kept,
+)
 
 # output column kinds: "int" (row), "float" (distances), "str"
 LOCATE_COLUMNS = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FactType = Literal["date", "enum", "bool", "number", "integer", "place", "string"]
 
@@ -48,6 +48,9 @@ class Fact(_Strict):
     type: FactType
     description: str
     values: list[str] | None = None
+    # French text shown to people for each enum value (forms, explanations, attestations); the codes
+    # themselves stay in the JSON.
+    labels: dict[str, str] | None = None
     min: float | None = None
     max: float | None = None
 
@@ -57,6 +60,14 @@ class Fact(_Strict):
         if v is not None and not v:
             raise ValueError("la liste des valeurs d'une énumération ne peut pas être vide")
         return v
+
+    @model_validator(mode="after")
+    def _labels_name_values(self):
+        if self.labels is not None:
+            unknown = sorted(set(self.labels) - set(self.values or []))
+            if unknown:
+                raise ValueError(f"libellés pour des valeurs inconnues de l'énumération : {', '.join(unknown)}")
+        return self
 
 
 class ParameterValue(_Strict):

@@ -119,3 +119,13 @@ def test_test_case_facts_must_fit_the_schema(tmp_path):
     assert "tests[" in msg and "owner.kind" in msg
     msg = broken(tmp_path, lambda d: d["tests"][0]["expect"].update(reasons=["pas_une_condition"]))
     assert "expect.reasons" in msg
+
+
+def test_enum_labels_must_name_declared_values():
+    """`labels` gives French text per enum value; a label for a value the enum lacks is a file error."""
+    from eligibility.rules.model import Fact
+
+    ok = Fact(type="enum", description="Type", values=["CDI", "CDD"], labels={"CDI": "Contrat à durée indéterminée"})
+    assert ok.labels == {"CDI": "Contrat à durée indéterminée"}
+    with pytest.raises(ValueError, match="valeurs inconnues"):
+        Fact(type="enum", description="Type", values=["CDI"], labels={"CDX": "?"})

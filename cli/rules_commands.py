@@ -80,8 +80,8 @@ def show_cmd(rule_id: str, as_json: bool) -> None:
         lines = [f"{m.title} ({m.id}, version {m.version})", f"Fichier : {rule.path} (sha256 {rule.sha256})",
                  f"Date de décision : {m.decision_date.label}", "Conditions :"]
         for c in m.conditions:
-            lines.append(f"  - {c.label} [{rule.ref_json(c.legal_reference)['text']}"
-                         f"{', ' + c.legal_reference.article if c.legal_reference.article else ''}]")
+            ref = rule.ref_json(c.legal_reference)
+            lines.append(f"  - {c.label} [{ref['text']}{', ' + ref['article'] if ref['article'] else ''}]")
             lines.append(f"      {c.expression}")
         lines.append("Paramètres :")
         for name, p in m.parameters.items():

@@ -35,12 +35,12 @@ def parameter(name: str, date: dt.date) -> dict[str, Any]:
     }
 
 
-def condition(condition_id: str) -> dict[str, Any]:
-    """A condition's id, label and legal reference (as the rules engine renders it), for traces."""
+def condition(condition_id: str, date: dt.date | None = None) -> dict[str, Any]:
+    """A condition's id, label and legal reference in force at `date` (as the rules engine renders it)."""
     rule = get_rule(RULE_ID)
-    cond = next(c for c in rule.model.conditions if c.id == condition_id)
+    cond = next(c for c in rule.model.scope + rule.model.conditions if c.id == condition_id)
     return {"rule": RULE_ID, "condition": cond.id, "label": cond.label,
-            "legal_reference": rule.ref_json(cond.legal_reference)}
+            "legal_reference": rule.ref_json(cond.legal_reference, date)}
 
 
 def trace_entry(p: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 class Decision(BaseModel):
     dispositif: str
-    outcome: Literal["eligible", "not_eligible", "undetermined", "error"]
+    outcome: Literal["eligible", "not_eligible", "undetermined", "error", "out_of_scope"]
     amounts: dict[str, Any]
     reasons: list[dict[str, Any]]
     missing_inputs: list[str]

@@ -55,7 +55,7 @@ def render_text(d: dict[str, Any], full_trace: bool = False) -> str:
             if a["year"] is None:
                 lines.append(f"  {a['label']} : {euros(d['amounts'].get(a['id']))}")
     if d["reasons"]:
-        lines.append("Conditions non remplies :")
+        lines.append("Hors du champ d'application :" if d["outcome"] == "out_of_scope" else "Conditions non remplies :")
         for r in d["reasons"]:
             lines.append(f"  ✗ {r['message']} ({ref_text(r['legal_reference'])})")
     if d["missing_inputs"]:
@@ -72,6 +72,10 @@ def render_text(d: dict[str, Any], full_trace: bool = False) -> str:
     lines.append("")
     lines.append(f"Trace — règle {t['rule']['id']} version {t['rule']['version']} "
                  f"(fichier {t['rule']['file']}, sha256 {t['rule']['sha256'][:16]}…)")
+    if t.get("scope"):
+        lines.append("Champ d'application :")
+    for c in t.get("scope", []):
+        lines.append(f"  [{RESULT_FR[c['result']]}] {c['label']} — {ref_text(c['legal_reference'])}")
     lines.append("Conditions :")
     for c in t["conditions"]:
         lines.append(f"  [{RESULT_FR[c['result']]}] {c['label']} — {ref_text(c['legal_reference'])}")

@@ -18,7 +18,7 @@ from .facts import PlaceCols, frame_columns, row_columns, validate_one
 from .loader import Rule, get_rule
 from .places import AMBIGUOUS, MESSAGES, TERRITORY_UNKNOWN, answer
 
-OUTCOMES = np.array(["eligible", "not_eligible", "undetermined", "error"], dtype=object)
+OUTCOMES = np.array(["eligible", "not_eligible", "undetermined", "error", "out_of_scope"], dtype=object)
 
 
 class Context:
@@ -86,16 +86,9 @@ class DecisionFrame:
         self.date_overridden = date_override
         self.errors: dict[int, list[str]] = {}
         self._blamed: dict[int, tuple] = {}
-        self.results = []  # (condition model, expr, final Col, base Col, [(exception model, Col)])
-        for cond, expr, excs in rule.conditions:
-            base = expr.run(ctx)
-            final = base
-            exc_cols = []
-            for e, eexpr in excs:
-                ecol = eexpr.run(ctx)
-                exc_cols.append((e, eexpr, ecol))
-                final = V.k_or(final, ecol)
-            self.results.append((cond, expr, final, base, exc_cols))
+        # (condition model, expr, final Col, base Col, [(exception model, Col)]): field of application, conditions
+        self.scope_results = [self._run_condition(ctx, *c) for c in rule.scope]
+        self.results = [self._run_condition(ctx, *c) for c in rule.conditions]
         self.amount_cols = {}
         for a, expr, ceiling in rule.amounts:
             col = expr.run(ctx)
@@ -107,17 +100,28 @@ class DecisionFrame:
                 known = known & cap.known
             self.amount_cols[a.id] = (a, expr, ceiling, V.Col("num", value, known))
 
-        any_false = np.zeros(self.n, dtype=bool)
-        all_true = np.ones(self.n, dtype=bool)
-        for _, _, final, _, _ in self.results:
-            any_false |= final.known & ~final.value
-            all_true &= final.known & final.value
+        any_false, all_true = _tally(self.results, self.n)
+        outside, inside = _tally(self.scope_results, self.n)
         amounts_known = np.ones(self.n, dtype=bool)
         for a, _, _, col in self.amount_cols.values():
             if a.required:
                 amounts_known &= col.known
-        self._code = np.where(any_false, 1, np.where(all_true & amounts_known, 0, 2))
+        # Outside the field of application is not failing the conditions; an open scope question keeps
+        # the row undetermined whatever its conditions say.
+        self._code = np.where(outside, 4, np.where(~inside, 2, np.where(
+            any_false, 1, np.where(all_true & amounts_known, 0, 2))))
         self.outcome = OUTCOMES[self._code]
+
+    @staticmethod
+    def _run_condition(ctx: Context, cond, expr, excs) -> tuple:
+        base = expr.run(ctx)
+        final = base
+        exc_cols = []
+        for e, eexpr in excs:
+            ecol = eexpr.run(ctx)
+            exc_cols.append((e, eexpr, ecol))
+            final = V.k_or(final, ecol)
+        return cond, expr, final, base, exc_cols
 
     def mark_errors(self, errors: dict[int, list[str]]) -> None:
         """Rows with bad values get the outcome 'error' (their message: `error(i)`)."""
@@ -140,12 +144,21 @@ class DecisionFrame:
         msgs = self.errors.get(i)
         return " ; ".join(msgs) if msgs else None
 
+    def _date(self, i: int) -> dt.date | None:
+        """Row i's decision date: it picks the legal reference in force (dated references)."""
+        dd = self.ctx.decision_date
+        return V.to_date(dd.value[i]) if dd.known[i] else None
+
     def reasons(self, i: int) -> list[dict]:
+        """Failed conditions; for a row out of scope, the field-of-application conditions it falls outside."""
+        if self._code[i] == 2:
+            return []
         out = []
-        for cond, _, final, _, _ in self.results:
+        day = self._date(i)
+        for cond, _, final, _, _ in (self.scope_results if self._code[i] == 4 else self.results):
             if final.known[i] and not final.value[i]:
                 out.append({"rule": self.rule.id, "condition": cond.id, "label": cond.label, "message": cond.message,
-                            "legal_reference": self.rule.ref_json(cond.legal_reference)})
+                            "legal_reference": self.rule.ref_json(cond.legal_reference, day)})
         return out
 
     def _open_items(self, i: int) -> list:
@@ -153,14 +166,14 @@ class DecisionFrame:
 
         None for a row that is not eligible: a known failure settles it, whatever the missing facts say.
         """
-        if self._code[i] == 1:
+        if self._code[i] in (1, 4):
             return []
         items = []
-        for cond, expr, final, base, excs in self.results:
+        for cond, expr, final, base, excs in self.scope_results + self.results:
             if not final.known[i]:
                 items.append(expr)
                 items += [eexpr for _, eexpr, _ in excs]
-        if all(f.known[i] for _, _, f, _, _ in self.results):  # conditions settled: what keeps amounts open
+        if all(f.known[i] for _, _, f, _, _ in self.scope_results + self.results):  # what keeps amounts open
             for a, expr, ceiling, col in self.amount_cols.values():
                 if not col.known[i]:
                     items += [expr] + ([ceiling] if ceiling else [])
@@ -236,8 +249,10 @@ class DecisionFrame:
             status = g.status[i]
             if which == "in_qpv" and status in AMBIGUOUS:
                 out.append({"fact": g.place, "status": status, "message": MESSAGES[status]})
-            elif which == "in_overseas" and not g.col(which).known[i]:
-                out.append({"fact": g.place, "status": TERRITORY_UNKNOWN[0], "message": TERRITORY_UNKNOWN[1]})
+            elif which in ("in_overseas", "departement") and not g.col(which).known[i]:
+                item = {"fact": g.place, "status": TERRITORY_UNKNOWN[0], "message": TERRITORY_UNKNOWN[1]}
+                if item not in out:  # both functions on one place: one ambiguity
+                    out.append(item)
         for name in sorted(params):
             if not self.ctx.decision_date.known[i]:
                 continue  # the decision date itself is missing: reported as a missing fact
@@ -271,27 +286,30 @@ class DecisionFrame:
     def _tri(self, col: V.Col, i: int) -> str:
         return "unknown" if not col.known[i] else ("true" if col.value[i] else "false")
 
+    def _condition_trace(self, result: tuple, i: int, day: dt.date | None) -> dict:
+        cond, expr, final, base, excs = result
+        facts = sorted(expr.facts | {p for _, e, _ in excs for p in e.facts})
+        return {
+            "id": cond.id, "label": cond.label, "expression": cond.expression,
+            "result": self._tri(final, i),
+            "inputs": {p: self._fact_value(p, i) for p in facts},
+            "parameters": sorted(expr.params | {p for _, e, _ in excs for p in e.params}),
+            "legal_reference": self.rule.ref_json(cond.legal_reference, day),
+            "exceptions": [{"id": e.id, "label": e.label, "result": self._tri(ec, i),
+                            "applied": bool(ec.known[i] and ec.value[i] and not (base.known[i] and base.value[i])),
+                            "legal_reference": self.rule.ref_json(e.legal_reference, day)} for e, _, ec in excs],
+        }
+
     def trace(self, i: int) -> dict:
         rule, ctx = self.rule, self.ctx
         dd = ctx.decision_date
-        conditions = []
-        for cond, expr, final, base, excs in self.results:
-            facts = sorted(expr.facts | {p for _, e, _ in excs for p in e.facts})
-            conditions.append({
-                "id": cond.id, "label": cond.label, "expression": cond.expression,
-                "result": self._tri(final, i),
-                "inputs": {p: self._fact_value(p, i) for p in facts},
-                "parameters": sorted(expr.params | {p for _, e, _ in excs for p in e.params}),
-                "legal_reference": rule.ref_json(cond.legal_reference),
-                "exceptions": [{"id": e.id, "label": e.label, "result": self._tri(ec, i),
-                                "applied": bool(ec.known[i] and ec.value[i] and not (base.known[i] and base.value[i])),
-                                "legal_reference": rule.ref_json(e.legal_reference)} for e, _, ec in excs],
-            })
+        day = self._date(i)
+        conditions = [self._condition_trace(r, i, day) for r in self.results]
         amounts = []
         for aid, (a, expr, ceiling, col) in self.amount_cols.items():
             amounts.append({"id": aid, "label": a.label, "year": a.year, "expression": a.expression, "ceiling": a.ceiling,
                             "value": float(col.value[i]) if col.known[i] else None,
-                            "legal_reference": rule.ref_json(a.legal_reference)})
+                            "legal_reference": rule.ref_json(a.legal_reference, day)})
         parameters = []
         for name in sorted(ctx.param_idx):
             idx = ctx.param_idx[name][i]
@@ -308,6 +326,7 @@ class DecisionFrame:
             for d in [info.get("dataset")] + list((info.get("trace") or {}).get("datasets") or []):
                 if d:
                     data[d["dataset"]] = d
+        scope = {"scope": [self._condition_trace(r, i, day) for r in self.scope_results]} if self.scope_results else {}
         return {
             "rule": {"id": rule.id, "title": rule.model.title, "version": rule.model.version,
                      "file": rule.path.name, "sha256": rule.sha256},
@@ -315,7 +334,8 @@ class DecisionFrame:
                               "source": "option --date" if self.date_overridden is not None else "règle",
                               "expression": rule.model.decision_date.expression,
                               "label": rule.model.decision_date.label,
-                              "legal_reference": rule.ref_json(rule.model.decision_date.legal_reference)},
+                              "legal_reference": rule.ref_json(rule.model.decision_date.legal_reference, day)},
+            **scope,
             "conditions": conditions,
             "amounts": amounts,
             "parameters": parameters,
@@ -349,11 +369,21 @@ class DecisionFrame:
             reasons=self.reasons(i),
             missing_inputs=self.missing(i),
             ambiguities=self.ambiguities(i),
-            obligations=[{"id": o.id, "label": o.label, "legal_reference": self.rule.ref_json(o.legal_reference)}
+            obligations=[{"id": o.id, "label": o.label, "legal_reference": self.rule.ref_json(o.legal_reference, self._date(i))}
                          for o in self.rule.model.obligations],
             error=self.error(i),
             trace=self.trace(i),
         )
+
+
+def _tally(results: list, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(some condition known false, every condition known true) per row."""
+    any_false = np.zeros(n, dtype=bool)
+    all_true = np.ones(n, dtype=bool)
+    for _, _, final, _, _ in results:
+        any_false |= final.known & ~final.value
+        all_true &= final.known & final.value
+    return any_false, all_true
 
 
 def evaluate_frame(dispositif: str | Rule, df: pd.DataFrame, date: dt.date | None = None,

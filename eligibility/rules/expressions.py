@@ -354,9 +354,12 @@ class Compiler:
     def f_in_overseas(self, args, n):
         return self._geography("in_overseas", args, n)
 
-    def _geography(self, which: str, args, n):
-        """`which(place, date)`: a question to the geography oracle. Both functions share one answer per
-        (place, date expression), so asking both costs one lookup. `name` says which; `geo` holds the key."""
+    def f_departement(self, args, n):
+        return self._geography("departement", args, n, kind="str")
+
+    def _geography(self, which: str, args, n, kind: str = "bool"):
+        """`which(place, date)`: a question to the geography oracle. The functions share one answer per
+        (place, date expression), so asking several costs one lookup. `name` says which; `geo` holds the key."""
         if len(args) != 2 or args[0].kind != "place" or args[1].kind != "date" or len(args[0].facts) != 1:
             raise ExpressionError(f"{which}(lieu, date) attend un fait de type place et une date : « {ast.unparse(n)} »")
         place_path = next(iter(args[0].facts))
@@ -365,7 +368,7 @@ class Compiler:
 
         def run(ctx):
             return ctx.geography(which, key, date_expr.run(ctx))
-        out = _merge("bool", run, args[0], date_expr, op="geo", name=which)
+        out = _merge(kind, run, args[0], date_expr, op="geo", name=which)
         out.geo = out.geo + (key,)
         out.const = None
         return out

@@ -1,6 +1,7 @@
 """Loading rule files: YAML -> pydantic model -> compiled `Rule`, with errors naming file, rule and field."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 from pathlib import Path
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 from ..errors import RuleFileError
 from ..paths import rules_dir
 from .expressions import FACT_KINDS, Compiler, Expr, ExpressionError
-from .model import LegalReference, RuleFile
+from .model import LegalReference, Reference, RuleFile
 from .parameters import DatedParameter, period_problems
 
 
@@ -30,7 +31,7 @@ class Rule:
                 self.params[name] = DatedParameter(name, p, self.ref_json)
             except ValueError as exc:
                 raise self.error(f"parameters.{name}", str(exc)) from None
-            for problem in period_problems(p, model.validity.valid_from, model.validity.valid_to):
+            for problem in period_problems(p.values, model.validity.valid_from, model.validity.valid_to):
                 raise self.error(f"parameters.{name}.values", problem)
         for name in model.definitions:
             self._clash(name, f"definitions.{name}")
@@ -40,18 +41,14 @@ class Rule:
         for name in model.definitions:
             self.definition(name)
         self.decision_date = self._compile(model.decision_date.expression, "decision_date.expression", "date")
-        self.conditions = []
-        for i, c in enumerate(model.conditions):
-            expr = self._compile(c.expression, f"conditions[{c.id}].expression", "bool")
-            excs = [(e, self._compile(e.expression, f"conditions[{c.id}].exceptions[{e.id}].expression", "bool"))
-                    for e in c.exceptions]
-            self.conditions.append((c, expr, excs))
+        self.scope = [self._condition(c, "scope") for c in model.scope]
+        self.conditions = [self._condition(c, "conditions") for c in model.conditions]
         self.amounts = []
         for a in model.amounts:
             expr = self._compile(a.expression, f"amounts[{a.id}].expression", "num")
             ceiling = self._compile(a.ceiling, f"amounts[{a.id}].ceiling", "num") if a.ceiling else None
             self.amounts.append((a, expr, ceiling))
-        for field, items in (("conditions", model.conditions), ("amounts", model.amounts),
+        for field, items in (("conditions", model.scope + model.conditions), ("amounts", model.amounts),
                              ("obligations", model.obligations), ("tests", model.tests)):
             seen = set()
             for item in items:
@@ -91,6 +88,12 @@ class Rule:
     def error(self, field: str, message: str) -> RuleFileError:
         return RuleFileError(f"fichier {self.path}, règle {self.id}, champ {field} : {message}")
 
+    def _condition(self, c, field: str) -> tuple:
+        expr = self._compile(c.expression, f"{field}[{c.id}].expression", "bool")
+        excs = [(e, self._compile(e.expression, f"{field}[{c.id}].exceptions[{e.id}].expression", "bool"))
+                for e in c.exceptions]
+        return c, expr, excs
+
     def _compile(self, text: str, field: str, kind: str | None) -> Expr:
         try:
             expr = self.compiler.compile(text)
@@ -108,17 +111,25 @@ class Rule:
     def _check_references(self) -> None:
         m = self.model
         refs = [("decision_date.legal_reference", m.decision_date.legal_reference)]
-        for c in m.conditions:
-            refs.append((f"conditions[{c.id}].legal_reference", c.legal_reference))
-            refs += [(f"conditions[{c.id}].exceptions[{e.id}].legal_reference", e.legal_reference) for e in c.exceptions]
+        for field, conds in (("scope", m.scope), ("conditions", m.conditions)):
+            for c in conds:
+                refs.append((f"{field}[{c.id}].legal_reference", c.legal_reference))
+                refs += [(f"{field}[{c.id}].exceptions[{e.id}].legal_reference", e.legal_reference)
+                         for e in c.exceptions]
         refs += [(f"amounts[{a.id}].legal_reference", a.legal_reference) for a in m.amounts]
         refs += [(f"obligations[{o.id}].legal_reference", o.legal_reference) for o in m.obligations]
         for name, p in m.parameters.items():
             refs += [(f"parameters.{name}.values[{i}].reference", v.reference) for i, v in enumerate(p.values)]
         for field, ref in refs:
-            if ref.text not in self.texts:
-                raise self.error(field, f"texte juridique « {ref.text} » non déclaré dans legal_texts "
-                                        f"(déclarés : {', '.join(self.texts)})")
+            if isinstance(ref, list):  # dated references: periods like a parameter's, covering the rule's life
+                if not ref:
+                    raise self.error(field, "une référence datée doit avoir au moins une période")
+                for problem in period_problems(ref, m.validity.valid_from, m.validity.valid_to):
+                    raise self.error(field, problem)
+            for item in ref if isinstance(ref, list) else [ref]:
+                if item.text not in self.texts:
+                    raise self.error(field, f"texte juridique « {item.text} » non déclaré dans legal_texts "
+                                            f"(déclarés : {', '.join(self.texts)})")
         for path, fact in m.facts.items():
             if (fact.type == "enum") != (fact.values is not None):
                 raise self.error(f"facts.{path}.values", "« values » est requis pour un enum et réservé aux enum")
@@ -133,14 +144,30 @@ class Rule:
                 validate_one(self, case.facts)
             except BadInput as exc:
                 raise self.error(f"tests[{case.name}].facts", str(exc)) from None
-        ids = {c.id for c in self.model.conditions}
+        ids = {c.id for c in self.model.scope + self.model.conditions}
         for case in self.model.tests:
             unknown = set(case.expect.reasons or []) - ids
             if unknown:
                 raise self.error(f"tests[{case.name}].expect.reasons", f"conditions inconnues : {sorted(unknown)}")
 
-    def ref_json(self, ref: LegalReference) -> dict:
-        """A legal reference as it appears in decisions: the text's title, the article, confirmed flag."""
+    def ref_json(self, ref: Reference, date: dt.date | None = None) -> dict:
+        """A legal reference as it appears in decisions: the text's title, the article, confirmed flag.
+
+        Dated references give the one in force at `date` (with its `from`/`to`). Without a date (the
+        decision date is unknown, or a caller asks out of any decision), every period is listed."""
+        if isinstance(ref, list):
+            chosen = [r for r in ref if date is not None and r.start <= date and (r.end is None or date <= r.end)]
+            if chosen:
+                return self._one_ref(chosen[0]) | {"from": chosen[0].start.isoformat(),
+                                                   "to": chosen[0].end.isoformat() if chosen[0].end else None}
+            periods = [self._one_ref(r) | {"from": r.start.isoformat(), "to": r.end.isoformat() if r.end else None}
+                       for r in ref]
+            return {"text": " ; ".join(f"{p['text']}{', ' + p['article'] if p['article'] else ''} "
+                                       f"(du {p['from']} au {p['to'] or '…'})" for p in periods),
+                    "article": None, "confirmed": all(p["confirmed"] for p in periods), "periods": periods}
+        return self._one_ref(ref)
+
+    def _one_ref(self, ref: LegalReference) -> dict:
         text = self.texts[ref.text]
         out = {"text": text.text, "article": ref.article,
                "confirmed": text.confirmed if ref.confirmed is None else ref.confirmed}

@@ -33,6 +33,17 @@ class LegalReference(_Strict):
     note: str | None = None
 
 
+class DatedReference(LegalReference):
+    """One period of a reference that changes with the decision date (the text in force that day)."""
+    start: dt.date = Field(alias="from")
+    end: dt.date | None = Field(default=None, alias="to")
+
+
+# A legal reference, or the references in force period by period (no gap, no overlap, covering the
+# rule's validity): the decision cites the one in force at its decision date.
+Reference = LegalReference | list[DatedReference]
+
+
 class Validity(_Strict):
     valid_from: dt.date = Field(alias="from")
     valid_to: dt.date | None = Field(default=None, alias="to")
@@ -41,7 +52,7 @@ class Validity(_Strict):
 class DecisionDate(_Strict):
     expression: str
     label: str
-    legal_reference: LegalReference
+    legal_reference: Reference
 
 
 class Fact(_Strict):
@@ -94,7 +105,7 @@ class Exception_(_Strict):
     id: str
     label: str
     expression: str
-    legal_reference: LegalReference
+    legal_reference: Reference
 
 
 class Condition(Exception_):  # the same four fields, plus what a failed condition tells the user
@@ -106,7 +117,7 @@ class Amount(_Strict):
     id: str
     label: str
     expression: str
-    legal_reference: LegalReference
+    legal_reference: Reference
     year: int | None = None
     unit: str = "EUR"
     ceiling: str | None = None
@@ -116,11 +127,11 @@ class Amount(_Strict):
 class Obligation(_Strict):
     id: str
     label: str
-    legal_reference: LegalReference
+    legal_reference: Reference
 
 
 class Expectation(_Strict):
-    outcome: Literal["eligible", "not_eligible", "undetermined"]
+    outcome: Literal["eligible", "not_eligible", "undetermined", "out_of_scope"]
     amounts: dict[str, float | None] | None = None
     reasons: list[str] | None = None
     missing_inputs: list[str] | None = None
@@ -148,6 +159,9 @@ class RuleFile(_Strict):
     facts: dict[str, Fact]
     parameters: dict[str, Parameter] = {}
     definitions: dict[str, Definition] = {}
+    # Field of application: when one of these is false the rule does not apply at all (outcome
+    # `out_of_scope`), which is not the same as failing its conditions.
+    scope: list[Condition] = []
     conditions: list[Condition] = Field(min_length=1)
     amounts: list[Amount] = []
     obligations: list[Obligation] = []

@@ -54,10 +54,11 @@ def _kind(value) -> str:
     return f"list_{inner.pop()}"
 
 
-def period_problems(p: Parameter, life_from: dt.date, life_to: dt.date | None) -> list[str]:
-    """Gaps, overlaps, disorder and uncovered parts of the rule's life, in French (empty list: fine)."""
+def period_problems(vals: list, life_from: dt.date, life_to: dt.date | None) -> list[str]:
+    """Gaps, overlaps, disorder and uncovered parts of the rule's life, in French (empty list: fine).
+
+    `vals`: items with `start` and `end` (parameter values, dated legal references)."""
     problems = []
-    vals = p.values
     for i, v in enumerate(vals):
         if v.end is not None and v.end < v.start:
             problems.append(f"période {i + 1} : fin {v.end} avant début {v.start}")

@@ -56,11 +56,15 @@ class GeoAnswer:
     _cols: dict = field(default_factory=dict)
 
     def col(self, which: str = "in_qpv") -> V.Col:
-        """The answer of `in_qpv` or `in_overseas` for every row (computed once: one-row re-runs slice it)."""
+        """The answer of `in_qpv`, `in_overseas` or `departement` for every row (computed once: one-row re-runs slice it)."""
         if which not in self._cols:
             if which == "in_qpv":
                 inside = self.status == "inside"
                 self._cols[which] = V.Col("bool", inside, inside | (self.status == "outside"))
+            elif which == "departement":  # the INSEE code as a string; unknown where none was named
+                codes = np.array([str(d).strip() if d is not None and str(d).strip() else "" for d in self.departement],
+                                 dtype=object)
+                self._cols[which] = V.Col("str", codes, codes != "")
             else:
                 self._cols[which] = overseas(self.departement)
         return self._cols[which]

@@ -17,6 +17,7 @@ OUTCOME_FR = {
     "eligible": "Éligible",
     "not_eligible": "Non éligible",
     "undetermined": "Indéterminé : des informations manquent ou sont incertaines",
+    "out_of_scope": "Hors du champ d'application : ces règles ne s'appliquent pas à ce cas",
 }
 
 

@@ -68,7 +68,7 @@ def test_unsafe_or_unknown_syntax_is_refused(tmp_path, text):
 
 
 def test_undeclared_legal_text(tmp_path):
-    msg = broken(tmp_path, lambda d: d["conditions"][0]["legal_reference"].update(text="cgi-9999"))
+    msg = broken(tmp_path, lambda d: d["conditions"][0]["legal_reference"][0].update(text="cgi-9999"))
     assert "conditions[annee_d_imposition].legal_reference" in msg and "cgi-9999" in msg
 
 
@@ -129,3 +129,17 @@ def test_enum_labels_must_name_declared_values():
     assert ok.labels == {"CDI": "Contrat à durée indéterminée"}
     with pytest.raises(ValueError, match="valeurs inconnues"):
         Fact(type="enum", description="Type", values=["CDI"], labels={"CDX": "?"})
+
+
+def test_dated_reference_gap_is_refused(tmp_path):
+    def edit(d):
+        d["conditions"][0]["legal_reference"][0]["to"] = dt.date(2017, 12, 30)
+    msg = broken(tmp_path, edit)
+    assert "conditions[annee_d_imposition].legal_reference" in msg and "trou" in msg
+
+
+def test_dated_reference_must_cover_the_rule_life(tmp_path):
+    def edit(d):
+        d["conditions"][0]["legal_reference"] = d["conditions"][0]["legal_reference"][:-1]
+    msg = broken(tmp_path, edit)
+    assert "conditions[annee_d_imposition].legal_reference" in msg and "aucune valeur après" in msg

@@ -26,7 +26,7 @@ from ..geography.carreaux import METRO_EPSG, check_connectivity
 from . import grouping, threshold as T
 from . import unites_urbaines as UU
 from .filosofi import Carreaux
-from .parameters import condition, parameter, trace_entry
+from .parameters import condition, derogation_note, parameter, trace_entry
 
 CANDIDATE, BELOW_POPULATION, UU_INELIGIBLE = "candidate", "below_population", "unite_urbaine_ineligible"
 MEDIAN_UNKNOWN = "median_unknown"
@@ -70,7 +70,11 @@ class Derivation:
 
     @functools.cached_property
     def _conditions(self) -> dict[str, dict[str, Any]]:
-        return {name: condition(name) for name in ("unite_urbaine_eligible", "population_quartier", "revenu_median")}
+        out = {name: condition(name, self.date) for name in ("unite_urbaine_eligible", "population_quartier", "revenu_median")}
+        note = derogation_note(self.date)
+        if note:  # which carreaux belonged to a quartier of the previous list is not known here
+            out["unite_urbaine_eligible"]["notes"] = [note]
+        return out
 
     def group_row(self, k: int) -> dict[str, Any]:
         g = self.groups

@@ -49,3 +49,16 @@ def trace_entry(p: dict[str, Any]) -> dict[str, Any]:
     out = dict(p)
     out["value"] = int(value) if value == value.to_integral_value() else float(value)
     return out
+
+
+def derogation_note(date: dt.date) -> str | None:
+    """The six-year derogation of art. 2 II (décret n° 2023-1312) in force at `date`, as a trace note.
+
+    The carreaux do not say which quartiers were on the previous list, so the derivation cannot apply it
+    itself: it says, where the unité urbaine is too small, that such a quartier would still qualify."""
+    pv = parameter_value(RULE_ID, "derogation_liste_precedente", date)
+    if pv is None or not pv.value:
+        return None
+    return ("Dérogation de six ans (art. 2 II) : pour un quartier qui figurait dans la liste précédente des quartiers "
+            "prioritaires, le critère de l'unité urbaine est regardé comme satisfait"
+            + ("" if pv.confirmed else " (point de départ et liste visée non confirmés)") + ".")

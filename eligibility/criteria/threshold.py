@@ -115,13 +115,13 @@ def trace(res: dict[str, Any], i: int = 0, provenance: dict[str, Any] | None = N
     return [
         {
             "step": "unite_urbaine_eligible",
-            **P.condition("unite_urbaine_eligible"),
+            **P.condition("unite_urbaine_eligible", res["date"]),
             "inputs": {"uu_population": float(res["uu_population"][i]),
                        "uu_population_source": provenance.get("uu_population", "fourni par l'appelant")},
             "parameters": [P.trace_entry(p) for p in pop_params],
             "population_rounded": int(res["population_rounded"][i]),
             "result": bool(res["unite_urbaine_eligible"][i]),
-            "notes": [POPULATION_NOTE, AT_LEAST_NOTE],
+            "notes": [POPULATION_NOTE, AT_LEAST_NOTE] + [n for n in [P.derogation_note(res["date"])] if n],
         },
         {
             "step": "regime",

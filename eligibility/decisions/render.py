@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 OUTCOME_FR = {"eligible": "ÉLIGIBLE", "not_eligible": "NON ÉLIGIBLE", "undetermined": "INDÉTERMINÉ",
-              "error": "ERREUR DANS LES FAITS"}
+              "error": "ERREUR DANS LES FAITS", "out_of_scope": "HORS DU CHAMP D'APPLICATION"}
 RESULT_FR = {"true": "remplie", "false": "NON remplie", "unknown": "inconnue (faits manquants ou ambigus)"}
 STATUS_FR = {"inside": "dans un quartier prioritaire", "outside": "hors quartier prioritaire",
              "near_boundary": "à proximité immédiate d'une limite", "not_covered": "territoire non couvert",

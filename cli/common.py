@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import click
 
-from eligibility.errors import BadInput, DataIntegrityError, RuleFileError
+from eligibility.errors import BadInput, DataIntegrityError, RegisterUnavailable, RuleFileError
 
 # Re-exported for the command modules: the engine's input parsing and its deterministic JSON encoder.
 from eligibility.inputs import parse_date, parse_float  # noqa: F401
@@ -44,6 +44,8 @@ def handle_errors(fn: Callable) -> Callable:
             fail(str(exc), EXIT_BAD_INPUT)
         except DataIntegrityError as exc:
             fail(f"données de référence refusées : {exc}", EXIT_INTERNAL)
+        except RegisterUnavailable as exc:
+            fail(str(exc), EXIT_INTERNAL)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - the contract forbids tracebacks on stderr

@@ -6,6 +6,7 @@ import datetime as dt
 import click
 
 from .common import emit, handle_errors, json_option, parse_date, parse_float
+from .register_commands import record_answer, record_options
 
 _STATUS_FR = {
     "inside": "DANS un quartier prioritaire",
@@ -55,9 +56,10 @@ def _locate_text(obj: dict) -> str:
 @click.option("--address", help="Adresse postale en texte libre (géocodage local).")
 @click.option("--date", "date_", help="Date de la question, AAAA-MM-JJ (défaut : aujourd'hui).")
 @click.option("--tolerance", default="15", show_default=True, help="Tolérance en mètres autour des limites.")
+@record_options
 @json_option
 @handle_errors
-def locate(lon, lat, x, y, address, date_, tolerance, as_json) -> None:
+def locate(lon, lat, x, y, address, date_, tolerance, as_json, record, register_url, keep_facts) -> None:
     """Dit si un point (ou une adresse) est dans un quartier prioritaire à une date, avec la trace."""
     from eligibility.errors import BadInput
 
@@ -90,6 +92,11 @@ def locate(lon, lat, x, y, address, date_, tolerance, as_json) -> None:
     from eligibility.geography import locate_answer
 
     obj = locate_answer(res, where, date_given=bool(date_))
+    if record:
+        from eligibility.register.recording import locate_question
+
+        asked = {"address": address} if address else ({"x": a, "y": b} if crs == "EPSG:2154" else {"lon": a, "lat": b})
+        record_answer(register_url, keep_facts, locate_question(day if date_ else None, tolerance_m=tol, **asked), obj)
     emit(obj, as_json, _locate_text)
 
 

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "batch_commands",
     "address_commands",
     "web_commands",
+    "register_commands",
 ]
 
 

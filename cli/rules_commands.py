@@ -6,13 +6,21 @@ from pathlib import Path
 import click
 
 from .common import emit, handle_errors, json_option, parse_date, read_facts, to_json
+from .register_commands import record_answer, record_options
 
 
-def _decide(dispositif: str, facts_path: str, date: str | None):
+def _decide(dispositif: str, facts_path: str, date: str | None, record: dict):
     from eligibility.rules import evaluate
 
     day = parse_date(date, "--date") if date is not None else None  # an empty --date is a mistake, not "no date"
-    return evaluate(dispositif, read_facts(facts_path), date=day)
+    facts = read_facts(facts_path)
+    decision = evaluate(dispositif, facts, date=day)
+    if record.pop("record"):
+        from eligibility.register.recording import evaluate_question
+
+        record_answer(record["register_url"], record["keep_facts"], evaluate_question(dispositif, facts, day),
+                      decision.to_json())
+    return decision
 
 
 def _decision_command(name: str, full_trace: bool, doc: str):
@@ -22,10 +30,11 @@ def _decision_command(name: str, full_trace: bool, doc: str):
     @click.argument("dispositif")
     @click.option("--facts", "facts_path", required=True, help="Fichier JSON des faits (ou - pour l'entrée standard).")
     @click.option("--date", help="Date de décision AAAA-MM-JJ (remplace la date prévue par la règle).")
+    @record_options
     @json_option
     @handle_errors
-    def command(dispositif: str, facts_path: str, date: str | None, as_json: bool) -> None:
-        decision = _decide(dispositif, facts_path, date)
+    def command(dispositif: str, facts_path: str, date: str | None, as_json: bool, **record) -> None:
+        decision = _decide(dispositif, facts_path, date, record)
         emit(decision.to_json(), as_json, lambda _: decision.to_text(full_trace=full_trace))
 
     return command

@@ -6,6 +6,7 @@ import sys
 import click
 
 from .common import handle_errors, json_option, parse_date, read_facts, to_json
+from .register_commands import keep_facts_default, open_register, record_options, register_option
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -21,8 +22,17 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 @click.option("--timeout", "request_timeout_s", default=30.0, show_default=True, type=click.FloatRange(min=0.1), help="Délai maximal d'une requête (s).")
 @click.option("--batch-timeout", "batch_timeout_s", default=600.0, show_default=True, type=click.FloatRange(min=0.1), help="Délai maximal d'un traitement de fichier (s).")
 @click.option("--log-personal-data", is_flag=True, help="Journaliser aussi les paramètres des requêtes (coordonnées, adresses).")
+@click.option("--record/--no-record", default=True, show_default=True,
+              help="Inscrire chaque réponse, localisation et attestation servie au registre des décisions.")
+@register_option
+@click.option("--register-keep-facts", is_flag=True, default=None,
+              help="Conserver les faits en entier dans le registre (données personnelles ; sinon leur empreinte seule). "
+                   "Aussi QPV_REGISTER_KEEP_FACTS=1.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processus uvicorn (plusieurs : un registre PostgreSQL partagé est conseillé).")
+@click.option("--register-api", is_flag=True, help="Ouvrir GET /api/register et /api/register/{id} (clients de la boucle locale seulement).")
 @handle_errors
-def serve(host, port, **options) -> None:
+def serve(host, port, register_keep_facts, workers, **options) -> None:
     """Démarre le service web (API JSON, pages, attestations)."""
     import logging
 
@@ -31,11 +41,20 @@ def serve(host, port, **options) -> None:
     from eligibility.web import create_app
     from eligibility.web.settings import WebSettings
 
-    settings = WebSettings(host=host, port=port, cors_origins=list(options.pop("cors_origins")), **options)
+    keep = keep_facts_default() if register_keep_facts is None else register_keep_facts
+    settings = WebSettings(host=host, port=port, cors_origins=list(options.pop("cors_origins")), register_keep_facts=keep,
+                           **options)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if host not in LOOPBACK:
         click.echo(f"Attention : le service écoute sur {host}, hors de la boucle locale.", err=True)
     # uvicorn's own access log prints query strings (coordinates, addresses): ours does not.
+    if workers > 1:  # each worker process builds its own app from the same settings
+        import os
+
+        os.environ["QPV_WEB_SETTINGS"] = settings.model_dump_json()
+        uvicorn.run("eligibility.web.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                    access_log=False, log_level="info")
+        return
     uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info")
 
 
@@ -49,9 +68,10 @@ def serve(host, port, **options) -> None:
               "dispositif : date de décision imposée, sinon celle de la règle).")
 @click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None, help="Fichier de sortie (sinon la sortie standard).")
+@record_options
 @json_option
 @handle_errors
-def attest(dispositif, facts_path, lon, lat, address, date, fmt, output, as_json) -> None:
+def attest(dispositif, facts_path, lon, lat, address, date, fmt, output, as_json, record, register_url, keep_facts) -> None:
     """Attestation d'une réponse : le même document que GET /attestation (localisation) ou
     POST /attestation/DISPOSITIF (décision) du service."""
     from eligibility.errors import BadInput
@@ -62,13 +82,18 @@ def attest(dispositif, facts_path, lon, lat, address, date, fmt, output, as_json
 
     if date is not None:
         parse_date(date)  # an empty or malformed --date is refused here, not read as « today »
+    engine = DomainEngine()
+    if record:  # the attestation is recorded before it is written out
+        from eligibility.register.recording import RecordingEngine
+
+        engine = RecordingEngine(engine, open_register(register_url, keep_facts), channel="cli")
     try:
         if dispositif:
             if not facts_path or lon or lat or address:
                 raise BadInput("--dispositif va avec --facts, sans --lon/--lat/--address", field="--facts")
-            att = evaluation_attestation_for(DomainEngine(), dispositif, read_facts(facts_path), date)
+            att = evaluation_attestation_for(engine, dispositif, read_facts(facts_path), date)
         else:
-            att = attestation_for(DomainEngine(), lon, lat, address, date)
+            att = attestation_for(engine, lon, lat, address, date)
     except (BadInput, WebError) as exc:  # WebError: unknown dispositif (a 404 in the service)
         field = exc.field
         if field in ("lon", "lat", "address", "date", "dispositif"):  # the service's names are options here

@@ -27,3 +27,8 @@ class DataIntegrityError(QpvError):
 
 class RuleFileError(QpvError):
     """A rule file is invalid. The message names the file, the rule and the field (exit code 2)."""
+
+
+class RegisterUnavailable(QpvError):
+    """The register of decisions cannot be read or written (unreachable server, full disk, lock held too
+    long). Exit code 1; the service answers 503 rather than answer without recording."""

@@ -2,6 +2,8 @@
 
 The engine is installed in editable mode next to its `rules/` and `reference_data/` folders;
 QPV_RULES_DIR, QPV_DATA_DIR and QPV_CACHE_DIR override them (tests and deployments use this).
+What the user's own work produces (the register of decisions) lives in the platform's user data
+directory, QPV_USER_DIR overriding it.
 """
 from __future__ import annotations
 
@@ -24,3 +26,13 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("QPV_CACHE_DIR", PROJECT_ROOT / ".cache"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def user_data_dir() -> Path:
+    """The platform's user data directory for qpv (~/.local/share/qpv on Linux): the default register file."""
+    override = os.environ.get("QPV_USER_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_dir as platform_dir
+
+    return Path(platform_dir("qpv", appauthor=False))

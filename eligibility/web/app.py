@@ -28,6 +28,13 @@ def _lifespan(engine):
                 await run_in_threadpool(warm_up)
             except Exception as exc:  # noqa: BLE001 - the service still starts; each request then says what fails
                 log.error("préparation incomplète : %s: %s", type(exc).__name__, exc)
+        register = getattr(_app.state, "register", None)
+        if register is not None:  # opened (and migrated) now rather than by the first question
+            try:
+                await run_in_threadpool(register.get)
+                log.info("registre des décisions : %s", register.get().describe())
+            except Exception as exc:  # noqa: BLE001 - recorded endpoints answer 503 until it is reachable
+                log.error("registre des décisions indisponible : %s", exc)
         yield
 
     return lifespan
@@ -49,9 +56,19 @@ def create_app(settings: WebSettings | None = None, engine=None) -> FastAPI:
         lifespan=_lifespan(engine),
     )
     app.state.settings = settings
+    app.state.register = None
+    if settings.record:
+        from ..register.recording import RecordingEngine
+        from ..register.store import LazyRegister
+
+        app.state.register = LazyRegister(settings.register_url, keep_facts=settings.register_keep_facts)
+        engine = RecordingEngine(engine, app.state.register)
     app.state.engine = engine
     problems.install(app)
     app.include_router(api.router)
+    from ..register.api import router as register_router
+
+    app.include_router(register_router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -71,3 +88,11 @@ def create_app(settings: WebSettings | None = None, engine=None) -> FastAPI:
     # Outermost: the size and time limits and the access log see every request, errors included.
     app.add_middleware(Guard, settings=settings)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of one uvicorn worker of `qpv serve --workers N`: settings from QPV_WEB_SETTINGS (JSON)."""
+    import os
+
+    raw = os.environ.get("QPV_WEB_SETTINGS")
+    return create_app(WebSettings.model_validate_json(raw) if raw else WebSettings())

@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from ..errors import BadInput
 from ..jsonio import to_json
+from ..register.recording import answering, recorded
 from . import attestation as attest
 from .api import locate_answer, optional_date
 from .forms import facts_from_form, fields_from_schema
@@ -109,13 +110,13 @@ def attestation_for(engine, lon: str | None, lat: str | None, address: str | Non
     """Build the attestation of a locate question (the service and `qpv attest` share this)."""
     when = optional_date(date)
     used = when or dt.date.today()
-    answer = locate_answer(engine, lon, lat, address, used.isoformat())
+    answer = locate_answer(answering(engine), lon, lat, address, used.isoformat())
     question: dict[str, Any] = {"kind": "locate", "date": used.isoformat(), "date_given": when is not None}
     if address:
         question["address"] = address.strip()
     else:
         question["lon"], question["lat"] = float(lon), float(lat)
-    return attest.build(question, answer, engine.versions())
+    return recorded(engine, attest.build(question, answer, engine.versions()))
 
 
 @router.get("/attestation")
@@ -128,10 +129,10 @@ def attestation_page(request: Request, lon: str | None = None, lat: str | None =
 def evaluation_attestation_for(engine, dispositif: str, facts: dict[str, Any], date: str | None) -> dict[str, Any]:
     """Build the attestation of a dispositif decision (the service and `qpv attest --dispositif` share this)."""
     when = optional_date(date)
-    decision = engine.evaluate(dispositif, facts, when)
+    decision = answering(engine).evaluate(dispositif, facts, when)
     question = {"kind": "evaluate", "dispositif": dispositif, "facts": attest.flat_facts(facts),
                 "date": when.isoformat() if when else None}
-    return attest.build(question, decision, engine.versions())
+    return recorded(engine, attest.build(question, decision, engine.versions()))
 
 
 def check_format(format: str) -> str:

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import BadInput, DataIntegrityError, RuleFileError
+from ..errors import BadInput, DataIntegrityError, RegisterUnavailable, RuleFileError
 
 log = logging.getLogger("qpv.web")
 
@@ -78,6 +78,14 @@ def install(app: FastAPI) -> None:
     async def _data(_: Request, exc: DataIntegrityError):
         # The engine refuses data it cannot vouch for: the service is unavailable, not the request wrong.
         return problem(503, f"données de référence refusées : {exc}")
+
+    @app.exception_handler(RegisterUnavailable)
+    async def _register(request: Request, exc: RegisterUnavailable):
+        # Recording is on: an answer that cannot be recorded is not given.
+        log.error("registre indisponible : %s — %s", exc, getattr(exc, "detail", ""))
+        reason = getattr(exc, "reason", "registre en erreur")  # the address of the register stays in the log
+        return problem(503, f"service indisponible : la réponse n'a pas pu être enregistrée au registre des décisions ({reason})",
+                       None, request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):

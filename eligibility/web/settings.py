@@ -20,3 +20,9 @@ class WebSettings(BaseModel):
     tile_attribution: str = ""
     # Coordinates and addresses are personal data: logged only when the operator asks.
     log_personal_data: bool = False
+    # Register of decisions (docs/register.md): when `record` is on, every answer, located point and
+    # attestation served is recorded first, and a register that cannot write makes those endpoints 503.
+    record: bool = False
+    register_url: str | None = None  # None: QPV_REGISTER_URL, else the SQLite file of the user data dir
+    register_keep_facts: bool = False  # facts in full (personal data) beside each entry, else their hash only
+    register_api: bool = False  # GET /api/register and /api/register/{id}, loopback clients only

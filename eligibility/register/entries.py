@@ -1,0 +1,158 @@
+"""What one register entry holds, built from a question and the answer served.
+
+The attestation identifier is the one `eligibility.web.attestation.build` gives the same question and
+answer: an attestation printed from the service, or from `qpv attest`, is found in the register by the
+identifier it carries.
+
+Personal data: the facts (and, for a place, the point or address asked) are only ever stored in
+`register_personal`, and only when the operator keeps facts in full. The entry keeps their canonical
+sha256, and an answer whose personal values (`PERSONAL_KEYS`) are replaced by their own sha256:
+outcome, reasons, quartier, commune, rule and data versions stay readable, the point and the facts' values
+do not. Supplying the facts again lets anyone recompute both hashes (`recheck`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..jsonio import to_json
+
+# Keys of an answer (at any depth) whose values come from the person's facts: the point asked, its
+# projected coordinates and 200 m square, the geocoded address, the fact values a condition read.
+PERSONAL_KEYS = frozenset({"input", "inputs", "metric_coordinates", "carreau", "geocoding"})
+REDACTED_PREFIX = "sha256:"
+# The parts of a locate question that are the person's place: kept apart like an evaluation's facts.
+PLACE_KEYS = ("lon", "lat", "x", "y", "address")
+
+
+def canonical(obj: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8: the bytes every hash of the register is taken over."""
+    return json.dumps(json.loads(to_json(obj)), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sha256_of(obj: Any) -> str:
+    return hashlib.sha256(canonical(obj)).hexdigest()
+
+
+def redact(obj: Any) -> Any:
+    """`obj` with the value of every PERSONAL_KEYS key replaced by "sha256:<hash of the value>"."""
+    if isinstance(obj, dict):
+        return {k: (_hashed(v) if k in PERSONAL_KEYS and v is not None else redact(v)) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [redact(v) for v in obj]
+    return obj
+
+
+def _hashed(value: Any) -> str:
+    already = isinstance(value, str) and value.startswith(REDACTED_PREFIX)  # redact(redact(x)) == redact(x)
+    return value if already else REDACTED_PREFIX + sha256_of(value)
+
+
+def split_question(question: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(question without personal data, the facts): an evaluation's facts, or the place of a locate question."""
+    if question.get("kind") == "evaluate":
+        rest = {k: v for k, v in question.items() if k != "facts"}
+        return rest, dict(question.get("facts") or {})
+    return ({k: v for k, v in question.items() if k not in PLACE_KEYS},
+            {k: question[k] for k in PLACE_KEYS if k in question})
+
+
+def join_question(question: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of split_question, keys in the order the attestation builders use."""
+    if question.get("kind") == "evaluate":
+        out = {"kind": "evaluate", "dispositif": question["dispositif"], "facts": facts}
+        return {**out, **{k: v for k, v in question.items() if k not in out}}
+    return {**question, **facts}
+
+
+def quartier_of(kind: str, answer: dict[str, Any]) -> str | None:
+    """The quartier an entry is about: the located one, or the first one a decision's geography found."""
+    if kind == "locate":
+        return (answer.get("quartier") or {}).get("code")
+    for g in (answer.get("trace") or {}).get("geography") or []:
+        if g.get("quartier"):
+            return g["quartier"]
+    return None
+
+
+def _layers_manifests() -> list[Path]:
+    """Manifests of imported perimeter layers (QPV_LAYERS_DIR, default <user data dir>/layers), if any."""
+    from ..paths import user_data_dir
+
+    folder = Path(os.environ.get("QPV_LAYERS_DIR") or user_data_dir() / "layers")
+    return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def data_fingerprint() -> str:
+    """sha256 over the bundled data manifest and the imported layers' manifests: one figure for 'the data'."""
+    from ..paths import data_dir
+
+    h = hashlib.sha256()
+    for path in [data_dir() / "manifest.yaml", *_layers_manifests()]:
+        h.update(path.name.encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).hexdigest().encode() if path.exists() else b"absent")
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def build(question: dict[str, Any], answer: dict[str, Any], versions: dict[str, Any], *, served: str, channel: str,
+          data_sha256: str | None = None, recorded_at: str | None = None) -> dict[str, Any]:
+    """One entry: `row` (the register_entries columns except seq and the chain), `personal` (facts and the
+    full answer, stored only when the operator keeps facts) and `rule` (to archive the rule text)."""
+    from ..web.attestation import build as attestation
+
+    att = attestation(question, answer, versions)
+    public, facts = split_question(question)
+    kind = "dispositif" if question.get("kind") == "evaluate" else "locate"
+    trace = answer.get("trace") or {}
+    rule = trace.get("rule") or {}
+    if kind == "dispositif":
+        outcome, decision_date = answer.get("outcome"), (trace.get("decision_date") or {}).get("value")
+    else:
+        outcome, decision_date = answer.get("status"), answer.get("date") or question.get("date")
+    row = {
+        "recorded_at": recorded_at or now_utc(),
+        "attestation_id": att["identifier"],
+        "attestation_sha256": att["sha256"],
+        "kind": kind,
+        "served": served,
+        "channel": channel,
+        "dispositif": question.get("dispositif") if kind == "dispositif" else None,
+        "outcome": str(outcome),
+        "quartier": quartier_of(kind, answer),
+        "rule_id": rule.get("id"),
+        "rule_version": None if rule.get("version") is None else str(rule.get("version")),
+        "rule_sha256": rule.get("sha256"),
+        "data_sha256": data_sha256 or data_fingerprint(),
+        "decision_date": decision_date,
+        "question": canonical(public).decode(),
+        "answer": canonical(redact(answer)).decode(),
+        "versions": canonical(att["versions"]).decode(),
+        "facts_sha256": sha256_of(facts),
+    }
+    personal = {"facts": canonical(facts).decode(), "answer": canonical(answer).decode()}
+    return {"row": row, "personal": personal, "rule": {"id": rule.get("id"), "file": rule.get("file"),
+                                                       "sha256": rule.get("sha256")} if rule.get("sha256") else None}
+
+
+# The columns the chain covers (quartier is derived from the answer, so it needs no hash of its own).
+CHAINED = ("recorded_at", "attestation_id", "attestation_sha256", "kind", "served", "channel", "dispositif", "outcome",
+           "rule_id", "rule_version", "rule_sha256", "data_sha256", "decision_date", "question", "answer", "versions",
+           "facts_sha256")
+
+
+def body_digest(row: dict[str, Any]) -> str:
+    return sha256_of({k: row.get(k) for k in CHAINED})
+
+
+def link(seq: int, prev_hash: str, digest: str) -> str:
+    """The entry's hash: its number, the previous entry's hash and its own content."""
+    return hashlib.sha256(f"{seq}:{prev_hash}:{digest}".encode()).hexdigest()

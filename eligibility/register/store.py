@@ -1,0 +1,397 @@
+"""The register database: SQLAlchemy Core over SQLite (default) or PostgreSQL, schema by Alembic.
+
+Appends are serialised so that the hash chain has one order: PostgreSQL takes a transaction-scoped
+advisory lock (`pg_advisory_xact_lock`), so any number of uvicorn workers and CLI processes append
+without losing a row or forking the chain; SQLite (WAL mode) has one writer at a time anyway, and the
+append's first statement is a write, so its transaction holds the write lock from the start. Every append
+is one transaction: a process killed mid-write leaves the last entry whole or absent.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ..errors import RegisterUnavailable
+from . import entries as E
+from .schema import GENESIS, entries, head, personal, rules
+
+# Any 64-bit number: the advisory lock that serialises appends (the same for every process).
+ADVISORY_LOCK_KEY = 0x717076_5245_47  # "qpv" "REG"
+# Rows per transaction in bulk appends (batch --record): bounded memory, few commits.
+BULK_ROWS = 5_000
+
+
+def default_url() -> str:
+    from ..paths import user_data_dir
+
+    return f"sqlite:///{user_data_dir() / 'register.sqlite3'}"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """--register URL, else QPV_REGISTER_URL, else the SQLite file in the user data directory."""
+    import os
+
+    url = url or os.environ.get("QPV_REGISTER_URL") or default_url()
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]  # psycopg 3, not SQLAlchemy's psycopg2 default
+    return url
+
+
+def describe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL SQLAlchemy cannot parse is shown as given
+        return url
+
+
+def _unavailable(exc: Exception, url: str) -> RegisterUnavailable:
+    text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
+    lowered = text.lower()
+    if "full" in lowered or "no space" in lowered or "disk" in lowered:
+        why = "registre plein (espace disque ou taille maximale atteinte)"
+    elif "locked" in lowered or "busy" in lowered:
+        why = "registre verrouillé par un autre processus trop longtemps"
+    elif "connect" in lowered or "unable to open" in lowered or "refused" in lowered or "resolve" in lowered:
+        why = "registre injoignable"
+    elif "readonly" in lowered or "read-only" in lowered:
+        why = "registre en lecture seule"
+    else:
+        why = "registre en erreur"
+    error = RegisterUnavailable(f"{why} ({describe_url(url)})")
+    error.reason, error.detail = why, text  # the driver's own (English) text: for the server log only
+    return error
+
+
+class Register:
+    """One register. `keep_facts`: store the facts and the full answer (personal data) beside each entry."""
+
+    def __init__(self, url: str | None = None, *, keep_facts: bool = False, migrate: bool = True):
+        from sqlalchemy import create_engine, event
+        from sqlalchemy.exc import SQLAlchemyError
+
+        self.url = resolve_url(url)
+        self.keep_facts = keep_facts
+        self.backend = "postgresql" if self.url.startswith("postgresql") else "sqlite" if self.url.startswith("sqlite") else None
+        if self.backend is None:
+            raise RegisterUnavailable(f"adresse de registre non reconnue ({describe_url(self.url)}) : "
+                                      "sqlite:///chemin/fichier.sqlite3 ou postgresql://utilisateur@hôte/base")
+        try:
+            if self.backend == "sqlite":
+                path = self.url.split("sqlite:///", 1)[1] if "sqlite:///" in self.url else ""
+                if path and path != ":memory:":
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self.engine = create_engine(self.url, connect_args={"timeout": 30})
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            else:
+                self.engine = create_engine(self.url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+            if migrate:
+                self.migrate()
+        except (SQLAlchemyError, OSError) as exc:
+            raise _unavailable(exc, self.url) from None
+
+    # --- schema --------------------------------------------------------------------------------
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` with Alembic (an empty database gets every revision)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self.engine.begin() as conn:
+            if self.backend == "postgresql":  # two workers starting at once: one migrates, the other waits
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY + 1})")
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+    def schema_revision(self) -> str | None:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            try:
+                return conn.execute(text("SELECT version_num FROM register_alembic_version")).scalar()
+            except Exception:  # noqa: BLE001 - no version table: an empty database
+                return None
+
+    # --- writing -------------------------------------------------------------------------------
+    def append(self, built: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Append entries from `entries.build`, in order; returns [{seq, attestation_id}]. Raises
+        RegisterUnavailable when nothing could be written (then nothing of that transaction was)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        out: list[dict[str, Any]] = []
+        batch: list[dict[str, Any]] = []
+        try:
+            for item in built:
+                batch.append(item)
+                if len(batch) >= BULK_ROWS:
+                    out += self._append_batch(batch)
+                    batch = []
+            if batch:
+                out += self._append_batch(batch)
+        except SQLAlchemyError as exc:
+            raise _unavailable(exc, self.url) from None
+        return out
+
+    def _append_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from sqlalchemy import select, update
+
+        digests = [E.body_digest(item["row"]) for item in batch]  # the heavy hashing, outside the lock
+        with self.engine.begin() as conn:
+            if self.backend == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
+            else:  # a write first: this transaction holds SQLite's write lock until it commits
+                conn.execute(update(head).where(head.c.id == 1).values(seq=head.c.seq))
+            seq, prev = conn.execute(select(head.c.seq, head.c.entry_hash).where(head.c.id == 1)).one()
+            rows, personal_rows, done = [], [], []
+            for item, digest in zip(batch, digests):
+                seq += 1
+                entry_hash = E.link(seq, prev, digest)
+                rows.append({**item["row"], "seq": seq, "prev_hash": prev, "entry_hash": entry_hash})
+                if self.keep_facts:
+                    personal_rows.append({"seq": seq, "recorded_at": item["row"]["recorded_at"], **item["personal"]})
+                done.append({"seq": seq, "attestation_id": item["row"]["attestation_id"]})
+                prev = entry_hash
+            conn.execute(entries.insert(), rows)
+            if personal_rows:
+                conn.execute(personal.insert(), personal_rows)
+            self._archive_rules(conn, [item["rule"] for item in batch if item.get("rule")])
+            conn.execute(update(head).where(head.c.id == 1).values(seq=seq, entry_hash=prev))
+        return done
+
+    def _archive_rules(self, conn, used: list[dict[str, Any]]) -> None:
+        """Keep the text of each rule file a decision used, once per sha256 (only files still on disk
+        with that very hash can be archived: the text is read now)."""
+        from sqlalchemy import select
+
+        from ..paths import rules_dir
+
+        wanted = {r["sha256"]: r for r in used}
+        if not wanted:
+            return
+        have = set(conn.execute(select(rules.c.sha256).where(rules.c.sha256.in_(list(wanted)))).scalars())
+        for sha, r in wanted.items():
+            if sha in have or not r.get("file"):
+                continue
+            path = Path(rules_dir()) / r["file"]
+            if not path.is_file():
+                continue
+            data = path.read_bytes()
+            import hashlib
+
+            if hashlib.sha256(data).hexdigest() == sha:
+                conn.execute(rules.insert(), [{"sha256": sha, "rule_id": r["id"], "file": r["file"],
+                                               "text": data.decode("utf-8")}])
+
+    # --- reading -------------------------------------------------------------------------------
+    def _read(self, fn):
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            with self.engine.connect() as conn:
+                return fn(conn)
+        except SQLAlchemyError as exc:
+            raise _unavailable(exc, self.url) from None
+
+    def get(self, key: str | int) -> dict[str, Any] | None:
+        """An entry by its number, or the newest entry with that attestation identifier."""
+        from sqlalchemy import select
+
+        def read(conn):
+            q = select(entries, personal.c.facts.label("personal_facts"), personal.c.answer.label("personal_answer"))
+            q = q.select_from(entries.outerjoin(personal, personal.c.seq == entries.c.seq))
+            text = str(key).strip()
+            if text.isdigit():
+                q = q.where(entries.c.seq == int(text))
+            else:
+                q = q.where(entries.c.attestation_id == text.upper()).order_by(entries.c.seq.desc()).limit(1)
+            row = conn.execute(q).mappings().first()
+            return None if row is None else _entry(row)
+
+        return self._read(read)
+
+    def list(self, *, date_from: str | None = None, date_to: str | None = None, dispositif: str | None = None,
+             outcome: str | None = None, quartier: str | None = None, attestation_id: str | None = None,
+             limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Entries, oldest first; dates filter on the day they were recorded (AAAA-MM-JJ, both included)."""
+        from sqlalchemy import select
+
+        q = select(entries).order_by(entries.c.seq)
+        if date_from:
+            q = q.where(entries.c.recorded_at >= date_from)
+        if date_to:
+            q = q.where(entries.c.recorded_at < _day_after(date_to))
+        if dispositif:
+            q = q.where(entries.c.dispositif == dispositif) if dispositif != "locate" else q.where(entries.c.kind == "locate")
+        if outcome:
+            q = q.where(entries.c.outcome == outcome)
+        if quartier:
+            q = q.where(entries.c.quartier == quartier.upper())
+        if attestation_id:
+            q = q.where(entries.c.attestation_id == attestation_id.upper())
+        if offset:
+            q = q.offset(offset)
+        if limit is not None:
+            q = q.limit(limit)
+        return self._read(lambda conn: [_entry(r) for r in conn.execute(q).mappings()])
+
+    def iter_rows(self, chunk: int = 10_000) -> Iterator[list[dict[str, Any]]]:
+        """Every entry row as stored (all columns), in order, `chunk` at a time."""
+        from sqlalchemy import select
+
+        last = 0
+        while True:
+            rows = self._read(lambda conn: [dict(r) for r in conn.execute(
+                select(entries).where(entries.c.seq > last).order_by(entries.c.seq).limit(chunk)).mappings()])
+            if not rows:
+                return
+            yield rows
+            last = rows[-1]["seq"]
+
+    def rule_text(self, sha256: str) -> dict[str, Any] | None:
+        from sqlalchemy import select
+
+        return self._read(lambda conn: (lambda r: dict(r) if r else None)(
+            conn.execute(select(rules).where(rules.c.sha256 == sha256)).mappings().first()))
+
+    # --- integrity -----------------------------------------------------------------------------
+    def verify_chain(self) -> dict[str, Any]:
+        """Recompute every entry's hash from its content and its predecessor's hash. Reports the first
+        problems: a changed row (its content no longer gives its hash), a deleted row (a gap in the numbers
+        or a predecessor hash that does not match), removed newest rows (the head is further on), and facts
+        kept in full that no longer match their hash."""
+        from sqlalchemy import select
+
+        problems: list[dict[str, Any]] = []
+        prev_seq, prev_hash, count = 0, GENESIS, 0
+        for rows in self.iter_rows():
+            for row in rows:
+                count += 1
+                seq = row["seq"]
+                if seq != prev_seq + 1:
+                    problems.append({"seq": seq, "problem": "deleted",
+                                     "message": f"entrées {prev_seq + 1} à {seq - 1} supprimées"})
+                elif row["prev_hash"] != prev_hash:
+                    problems.append({"seq": seq, "problem": "broken_link",
+                                     "message": f"l'entrée {seq} ne suit pas l'entrée {prev_seq} telle qu'elle est enregistrée"})
+                if E.link(seq, row["prev_hash"], E.body_digest(row)) != row["entry_hash"]:
+                    problems.append({"seq": seq, "problem": "altered",
+                                     "message": f"entrée {seq} modifiée après son enregistrement"})
+                elif E.quartier_of(row["kind"], json.loads(row["answer"])) != row.get("quartier"):
+                    problems.append({"seq": seq, "problem": "altered",
+                                     "message": f"entrée {seq} : quartier modifié après l'enregistrement"})
+                prev_seq, prev_hash = seq, row["entry_hash"]
+        head_seq, head_hash = self._read(lambda conn: conn.execute(select(head.c.seq, head.c.entry_hash)).one())
+        if head_seq != prev_seq or head_hash != prev_hash:
+            problems.append({"seq": head_seq, "problem": "truncated",
+                             "message": f"le registre doit aller jusqu'à l'entrée {head_seq}, la dernière présente est la {prev_seq}"})
+        by_seq = {}
+        for rows in self.iter_rows():
+            by_seq.update({r["seq"]: r["facts_sha256"] for r in rows})
+        for seq, facts in self._read(lambda conn: conn.execute(select(personal.c.seq, personal.c.facts)).all()):
+            if E.sha256_of(json.loads(facts)) != by_seq.get(seq):
+                problems.append({"seq": seq, "problem": "facts_altered",
+                                 "message": f"entrée {seq} : les faits conservés ne correspondent plus à leur empreinte"})
+        return {"ok": not problems, "entries": count, "last_seq": prev_seq, "last_hash": prev_hash,
+                "problems": sorted(problems, key=lambda p: p["seq"])}
+
+    def purge(self, before: str) -> int:
+        """Delete the facts kept in full of entries recorded before `before` (ISO date). The entries and
+        their hashes stay: the decision can still be listed, shown and re-checked with the facts supplied."""
+        from sqlalchemy import delete
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            with self.engine.begin() as conn:
+                return conn.execute(delete(personal).where(personal.c.recorded_at < before)).rowcount
+        except SQLAlchemyError as exc:
+            raise _unavailable(exc, self.url) from None
+
+    def describe(self) -> str:
+        return describe_url(self.url) + (" (faits conservés en entier)" if self.keep_facts else " (empreinte des faits seulement)")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer; writers queue (busy timeout)
+    cur.execute("PRAGMA synchronous=FULL")  # a committed entry survives a power cut, not only a killed process
+    cur.close()
+
+
+def _day_after(day: str) -> str:
+    import datetime as dt
+
+    return (dt.date.fromisoformat(day[:10]) + dt.timedelta(days=1)).isoformat()
+
+
+def _entry(row) -> dict[str, Any]:
+    """A stored row as the JSON of `qpv register show --json`."""
+    r = dict(row)
+    out = {
+        "id": r["seq"],
+        "attestation_id": r["attestation_id"],
+        "attestation_sha256": r["attestation_sha256"],
+        "recorded_at": r["recorded_at"],
+        "kind": r["kind"],
+        "served": r["served"],
+        "channel": r["channel"],
+        "dispositif": r["dispositif"],
+        "outcome": r["outcome"],
+        "quartier": r.get("quartier"),
+        "rule": {"id": r["rule_id"], "version": r["rule_version"], "sha256": r["rule_sha256"]} if r["rule_id"] else None,
+        "data_sha256": r["data_sha256"],
+        "decision_date": r["decision_date"],
+        "question": json.loads(r["question"]),
+        "answer": json.loads(r["answer"]),
+        "versions": json.loads(r["versions"]),
+        "facts_sha256": r["facts_sha256"],
+        "facts_kept": r.get("personal_facts") is not None,
+        "prev_hash": r["prev_hash"],
+        "entry_hash": r["entry_hash"],
+    }
+    if r.get("personal_facts") is not None:
+        out["facts"] = json.loads(r["personal_facts"])
+        out["full_answer"] = json.loads(r["personal_answer"])
+    return out
+
+
+SUMMARY_KEYS = ("id", "attestation_id", "recorded_at", "kind", "served", "channel", "dispositif", "outcome", "quartier",
+                "rule", "data_sha256", "decision_date", "facts_sha256")
+
+
+def summary(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as `qpv register list --json` and the list endpoint give it (no trace, no personal data)."""
+    return {k: entry[k] for k in SUMMARY_KEYS}
+
+
+def public(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry without the facts and full answer kept in full (what leaves the machine over HTTP)."""
+    return {k: v for k, v in entry.items() if k not in ("facts", "full_answer")}
+
+
+class LazyRegister:
+    """Opened on first use and re-tried after a failure: a service whose register is down starts anyway and
+    answers 503 on recorded endpoints until the register is back."""
+
+    def __init__(self, url: str | None = None, *, keep_facts: bool = False):
+        import threading
+
+        self.url, self.keep_facts = url, keep_facts
+        self._register: Register | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Register:
+        if self._register is None:
+            with self._lock:
+                if self._register is None:
+                    self._register = Register(self.url, keep_facts=self.keep_facts)
+        return self._register
+
+    def __getattr__(self, name):
+        return getattr(self.get(), name)

@@ -386,7 +386,7 @@ class LazyRegister:
         self._register: Register | None = None
         self._lock = threading.Lock()
 
-    def get(self) -> Register:
+    def open(self) -> Register:
         if self._register is None:
             with self._lock:
                 if self._register is None:
@@ -394,4 +394,4 @@ class LazyRegister:
         return self._register
 
     def __getattr__(self, name):
-        return getattr(self.get(), name)
+        return getattr(self.open(), name)

@@ -31,8 +31,8 @@ def _lifespan(engine):
         register = getattr(_app.state, "register", None)
         if register is not None:  # opened (and migrated) now rather than by the first question
             try:
-                await run_in_threadpool(register.get)
-                log.info("registre des décisions : %s", register.get().describe())
+                await run_in_threadpool(register.open)
+                log.info("registre des décisions : %s", register.open().describe())
             except Exception as exc:  # noqa: BLE001 - recorded endpoints answer 503 until it is reachable
                 log.error("registre des décisions indisponible : %s", exc)
         yield

@@ -8,6 +8,7 @@ import click
 from eligibility.errors import BadInput
 
 from .common import emit, handle_errors, json_option, parse_date
+from .register_commands import open_register, record_options
 
 
 def _common_options(fn):
@@ -28,6 +29,7 @@ def _common_options(fn):
         click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 256),
                      help="Workers du cluster Dask local (sans --scheduler)."),
         click.option("--no-progress", is_flag=True, help="Ni barre de progression ni journal sur stderr."),
+        record_options,
         json_option,
     ]
     for option in reversed(options):
@@ -41,15 +43,26 @@ def batch() -> None:
 
 
 def _run(job_factory, input_path, output, map_file, keep, chunk_size, resume, traces, engine, scheduler, workers,
-         no_progress, as_json, label):
-    from eligibility.batch import run_file
+         no_progress, as_json, label, record, register_url, keep_facts):
+    import tempfile
+
+    from eligibility.batch import open_job, run_file
 
     if scheduler and engine != "dask":
         raise BadInput("--scheduler n'a de sens qu'avec --engine dask", field="--scheduler")
-    summary = run_file(job_factory, input_path, output, map_file=map_file, chunk_size=chunk_size, resume=resume,
-                       traces=traces, engine=engine, scheduler=scheduler, workers=workers,
-                       show_progress=not no_progress, label=label,
-                       announce=lambda text: click.echo(text, err=True) if not no_progress else None)
+    register = open_register(register_url, keep_facts) if record else None  # unreachable: refused before the work
+    with tempfile.TemporaryDirectory(prefix="qpv-record-") as folder:
+        trace_file = traces or (Path(folder) / "traces.jsonl" if record else None)  # --record reads every row's trace
+        summary = run_file(job_factory, input_path, output, map_file=map_file, chunk_size=chunk_size, resume=resume,
+                           traces=trace_file, engine=engine, scheduler=scheduler, workers=workers,
+                           show_progress=not no_progress, label=label,
+                           announce=lambda text: click.echo(text, err=True) if not no_progress else None)
+        summary["traces"] = str(traces) if traces else None
+        if register is not None:
+            from eligibility.register.batch import record_batch
+
+            job, _ = open_job(job_factory, input_path, map_file=map_file)
+            summary["recorded"] = record_batch(register, job, Path(input_path), trace_file, chunk_size)
     emit(summary, as_json, _text)
 
 
@@ -65,6 +78,8 @@ def _text(s: dict) -> str:
         lines.append(f"reprise : {s['resumed_rows']} lignes venaient du traitement interrompu")
     if s["traces"]:
         lines.append(f"traces : {s['traces']}")
+    if s.get("recorded") is not None:
+        lines.append(f"registre des décisions : {s['recorded']} entrées inscrites (une par ligne d'entrée)")
     return "\n".join(lines)
 
 
@@ -82,7 +97,7 @@ def locate_cmd(input_path, date_str, tolerance, fields, **common) -> None:
     from eligibility.batch.locate import LocateJob
 
     date = parse_date(date_str) if date_str is not None else None
-    _run(lambda renamed: LocateJob(renamed, date=date, tolerance_m=tolerance, traces=common["traces"] is not None,
+    _run(lambda renamed: LocateJob(renamed, date=date, tolerance_m=tolerance, traces=common["traces"] is not None or common["record"],
                                    keep=tuple(common["keep"]),
                                    fields=tuple(f.strip() for f in fields.split(",") if f.strip()) if fields else None),
          input_path, label="qpv batch locate", **common)
@@ -99,7 +114,7 @@ def evaluate_cmd(dispositif, input_path, date_str, **common) -> None:
     from eligibility.batch.evaluate import EvaluateJob
 
     date = parse_date(date_str) if date_str is not None else None
-    _run(lambda renamed: EvaluateJob(dispositif, renamed, date=date, traces=common["traces"] is not None,
+    _run(lambda renamed: EvaluateJob(dispositif, renamed, date=date, traces=common["traces"] is not None or common["record"],
                                      keep=tuple(common["keep"])),
          input_path, label=f"qpv batch evaluate {dispositif}", **common)
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Sets up the project: a virtual environment in .venv with the package and its dev dependencies.
-# --with-system-deps also installs the Debian packages some tests need (Redis for addok, Chromium).
+# --with-system-deps also installs the Debian packages some tests need (Redis for addok, Chromium,
+# PostgreSQL for the register of decisions: the tests start their own temporary cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ "${1:-}" == "--with-system-deps" ]]; then
   if command -v apt-get >/dev/null 2>&1; then
     missing=()
-    for pkg in redis-server chromium; do
+    for pkg in redis-server chromium postgresql; do
       dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
     done
     if ((${#missing[@]})); then

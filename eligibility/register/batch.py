@@ -1,0 +1,120 @@
+"""`qpv batch … --record`: one register entry per input row, appended in bulk (`store.BULK_ROWS` rows per
+transaction, executemany), never a transaction per row.
+
+The batch runs with traces on; each row's trace line is the answer a single question would have had.
+The row's facts are read again from the input, chunk by chunk, normalised as the job normalised them
+(decimal commas, JJ/MM/AAAA dates), so `qpv register recheck` can recompute any row. A row the batch
+could not answer (its `error`) is recorded too, with the outcome `error`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from . import entries as E
+from .recording import evaluate_question, locate_question
+
+
+def _evaluate_facts(job, df) -> list[dict[str, Any]]:
+    from ..batch.evaluate import _accepted_columns, _normalise, _rule
+
+    accepted = _accepted_columns(_rule(job.dispositif))
+    facts, _, _ = _normalise(df[[c for c in df.columns if c in accepted]], accepted)
+    declared = _rule(job.dispositif).model.facts
+    places = {path for path, f in declared.items() if f.type == "place"}
+    rows: list[dict[str, Any]] = [{} for _ in range(len(facts))]
+    for name in facts.columns:
+        kind = accepted[name]
+        values = facts[name].to_numpy(dtype=object) if facts[name].dtype.kind != "M" else \
+            [None if v is None or v != v else v for v in facts[name].dt.date.to_numpy(dtype=object)]
+        parent, _, part = name.rpartition(".")
+        for i, v in enumerate(values):
+            if v is None or (isinstance(v, float) and np.isnan(v)) or v is getattr(np, "nan", None):
+                continue
+            v = v.isoformat() if isinstance(v, dt.date) else (v.item() if hasattr(v, "item") else v)
+            if isinstance(v, str) and not v.strip():
+                continue
+            v = _typed(v, kind)
+            if parent in places:
+                rows[i].setdefault(parent, {})[part] = v
+            else:
+                rows[i][name] = v
+    return rows
+
+
+def _typed(value: Any, kind: str) -> Any:
+    """A cell as a single question's JSON would carry it: the engine reads both the same way."""
+    if kind == "bool" and isinstance(value, str):
+        from ..rules.facts import _FALSE, _TRUE
+
+        text = value.strip().lower()
+        return True if text in _TRUE else False if text in _FALSE else value
+    if kind == "integer" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _locate_facts(job, df) -> tuple[list[dict[str, Any]], list[dt.date | None]]:
+    from ..batch.columns import to_float
+
+    n = len(df)
+    dates_raw, _ = job._dates(df)
+    dates = [None if np.isnat(d) else d.astype("datetime64[D]").astype(object) for d in dates_raw]
+    names = set(df.columns)
+    if {"lon", "lat"} <= names or {"x", "y"} <= names:
+        a, b = ("lon", "lat") if {"lon", "lat"} <= names else ("x", "y")
+        xs, ys = to_float(df[a], a)[0], to_float(df[b], b)[0]
+        return [{a: float(xs[i]), b: float(ys[i])} for i in range(n)], dates
+    from ..addresses import compose_address
+
+    texts = compose_address(df).str.strip().to_numpy(dtype=object)
+    return [{"address": t} for t in texts], dates
+
+
+def entries_for(job, input_path: Path, traces_path: Path, chunk_size: int, versions: dict[str, Any]) -> Iterator[dict]:
+    """One built entry per input row, in order (rows read again chunk by chunk beside the trace lines)."""
+    from ..batch.sources import open_source
+
+    source = open_source(Path(input_path))
+    data_sha = E.data_fingerprint()
+    with open(traces_path, encoding="utf-8") as traces:
+        for chunk in source.chunks(chunk_size):
+            raw = chunk.frame()
+            df = raw.rename(columns=job.renamed)
+            good = np.flatnonzero(np.equal(chunk.errors, None))
+            if job.kind == "evaluate":
+                facts, dates = _evaluate_facts(job, df), [job.date] * len(df)
+            else:
+                facts, dates = _locate_facts(job, df)
+            by_pos = {int(p): j for j, p in enumerate(good)}
+            for pos in range(chunk.n_rows):
+                line = json.loads(traces.readline())
+                line.pop("row", None)
+                j = by_pos.get(pos)
+                row_facts = facts[j] if j is not None else {}
+                if "error" in line and job.kind == "locate":  # an unreadable place has nothing to keep
+                    row_facts = {}
+                when = dates[j] if j is not None else None
+                if job.kind == "evaluate":
+                    question = evaluate_question(job.dispositif, row_facts, job.date)
+                else:
+                    place = {k: v for k, v in row_facts.items()}
+                    question = locate_question(when, tolerance_m=job.tolerance_m, **place) if place else \
+                        {"kind": "locate", "date": None, "date_given": False}
+                    if "trace" in line:  # a single answer says where its date came from: here, the row or --date
+                        line["trace"]["date_source"] = "option"
+                answer = line if "error" not in line else {"outcome" if job.kind == "evaluate" else "status": "error", **line}
+                yield E.build(question, answer, versions, served="answer", channel="batch", data_sha256=data_sha)
+
+
+def record_batch(register, job, input_path: Path, traces_path: Path, chunk_size: int) -> int:
+    """Append one entry per input row of a finished batch; returns the number of entries written."""
+    from ..web.engine import DomainEngine
+
+    return len(register.append(entries_for(job, input_path, traces_path, chunk_size, DomainEngine().versions())))

@@ -59,7 +59,7 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU, Python {platform.python_version()}")
 
     port = free_port()
-    server = subprocess.Popen([QPV, "serve", "--port", str(port), "--batch-timeout", "3600"],
+    server = subprocess.Popen([QPV, "serve", "--port", str(port), "--batch-timeout", "3600", "--no-record"],  # register: bench_register.py
                               stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

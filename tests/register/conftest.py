@@ -40,8 +40,9 @@ def free_port() -> int:
 
 
 class PostgresCluster:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, durable: bool = False):
         self.bin = pg_bin()
+        self.durable = durable
         self.folder = folder
         self.data = folder / "data"
         self.port = free_port()
@@ -57,8 +58,11 @@ class PostgresCluster:
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.as_user:
             shutil.chown(self.folder, "postgres", "postgres")
-        self.run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
+        self.run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8",
+                 *([] if self.durable else ["--no-sync"]))
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=60"
+        if not self.durable:  # tests: no need to survive a power cut; the benchmark keeps fsync on
+            options += " -c fsync=off"
         self.run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "log.txt"), "-w", "start")
 
     def stop(self) -> None:

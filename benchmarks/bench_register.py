@@ -69,7 +69,7 @@ def main() -> None:
         pg_url = cluster.new_database()
     env = {**os.environ, "QPV_USER_DIR": str(work / "user")}
     configs = {"register off": ["--no-record"],
-               "SQLite (WAL, synchronous=FULL)": ["--register", f"sqlite:///{work / 'register.sqlite3'}"],
+               "SQLite (WAL, synchronous=NORMAL)": ["--register", f"sqlite:///{work / 'register.sqlite3'}"],
                "PostgreSQL (same host)": ["--register", pg_url]}
     servers, bases = [], {}
     try:

@@ -87,16 +87,30 @@ def _layers_manifests() -> list[Path]:
     return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
+def file_stamps(paths: list[Path]) -> tuple:
+    """(path, mtime, size) of each file: what a cached checksum depends on."""
+    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else (str(p), None, None) for p in paths)
+
+
+_FINGERPRINTS: dict[tuple, str] = {}
+
+
 def data_fingerprint() -> str:
-    """sha256 over the bundled data manifest and the imported layers' manifests: one figure for 'the data'."""
+    """sha256 over the bundled data manifest and the imported layers' manifests: one figure for 'the data'.
+    Remembered while the files' size and mtime stay the same (it is taken for every answer recorded)."""
     from ..paths import data_dir
 
-    h = hashlib.sha256()
-    for path in [data_dir() / "manifest.yaml", *_layers_manifests()]:
-        h.update(path.name.encode() + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).hexdigest().encode() if path.exists() else b"absent")
-        h.update(b"\n")
-    return h.hexdigest()
+    paths = [data_dir() / "manifest.yaml", *_layers_manifests()]
+    key = file_stamps(paths)
+    if key not in _FINGERPRINTS:
+        h = hashlib.sha256()
+        for path in paths:
+            h.update(path.name.encode() + b"\0")
+            h.update(hashlib.sha256(path.read_bytes()).hexdigest().encode() if path.exists() else b"absent")
+            h.update(b"\n")
+        _FINGERPRINTS.clear()
+        _FINGERPRINTS[key] = h.hexdigest()
+    return _FINGERPRINTS[key]
 
 
 def now_utc() -> str:
@@ -138,7 +152,8 @@ def build(question: dict[str, Any], answer: dict[str, Any], versions: dict[str, 
         "versions": canonical(att["versions"]).decode(),
         "facts_sha256": sha256_of(facts),
     }
-    personal = {"facts": canonical(facts).decode(), "answer": canonical(answer).decode()}
+    # Serialised only when the register keeps facts in full (store.Register.keep_facts).
+    personal = lambda: {"facts": canonical(facts).decode(), "answer": canonical(answer).decode()}  # noqa: E731
     return {"row": row, "personal": personal, "rule": {"id": rule.get("id"), "file": rule.get("file"),
                                                        "sha256": rule.get("sha256")} if rule.get("sha256") else None}
 

@@ -47,8 +47,17 @@ class RecordingEngine:
     def __getattr__(self, name):  # everything else (quartiers, geocode, batch…) is the inner engine's
         return getattr(self.inner, name)
 
+    def versions(self) -> dict[str, Any]:
+        """The inner engine's versions, remembered while the rule files keep their size and mtime."""
+        from ..paths import rules_dir
+
+        key = E.file_stamps(sorted(p for p in rules_dir().rglob("*.yaml") if p.is_file()))
+        if getattr(self, "_versions_key", None) != key:
+            self._versions, self._versions_key = self.inner.versions(), key
+        return self._versions
+
     def record(self, question: dict[str, Any], answer: dict[str, Any], served: str = "answer") -> dict[str, Any]:
-        entry = E.build(question, answer, self.inner.versions(), served=served, channel=self.channel)
+        entry = E.build(question, answer, self.versions(), served=served, channel=self.channel)
         return self.register.append([entry])[0]
 
     def evaluate(self, dispositif: str, facts: dict, date: dt.date | None) -> dict[str, Any]:

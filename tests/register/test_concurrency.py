@@ -16,15 +16,16 @@ from eligibility.register import Register
 
 from .conftest import ROOT, free_port
 
-# A writer process: builds one real entry, then appends `n` copies (one transaction each, or in bulk).
+# A writer process: appends `n` entries (one transaction each, or `bulk` per transaction). The answer is a
+# small made-up one: what is tested here is the writing, and the engine would take seconds to load.
 WRITER = """
 import sys
-from eligibility.register import Register
-sys.path.insert(0, TESTS)
-from register.conftest import locate_entry
+from eligibility.register import Register, entries
 url, n, bulk = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 reg = Register(url)
-one = locate_entry()
+question = {"kind": "locate", "date": "2025-01-01", "date_given": True, "lon": 1.1, "lat": 44.1}
+answer = {"status": "outside", "quartier": None, "date": "2025-01-01", "trace": {"input": {"lon": 1.1, "lat": 44.1}}}
+one = entries.build(question, answer, {"engine": "qpv test", "rules": []}, served="answer", channel="cli")
 print("ready", flush=True)
 i = 0
 while n < 0 or i < n:
@@ -37,8 +38,7 @@ while n < 0 or i < n:
 
 
 def writer(url: str, n: int, bulk: int = 0) -> subprocess.Popen:
-    script = WRITER.replace("TESTS", repr(str(ROOT / "tests")))
-    proc = subprocess.Popen([sys.executable, "-c", script, url, str(n), str(bulk)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, url, str(n), str(bulk)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
     return proc
@@ -80,13 +80,14 @@ def test_kill_9_mid_write_leaves_a_consistent_register(any_url, bulk):
 
 @pytest.mark.slow
 def test_several_uvicorn_workers_on_postgresql_lose_nothing(pg_url, tmp_path):
-    """`qpv serve --workers 3` on one PostgreSQL register, hit by 8 clients at once: one entry per answer
-    and one unbroken chain."""
+    """3 uvicorn worker processes (the web layer and register of `qpv serve --workers 3`, with the web tests'
+    FakeEngine so that workers start fast) on one PostgreSQL register, hit by 8 clients at once: one entry per
+    answer and one unbroken chain."""
     port = free_port()
-    env = {**os.environ, "QPV_USER_DIR": str(tmp_path)}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "qpv"), "serve", "--port", str(port), "--workers", "3",
-                               "--register", pg_url], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "QPV_USER_DIR": str(tmp_path), "QPV_REGISTER_URL": pg_url}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "fake_service:make", "--app-dir",
+                               str(Path(__file__).parent), "--workers", "3", "--port", str(port), "--log-level", "warning"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 240
@@ -100,7 +101,7 @@ def test_several_uvicorn_workers_on_postgresql_lose_nothing(pg_url, tmp_path):
             time.sleep(0.5)
 
         def ask(i: int) -> int:
-            lon = 1.0 + (i % 40) / 100
+            lon = 1.30 + (i % 40) / 500
             return httpx.get(base + "/api/locate", params={"lon": lon, "lat": 44.1036, "date": "2025-01-01"},
                              timeout=120).status_code
 

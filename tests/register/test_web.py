@@ -129,3 +129,14 @@ def test_service_records_on_postgresql(pg_url, backend):
             assert c.get("/api/locate", params={"lon": str(1.3 + i / 100), "lat": "44.005"}).status_code == 200
     reg = Register(pg_url)
     assert len(reg.list()) == 5 and reg.verify_chain()["ok"]
+
+
+def test_each_uvicorn_worker_builds_the_app_from_the_serve_settings(sqlite_url, monkeypatch):
+    """`qpv serve --workers N` hands its settings to every worker through QPV_WEB_SETTINGS."""
+    from eligibility.web.app import app_from_env
+
+    settings = WebSettings(record=True, register_url=sqlite_url, register_api=True, port=8123)
+    monkeypatch.setenv("QPV_WEB_SETTINGS", settings.model_dump_json())
+    app = app_from_env()
+    assert app.state.settings == settings
+    assert app.state.register is not None and app.state.register.url == sqlite_url

@@ -5,6 +5,7 @@ Public surface (docs/ARCHITECTURE.md): `locate_points`, `LocateResult`, `quartie
 """
 from .locate import STATUSES, LocateResult, locate_points
 from .quartiers import (
+           commune_geojson,
            list_quartiers,
            perimeter_geojson,
            perimeters_near,
@@ -15,6 +16,7 @@ from .trace import locate_answer
 __all__ = [
            "STATUSES",
            "LocateResult",
+           "commune_geojson",
            "list_quartiers",
            "locate_answer",
            "locate_points",

@@ -139,6 +139,26 @@ def perimeter_geojson(code: str, vintage: str | None = None) -> dict | None:
     return json.loads(shapely.to_geojson(per.geometry[i]))
 
 
+def commune_geojson(code: str) -> dict | None:
+    """The commune's outline (bundled simplified contours, WGS 84) as a GeoJSON geometry; None when the
+    contours do not hold it (a commune created after 2018, a COM)."""
+    from . import index
+
+    code = str(code).strip().upper()
+    if not _COMMUNE.match(code):
+        raise BadInput(f"code commune INSEE invalide « {code} » (5 caractères, ex. 40192)", field="commune")
+    dep = code[:3] if code.startswith("97") else code[:2]
+    rel = index.communes_file(dep)
+    if rel is None:
+        return None
+    with gzip.open(datasets.verified_path("communes_geo", rel), "rt", encoding="utf-8") as f:
+        features = json.load(f)["features"]
+    for feature in features:
+        if str(feature.get("properties", {}).get("code")) == code:
+            return feature.get("geometry")
+    return None
+
+
 def perimeters_near(lon: float, lat: float, date, radius_m: float) -> dict:
     """GeoJSON FeatureCollection of the perimeters in force at `date` within `radius_m` of the point."""
     import numpy as np

@@ -97,6 +97,12 @@ def api_quartier(request: Request, code: str, date: str | None = None) -> Respon
     return json_response(request.app.state.engine.quartier(code, optional_date(date)))
 
 
+@router.get("/api/communes/{code}/contour", tags=["géographie"])
+def api_commune_outline(request: Request, code: str) -> Response:
+    """Contour d'une commune (GeoJSON, WGS 84), pour la carte ; `geometry` est null si les contours fournis ne l'ont pas."""
+    return json_response({"code": code, "geometry": request.app.state.engine.commune_outline(code)})
+
+
 @router.get("/api/perimeters", tags=["géographie"])
 def api_perimeters(request: Request, lon: str | None = None, lat: str | None = None, date: str | None = None,
                    radius_m: str | None = "1500") -> Response:
@@ -180,7 +186,7 @@ def _spool(upload: UploadFile) -> tempfile.TemporaryDirectory:
     return folder
 
 
-def _stream(produce, folder: tempfile.TemporaryDirectory, filename: str) -> StreamingResponse:
+def _stream(produce, folder: tempfile.TemporaryDirectory, filename: str, headers=None) -> StreamingResponse:
     # The first chunk is computed before answering, so a file-level error (missing column…) is a
     # 400 with its message rather than a cut stream.
     try:
@@ -198,7 +204,7 @@ def _stream(produce, folder: tempfile.TemporaryDirectory, filename: str) -> Stre
             folder.cleanup()
 
     return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
-                             headers={"content-disposition": f'attachment; filename="{filename}"'})
+                             headers={"content-disposition": f'attachment; filename="{filename}"', **(headers() if headers else {})})
 
 
 @router.post("/api/batch/locate", tags=["lots"])

@@ -10,11 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from ..jsonio import to_json
-from .wording import OUTCOME_FR, datasets_in, distance_words, euros, geocoding_words, legal_reference_words, status_sentence
+from ..errors import BadInput
+from ..jsonio import json_problem
+from .wording import (amount_lines, condition_lines, datasets_in, date_words, decision_verdict, distance_words, euros,
+                      geocoding_facts, legal_reference_words, locate_verdict, number_words, place_words)
 
 FONTS = Path(__file__).parent / "static" / "fonts"
 
@@ -72,63 +77,123 @@ def _recompute_command(q: dict[str, Any]) -> str:
 
 def _locate_sections(att: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     q, a = att["question"], att["answer"]
-    asked = [("Adresse", q["address"])] if q.get("address") else [("Point (WGS 84)", f"longitude {q['lon']}, latitude {q['lat']}")]
-    asked.append(("Date d'appréciation", q["date"] + ("" if q.get("date_given") else " (date du jour, aucune date demandée)")))
+    asked = [("Adresse", q["address"])] if q.get("address") else [
+        ("Point (WGS 84)", f"longitude {number_words(q['lon'], 7)}, latitude {number_words(q['lat'], 7)}")]
+    asked.append(("Date d'appréciation", date_words(q["date"], today=dt.date.min)
+                  + ("" if q.get("date_given") else " (date du jour de la demande, aucune date demandée)")))
     quartier = a.get("quartier") or {}
     commune = a.get("commune") or {}
-    answer = [
-        ("Réponse", status_sentence(a, "Le lieu demandé")),
-        ("Statut (code)", str(a.get("status"))),
-        ("Quartier", f"{quartier.get('name')} ({quartier.get('code')})" if quartier else "aucun"),
-        ("Commune", f"{commune.get('name')} ({commune.get('code')})" if commune else "non déterminée"),
+    verdict = locate_verdict(a)
+    answer = [("Réponse", f"{verdict['word']} — {verdict['detail']}")]
+    where = geocoding_facts(a)
+    if where:
+        answer.append(("Adresse reconnue", f"{where['label'] or 'aucune'} (précision : {where['precision']})"))
+    answer += [
+        ("Quartier prioritaire", f"{quartier.get('name')} ({quartier.get('code')})" if quartier else "aucun"),
+        ("Commune", f"{commune.get('name')} (code INSEE {commune.get('code')})" if commune else "non déterminée"),
         ("Distance à la limite la plus proche", distance_words(a.get("distance_to_boundary_m"))),
-        ("Carreau INSEE 200 m", str(a.get("carreau") or "non déterminé")),
     ]
-    if geocoding_words(a):
-        answer.append(("Adresse reconnue", geocoding_words(a)))
     confirmed = ((a.get("trace") or {}).get("vintage") or {}).get("confirmed")
     law = [
-        ("Millésime des périmètres", str(a.get("vintage") or "aucun")),
+        ("Liste des quartiers", str(a.get("vintage") or "aucune")),
         ("Texte applicable", str(a.get("legal_basis") or "aucun texte : territoire non couvert")
          + (" (base légale non confirmée dans les sources lues)" if confirmed is False else "")),
     ]
-    sections_ = [("Question posée", asked), ("Réponse", answer), ("Droit applicable", law)]
-    caveats = (a.get("trace") or {}).get("caveats") or []
-    if caveats:
-        sections_.append(("Réserves sur les données (texte du manifeste)", [(f"Réserve {i}", c) for i, c in enumerate(caveats, 1)]))
-    return sections_
+    return [("Question posée", asked), ("Réponse", answer), ("Droit applicable", law)]
+
+
+def fact_value_words(value: Any, labels: dict[str, str] | None = None) -> str:
+    """A fact's value for people: the enum's French label, oui/non, a date in words, a place written out."""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, dict):
+        if "address" in value:
+            return str(value["address"])
+        if "quartier_code" in value:
+            return f"quartier {value['quartier_code']}"
+        return f"longitude {number_words(value.get('lon'), 7)}, latitude {number_words(value.get('lat'), 7)}"
+    if isinstance(value, (int, float)):
+        return number_words(value, 4)
+    text = str(value)
+    if labels and text in labels:
+        return labels[text]
+    try:
+        return date_words(dt.date.fromisoformat(text), today=dt.date.min) if len(text) == 10 else text
+    except ValueError:
+        return text
 
 
 def _evaluate_sections(att: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     q, d = att["question"], att["answer"]
     trace = d.get("trace") or {}
     rule = trace.get("rule") or {}
-    asked = [("Dispositif", f"{rule.get('title') or q['dispositif']} ({q['dispositif']})")]
-    # Values as JSON (what FAITS.json holds): false, 3.0, {"lon": …}; text as is.
-    asked += [(path, value if isinstance(value, str) else to_json(value)) for path, value in q["facts"].items()] or [
+    labels = att.get("labels") or {}
+    names = att.get("descriptions") or {}
+    asked = [("Dispositif", str(rule.get("title") or q["dispositif"]))]
+    asked += [(names.get(path) or path, fact_value_words(value, labels.get(path))) for path, value in q["facts"].items()] or [
         ("Faits", "aucun fait fourni")]
-    asked.append(("Date de décision imposée", q.get("date") or "aucune : celle que fixe la règle"))
+    asked.append(("Date de décision imposée", date_words(q["date"], today=dt.date.min) if q.get("date") else "aucune : celle que fixe la règle"))
     dd = trace.get("decision_date") or {}
-    answer = [("Décision", OUTCOME_FR.get(d["outcome"], d["outcome"])),
-              ("Date retenue", f"{dd.get('value') or 'inconnue'} ({dd.get('label') or '—'})")]
+    answer = [("Décision", decision_verdict(d["outcome"])["word"]),
+              ("Date retenue", f"{date_words(dd.get('value'), today=dt.date.min) if dd.get('value') else 'inconnue'} ({dd.get('label') or '—'})")]
+    for g in trace.get("geography") or []:
+        answer.append((names.get(g.get("fact")) or "Lieu", place_words(g)["text"]))
+    for r in d.get("reasons") or []:
+        answer.append(("Pourquoi", f"{r.get('message')} — {legal_reference_words(r.get('legal_reference'))}"))
+    for line in condition_lines(d):
+        answer.append((f"{line['mark']} {line['label']}", f"{line['state']} — {line['reference']}"))
     for item in (d.get("amounts") or {}).get("schedule", []):
         answer.append((item["label"], euros(item["amount"])))
-    if "total" in (d.get("amounts") or {}):
-        answer.append(("Total", euros(d["amounts"]["total"])))
-    for r in d.get("reasons") or []:
-        answer.append(("Condition non remplie", f"{r['message']} — {legal_reference_words(r.get('legal_reference'))}"))
+    for label, value in amount_lines(d):
+        answer.append((label, value))
     if d.get("missing_inputs"):
-        answer.append(("Informations manquantes", ", ".join(d["missing_inputs"])))
-    for amb in d.get("ambiguities") or []:
-        answer.append(("Incertitude géographique", f"{amb.get('fact')} : {amb.get('message')}"))
-    law = [("Règle", f"{rule.get('id')} version {rule.get('version')} ({rule.get('file')}, sha256 {rule.get('sha256')})"),
+        answer.append(("Informations manquantes", ", ".join(names.get(p) or p for p in d["missing_inputs"])))
+    law = [("Règle", f"{rule.get('title') or rule.get('id')}, version {rule.get('version')}"),
            ("Date de décision fixée par", legal_reference_words(dd.get("legal_reference")))]
-    from ..decisions.render import STATUS_FR
-
-    for g in trace.get("geography") or []:
-        law.append((f"Géographie ({g.get('fact')})", f"{STATUS_FR.get(g.get('status'), g.get('status'))}, quartier "
-                    f"{g.get('quartier') or '—'}, millésime {g.get('vintage') or '—'}, au {g.get('date') or '—'}"))
     return [("Question posée", asked), ("Décision", answer), ("Droit applicable", law)]
+
+
+def check_url(att: dict[str, Any]) -> str:
+    """Where anyone can check the identifier: the page recomputes it from the question."""
+    return "/attestation/verifier?" + urlencode({"identifiant": att["identifier"], "question": to_json(att["question"])})
+
+
+def registered_question(identifier: str) -> dict[str, Any] | None:
+    """The question filed under an attestation identifier. There is no register of issued attestations
+    yet: this returns None and the page asks for the question (printed on the attestation)."""
+    return None
+
+
+def check(engine, identifier: str, question_text: str) -> dict[str, Any]:
+    """Recompute the attestation of `question` with today's engine, rules and data, and compare identifiers."""
+    from .pages import evaluation_attestation_for  # the same builders as the pages
+
+    identifier = identifier.strip().upper()
+    if not re.fullmatch(r"QPV(-[0-9A-F]{4}){5}", identifier):
+        raise BadInput("identifiant attendu sous la forme QPV-XXXX-XXXX-XXXX-XXXX-XXXX (lettres A-F et chiffres)",
+                       field="identifiant")
+    question = registered_question(identifier)
+    if question is None:
+        if not question_text.strip():
+            raise BadInput("collez la question imprimée sur l'attestation (ou suivez son lien de vérification)", field="question")
+        try:
+            question = json.loads(question_text)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"question illisible : {json_problem(exc)}", field="question") from None
+    if not isinstance(question, dict) or question.get("kind") not in ("locate", "evaluate"):
+        raise BadInput("question illisible : ce n'est pas la question d'une attestation qpv", field="question")
+    if question["kind"] == "evaluate":
+        now = evaluation_attestation_for(engine, str(question.get("dispositif")), dict(question.get("facts") or {}),
+                                         question.get("date"))
+    else:
+        from .api import locate_answer
+
+        lon, lat = question.get("lon"), question.get("lat")
+        answer = locate_answer(engine, None if lon is None else str(lon), None if lat is None else str(lat),
+                               question.get("address"), question.get("date"))
+        now = build(question, answer, engine.versions())
+    return {"identifier": identifier, "recomputed": now["identifier"], "holds": now["identifier"] == identifier,
+            "attestation": now}
 
 
 def render_pdf(att: dict[str, Any]) -> bytes:

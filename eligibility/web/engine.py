@@ -49,6 +49,13 @@ class DomainEngine:
         res = locate_addresses([address], [date or _today()])
         return locate_answer(res, f"l'adresse « {address} »", date_given=bool(date))
 
+    def address_coverage(self) -> str | None:
+        """The départements the bundled address index holds, in words (for the address field's hint)."""
+        from ..addresses import default_index
+        from .wording import index_coverage_words
+
+        return index_coverage_words(default_index().provenance)
+
     def geocode(self, address: str) -> dict[str, Any]:
         from ..addresses import geocode
 
@@ -66,6 +73,12 @@ class DomainEngine:
         out = dict(quartier_in_force(code, date or _today()))
         out["geometry"] = perimeter_geojson(out["code"])
         return out
+
+    def commune_outline(self, code: str) -> dict[str, Any] | None:
+        """The commune's outline (GeoJSON geometry, WGS 84) from the bundled contours, for the map."""
+        from ..geography import commune_geojson
+
+        return commune_geojson(code)
 
     def nearby(self, lon: float, lat: float, date: dt.date | None, radius_m: float) -> dict[str, Any]:
         from ..geography import perimeters_near
@@ -90,6 +103,19 @@ class DomainEngine:
         self._check_dispositif(dispositif)
         return json_schema(get_rule(dispositif))
 
+    def form_text(self, dispositif: str) -> dict[str, Any]:
+        """What a form shows besides the schema: the French label of each enum value ({path: {code: label}})
+        and the date the rule decides at (« date de signature du contrat de travail »)."""
+        from ..rules import get_rule
+
+        self._check_dispositif(dispositif)
+        model = get_rule(dispositif).model
+        return {"labels": {path: dict(f.labels) for path, f in model.facts.items() if f.labels},
+                "descriptions": {path: f.description for path, f in model.facts.items()},
+                "conditions": {c.id: c.label for c in model.conditions},
+                "amounts": {a.id: a.label for a in model.amounts},
+                "decision_date": model.decision_date.label if model.decision_date else None}
+
     def evaluate(self, dispositif: str, facts: dict, date: dt.date | None) -> dict[str, Any]:
         from ..rules import evaluate
 
@@ -107,6 +133,42 @@ class DomainEngine:
         from ..batch import LocateJob
 
         return _stream_job(lambda renamed: LocateJob(renamed, date=date), path)
+
+    def batch_page(self, kind: str, path: Path, date: dt.date | None) -> tuple[Iterator[bytes], dict[str, Any]]:
+        """The batch page's French, Excel-ready CSV (`lots.french_stream`): `kind` is "locate" or a dispositif."""
+        from ..batch import EvaluateJob, LocateJob
+        from ..batch.evaluate import _accepted_columns
+        from ..rules import get_rule
+        from .lots import french_stream
+
+        if kind == "locate":
+            return french_stream(lambda renamed, keep: LocateJob(renamed, date=date, keep=keep), path, "locate", None, None,
+                                 date, STREAM_CHUNK_ROWS)
+        text = self.form_text(kind)
+        text["short"] = self._short_names(text)
+        return french_stream(lambda renamed, keep: EvaluateJob(kind, renamed, date=date, keep=keep), path, "evaluate", text,
+                             list(_accepted_columns(get_rule(kind))), date, STREAM_CHUNK_ROWS)
+
+    @staticmethod
+    def _short_names(text: dict[str, Any]) -> dict[str, str]:
+        from .forms import Field
+
+        return {path: Field(path, desc, "").short_label for path, desc in (text.get("descriptions") or {}).items()}
+
+    def batch_template(self, kind: str) -> list[str]:
+        """The column names of the batch page's template for a dispositif (French, one per fact or place part)."""
+        from ..batch.evaluate import _accepted_columns
+        from ..rules import get_rule
+        from .lots import PLACE_PART_WORDS, template_header
+
+        if kind == "locate":
+            return ["identifiant", "adresse", "date"]
+        short = self._short_names(self.form_text(kind))
+        out = []
+        for path in _accepted_columns(get_rule(kind)):
+            fact, _, part = path.rpartition(".")
+            out.append(template_header(short[fact], part) if part in PLACE_PART_WORDS and fact in short else short.get(path, path))
+        return ["identifiant"] + out
 
     def batch_evaluate(self, dispositif: str, path: Path, date: dt.date | None) -> Iterator[bytes]:
         from ..batch import EvaluateJob

@@ -1,36 +1,9 @@
 """Plain-French sentences for the answers, shared by the pages and the attestation."""
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
-
-STATUS_FR = {
-    "inside": "se trouve dans un quartier prioritaire de la politique de la ville",
-    "outside": "ne se trouve dans aucun quartier prioritaire de la politique de la ville",
-    "near_boundary": "se trouve à quelques mètres de la limite d'un quartier prioritaire : la réponse est incertaine, "
-                     "à vérifier sur le périmètre officiel",
-    "not_covered": "se trouve sur un territoire que les périmètres chargés ne couvrent pas à cette date : "
-                   "aucune réponse n'est possible",
-    "undetermined": "n'a pas pu être placé assez précisément pour répondre",
-}
-
-OUTCOME_FR = {
-    "eligible": "Éligible",
-    "not_eligible": "Non éligible",
-    "undetermined": "Indéterminé : des informations manquent ou sont incertaines",
-    "out_of_scope": "Hors du champ d'application : ces règles ne s'appliquent pas à ce cas",
-}
-
-
-def status_sentence(answer: dict[str, Any], subject: str = "Ce lieu") -> str:
-    status = answer.get("status")
-    text = f"{subject} {STATUS_FR.get(status, f'a le statut « {status} »')}"
-    q = answer.get("quartier") or {}
-    if q.get("code") and status in ("inside", "near_boundary"):
-        text += f" — quartier « {q.get('name')} » ({q.get('code')})"
-    if status == "undetermined" and answer.get("reason"):
-        text += f" : {answer['reason']}"
-    return text + "."
-
 
 def distance_words(meters: Any) -> str:
     if meters is None:
@@ -76,11 +49,156 @@ def datasets_in(trace: Any) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-def geocoding_words(answer: dict[str, Any]) -> str | None:
-    """How an address was placed: the matched label, its level and score (None for a point)."""
+MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+             "novembre", "décembre")
+
+
+def date_words(value: Any, today: dt.date | None = None) -> str:
+    """« 1er janvier 2025 », and « (aujourd'hui) » when it is today's date."""
+    if not value:
+        return "inconnue"
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    words = f"{'1er' if day.day == 1 else day.day} {MONTHS_FR[day.month - 1]} {day.year}"
+    return words + (" (aujourd'hui)" if day == (today or dt.date.today()) else "")
+
+
+def number_words(value: Any, digits: int = 2) -> str:
+    """A number with a decimal comma and no useless zeros (0,9 ; 1)."""
+    text = f"{float(value):.{digits}f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
+# Verdicts, one short bold word each; the tone picks the colour.
+LOCATE_VERDICT = {"inside": ("OUI", "oui"), "outside": ("NON", "non")}
+DECISION_VERDICT = {"eligible": ("ÉLIGIBLE", "oui"), "not_eligible": ("NON ÉLIGIBLE", "non"),
+                    "undetermined": ("INCOMPLET", "verifier"), "error": ("ERREUR DANS LES FAITS", "non"),
+                    "out_of_scope": ("HORS DU CHAMP", "non")}
+
+
+def locate_verdict(answer: dict[str, Any]) -> dict[str, str]:
+    """{word, detail, tone} of a locate answer: « OUI — dans le quartier prioritaire … », « NON », « À VÉRIFIER »."""
+    status = answer.get("status")
+    q = answer.get("quartier") or {}
+    word, tone = LOCATE_VERDICT.get(status, ("À VÉRIFIER", "verifier"))
+    if status == "inside":
+        detail = f"dans le quartier prioritaire « {q.get('name')} » ({q.get('code')})"
+    elif status == "outside":
+        detail = "hors de tout quartier prioritaire de la politique de la ville"
+    elif status == "near_boundary":
+        detail = (f"à quelques mètres de la limite du quartier prioritaire « {q.get('name')} » ({q.get('code')}) : "
+                  "à vérifier sur le périmètre officiel" if q else "à quelques mètres de la limite d'un quartier prioritaire")
+    elif status == "not_covered":
+        detail = "aucune liste de quartiers chargée ne couvre ce lieu à cette date" + (
+            f" : {answer['reason']}" if answer.get("reason") else "")
+    else:
+        detail = "le lieu n'a pas pu être placé assez précisément pour répondre"
+    return {"word": word, "detail": detail, "tone": tone}
+
+
+def decision_verdict(outcome: str) -> dict[str, str]:
+    word, tone = DECISION_VERDICT.get(outcome, (outcome.upper(), "verifier"))
+    return {"word": word, "tone": tone}
+
+
+PRECISION_FR = {"housenumber": "au numéro", "street": "à la voie seulement (sans numéro)",
+                "locality": "au lieu-dit", "municipality": "à la commune seulement"}
+
+
+def geocoding_facts(answer: dict[str, Any]) -> dict[str, Any] | None:
+    """How an address was placed, for people: {label, precision, score} (None for a point)."""
     g = (answer.get("trace") or {}).get("geocoding")
     if not g:
         return None
-    label = (g.get("chosen") or {}).get("label") or "aucune correspondance"
-    source = (g.get("source") or {}).get("index")
-    return f"{label} (précision : {g.get('level') or '—'}, score {g.get('score')}" + (f", base {source})" if source else ")")
+    chosen = g.get("chosen") or {}
+    return {"label": chosen.get("label"), "precision": PRECISION_FR.get(g.get("level"), "inconnue"),
+            "score": None if g.get("score") is None else number_words(g["score"])}
+
+
+def address_index_coverage(answer: dict[str, Any]) -> str | None:
+    """The départements the address index that placed this answer holds."""
+    return index_coverage_words(((answer.get("trace") or {}).get("geocoding") or {}).get("index") or {})
+
+
+def index_coverage_words(index: dict[str, Any]) -> str | None:
+    """« Alpes-de-Haute-Provence (04), Tarn-et-Garonne (82, en partie) », read from the index's file names."""
+    parts = []
+    for name in index.get("files") or []:
+        m = re.match(r"[a-z]+-([0-9][0-9AB][0-9]?)[_-]", str(name))
+        if m:
+            parts.append((m.group(1), "partiel" in name))
+    if not parts:
+        return None
+    from ..geography.territories import cog
+
+    names = cog()["dep"]
+    return ", ".join(f"{names.get(code, (code,))[0]} ({code}{', en partie' if partial else ''})" for code, partial in parts)
+
+
+def address_failure(answer: dict[str, Any]) -> dict[str, Any] | None:
+    """Why an address could not be placed, what the index covers, and the geocoder's candidates; None when
+    the address was placed (or the question was a point)."""
+    g = (answer.get("trace") or {}).get("geocoding") or {}
+    placed = (answer.get("trace") or {}).get("input") or {}
+    if answer.get("status") != "undetermined" and placed.get("lon") is not None:
+        return None
+    if not g and answer.get("status") != "undetermined":
+        return None
+    return {"why": answer.get("reason") or g.get("message") or "adresse non localisée",
+            "code": answer.get("reason_code") or g.get("reason"),
+            "coverage": address_index_coverage(answer),
+            "candidates": [c["label"] for c in g.get("candidates") or [] if c.get("label")]}
+
+
+CONDITION_MARK = {"true": ("✓", "remplie"), "false": ("✗", "non remplie"), "unknown": ("?", "à compléter")}
+
+
+def condition_lines(decision: dict[str, Any]) -> list[dict[str, str]]:
+    """One line per condition of the rule: mark, French label, state and its legal reference."""
+    out = []
+    trace = decision.get("trace") or {}
+    for c in (trace.get("scope") or []) + (trace.get("conditions") or []):  # field of application first
+        mark, state = CONDITION_MARK.get(c.get("result"), ("?", "à compléter"))
+        out.append({"mark": mark, "state": state, "result": c.get("result"), "label": c.get("label"),
+                    "reference": legal_reference_words(c.get("legal_reference"))})
+    return out
+
+
+def amount_lines(decision: dict[str, Any]) -> list[tuple[str, str]]:
+    """The amounts with the French label of the rule (never the amount's identifier)."""
+    amounts = decision.get("amounts") or {}
+    labels = {a.get("id"): a.get("label") for a in (decision.get("trace") or {}).get("amounts") or []}
+    out = []
+    for key, value in amounts.items():
+        if key in ("schedule", "currency"):
+            continue
+        if key != "total" and amounts.get("schedule"):
+            continue  # the yearly amounts are in the schedule table
+        out.append(("Total" if key == "total" else labels.get(key) or key.replace("_", " ").capitalize(), euros(value)))
+    return out
+
+
+def place_words(g: dict[str, Any]) -> dict[str, str | None]:
+    """A place of a decision written out ({text, problem}) from its trace entry: the address or point, the
+    quartier by name, the commune; `problem` says why it could not be placed."""
+    geo = g.get("geography") or {}
+    if g.get("form") == "quartier_code":
+        communes = ", ".join(c.get("name", "") for c in geo.get("communes") or [])
+        state = "en vigueur" if geo.get("in_force") else "pas en vigueur"
+        return {"text": f"quartier « {geo.get('name')} » ({geo.get('code')}){f', {communes}' if communes else ''} : {state} "
+                        f"au {date_words(g.get('date'), today=dt.date.min)}", "problem": None}
+    failure = address_failure(geo) if g.get("form") == "address" else None
+    if failure:
+        coverage = f" ; la base d'adresses de démonstration ne couvre que : {failure['coverage']}" if failure["coverage"] else ""
+        return {"text": f"non localisé : {failure['why']}", "problem": f"{failure['why']}{coverage}"}
+    from ..decisions.render import STATUS_FR
+
+    verdict = locate_verdict(geo) if geo else {"word": "", "detail": STATUS_FR.get(g.get("status"), "non déterminé")}
+    where = geocoding_facts(geo)
+    parts = [where["label"]] if where and where.get("label") else []
+    commune = geo.get("commune") or {}
+    if commune.get("name") and not any(commune["name"] in p for p in parts):
+        parts.append(commune["name"])
+    prefix = f"{', '.join(parts)} — " if parts else ""
+    problem = verdict["detail"] if verdict["word"] == "À VÉRIFIER" else None
+    return {"text": f"{prefix}{verdict['word'].lower() + ', ' if verdict['word'] in ('OUI', 'NON') else ''}{verdict['detail']}",
+            "problem": problem}

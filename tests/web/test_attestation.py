@@ -133,8 +133,9 @@ def test_decision_identifier_changes_with_rule_version():
 def test_decision_attestation_document():
     a = ev({"contract.type": "CDD"}, "2024-03-01")
     html = unescape(render_attestation_html(a))
-    for expected in ["Attestation de décision", "Non éligible", "Le contrat doit être un CDI", "contract.type", "CDD",
-                     "2024-03-01", a["identifier"], "qpv attest --dispositif emplois-francs --facts FAITS.json --date 2024-03-01"]:
+    for expected in ["Attestation de décision", "NON ÉLIGIBLE", "Le contrat doit être un CDI", "CDD",
+                     "1er mars 2024", a["identifier"], "qpv attest --dispositif emplois-francs --facts FAITS.json --date 2024-03-01",
+                     "/attestation/verifier?identifiant=" + a["identifier"]]:
         assert expected in html, expected
     assert render_pdf(a) == render_pdf(ev({"contract.type": "CDD"}, "2024-03-01"))
 
@@ -150,3 +151,25 @@ def test_decision_attestation_endpoints(client):
     assert page.status_code == 200 and ev({"contract.type": "CDD"}, "2024-03-01")["identifier"] in page.text
     bad = client.post("/dispositifs/emplois-francs/attestation", data={"_format": "docx"})
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "format"
+
+
+def test_check_page_recomputes_the_identifier(client):
+    from urllib.parse import parse_qs, urlsplit
+
+    from eligibility.web.attestation import check_url
+
+    a = att()
+    query = {k: v[0] for k, v in parse_qs(urlsplit(check_url(a)).query).items()}
+    ok = client.get("/attestation/verifier", params=query)
+    assert ok.status_code == 200 and "<strong>VALABLE</strong>" in ok.text and 'aria-current="page"' in ok.text
+    other = att(lon=1.356)["identifier"]
+    changed = client.get("/attestation/verifier", params=dict(query, identifiant=other))
+    assert "<strong>NE TIENT PLUS</strong>" in changed.text and other in changed.text
+    bad = client.get("/attestation/verifier", params={"identifiant": "QPV-ZZ", "question": "{}"})
+    assert bad.status_code == 400 and "QPV-XXXX" in unescape(bad.text)
+    assert client.get("/attestation/verifier").status_code == 200  # the empty form
+
+
+def test_attestation_is_not_offered_for_an_address_that_was_not_placed(client):
+    r = client.get("/attestation", params={"address": "rue introuvable", "date": "2025-01-01"})
+    assert r.status_code == 400 and "non localisée" in unescape(r.text)

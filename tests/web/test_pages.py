@@ -13,9 +13,10 @@ def test_index_answer_and_explanation(client):
     r = client.get("/", params={"mode": "point", "lon": "1.355", "lat": "44.005", "date": "2025-02-03"})
     html = unescape(r.text)
     assert r.status_code == 200
-    assert "se trouve dans un quartier prioritaire" in html and "Quartier d'essai (QN08299Z)" in html
-    assert "Décret n° 2023-1314" in html and "QP2024" in html and "123 m" in html
-    assert '/attestation?mode=point&lon=1.355&lat=44.005&date=2025-02-03' in html
+    assert "<strong>OUI</strong> — dans le quartier prioritaire « Quartier d'essai » (QN08299Z)" in html
+    assert "Décret n° 2023-1314" in html and "QP2024" in html and "123 m" in html and "3 février 2025" in html
+    assert '/attestation?lon=1.355&lat=44.005&date=2025-02-03' in html
+    assert 'id="reponse" data-focus' in html and 'action="/#reponse"' in html  # the answer takes the focus
     assert "/static/vendor/leaflet/leaflet.js" in html and "unpkg" not in html and "cdn" not in html.lower()
 
 
@@ -35,14 +36,28 @@ def test_dispositif_page_is_generated_from_the_schema(client):
 
 def test_dispositif_decision_rendering(client):
     html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.type": "CDD"}).text)
-    assert "Non éligible" in html and "Le contrat doit être un CDI" in html
+    assert "<strong>NON ÉLIGIBLE</strong>" in html and "Le contrat doit être un CDI" in html
     assert "Décret n° 2019-1471, art. 5 (référence non confirmée" in html
     assert "Explication du faux moteur : not_eligible" in html
     assert "trace complète" in html
-    html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.type": ""}).text)
-    assert "Indéterminé" in html and "Type de contrat de travail" in html  # missing fact named in words
+    html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.signature_date": "2024-03-01"}).text)
+    assert "<strong>INCOMPLET</strong>" in html and "Ce qu'il manque pour décider" in html
+    assert '<a href="#f-contract-type">Type de contrat de travail</a>' in html  # missing fact named in words, linked
     html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.type": "CDI"}).text)
-    assert "Éligible" in html and "15 000,00 €" in html
+    assert "<strong>ÉLIGIBLE</strong>" in html and "15 000,00 €" in html
+
+
+def test_empty_form_says_what_to_fill(client):
+    r = client.post("/dispositifs/emplois-francs", data={"contract.type": "", "_date": ""})
+    html = unescape(r.text)
+    assert r.status_code == 400 and "le formulaire est vide" in html and 'href="#f-contract-type"' in html
+    assert "data-focus" in html and 'role="alert"' in html
+
+
+def test_two_places_at_once_are_refused_like_the_api(client):
+    r = client.post("/dispositifs/emplois-francs", data={"employee.residence.address": "1 rue X 82000 Montauban",
+                                                         "employee.residence.quartier_code": "QN08299Z"})
+    assert r.status_code == 400 and "un seul lieu à la fois" in unescape(r.text)
 
 
 def test_dispositif_bad_value_keeps_the_form(client):
@@ -53,6 +68,15 @@ def test_dispositif_bad_value_keeps_the_form(client):
 def test_batch_page(client):
     html = client.get("/lots").text
     assert '<label for="fichier">' in html and "/static/lots.js" in html and "<progress" in html
+    assert 'href="/lots/modele/locate.csv"' in html and 'href="/lots/modele/emplois-francs.csv"' in html
+    assert "--map" not in html
+
+
+def test_menu_marks_the_current_page_and_has_a_favicon(client):
+    html = client.get("/lots").text
+    assert '<a href="/lots" aria-current="page">' in html and html.count('aria-current="page"') == 1
+    assert 'rel="icon"' in html and 'aria-controls="menu"' in html
+    assert client.get("/static/favicon.svg").status_code == 200
 
 
 def test_configured_tile_url_reaches_the_map(make_client):
@@ -80,8 +104,9 @@ def test_explanation_shows_the_trace_in_words(make_client):
             return a
 
     html = unescape(make_client(engine=WithTrace()).get("/", params={"mode": "point", "lon": "1.355", "lat": "44.005"}).text)
-    assert "Conclusion : le point est dans le quartier prioritaire QN08299Z" in html
-    assert "Liste de quartiers retenue : la liste QP2024 s'applique" in html and "Geometry simplified" in html
+    assert "Liste de quartiers retenue : la liste QP2024 s'applique" in html
+    visible = html.split('<pre class="trace"')[0]
+    assert "Geometry simplified" not in visible  # the manifest's English caveats stay in the JSON trace
 
 
 def test_a_browser_gets_errors_as_a_french_page(client):

@@ -1,5 +1,6 @@
-// Draws the point and the quartier perimeters around it with Leaflet (bundled), on a plain
-// background unless the operator configured a tile URL. No request leaves this server otherwise.
+// Draws the answer with Leaflet (bundled): the commune outline, the quartier perimeters around the point
+// (the answer's quartier named on the map), the point, a scale, French control labels. On a plain
+// background unless the operator configured a tile URL: otherwise no request leaves this server.
 (function () {
   "use strict";
   var modes = document.querySelectorAll("input[name=mode]");
@@ -18,29 +19,55 @@
   if (!dataEl || !window.L) return;
   var d = JSON.parse(dataEl.textContent);
   var note = document.getElementById("carte-note");
-  var lon = parseFloat(d.lon), lat = parseFloat(d.lat);
-  if (isNaN(lon) || isNaN(lat)) { note.textContent = "Pas de point à afficher."; return; }
-  var map = L.map("carte", { attributionControl: !!d.tile_url, keyboard: true }).setView([lat, lon], 15);
+  var lon = parseFloat(d.lon), lat = parseFloat(d.lat), hasPoint = !(isNaN(lon) || isNaN(lat));
+  var map = L.map("carte", { attributionControl: !!d.tile_url, keyboard: true, zoomControl: false });
+  L.control.zoom({ zoomInTitle: "Zoom avant", zoomOutTitle: "Zoom arrière" }).addTo(map);
+  L.control.scale({ imperial: false, maxWidth: 120 }).addTo(map);
   if (d.tile_url) {
     L.tileLayer(d.tile_url, { maxZoom: 19, attribution: d.tile_attribution || "" }).addTo(map);
   }
+  if (hasPoint) map.setView([lat, lon], 16);
+
+  function json(url) {
+    return fetch(url).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); });
+  }
+  var mine = { color: "#000091", weight: 3, fillOpacity: 0.25 }, other = { color: "#6a6a6a", weight: 1.5, fillOpacity: 0.08 };
+  function label(layer, name, code) {
+    layer.bindTooltip(name + " (" + code + ")", { permanent: true, direction: "center", className: "etiquette-quartier" });
+  }
+
+  if (d.commune) {
+    json("/api/communes/" + encodeURIComponent(d.commune) + "/contour").then(function (res) {
+      if (!res.ok || !res.body.geometry) return;
+      L.geoJSON(res.body.geometry, { interactive: false, style: { color: "#161616", weight: 2, dashArray: "6 5", fill: false } })
+        .addTo(map).bringToBack();
+    }).catch(function () { /* the outline is context only */ });
+  }
+
+  if (d.geometry) {  // a quartier asked by its code: its perimeter, no point
+    var layer = L.geoJSON(d.geometry, { style: mine }).addTo(map);
+    label(layer, d.quartier_name, d.quartier);
+    map.fitBounds(layer.getBounds(), { padding: [20, 20] });
+    note.textContent = (d.tile_url ? "" : "Fond de carte neutre. ") + "Périmètre du quartier " + d.quartier_name + ".";
+    return;
+  }
+  if (!hasPoint) { note.textContent = "Pas de point à afficher."; return; }
   var params = new URLSearchParams({ lon: lon, lat: lat, radius_m: 2500 });
   if (d.date) params.set("date", d.date);
-  fetch("/api/perimeters?" + params.toString())
-    .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
-    .then(function (res) {
-      if (!res.ok) { note.textContent = "Périmètres indisponibles : " + res.body.error.message; return; }
-      var layer = L.geoJSON(res.body, {
-        style: function (f) {
-          var mine = f.properties && f.properties.code === d.quartier;
-          return { color: mine ? "#000091" : "#6a6a6a", weight: mine ? 3 : 1.5, fillOpacity: mine ? 0.25 : 0.08 };
-        },
-        onEachFeature: function (f, l) { if (f.properties) l.bindTooltip(f.properties.name + " (" + f.properties.code + ")"); }
-      }).addTo(map);
-      var n = (res.body.features || []).length;
-      note.textContent = (d.tile_url ? "" : "Fond de carte neutre. ") + n + " périmètre(s) de quartier prioritaire à moins de 2,5 km.";
-      if (n) map.fitBounds(layer.getBounds().extend([lat, lon]), { maxZoom: 16, padding: [10, 10] });
-    })
-    .catch(function () { note.textContent = "Périmètres indisponibles."; });
-  L.circleMarker([lat, lon], { radius: 7, color: "#ce0500", weight: 3, fillOpacity: 0.9 }).addTo(map).bindTooltip("Point demandé");
+  json("/api/perimeters?" + params.toString()).then(function (res) {
+    if (!res.ok) { note.textContent = "Périmètres indisponibles : " + res.body.error.message; return; }
+    L.geoJSON(res.body, {
+      style: function (f) { return f.properties && f.properties.code === d.quartier ? mine : other; },
+      onEachFeature: function (f, l) {
+        if (!f.properties) return;
+        if (f.properties.code === d.quartier) label(l, f.properties.name, f.properties.code);
+        else l.bindTooltip(f.properties.name + " (" + f.properties.code + ")");
+      }
+    }).addTo(map);
+    var n = (res.body.features || []).length;
+    note.textContent = (d.tile_url ? "" : "Fond de carte neutre. ") +
+      (n ? n + " périmètre(s) de quartier prioritaire à moins de 2,5 km." : "Aucun quartier prioritaire à moins de 2,5 km.");
+  }).catch(function () { note.textContent = "Périmètres indisponibles."; });
+  L.circleMarker([lat, lon], { radius: 7, color: "#ffffff", weight: 2, fillColor: "#ce0500", fillOpacity: 1 })
+    .addTo(map).bindTooltip("Lieu demandé");
 })();

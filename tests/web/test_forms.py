@@ -1,6 +1,6 @@
 """The dispositif form generated from a facts schema and the rule's labels, and the facts read back from it."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from eligibility.web.forms import FormProblems, facts_from_form, field_label, fields_from_schema, grouped
 
@@ -47,6 +47,7 @@ def test_facts_are_typed_and_flat_with_decimal_commas():
     assert facts_from_form(FIELDS, {"employee.residence.quartier_code": "QN08004M"}) == {"employee.residence": {"quartier_code": "QN08004M"}}
 
 
+@settings(deadline=None)
 @given(st.dictionaries(st.sampled_from([f.name for f in FIELDS] + ["employee.residence.lon", "employee.residence.address"]),
                        st.sampled_from(["", " ", "  "])))
 def test_empty_inputs_are_missing_never_defaulted(form):

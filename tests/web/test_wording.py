@@ -1,7 +1,7 @@
 """French words for people: dates, verdicts, labels of every enum value, place and amount lines."""
 import datetime as dt
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from eligibility.rules import load_rules
 from eligibility.web.wording import (amount_lines, condition_lines, date_words, decision_verdict, locate_verdict,
@@ -20,6 +20,7 @@ def test_fact_descriptions_hide_technical_names():
             assert "{" not in fact.description and path not in fact.description, path
 
 
+@settings(deadline=None)  # shared test machines: timing is not what is tested
 @given(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 12, 31)))
 def test_dates_in_words(day):
     words = date_words(day.isoformat(), today=dt.date(1900, 1, 1))

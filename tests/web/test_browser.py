@@ -263,7 +263,8 @@ def test_bailleur_tfpb(page, server):
     page.goto(server + "/dispositifs/tfpb")
     fill(page, {"tax_year": "2025", "logement.location.quartier_code": "QN08201I", "logement.social_rental": "true",
                 "logement.prior_exemption": "1384", "owner.kind": "hlm", "owner.signed_contrat_de_ville": "true",
-                "owner.convention_signature_date": "2024-11-15", "owner.declaration_date": "2024-12-01",
+                "owner.contrat_de_ville_signature_date": "2024-06-28", "owner.convention_signature_date": "2024-11-15",
+                "owner.declaration_date": "2024-12-01",
                 "tfpb_base": "10 000,50"})
     page.get_by_role("button", name="Évaluer").click()
     assert verdict_in_view(page) == "ÉLIGIBLE"

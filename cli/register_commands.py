@@ -60,8 +60,7 @@ CHANGE_FR = {"outcome": "résultat", "amounts": "montants", "reasons": "conditio
 
 
 def outcome_fr(kind: str, outcome: str) -> str:
-    from eligibility.decisions.render import STATUS_FR
-    from eligibility.web.wording import OUTCOME_FR
+    from eligibility.decisions.render import OUTCOME_FR, STATUS_FR
 
     return (OUTCOME_FR if kind == "dispositif" else STATUS_FR).get(outcome, outcome)
 

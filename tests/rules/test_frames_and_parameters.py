@@ -183,3 +183,25 @@ def test_a_wrong_value_in_a_string_column_is_still_an_error():
         {"employer.up_to_date_with_obligations": "string"})
     with pytest.raises(BadInput, match="booléen attendu"):
         evaluate_frame("emplois-francs", df)
+
+
+def _dated_references(rule):
+    m = rule.model
+    refs = [m.decision_date.legal_reference] + [c.legal_reference for c in m.scope + m.conditions]
+    refs += [e.legal_reference for c in m.scope + m.conditions for e in c.exceptions]
+    refs += [a.legal_reference for a in m.amounts] + [o.legal_reference for o in m.obligations]
+    return [r for r in refs if isinstance(r, list)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_any_date_in_a_rule_life_cites_exactly_one_period_of_each_dated_reference(data):
+    # A reason always cites the text in force on its decision date: one period, never none, never two.
+    rules = load_rules()
+    rule = rules[data.draw(st.sampled_from(sorted(r for r in rules if _dated_references(rules[r]))))]
+    day = data.draw(st.dates(rule.model.validity.valid_from, rule.model.validity.valid_to or dt.date(2040, 12, 31)))
+    for ref in _dated_references(rule):
+        covering = [r for r in ref if r.start <= day and (r.end is None or day <= r.end)]
+        assert len(covering) == 1
+        cited = rule.ref_json(ref, day)
+        assert cited["from"] == covering[0].start.isoformat() and "periods" not in cited

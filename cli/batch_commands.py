@@ -86,7 +86,7 @@ def _text(s: dict) -> str:
 @batch.command("locate")
 @click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--date", "date_str", help="Date (AAAA-MM-JJ) des lignes sans colonne « date ».")
-@click.option("--tolerance", default=15.0, show_default=True, type=float, help="Tolérance aux limites, en mètres.")
+@click.option("--tolerance", default=None, type=float, help="Tolérance en mètres autour des limites (défaut : deux fois la précision déclarée du fichier de périmètres, au moins 1 m ; 15 m pour les fichiers fournis).")
 @click.option("--fields", help="Colonnes de réponse à produire, séparées par des virgules (défaut : toutes) ; "
                                "ex. status,quartier_code,vintage évite de calculer commune, distance et carreau.")
 @_common_options

@@ -44,6 +44,9 @@ def _locate_text(obj: dict) -> str:
         lines.append(f"Carreau INSEE 200 m : {obj['carreau']}")
     if t.get("vintage"):
         lines.append(f"Pourquoi ce millésime : {t['vintage']['explanation']}")
+    for z in obj.get("zones") or ():
+        lines.append(f"Zonage local : {z['layer']} — {z['code']}" + (f" « {z['name']} »" if z["name"] else "")
+                     + (" (à la limite de la zone)" if z["status"] == "near_boundary" else ""))
     lines.append(f"Conclusion : {t['conclusion']}")
     return "\n".join(lines)
 
@@ -55,16 +58,19 @@ def _locate_text(obj: dict) -> str:
 @click.option("--y", "y", help="Y Lambert-93 (EPSG:2154, mètres), à la place de --lat.")
 @click.option("--address", help="Adresse postale en texte libre (géocodage local).")
 @click.option("--date", "date_", help="Date de la question, AAAA-MM-JJ (défaut : aujourd'hui).")
-@click.option("--tolerance", default="15", show_default=True, help="Tolérance en mètres autour des limites.")
+@click.option("--tolerance", default=None, help="Tolérance en mètres autour des limites (défaut : deux fois la précision déclarée du fichier de périmètres, au moins 1 m ; 15 m pour les fichiers fournis).")
+@click.option("--history", is_flag=True, help="Statut du lieu sous chaque liste de quartiers chargée, daté (--date est alors ignorée).")
 @record_options
 @json_option
 @handle_errors
-def locate(lon, lat, x, y, address, date_, tolerance, as_json, record, register_url, keep_facts) -> None:
+def locate(lon, lat, x, y, address, date_, tolerance, history, as_json, record, register_url, keep_facts) -> None:
     """Dit si un point (ou une adresse) est dans un quartier prioritaire à une date, avec la trace."""
     from eligibility.errors import BadInput
 
     day = parse_date(date_, default=dt.date.today())
-    tol = parse_float(tolerance, "--tolerance")
+    tol = None if tolerance is None else parse_float(tolerance, "--tolerance")
+    if history and record:
+        raise BadInput("--record enregistre une réponse à une date : il ne s'applique pas à --history", field="--record")
     given = [name for name, v in (("--lon/--lat", lon or lat), ("--x/--y", x or y), ("--address", address)) if v]
     if len(given) != 1:
         raise BadInput("indiquez une position et une seule : --lon et --lat, ou --x et --y (Lambert-93), ou --address"
@@ -92,6 +98,21 @@ def locate(lon, lat, x, y, address, date_, tolerance, as_json, record, register_
     from eligibility.geography import locate_answer
 
     obj = locate_answer(res, where, date_given=bool(date_))
+    if history:
+        from eligibility.geography.history import place_history, sentence
+
+        if obj["status"] == "undetermined":
+            raise BadInput(f"{where} n'a pas pu être localisée assez précisément pour en donner l'historique", field="--address")
+        a, b, crs = (float(res.lon[0]), float(res.lat[0]), "EPSG:4326")
+        periods = place_history(a, b, crs=crs, tolerance_m=tol)
+        hist = {"position": obj["trace"]["input"], "departement": obj["departement"], "commune": obj["commune"],
+                "history": periods, "summary": sentence(periods)}
+        emit(hist, as_json, lambda h: "\n".join(
+            [f"Historique du lieu (commune : {h['commune']['code'] + ' ' + h['commune']['name'] if h['commune'] else '—'}) :",
+             h["summary"][:1].upper() + h["summary"][1:] + "."]
+            + [f"  du {p['valid_from']} au {p['valid_to'] or '…'} : liste {p['vintage'] or '—'}"
+               + (f", couche importée « {p['layer']} »" if p["layer"] else "") for p in h["history"]]))
+        return
     if record:
         from eligibility.register.recording import locate_question
 
@@ -151,6 +172,45 @@ def show(code, date_, as_json) -> None:
 
     day = parse_date(date_, default=dt.date.today())
     emit(quartier_in_force(code, day), as_json, _show_text)
+
+
+def _diff_text(d: dict) -> str:
+    lines = [f"De {d['from']} à {d['to']}"
+             + (f" (départements comparés : {', '.join(d['compared_departements'])})" if d["compared_departements"] else "")
+             + f" — {d['counts']['from']} quartier(s) avant, {d['counts']['to']} après"]
+    lines.append(f"Règle d'appariement : {d['match_rule']}.")
+    for k in d["kept"]:
+        lines.append(f"  conservé : {k['from']['code']} « {k['from']['name']} » → {k['to']['code']} « {k['to']['name']} » : "
+                     f"{_ha(k['gained_ha'])} gagnés, {_ha(k['lost_ha'])} perdus ({_ha(k['area_from_ha'])} → {_ha(k['area_to_ha'])})")
+    for q in d["left"]:
+        lines.append(f"  sorti : {q['code']} « {q['name']} » ({_communes(q)})")
+    for q in d["entered"]:
+        lines.append(f"  entré : {q['code']} « {q['name']} » ({_communes(q)})")
+    names = d["commune_names"]
+    if d["communes_lost_last"]:
+        lines.append("Communes qui ont perdu leur dernier quartier : " + ", ".join(f"{c} {names[c]}" for c in d["communes_lost_last"]))
+    if d["communes_gained_first"]:
+        lines.append("Communes qui ont gagné leur premier quartier : " + ", ".join(f"{c} {names[c]}" for c in d["communes_gained_first"]))
+    return "\n".join(lines)
+
+
+def _ha(v: float) -> str:
+    return f"{v:,.2f} ha".replace(",", " ").replace(".", ",")
+
+
+@quartiers.command("diff")
+@click.option("--from", "from_", required=True, help="Liste de départ : QP2015 ou QP2024.")
+@click.option("--to", "to", required=True, help="Liste d'arrivée : QP2015 ou QP2024.")
+@click.option("--commune", help="Code INSEE de commune (5 caractères).")
+@click.option("--departement", help="Code de département (ex. 82).")
+@click.option("--epci", help="SIREN de l'EPCI (COG 2026).")
+@json_option
+@handle_errors
+def diff_cmd(from_, to, commune, departement, epci, as_json) -> None:
+    """Compare deux listes sur un territoire : quartiers entrés, sortis, surfaces gagnées et perdues."""
+    from eligibility.geography.list_diff import diff
+
+    emit(diff(from_, to, commune=commune, departement=departement, epci=epci), as_json, _diff_text)
 
 
 def register(group: click.Group) -> None:

@@ -4,6 +4,8 @@ The engine is installed in editable mode next to its `rules/` and `reference_dat
 QPV_RULES_DIR, QPV_DATA_DIR and QPV_CACHE_DIR override them (tests and deployments use this).
 What the user's own work produces (the register of decisions) lives in the platform's user data
 directory, QPV_USER_DIR overriding it.
+Layers a user imports (`qpv data import`) live there too (QPV_LAYERS_DIR overriding it): the
+repository stays read-only and an upgrade keeps them.
 """
 from __future__ import annotations
 
@@ -36,3 +38,9 @@ def user_data_dir() -> Path:
     from platformdirs import user_data_dir as platform_dir
 
     return Path(platform_dir("qpv", appauthor=False))
+
+
+def layers_dir() -> Path:
+    """Imported perimeter and zoning layers (`qpv data import`): QPV_LAYERS_DIR, else <user data dir>/couches."""
+    override = os.environ.get("QPV_LAYERS_DIR")
+    return Path(override) if override else user_data_dir() / "couches"

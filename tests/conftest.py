@@ -1,6 +1,14 @@
+import os
+import tempfile
+
 import pytest
 
 from eligibility import datasets
+
+# Imported layers (`qpv data import`) default to the user's data folder: tests must never read or write
+# it. Every test starts with an empty layers folder of its own session (subprocesses and Dask workers
+# inherit it); tests that import layers point QPV_LAYERS_DIR at their own tmp_path.
+os.environ["QPV_LAYERS_DIR"] = tempfile.mkdtemp(prefix="qpv-test-layers-")
 
 
 @pytest.fixture(autouse=True)

@@ -100,7 +100,7 @@ def _as_dates(dates, n: int):
     return dates
 
 
-def locate_addresses(texts, dates, *, index: AddressIndex | None = None, tolerance_m: float = 15.0,
+def locate_addresses(texts, dates, *, index: AddressIndex | None = None, tolerance_m: float | None = None,
                      min_score: float = MIN_SCORE):
     """Addresses (free text) and a date (or one per address) -> geography LocateResult, one row per address,
     with `status` 'undetermined' and a `reason` where the address cannot be placed precisely enough.

@@ -13,7 +13,7 @@ pattern (a handful per chunk) and the answer is broadcast to its rows.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -56,6 +56,7 @@ class EvaluateJob:
     traces: bool = False
     keep: tuple[str, ...] = ()
     kind: str = "evaluate"
+    layers: tuple = field(default_factory=jobs.imported_layers)  # travels to Dask workers with the job
 
     def __post_init__(self):
         accepted = _accepted_columns(_rule(self.dispositif))
@@ -77,14 +78,16 @@ class EvaluateJob:
         rule = _rule(self.dispositif)
         return {"kind": self.kind, "dispositif": self.dispositif, "rule_sha256": rule.sha256,
                 "date": self.date.isoformat() if self.date else None, "map": self.renamed,
-                "keep": list(self.keep)}
+                "keep": list(self.keep), "layers": list(self.layers[1])}
 
     def warm(self) -> None:
         """Load the rule file and the geography in this process (once per Dask worker)."""
+        jobs.require_layers(self.layers)
         _rule(self.dispositif)
         jobs.geography()([2.35], [48.85], dt.date(2025, 1, 1))
 
     def run(self, chunk) -> ChunkResult:
+        jobs.require_layers(self.layers)
         rule = _rule(self.dispositif)
         accepted = _accepted_columns(rule)
         raw = chunk.frame()

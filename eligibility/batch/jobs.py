@@ -20,6 +20,26 @@ class ChunkResult:
     notes: list[str] = field(default_factory=list)  # what was detected, e.g. a decimal comma
 
 
+def imported_layers() -> tuple:
+    """The imported layers as this process sees them (folder, dataset ids): a job carries them to workers."""
+    from ..geography import layers
+
+    return layers.expected()
+
+
+def require_layers(expected) -> None:
+    """On a worker: read the client's layers or refuse (never a silent fallback to the bundled data)."""
+    from ..geography import layers
+
+    layers.require(expected)
+
+
+def zoning_layers() -> tuple[str, ...]:
+    from ..geography import layers
+
+    return tuple(e.name for e in layers.of_kind("zonage"))
+
+
 def geography():
     from ..geography import locate_points
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -37,11 +37,13 @@ class LocateJob:
 
     renamed: dict[str, str]              # input column -> our name
     date: dt.date | None = None          # for rows without a date column / value
-    tolerance_m: float = 15.0
+    tolerance_m: float | None = None     # None: each perimeter file's own (twice its declared precision)
     traces: bool = False
     keep: tuple[str, ...] = ()
     fields: tuple[str, ...] | None = None  # answer columns to compute (None: all); the rest is never computed
     kind: str = "locate"
+    layers: tuple = field(default_factory=jobs.imported_layers)  # travels to Dask workers with the job
+    zonings: tuple[str, ...] = field(default_factory=jobs.zoning_layers)  # a `zones` column when any
 
     def __post_init__(self):
         names = set(self.renamed.values())
@@ -51,7 +53,7 @@ class LocateJob:
                            f"(colonnes lues : {', '.join(self.renamed)}) ; --map permet de renommer les vôtres",
                            field="colonnes")
         check_keep(self.keep, self.renamed, LOCATE_COLUMNS)
-        known = [name for name, _ in LOCATE_COLUMNS[1:-1]]
+        known = [name for name, _ in self._answer_columns()]
         for f in self.fields or ():
             if f not in known:
                 raise BadInput(f"champ « {f} » inconnu (champs : {', '.join(known)})", field="--fields")
@@ -59,21 +61,27 @@ class LocateJob:
             raise BadInput("date manquante : ajoutez une colonne « date » ou l'option --date AAAA-MM-JJ "
                            "(la date décide du millésime des périmètres)", field="--date")
 
+    def _answer_columns(self):
+        return LOCATE_COLUMNS[1:-1] + ([("zones", "str")] if self.zonings else [])
+
     @property
     def columns(self):
-        answers = [c for c in LOCATE_COLUMNS[1:-1] if self.fields is None or c[0] in self.fields or c[0] == "status"]
+        answers = [c for c in self._answer_columns() if self.fields is None or c[0] in self.fields or c[0] == "status"]
         return with_kept(LOCATE_COLUMNS[:1] + answers + LOCATE_COLUMNS[-1:], self.keep)
 
     def describe(self) -> dict:
         return {"kind": self.kind, "date": self.date.isoformat() if self.date else None,
                 "tolerance_m": self.tolerance_m, "map": self.renamed, "keep": list(self.keep),
-                "fields": list(self.fields) if self.fields is not None else None}
+                "fields": list(self.fields) if self.fields is not None else None,
+                "layers": list(self.layers[1])}
 
     def warm(self) -> None:
         """Load the verified perimeters and indexes in this process (once per Dask worker)."""
+        jobs.require_layers(self.layers)
         jobs.geography()([2.35], [48.85], self.date or dt.date(2025, 1, 1))
 
     def run(self, chunk) -> ChunkResult:
+        jobs.require_layers(self.layers)
         raw = chunk.frame()
         df = raw.rename(columns=self.renamed)
         good = np.flatnonzero(np.equal(chunk.errors, None))

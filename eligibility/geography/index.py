@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 
 from .. import datasets
-from . import cache, degree_grid, grid
+from . import cache, degree_grid, grid, layers
 from .perimeters import load as load_perimeters
 from .territories import ZONE_BY_NAME, ZONES, Zone, transformer
 
@@ -185,7 +185,7 @@ def quartier_index(dataset_id: str, zone_name: str) -> QuartierIndex:
             out.update(grid.Grid(0.0, 0.0, QUARTIER_CELL_M, GRID_MARGIN_M, 1, np.zeros(0, np.int64), np.zeros(0, np.int32)).to_arrays("grid"))
         return out
 
-    ds = datasets.dataset(dataset_id)
+    ds = layers.dataset(dataset_id)
     arrays = cache.cached(f"quartiers-{dataset_id}-{zone_name}",
                           cache.key(ds.sha256, zone_name, str(zone.epsg), str(QUARTIER_CELL_M), str(GRID_MARGIN_M)), build)
     return QuartierIndex(dataset_id, zone, arrays["positions"], cache.unpack_geoms(arrays, "poly"),
@@ -370,7 +370,7 @@ def quartier_degree_grid(dataset_id: str, zone_name: str):
     `positions` maps them to the Perimeters arrays. Margin DEGREE_MARGIN_M (the default tolerance): the
     narrower the margin, the fewer points left to the exact tests."""
     zone = ZONE_BY_NAME[zone_name]
-    ds = datasets.dataset(dataset_id)
+    ds = layers.dataset(dataset_id)
 
     def build():
         qi = quartier_index(dataset_id, zone_name)

@@ -106,7 +106,7 @@ class LocateResult:
     dates: np.ndarray             # datetime64[D]
     lon: np.ndarray
     lat: np.ndarray
-    tolerance_m: float
+    tolerance_m: float | None     # explicit tolerance; None: each file's own (twice its declared precision)
     crs: str
     detail: np.ndarray = field(default=None)     # undetermined reasons (address domain): non-empty = undetermined
     metric_x: np.ndarray = field(default=None)   # metric coordinates already known (NaN: project on access)
@@ -200,6 +200,14 @@ class LocateResult:
         return self._xy[1]
 
     @functools.cached_property
+    def tolerance(self) -> np.ndarray:
+        """Near-boundary tolerance (m) each row was answered with: the explicit one, else its file's."""
+        if self.tolerance_m is not None:
+            return np.full(len(self), float(self.tolerance_m))
+        table = np.array([r.tolerance_m for r in vintages.rules()] + [np.nan])
+        return table[_int(self.rule)]
+
+    @functools.cached_property
     def exact(self) -> np.ndarray:
         """The metric path answers this row by exact tests (True) or by its acceleration grid (False)."""
         if self.exact_known is not None:
@@ -209,7 +217,7 @@ class LocateResult:
             if z < 0 or r < 0:
                 continue
             qi = index.quartier_index(vintages.rules()[r].dataset_id, territories.ZONES[z].name)
-            out[rows] = (self.tolerance_m > qi.grid.margin) | (qi.grid.lookup(self.x[rows], self.y[rows]) == grid.CROSSING)
+            out[rows] = (self.tolerance[rows] > qi.grid.margin) | (qi.grid.lookup(self.x[rows], self.y[rows]) == grid.CROSSING)
         return out
 
     # -- columns computed on first access -------------------------------------------------------
@@ -273,6 +281,20 @@ class LocateResult:
                 cx, cy = territories.project(self.lon[rows], self.lat[rows], zone.carreau_epsg)
             out[rows] = carreaux.ids_for_points(cx, cy, zone.carreau_epsg)
         return out
+
+    @functools.cached_property
+    def zone_answers(self) -> list:
+        """Per imported zoning layer in force: (layer, status codes, positions); see zones.py."""
+        from .zones import answers
+
+        return answers(self)
+
+    @functools.cached_property
+    def zones(self) -> np.ndarray:
+        """The zonings holding each point at its date, as text: "layer:code ; layer:code" ('' for none)."""
+        from .zones import as_text
+
+        return as_text(self)
 
     # -- one row as the JSON contract --------------------------------------------------------------
     def row(self, i: int) -> dict:
@@ -364,9 +386,13 @@ def _check_coordinates(a: np.ndarray, b: np.ndarray, crs: str, skip: np.ndarray)
                            field="x", row=i + 1 if len(a) > 1 else None)
 
 
-def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float = 15.0,
+def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float | None = None,
                   undetermined=None) -> LocateResult:
     """Locate points at dates. `lon`, `lat` are WGS84 degrees, or Lambert-93 x, y with crs="EPSG:2154".
+
+    `tolerance_m`: distance to a perimeter boundary under which the answer is `near_boundary`. None (the
+    default): each perimeter file's own, twice its declared precision and at least 1 m (15 m for the
+    bundled simplified files).
 
     `undetermined`: optional array of reasons (non-empty string = this row could not be placed, e.g. an
     address the geocoder could not resolve); such rows get status `undetermined`, their coordinates are
@@ -379,12 +405,14 @@ def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float = 
     crs = str(crs).upper()
     if crs not in SUPPORTED_CRS:
         raise BadInput(f"système de coordonnées « {crs} » non pris en charge (attendu : {', '.join(SUPPORTED_CRS)})", field="crs")
-    try:
-        tol = float(tolerance_m)
-    except (TypeError, ValueError):
-        raise BadInput(f"tolérance invalide « {tolerance_m} »", field="tolerance") from None
-    if not (0.0 <= tol <= MAX_TOLERANCE_M):
-        raise BadInput(f"tolérance hors de [0, {MAX_TOLERANCE_M:g}] m : {tolerance_m}", field="tolerance")
+    tol = None
+    if tolerance_m is not None:
+        try:
+            tol = float(tolerance_m)
+        except (TypeError, ValueError):
+            raise BadInput(f"tolérance invalide « {tolerance_m} »", field="tolerance") from None
+        if not (0.0 <= tol <= MAX_TOLERANCE_M):
+            raise BadInput(f"tolérance hors de [0, {MAX_TOLERANCE_M:g}] m : {tolerance_m}", field="tolerance")
     detail = None if undetermined is None else np.asarray(undetermined, dtype=object)
     if detail is not None and len(detail) != n:
         raise BadInput(f"{len(detail)} motifs pour {n} points", field="undetermined")
@@ -396,7 +424,7 @@ def locate_points(lon, lat, dates, crs: str = "EPSG:4326", tolerance_m: float = 
     if crs == "EPSG:2154":
         lon_, lat_ = territories.unproject(a, b, 2154)
         ans = _metric_answer(lon_, lat_, d64, tol, skip, lambert=(a, b))
-    elif n - int(skip.sum()) >= FAST_MIN_POINTS and tol <= index.DEGREE_MARGIN_M:
+    elif n - int(skip.sum()) >= FAST_MIN_POINTS and _largest_tolerance(tol) <= index.DEGREE_MARGIN_M:
         lon_, lat_ = a, b
         ans = _degree_answer(lon_, lat_, d64, tol, skip)
     else:
@@ -439,7 +467,7 @@ def _metric_answer(lon, lat, d64, tol, skip, lambert=None) -> dict:
     for (z, r), rows in _groups(zone, rule):
         if r < 0 or z < 0:
             continue
-        status[rows], qpos[rows], contained[rows], exact[rows] = _quartiers_metric(z, r, x[rows], y[rows], tol)
+        status[rows], qpos[rows], contained[rows], exact[rows] = _quartiers_metric(z, r, x[rows], y[rows], _tolerance(tol, r))
     status[skip] = _CODE[UNDETERMINED]
     return {"status_code": status, "quartier_pos": qpos, "rule": rule, "zone": zone, "dep_idx": dep, "why": why,
             "contained": contained, "metric_x": x, "metric_y": y, "exact_known": exact}
@@ -447,10 +475,25 @@ def _metric_answer(lon, lat, d64, tol, skip, lambert=None) -> dict:
 
 def _quartiers_metric(z: int, r: int, x, y, tol, use_grid: bool = True):
     """(status code, quartier position, contained, exact) of metric points of zone z under rule r."""
-    qi = index.quartier_index(vintages.rules()[r].dataset_id, territories.ZONES[z].name)
+    return perimeters_metric(vintages.rules()[r].dataset_id, z, x, y, tol, use_grid)
+
+
+def perimeters_metric(dataset_id: str, z: int, x, y, tol, use_grid: bool = True):
+    """(status code, position in the file's Perimeters, contained, exact) of metric points of zone z
+    against the perimeters of one file (a vintage's quartiers, or a zoning layer's zones)."""
+    qi = index.quartier_index(dataset_id, territories.ZONES[z].name)
     local, st, cont, ex = _classify(qi, x, y, tol, use_grid)
     pos = np.where(local >= 0, qi.positions[np.maximum(local, 0)] if len(qi.positions) else -1, -1)
     return st, pos, cont, ex
+
+
+def _tolerance(tol: float | None, r: int) -> float:
+    """The explicit tolerance, else that of the file rule r reads (twice its declared precision, >= 1 m)."""
+    return tol if tol is not None else vintages.rules()[r].tolerance_m
+
+
+def _largest_tolerance(tol: float | None) -> float:
+    return tol if tol is not None else max((r.tolerance_m for r in vintages.rules()), default=0.0)
 
 
 _TERRITORY_OF_ZONE = np.array([territories.TERRITORY_CODES[z.territory] for z in territories.ZONES] + [-1])
@@ -464,10 +507,10 @@ def _resolve(zone: np.ndarray, dep: np.ndarray, d64: np.ndarray) -> tuple[np.nda
         n_dep = len(reg_int)
         kz, kd = np.divmod(np.arange((len(territories.ZONES) + 1) * n_dep), n_dep)
         kz, kd = kz - 1, kd - 1
-        rule_t, why_t = vintages.resolve_codes(_TERRITORY_OF_ZONE[kz], reg_int[kd], np.repeat(d64[:1], len(kz)))
+        rule_t, why_t = vintages.resolve_codes(_TERRITORY_OF_ZONE[kz], reg_int[kd], np.repeat(d64[:1], len(kz)), kd)
         key = (zone + 1) * n_dep + (dep + 1)
         return rule_t[key], why_t[key]
-    return vintages.resolve_codes(_TERRITORY_OF_ZONE[zone], reg_int[dep], d64)
+    return vintages.resolve_codes(_TERRITORY_OF_ZONE[zone], reg_int[dep], d64, dep)
 
 
 FAST_MIN_POINTS = 20_000  # below this, the metric path alone (a single point loads no degree grid)
@@ -512,7 +555,7 @@ def _degree_answer(lon, lat, d64, tol, skip) -> dict:
         rows = part[rows]
         x, y = territories.project(lon[rows], lat[rows], territories.ZONES[z].epsg)
         # near a quartier boundary by the degree grid: the metric grid would send nearly all to exact tests
-        status[rows], qpos[rows], contained[rows] = _quartiers_metric(z, r, x, y, tol, use_grid=False)[:3]
+        status[rows], qpos[rows], contained[rows] = _quartiers_metric(z, r, x, y, _tolerance(tol, r), use_grid=False)[:3]
     if skip.any():
         status[skip] = _CODE[UNDETERMINED]
     return {**ans, "contained": contained, "metric_path": slow}

@@ -1,6 +1,7 @@
-"""QPV perimeters of each bundled vintage: attributes and repaired geometries (lon/lat).
+"""QPV perimeters of each vintage, bundled or imported: attributes and repaired geometries (lon/lat).
 
-Two files with different schemas (QP2024 national, QP2015 Occitanie) are read into one shape.
+Two bundled files with different schemas (QP2024 national, QP2015 Occitanie) and the layers a user
+imported (`layers.py`, already normalised to our property names) are read into one shape.
 85 QP2024 geometries are invalid (self-intersections, SOURCES.md §1a): they are repaired with
 `shapely.make_valid`, keeping only the polygonal parts, so that point-in-polygon tests are defined.
 """
@@ -14,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from .. import datasets
-from . import cache
+from . import cache, layers
 
 PERIMETER_DATASETS = ("qp2024", "qp2015_occitanie")
 
@@ -66,8 +66,7 @@ def keep_polygonal(geoms: np.ndarray) -> np.ndarray:
     return shapely.multipolygons(sub[keep], indices=owner[keep], out=out)
 
 
-def _read(dataset_id: str) -> dict[str, np.ndarray]:
-    path = datasets.verified_path(dataset_id)
+def _bundled_features(dataset_id: str, path) -> tuple[dict[str, np.ndarray], np.ndarray]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as f:
         features = json.load(f)["features"]
@@ -78,8 +77,15 @@ def _read(dataset_id: str) -> dict[str, np.ndarray]:
         return np.array(["" if prop is None or f["properties"].get(prop) in (None, "NA") else str(f["properties"][prop]).strip()
                          for f in features], dtype=str)
 
-    cols = {k: column(k) for k in schema}
-    raw = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+    return {k: column(k) for k in schema}, shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+
+
+def _read(dataset_id: str) -> dict[str, np.ndarray]:
+    path = layers.verified_path(dataset_id)
+    if layers.is_layer_id(dataset_id):
+        cols, raw = layers.read_stored(path)
+    else:
+        cols, raw = _bundled_features(dataset_id, path)
     invalid = ~shapely.is_valid(raw)
     geoms = raw.copy()
     geoms[invalid] = keep_polygonal(raw[invalid])
@@ -100,9 +106,10 @@ def _read(dataset_id: str) -> dict[str, np.ndarray]:
 
 @functools.cache
 def load(dataset_id: str) -> Perimeters:
-    """Perimeters of a bundled vintage, from the disk cache when the file's checksum is unchanged."""
-    ds = datasets.dataset(dataset_id)
-    datasets.verified_path(dataset_id)  # refuse a corrupted file even when the cache is warm
+    """Perimeters of a bundled vintage or an imported layer, from the disk cache when the file's checksum
+    is unchanged."""
+    ds = layers.dataset(dataset_id)
+    layers.verified_path(dataset_id)  # refuse a corrupted file even when the cache is warm
     arrays = cache.cached(f"perimeters-{dataset_id}", cache.key(ds.sha256), lambda: _read(dataset_id))
     return Perimeters(
         dataset_id=dataset_id, vintage=ds.vintage,

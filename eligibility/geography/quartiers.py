@@ -7,10 +7,12 @@ import gzip
 import json
 import re
 
+import numpy as np
+
 from .. import datasets
 from ..errors import BadInput
-from . import territories, vintages
-from .perimeters import PERIMETER_DATASETS
+from . import layers, territories, vintages
+from .perimeters import PERIMETER_DATASETS, Perimeters
 from .perimeters import load as load_perimeters
 
 _COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
@@ -26,8 +28,40 @@ def _summary(per, i: int) -> dict:
             "departement": str(per.departement[i]), "epci": str(per.epci[i]) or None}
 
 
+def sources() -> list[str]:
+    """Every perimeter file loaded: imported layers first (they win), then the bundled files."""
+    return [e.dataset_id for e in layers.of_kind("perimetres")] + list(PERIMETER_DATASETS)
+
+
+def of_vintage(vintage: str) -> list[tuple[Perimeters, np.ndarray]]:
+    """The quartiers of a list as the engine answers with them: (perimeters, positions) per file, where a
+    bundled file gives way to an imported layer of the same list on the départements the layer covers."""
+    out, taken = [], set()
+    rules = [r for r in vintages.rules() if r.vintage == vintage]
+    for ds_id in dict.fromkeys(r.dataset_id for r in rules):
+        per = load_perimeters(ds_id)
+        mine = [r for r in rules if r.dataset_id == ds_id]
+        keep = np.array([not _claimed(str(d), taken) for d in per.departement], dtype=bool)
+        out.append((per, np.flatnonzero(keep)))
+        for r in mine:
+            if r.layer is not None:
+                taken.add((r.territory, r.departements))
+    return out
+
+
+def _claimed(dep: str, taken: set) -> bool:
+    for territory, deps in taken:
+        if _territory(dep) == territory and (deps is None or dep in deps):
+            return True
+    return False
+
+
+def known_vintages() -> list[str]:
+    return sorted({r.vintage for r in vintages.rules()})
+
+
 def _find(code: str):
-    for ds_id in PERIMETER_DATASETS:
+    for ds_id in sources():
         per = load_perimeters(ds_id)
         i = per.position(code)
         if i is not None:
@@ -64,7 +98,7 @@ def quartier_in_force(code: str, date) -> dict:
         "legal_basis_confirmed": rule.confirmed if rule else None,
         "valid_from": rule.valid_from.isoformat() if rule else None,
         "valid_to": rule.valid_to.isoformat() if rule and rule.valid_to else None,
-        "dataset": datasets.dataset(per.dataset_id).provenance(),
+        "dataset": layers.provenance(per.dataset_id),
         "geometry_repaired": bool(per.repaired[i]),
         "geometry_degenerate": bool(per.degenerate[i]),
     })
@@ -88,16 +122,9 @@ def _known_communes() -> frozenset[str]:
     return frozenset([r["code"] for r in rows] + [old for r in rows for old in r.get("anciensCodes") or ()])
 
 
-def list_quartiers(commune=None, departement=None, epci=None, vintage=None) -> list[dict]:
-    """Quartiers of the bundled vintages, filtered; sorted by vintage then code (deterministic)."""
-    known = {load_perimeters(d).vintage: d for d in PERIMETER_DATASETS}
-    if vintage is not None:
-        v = str(vintage).strip().upper()
-        if v not in known:
-            raise BadInput(f"millésime inconnu « {vintage} » (connus : {', '.join(sorted(known))})", field="vintage")
-        wanted = [known[v]]
-    else:
-        wanted = [known[v] for v in sorted(known)]
+def territory_filter(commune=None, departement=None, epci=None):
+    """A predicate (perimeters, i) -> bool for the quartiers of a commune, département or EPCI (checked
+    against the COG 2026; BadInput names the option)."""
     if commune is not None and not _COMMUNE.match(str(commune).strip().upper()):
         raise BadInput(f"code commune INSEE invalide « {commune} » (5 caractères, ex. 40192)", field="commune")
     if commune is not None and str(commune).strip().upper() not in _known_communes():
@@ -112,18 +139,37 @@ def list_quartiers(commune=None, departement=None, epci=None, vintage=None) -> l
         if not _SIREN.match(epci) or epci not in _epci_members():
             raise BadInput(f"EPCI inconnu « {epci} » (SIREN à 9 chiffres du COG 2026)", field="epci")
         members = set(_epci_members()[epci][1])
+
+    def keep(per, i: int) -> bool:
+        codes = {c["code"] for c in per.communes_of(i)}
+        if commune is not None and str(commune).strip().upper() not in codes:
+            return False
+        if departement is not None and str(per.departement[i]) != departement:
+            return False
+        return members is None or bool(codes & members) or str(per.epci[i]) == epci
+    return keep
+
+
+def list_quartiers(commune=None, departement=None, epci=None, vintage=None) -> list[dict]:
+    """Quartiers of the loaded vintages (bundled, or imported where a layer wins), filtered; sorted by
+    vintage then code (deterministic)."""
+    known = known_vintages()
+    if vintage is not None:
+        v = str(vintage).strip().upper()
+        if v not in known:
+            raise BadInput(f"millésime inconnu « {vintage} » (connus : {', '.join(known)})", field="vintage")
+        wanted = [v]
+    else:
+        wanted = known
+    keep = territory_filter(commune, departement, epci)
     out = []
-    for ds_id in wanted:
-        per = load_perimeters(ds_id)
-        for i in range(len(per.code)):  # ~1 700 rows of metadata, not a geometric hot path
-            codes = {c["code"] for c in per.communes_of(i)}
-            if commune is not None and str(commune).strip().upper() not in codes:
-                continue
-            if departement is not None and str(per.departement[i]) != departement:
-                continue
-            if members is not None and not (codes & members or str(per.epci[i]) == epci):
-                continue
-            out.append(_summary(per, i))
+    for v in wanted:
+        rows = []
+        for per, positions in of_vintage(v):
+            for i in positions:  # ~1 700 rows of metadata, not a geometric hot path
+                if keep(per, int(i)):
+                    rows.append(_summary(per, int(i)))
+        out.extend(sorted(rows, key=lambda q: q["code"]))
     return out
 
 

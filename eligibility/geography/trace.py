@@ -11,8 +11,9 @@ import numpy as np
 
 from .. import datasets
 from ..errors import BadInput
-from . import carreaux, index, territories, vintages
+from . import carreaux, index, layers, territories, vintages
 from .perimeters import load as load_perimeters
+from .zones import row_zones
 
 _FR_STATUS = {
     "inside": "le point est dans le quartier prioritaire {q}",
@@ -26,6 +27,10 @@ _FR_STATUS = {
 
 def _num(v: float, nd: int) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), nd)
+
+
+def _precision(rule) -> float:
+    return float(getattr(layers.dataset(rule.dataset_id), "precision_m"))
 
 
 def _int_at(arr, i: int) -> int:
@@ -51,15 +56,29 @@ def _vintage_part(res, i: int, date) -> dict:
         return {"chosen": None, "law_in_force": law_json, "explanation": why}
     rule = vintages.rules()[r]
     regions = "toutes les régions" if rule.regions is None else "région(s) " + ", ".join(rule.regions)
+    layer = None
+    if rule.layer is not None:
+        entry = layers.layer_of(rule.dataset_id)
+        regions = entry.coverage_text()
+        beaten = sorted({x.dataset_id for x in vintages.rules() if x.layer is None and x.vintage == rule.vintage
+                         and x.territory == rule.territory and vintages.places_overlap(x, rule)})
+        layer = {"name": entry.name, "sha256": entry.sha256, "original_file": entry.original_file,
+                 "original_sha256": entry.original_sha256, "source": entry.source, "licence": entry.licence,
+                 "imported_at": entry.imported_at,
+                 "why_chosen": (f"couche importée « {entry.name} » de la liste {rule.vintage}, en vigueur à cette date et "
+                                f"couvrant ce lieu ({regions})"
+                                + (f" : elle prime sur le fichier fourni {', '.join(beaten)} de la même liste" if beaten else ""))}
     return {
         "chosen": rule.vintage, "dataset": rule.dataset_id, "territory": rule.territory,
         "valid_from": rule.valid_from.isoformat(), "valid_to": rule.valid_to.isoformat() if rule.valid_to else None,
         "regions_covered": None if rule.regions is None else list(rule.regions),
         "legal_basis": rule.legal_basis, "confirmed": rule.confirmed, "note": rule.note, "law_in_force": law_json,
+        "layer": layer,
         "explanation": (f"au {date.isoformat()}, territoire « {rule.territory} », région {res.region[i] or '—'} : "
                         f"la liste {rule.vintage} s'applique du {rule.valid_from.isoformat()} au "
                         f"{rule.valid_to.isoformat() if rule.valid_to else '…'} ({rule.legal_basis}) ; "
-                        f"le fichier fourni couvre {regions}"
+                        + (f"la couche importée « {rule.layer} » (sha256 {layer['sha256'][:12]}…) couvre {regions}" if layer
+                           else f"le fichier fourni couvre {regions}")
                         + ("" if rule.confirmed else " — base légale non confirmée dans les sources lues")),
     }
 
@@ -105,7 +124,9 @@ def row_json(res, i: int) -> dict:
             "method": "test exact (point dans polygone, distance)" if res.exact[i] else
                       f"grille d'accélération ({index.QUARTIER_CELL_M:g} m, marge {index.GRID_MARGIN_M:g} m) : "
                       "aucune limite de quartier à moins de la marge",
-            "tolerance_m": res.tolerance_m,
+            "tolerance_m": _num(res.tolerance[i], 3),
+            "tolerance_source": "option" if res.tolerance_m is not None else
+            f"précision déclarée du fichier ({_num(_precision(rule), 3):g} m) × 2, au moins 1 m",
             "point_inside_perimeter": bool(res.contained[i]),
             "distance_to_boundary_m": dist,
             "quartier_geometry_repaired": bool(per.repaired[pos]) if pos >= 0 else None,
@@ -116,10 +137,12 @@ def row_json(res, i: int) -> dict:
             "note": "coin inférieur gauche, identifiant INSPIRE (law.md §6.2)" + (
                 "" if zone.carreau_epsg == carreaux.METRO_EPSG else " ; grille UTM locale d'outre-mer [C2 pour 972/974, déduite ailleurs]")},
         "commune_source": "contours des communes IGN Admin Express COG 2018 (codes de 2018), simplifiés",
-        "datasets": [datasets.dataset(d).provenance() for d in used],
-        "caveats": (list(datasets.dataset(rule.dataset_id).caveats) if rule else []) + list(datasets.dataset("communes_geo").caveats),
+        "datasets": [layers.provenance(d) for d in used],
+        "zone_layers": [{**e.provenance(), "tolerance_m": res.tolerance_m if res.tolerance_m is not None else e.tolerance_m}
+                        for e in layers.of_kind("zonage")],
+        "caveats": (list(layers.dataset(rule.dataset_id).caveats) if rule else []) + list(datasets.dataset("communes_geo").caveats),
         "conclusion": _FR_STATUS[status].format(q=quartier["code"] + " " + quartier["name"] if quartier else "—",
-                                                d=f"{res.tolerance_m:g}", t=f"{res.tolerance_m:g}")
+                                                d=f"{res.tolerance[i]:g}", t=f"{res.tolerance[i]:g}")
         + ((" ; sur le périmètre simplifié, le point est du côté " + ("intérieur" if res.contained[i] else "extérieur"))
            if status == "near_boundary" else ""),
     }
@@ -136,6 +159,7 @@ def row_json(res, i: int) -> dict:
         "date": date.isoformat() if date else None,
         "reason": reason,
         "reason_code": reason_code,
+        "zones": row_zones(res, i),
         "trace": trace,
     }
 

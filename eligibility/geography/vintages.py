@@ -4,9 +4,12 @@ Two layers, kept apart on purpose:
 - GENERATIONS: what the law says (which list of quartiers is in force, where, from when), with the
   decree and law.md's confidence mark. It does not depend on what files we ship.
 - the manifest's `validity` and `coverage` of each bundled perimeter file: what we can answer.
-A (territory, région, date) resolves to exactly one bundled dataset, or to `not_covered` with the
-reason: before 2015, the vintage in force is not bundled (QP2015 overseas), or the bundled file does
-not cover that région (QP2015 outside Occitanie).
+- the perimeter layers a user imported (`layers.py`): each answers for the territory, départements and
+  dates it covers, and wins where it overlaps a bundled file of the same vintage (imported rules come
+  first in `rules()`, and the first matching rule answers).
+A (territory, région, département, date) resolves to exactly one file, or to `not_covered` with the
+reason: before 2015, the vintage in force is not loaded (QP2015 overseas), or the loaded files do
+not cover that place (QP2015 outside Occitanie, without an imported national file).
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import numpy as np
 
 from .. import datasets
 from ..errors import DataIntegrityError
+from . import layers, territories
 from .perimeters import PERIMETER_DATASETS
 
 
@@ -73,34 +77,62 @@ class Rule:
     confirmed: bool
     note: str | None
     coverage: str
+    departements: tuple[str, ...] | None = None  # imported layers: the départements they answer for (None: all)
+    tolerance_m: float = 15.0  # default near-boundary tolerance: twice the file's declared precision, >= 1 m
+    layer: str | None = None   # name of the imported layer (None: a bundled file)
 
 
-@functools.lru_cache(maxsize=1)
 def rules() -> tuple[Rule, ...]:
-    out = []
+    """Imported perimeter layers first (they win where they overlap), then the bundled files."""
+    return _rules(layers.state())
+
+
+@functools.lru_cache(maxsize=4)
+def _rules(_layers_state: tuple) -> tuple[Rule, ...]:
+    out = [r for layer in layers.of_kind("perimetres") for r in layer_rules(layer)]
     for ds_id in PERIMETER_DATASETS:
         ds = datasets.dataset(ds_id)
         regions = (ds.coverage or {}).get("regions", "all")
         regions = None if regions == "all" else tuple(str(r) for r in regions)
+        precision = getattr(ds, "precision_m", None)
+        if precision is None:
+            raise DataIntegrityError(f"précision des périmètres non déclarée dans le manifeste (dataset {ds_id}, champ precision_m)")
         for v in ds.validity:
             out.append(Rule(ds_id, ds.vintage, v.territory, v.valid_from, v.valid_to, regions, v.legal_basis,
-                            v.confirmed, v.note, (ds.coverage or {}).get("description", "")))
+                            v.confirmed, v.note, (ds.coverage or {}).get("description", ""), None,
+                            layers.tolerance_from_precision(precision)))
     _check(out)
     return tuple(out)
 
 
+def layer_rules(layer: layers.Layer) -> list[Rule]:
+    """The rows an imported perimeter layer answers for: its calendar rows, on the départements it covers
+    (every département of the territory when declared complete with --territory)."""
+    deps = None if layer.territory else tuple(layer.departements)
+    regions = None if layer.territory else tuple(layer.regions)
+    return [Rule(layer.dataset_id, layer.vintage, v.territory, v.valid_from, v.valid_to, regions, v.legal_basis,
+                 v.confirmed, v.note, layer.coverage_text(), deps, layer.tolerance_m, layer.name)
+            for v in layer.validity]
+
+
+def places_overlap(a: Rule, b: Rule) -> bool:
+    if a.departements is not None and b.departements is not None:
+        return bool(set(a.departements) & set(b.departements))
+    return a.regions is None or b.regions is None or bool(set(a.regions) & set(b.regions))
+
+
 def _check(rows: list[Rule]) -> None:
-    """The manifest must never make two files the law at once, nor contradict the law's calendar."""
+    """The files must never make two lists the law at once, nor contradict the law's calendar. An imported
+    layer overlapping a bundled file is allowed: it comes first and wins."""
     for i, a in enumerate(rows):
         gen = generation(a.territory, a.valid_from)
         if gen is None or gen.vintage != a.vintage or (gen.valid_to and (a.valid_to is None or a.valid_to > gen.valid_to)):
             raise DataIntegrityError(f"validité du dataset {a.dataset_id} ({a.territory}) incompatible avec le calendrier légal des listes QPV")
         for b in rows[i + 1:]:
-            if a.territory != b.territory:
+            if a.territory != b.territory or (a.layer is None) != (b.layer is None):
                 continue
             overlap = a.valid_from <= (b.valid_to or dt.date.max) and b.valid_from <= (a.valid_to or dt.date.max)
-            shared = a.regions is None or b.regions is None or set(a.regions) & set(b.regions)
-            if overlap and shared:
+            if overlap and places_overlap(a, b):
                 raise DataIntegrityError(f"périodes de validité qui se chevauchent : {a.dataset_id} et {b.dataset_id} ({a.territory})")
 
 
@@ -118,22 +150,26 @@ def _d64(d: dt.date | None) -> np.datetime64:
 REASON_CODES = ("", "hors_couverture", "millesime_non_fourni", "avant_qpv", "hors_france")
 
 
-def resolve(territory: np.ndarray, region: np.ndarray, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def resolve(territory: np.ndarray, region: np.ndarray, dates: np.ndarray,
+            departement: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised: index into `rules()` (-1: not covered) and the not_covered reason code ('' if covered).
 
     `territory` holds 'metropole', 'outre_mer' or '' (outside France); `region` the région codes;
-    `dates` are datetime64[D].
+    `dates` are datetime64[D]; `departement` the département codes (needed once a layer covers some only).
     """
     terr = np.asarray(territory, dtype=object)
     terr_code = np.where(terr == "metropole", 0, np.where(terr == "outre_mer", 1, -1))
     reg = np.asarray(region, dtype=object)
     reg_code = np.array([int(r) if str(r).isdigit() else -1 for r in reg], dtype=np.int64)
-    rule, why = resolve_codes(terr_code, reg_code, dates)
+    dep_idx = None if departement is None else territories.dep_positions(tuple(str(d) for d in departement))
+    rule, why = resolve_codes(terr_code, reg_code, dates, dep_idx)
     return rule, np.array(REASON_CODES, dtype=object)[why]
 
 
-def resolve_codes(terr_code: np.ndarray, reg_code: np.ndarray, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer form of `resolve`: territory 0 metropole / 1 outre_mer / -1 none, région as int (-1 none).
+def resolve_codes(terr_code: np.ndarray, reg_code: np.ndarray, dates: np.ndarray,
+                  dep_idx: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Integer form of `resolve`: territory 0 metropole / 1 outre_mer / -1 none, région as int (-1 none),
+    département as its index in `territories.dep_table()` (needed once a layer covers only some départements).
 
     Returns (rule index or -1, index into REASON_CODES).
     """
@@ -147,6 +183,10 @@ def resolve_codes(terr_code: np.ndarray, reg_code: np.ndarray, dates: np.ndarray
         when = (terr_code == TERRITORIES.index(r.territory)) & (dates >= _d64(r.valid_from)) & (dates <= _d64(r.valid_to))
         bundled_here |= when
         where = when if r.regions is None else when & np.isin(reg_code, [int(x) for x in r.regions])
+        if r.departements is not None:
+            if dep_idx is None:
+                raise ValueError("resolve_codes: the département is needed once a layer covers only some of them")
+            where &= np.isin(dep_idx, territories.dep_positions(r.departements))
         rule_idx[where & (rule_idx < 0)] = k
     reason = np.zeros(n, dtype=np.int8)
     reason[rule_idx < 0] = 1

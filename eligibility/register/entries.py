@@ -80,11 +80,12 @@ def quartier_of(kind: str, answer: dict[str, Any]) -> str | None:
 
 
 def _layers_manifests() -> list[Path]:
-    """Manifests of imported perimeter layers (QPV_LAYERS_DIR, default <user data dir>/layers), if any."""
-    from ..paths import user_data_dir
+    """Manifest of the imported layers (`qpv data import`: QPV_LAYERS_DIR, default <user data dir>/couches), if any.
+    It holds every layer's sha256, so a changed, added or removed layer changes the fingerprint."""
+    from ..paths import layers_dir
 
-    folder = Path(os.environ.get("QPV_LAYERS_DIR") or user_data_dir() / "layers")
-    return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.json")) if folder.is_dir() else []
+    folder = layers_dir()
+    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
 
 
 def file_stamps(paths: list[Path]) -> tuple:

@@ -48,7 +48,7 @@ def _answer(question: dict[str, Any], date_given: bool, rule=None) -> dict[str, 
     from ..geography import locate_answer
 
     day = dt.date.fromisoformat(question["date"])
-    tol = float(question.get("tolerance_m", 15.0))
+    tol = float(question["tolerance_m"]) if question.get("tolerance_m") is not None else None  # None: the file's own
     if "address" in question:
         from ..addresses import locate_addresses
 

@@ -25,7 +25,7 @@ def locate_question(date: dt.date | None, *, lon=None, lat=None, address=None, x
         q["x"], q["y"], q["crs"] = float(x), float(y), "EPSG:2154"
     else:
         q["lon"], q["lat"] = float(lon), float(lat)
-    if tolerance_m is not None and float(tolerance_m) != 15.0:
+    if tolerance_m is not None:  # absent: each perimeter file's own tolerance (twice its declared precision)
         q["tolerance_m"] = float(tolerance_m)
     return q
 

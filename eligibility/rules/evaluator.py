@@ -16,7 +16,7 @@ from ..decisions.models import Decision
 from . import values as V
 from .facts import PlaceCols, frame_columns, row_columns, validate_one
 from .loader import Rule, get_rule
-from .places import AMBIGUOUS, MESSAGES, TERRITORY_UNKNOWN, answer
+from .places import AMBIGUOUS, MESSAGES, TERRITORY_UNKNOWN, ZONE_MESSAGES, answer
 
 OUTCOMES = np.array(["eligible", "not_eligible", "undetermined", "error", "out_of_scope"], dtype=object)
 
@@ -249,6 +249,9 @@ class DecisionFrame:
             status = g.status[i]
             if which == "in_qpv" and status in AMBIGUOUS:
                 out.append({"fact": g.place, "status": status, "message": MESSAGES[status]})
+            elif which.startswith("in_zone:") and not g.col(which).known[i]:
+                st = g.zone_status(which.split(":", 1)[1])[i]
+                out.append({"fact": g.place, "layer": which.split(":", 1)[1], "status": st, "message": ZONE_MESSAGES[st]})
             elif which in ("in_overseas", "departement") and not g.col(which).known[i]:
                 item = {"fact": g.place, "status": TERRITORY_UNKNOWN[0], "message": TERRITORY_UNKNOWN[1]}
                 if item not in out:  # both functions on one place: one ambiguity

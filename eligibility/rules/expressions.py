@@ -357,13 +357,20 @@ class Compiler:
     def f_departement(self, args, n):
         return self._geography("departement", args, n, kind="str")
 
-    def _geography(self, which: str, args, n, kind: str = "bool"):
+    def f_in_zone(self, args, n):
+        """`in_zone("LAYER", place, date)`: is the place in a zone of the imported zoning layer LAYER?"""
+        if len(args) != 3 or args[0].kind != "str" or not isinstance(args[0].const, str) or not args[0].const.strip():
+            raise ExpressionError("in_zone(\"COUCHE\", lieu, date) attend le nom d'une couche de zonage entre guillemets, "
+                                  f"un fait de type place et une date : « {ast.unparse(n)} »")
+        return self._geography(f"in_zone:{args[0].const.strip()}", args[1:], n, date_node=n.args[2])
+
+    def _geography(self, which: str, args, n, kind: str = "bool", date_node=None):
         """`which(place, date)`: a question to the geography oracle. The functions share one answer per
         (place, date expression), so asking several costs one lookup. `name` says which; `geo` holds the key."""
         if len(args) != 2 or args[0].kind != "place" or args[1].kind != "date" or len(args[0].facts) != 1:
             raise ExpressionError(f"{which}(lieu, date) attend un fait de type place et une date : « {ast.unparse(n)} »")
         place_path = next(iter(args[0].facts))
-        key = (place_path, ast.unparse(n.args[1]))
+        key = (place_path, ast.unparse(date_node if date_node is not None else n.args[1]))
         date_expr = args[1]
 
         def run(ctx):

@@ -1,4 +1,4 @@
-"""The geography oracle behind `in_qpv(place, date)` and `in_overseas(place, date)`.
+"""The geography oracle behind `in_qpv(place, date)`, `in_overseas(place, date)` and `in_zone(LAYER, place, date)`.
 
 Places come in three forms: {lon, lat} -> `eligibility.geography.locate_points` (arrays in, arrays out);
 {quartier_code} -> `quartier_in_force` once per distinct (code, date); {address} ->
@@ -23,6 +23,12 @@ MESSAGES = {
     "near_boundary": "le lieu est à quelques mètres d'une limite de quartier : la géographie ne peut pas trancher",
     "not_covered": "aucun millésime de périmètres chargé ne couvre ce territoire à cette date",
     "undetermined": "l'adresse n'a pas pu être localisée assez précisément",
+}
+ZONE_MESSAGES = {
+    "near_boundary": "le lieu est à quelques mètres d'une limite de la zone : la couche de zonage ne permet pas de trancher",
+    "not_covered": "la couche de zonage n'est pas importée, ou n'est pas en vigueur à cette date",
+    "undetermined": "le lieu n'a pas pu être placé assez précisément pour dire s'il est dans la zone",
+    "quartier_code": "un code de quartier ne dit pas si le lieu est dans une zone locale : donnez {lon, lat} ou {address}",
 }
 TERRITORY_UNKNOWN = ("territory_unknown", "le lieu n'a pu être rattaché à aucun département : métropole ou outre-mer inconnu")
 
@@ -55,10 +61,29 @@ class GeoAnswer:
     _located: list = field(default_factory=list)  # (row indices, LocateResult) for lazy traces
     _cols: dict = field(default_factory=dict)
 
+    def zone_status(self, layer: str) -> np.ndarray:
+        """Per row, how the place stands against the zoning layer: inside, outside, near_boundary,
+        not_covered (layer absent or not in force), undetermined, quartier_code (cannot tell); None: not asked."""
+        key = f"zone-status:{layer}"
+        if key not in self._cols:
+            from eligibility.geography.zones import in_zone
+
+            out = np.full(len(self.status), None, dtype=object)
+            out[self.asked & (self.form == "quartier_code")] = "quartier_code"
+            for rows, res in self._located:
+                out[rows] = in_zone(res, layer)
+            self._cols[key] = out
+        return self._cols[key]
+
     def col(self, which: str = "in_qpv") -> V.Col:
-        """The answer of `in_qpv`, `in_overseas` or `departement` for every row (computed once: one-row re-runs slice it)."""
+        """The answer of `in_qpv`, `in_overseas`, `departement` or `in_zone:LAYER` for every row (computed once:
+        one-row re-runs slice it)."""
         if which not in self._cols:
-            if which == "in_qpv":
+            if which.startswith("in_zone:"):
+                st = self.zone_status(which.split(":", 1)[1])
+                inside = st == "inside"
+                self._cols[which] = V.Col("bool", inside, inside | (st == "outside"))
+            elif which == "in_qpv":
                 inside = self.status == "inside"
                 self._cols[which] = V.Col("bool", inside, inside | (self.status == "outside"))
             elif which == "departement":  # the INSEE code as a string; unknown where none was named

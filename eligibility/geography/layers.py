@@ -1,0 +1,345 @@
+"""Imported layers (`qpv data import`): official perimeter files and local zonings, beside the bundled data.
+
+A layer is one normalised file (GeoJSON, WGS84, our property names) in `paths.layers_dir()/<name>/`,
+described by an entry of `layers.yaml` in that folder: original file name, source, licence, import
+date, sha256 of the original and of the stored file, feature count, coverage, declared precision.
+Two kinds:
+- `perimetres`: quartiers of a vintage (QP2015, QP2024). They join the bundled files in
+  `vintages.rules()` and win where they overlap a bundled file of the same vintage.
+- `zonage`: local zonings (quartiers d'intérêt communautaire, NPNRU, ZFU-TE…), reported beside the
+  answer (`zones`) and asked by rules through `in_zone(LAYER, place, date)`.
+
+Every reader goes through `dataset(id)` and `verified_path(id)`: the stored file is rehashed against
+its entry (stamped per size and mtime, like the bundled files), so a layer changed on disk is refused.
+A layer's dataset id is `name@sha16`: caches keyed by it can never serve a removed or re-imported layer.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from .. import datasets
+from ..errors import BadInput, DataIntegrityError
+from ..paths import cache_dir, layers_dir
+
+KINDS = ("perimetres", "zonage")
+KIND_LABELS = {"perimetres": "périmètres de quartiers prioritaires", "zonage": "zonage local"}
+MANIFEST = "layers.yaml"
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class Layer(BaseModel):
+    """One entry of layers.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    kind: str
+    vintage: str | None = None
+    title: str
+    file: str                  # stored file, relative to layers_dir()
+    sha256: str                # of the stored file
+    bytes: int
+    original_file: str
+    original_sha256: str
+    original_crs: str
+    original_format: str
+    source: str
+    licence: str
+    imported_at: str           # ISO date-time (UTC) of the import
+    features: int
+    repaired: int              # invalid geometries repaired on import
+    precision_m: float
+    precision_declared: bool   # False: the default 1 m, no --precision-m given
+    code_field: str
+    name_field: str | None
+    territory: str | None      # declared complete for: metropole | outre_mer | all; None: where it has features
+    departements: list[str]
+    regions: list[str]
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+    validity: list[datasets.Validity] = []   # perimetres: the calendar rows it answers for
+
+    @property
+    def dataset_id(self) -> str:
+        return f"{self.name}@{self.sha256[:16]}"
+
+    @property
+    def tolerance_m(self) -> float:
+        return tolerance_from_precision(self.precision_m)
+
+    def as_dataset(self) -> datasets.Dataset:
+        """The layer in the bundled datasets' shape (what traces and caches read)."""
+        caveats = [f"couche importée « {self.name} » le {self.imported_at[:10]} depuis le fichier {self.original_file} "
+                   f"(sha256 {self.original_sha256[:12]}…)"]
+        if self.repaired:
+            caveats.append(f"{self.repaired} géométrie(s) invalide(s) réparée(s) à l'import")
+        if not self.precision_declared:
+            caveats.append("précision non déclarée à l'import : 1 m retenu par défaut")
+        return datasets.Dataset(
+            id=self.dataset_id, kind=self.kind, vintage=self.vintage or "", title=self.title, source=self.source,
+            licence=self.licence, crs="EPSG:4326", precision_m=self.precision_m,
+            coverage={"description": self.coverage_text(), "regions": "all" if self.territory else self.regions,
+                      "departements": None if self.territory else self.departements},
+            validity=self.validity, caveats=caveats,
+            files=[datasets.DataFile(path=str(layers_dir() / self.file), sha256=self.sha256, bytes=self.bytes)],
+        )
+
+    def provenance(self) -> dict[str, Any]:
+        return {"dataset": self.dataset_id, "layer": self.name, "kind": self.kind, "vintage": self.vintage,
+                "sha256": self.sha256, "original_file": self.original_file, "original_sha256": self.original_sha256,
+                "source": self.source, "licence": self.licence, "imported_at": self.imported_at}
+
+    def coverage_text(self) -> str:
+        if self.territory:
+            return {"all": "France entière", "metropole": "France métropolitaine", "outre_mer": "outre-mer"}[self.territory] \
+                + " (déclarée complète à l'import)"
+        return "départements " + ", ".join(self.departements)
+
+
+def tolerance_from_precision(precision_m: float) -> float:
+    """Near-boundary tolerance from a file's declared precision: twice it, at least 1 m (issue 11)."""
+    return max(1.0, 2.0 * float(precision_m))
+
+
+def manifest_path() -> Path:
+    return layers_dir() / MANIFEST
+
+
+def _token() -> tuple:
+    """What identifies the current set of layers: folder and manifest stamp (no manifest: no layers)."""
+    path = manifest_path()
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), 0, 0)
+    return (str(path), st.st_size, st.st_mtime_ns)
+
+
+def state() -> tuple:
+    """Changes whenever a layer is imported or removed (callers key their caches by it)."""
+    return _token()
+
+
+@functools.lru_cache(maxsize=8)
+def _entries(token: tuple) -> tuple[Layer, ...]:
+    path = Path(token[0])
+    if token[1] == 0 and not path.exists():
+        return ()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return tuple(Layer.model_validate(e) for e in raw.get("layers", []))
+    except Exception as exc:  # yaml or pydantic: the manifest cannot be trusted
+        raise DataIntegrityError(f"manifeste des couches importées illisible ({path}) : {exc}") from exc
+
+
+def entries() -> tuple[Layer, ...]:
+    return _entries(_token())
+
+
+def of_kind(kind: str) -> tuple[Layer, ...]:
+    return tuple(e for e in entries() if e.kind == kind)
+
+
+def get(name: str) -> Layer:
+    for e in entries():
+        if e.name == name:
+            return e
+    known = ", ".join(e.name for e in entries()) or "aucune"
+    raise BadInput(f"couche « {name} » inconnue (couches importées : {known})", field="name")
+
+
+def is_layer_id(dataset_id: str) -> bool:
+    return "@" in dataset_id
+
+
+def layer_of(dataset_id: str) -> Layer:
+    for e in entries():
+        if e.dataset_id == dataset_id:
+            return e
+    raise DataIntegrityError(f"la couche {dataset_id} n'est plus dans le manifeste des couches ({manifest_path()}) : "
+                             "elle a été retirée ou réimportée")
+
+
+def dataset(dataset_id: str) -> datasets.Dataset:
+    """A bundled dataset or an imported layer, in the manifest's shape."""
+    return layer_of(dataset_id).as_dataset() if is_layer_id(dataset_id) else datasets.dataset(dataset_id)
+
+
+def provenance(dataset_id: str) -> dict[str, Any]:
+    return layer_of(dataset_id).provenance() if is_layer_id(dataset_id) else datasets.dataset(dataset_id).provenance()
+
+
+def verified_path(dataset_id: str) -> Path:
+    """Path of a perimeter file, checked against its checksum: the one door to bundled and imported data."""
+    if not is_layer_id(dataset_id):
+        return datasets.verified_path(dataset_id)
+    return check_layer_file(layer_of(dataset_id))
+
+
+def check_layer_file(layer: Layer, use_stamps: bool = True) -> Path:
+    path = layers_dir() / layer.file
+    if not path.exists():
+        raise DataIntegrityError(f"fichier de la couche « {layer.name} » manquant : {path}")
+    st = path.stat()
+    stamp = [st.st_size, st.st_mtime_ns, layer.sha256]
+    stamps = _read_stamps() if use_stamps else {}
+    if stamps.get(str(path)) == stamp:
+        return path
+    actual = datasets.sha256_file(path)
+    if actual != layer.sha256:
+        raise DataIntegrityError(
+            f"somme de contrôle invalide pour la couche « {layer.name} » ({path}) : attendue {layer.sha256[:12]}…, "
+            f"obtenue {actual[:12]}… — le fichier a été modifié ; le moteur refuse de l'utiliser "
+            f"(réimportez-la, ou retirez-la : qpv data remove {layer.name})")
+    stamps[str(path)] = stamp
+    with contextlib.suppress(OSError):
+        tmp = _stamp_file().with_suffix(".tmp")
+        tmp.write_text(json.dumps(stamps))
+        tmp.replace(_stamp_file())
+    return path
+
+
+def _stamp_file() -> Path:
+    return cache_dir() / "verified-layers.json"
+
+
+def _read_stamps() -> dict:
+    try:
+        return json.loads(_stamp_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def verify_all() -> list[dict[str, Any]]:
+    """Rehash every imported layer's file (no stamp shortcut): rows like `datasets.verify_all`."""
+    rows = []
+    for e in entries():
+        try:
+            check_layer_file(e, use_stamps=False)
+            rows.append({"dataset": e.dataset_id, "layer": e.name, "path": e.file, "ok": True, "message": "ok"})
+        except DataIntegrityError as exc:
+            rows.append({"dataset": e.dataset_id, "layer": e.name, "path": e.file, "ok": False, "message": str(exc)})
+    return rows
+
+
+# -- the stored file: FlatGeobuf, WGS84, our column names (exact doubles, read back by GDAL) -------------
+STORED_COLUMNS = ("code", "name", "communes", "commune_names", "departement", "epci")
+STORED_FILE = "couche.fgb"
+
+
+def write_stored(path: Path, cols: dict, geoms) -> None:
+    import numpy as np
+    import pyogrio.raw
+    import shapely
+
+    pyogrio.raw.write(str(path), shapely.to_wkb(geoms), [np.asarray(cols[c], dtype=object) for c in STORED_COLUMNS],
+                      list(STORED_COLUMNS), driver="FlatGeobuf", crs="EPSG:4326", geometry_type="MultiPolygon",
+                      encoding="UTF-8")
+
+
+def read_stored(path: Path):
+    """(columns as str arrays, shapely geometries) of a stored layer file."""
+    import numpy as np
+    import pyogrio.raw
+    import shapely
+
+    meta, _, wkb, data = pyogrio.raw.read(str(path))
+    names = list(meta["fields"])
+    cols = {c: np.array(["" if v is None else str(v) for v in data[names.index(c)]], dtype=str) for c in STORED_COLUMNS}
+    return cols, shapely.from_wkb(wkb)
+
+
+# -- writing: imports and removals are atomic under a lock ---------------------------------------------
+@contextlib.contextmanager
+def _locked():
+    import fcntl
+
+    folder = layers_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield folder
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _write_manifest(folder: Path, layers: list[Layer]) -> None:
+    body = {"manifest_version": 1,
+            "note": "Couches importées par « qpv data import » ; « qpv data verify » les revérifie.",
+            "layers": [e.model_dump(mode="json") for e in sorted(layers, key=lambda e: e.name)]}
+    tmp = folder / (MANIFEST + ".tmp")
+    tmp.write_text(yaml.safe_dump(body, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    os.replace(tmp, folder / MANIFEST)
+
+
+def staging_dir(name: str) -> Path:
+    folder = layers_dir() / f".import-{name}-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def commit(layer: Layer, staged: Path, check=None) -> None:
+    """Move the staged folder into place and add the manifest entry, or leave nothing behind.
+
+    `check(current_entries)` runs under the lock (a concurrent import may have landed meanwhile)."""
+    try:
+        with _locked() as folder:
+            current = [e for e in entries()]
+            if any(e.name == layer.name for e in current):
+                raise BadInput(f"une couche « {layer.name} » existe déjà : retirez-la d'abord (qpv data remove {layer.name}) "
+                               "ou choisissez un autre nom", field="--name")
+            if check is not None:
+                check(current)
+            final = folder / layer.name
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(staged, final)
+            try:
+                _write_manifest(folder, current + [layer])
+            except BaseException:
+                shutil.rmtree(final, ignore_errors=True)
+                raise
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def remove(name: str) -> Layer:
+    with _locked() as folder:
+        layer = get(name)
+        _write_manifest(folder, [e for e in entries() if e.name != name])
+        shutil.rmtree(folder / name, ignore_errors=True)
+    return layer
+
+
+# -- Dask workers: the layers travel with the job, never a silent fallback to the bundled data ----------
+def expected() -> tuple[str, tuple[str, ...]]:
+    """(layers folder, dataset ids of every layer) as the client sees them: carried by batch jobs."""
+    return str(layers_dir()), tuple(e.dataset_id for e in entries())
+
+
+def require(expect: tuple[str, tuple[str, ...]] | None) -> None:
+    """On a worker: read the client's layers folder, and refuse to answer if it does not hold exactly the
+    client's layers (a folder not shared with this machine, a layer changed since the job started)."""
+    if expect is None:
+        return
+    folder, ids = expect
+    if str(layers_dir()) != folder:
+        os.environ["QPV_LAYERS_DIR"] = folder
+    mine = tuple(e.dataset_id for e in entries())
+    if mine != tuple(ids):
+        missing = sorted(set(ids) - set(mine))
+        raise DataIntegrityError(
+            f"ce poste de calcul ne voit pas les mêmes couches importées que le poste qui a lancé le traitement "
+            f"(dossier {folder} ; manquantes ou différentes : {', '.join(missing) or '—'} ; en trop : "
+            f"{', '.join(sorted(set(mine) - set(ids))) or '—'}) : partagez ce dossier avec les postes de calcul")

@@ -333,7 +333,9 @@ def _vintage(vintage: str | None, codes: np.ndarray, path: Path, code_col: str) 
         if v not in CODE_PATTERNS:
             raise BadInput(f"millésime inconnu « {vintage} » (connus : {', '.join(CODE_PATTERNS)})", field="--vintage")
     else:
-        fits = [v for v, (rx, _) in CODE_PATTERNS.items() if all(rx.match(c) for c in codes[:50])]
+        hits = {v: sum(bool(rx.match(c)) for c in codes) for v, (rx, _) in CODE_PATTERNS.items()}
+        best = max(hits.values())
+        fits = [v for v, k in hits.items() if k == best and k > 0]  # the list most codes follow; the rest are named below
         if len(fits) != 1:
             raise BadInput(f"millésime non reconnu d'après les codes (ex. « {codes[0]} ») : indiquez --vintage "
                            f"({', '.join(CODE_PATTERNS)})", field="--vintage")

@@ -14,7 +14,8 @@ def data() -> None:
 def _layer_row(e) -> dict:
     return {"name": e.name, "kind": e.kind, "vintage": e.vintage, "title": e.title, "dataset": e.dataset_id,
             "original_file": e.original_file, "original_sha256": e.original_sha256, "original_crs": e.original_crs,
-            "original_format": e.original_format, "code_field": e.code_field, "name_field": e.name_field, "source": e.source, "licence": e.licence, "imported_at": e.imported_at,
+            "original_format": e.original_format, "code_field": e.code_field, "name_field": e.name_field,
+            "source": e.source, "licence": e.licence, "imported_at": e.imported_at,
             "sha256": e.sha256, "file": e.file, "features": e.features, "repaired": e.repaired,
             "precision_m": e.precision_m, "precision_declared": e.precision_declared, "tolerance_m": e.tolerance_m,
             "territory": e.territory, "departements": e.departements, "regions": e.regions,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import json
 import os
 import re
 import shutil
@@ -30,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .. import datasets
 from ..errors import BadInput, DataIntegrityError
-from ..paths import cache_dir, layers_dir
+from ..paths import layers_dir
 
 KINDS = ("perimetres", "zonage")
 KIND_LABELS = {"perimetres": "périmètres de quartiers prioritaires", "zonage": "zonage local"}
@@ -187,37 +186,13 @@ def verified_path(dataset_id: str) -> Path:
 
 
 def check_layer_file(layer: Layer, use_stamps: bool = True) -> Path:
-    path = layers_dir() / layer.file
-    if not path.exists():
-        raise DataIntegrityError(f"fichier de la couche « {layer.name} » manquant : {path}")
-    st = path.stat()
-    stamp = [st.st_size, st.st_mtime_ns, layer.sha256]
-    stamps = _read_stamps() if use_stamps else {}
-    if stamps.get(str(path)) == stamp:
-        return path
-    actual = datasets.sha256_file(path)
-    if actual != layer.sha256:
-        raise DataIntegrityError(
-            f"somme de contrôle invalide pour la couche « {layer.name} » ({path}) : attendue {layer.sha256[:12]}…, "
-            f"obtenue {actual[:12]}… — le fichier a été modifié ; le moteur refuse de l'utiliser "
-            f"(réimportez-la, ou retirez-la : qpv data remove {layer.name})")
-    stamps[str(path)] = stamp
-    with contextlib.suppress(OSError):
-        tmp = _stamp_file().with_suffix(".tmp")
-        tmp.write_text(json.dumps(stamps))
-        tmp.replace(_stamp_file())
-    return path
-
-
-def _stamp_file() -> Path:
-    return cache_dir() / "verified-layers.json"
-
-
-def _read_stamps() -> dict:
+    """The stored file, checked like a bundled one (`datasets.check_file`: same hashing, same stamps)."""
+    entry = datasets.DataFile(path=str(layers_dir() / layer.file), sha256=layer.sha256, bytes=layer.bytes)
     try:
-        return json.loads(_stamp_file().read_text())
-    except (OSError, ValueError):
-        return {}
+        return datasets.check_file(entry, use_stamps=use_stamps)
+    except DataIntegrityError as exc:
+        raise DataIntegrityError(f"couche importée « {layer.name} » : {exc} (réimportez-la, ou retirez-la : "
+                                 f"qpv data remove {layer.name})") from None
 
 
 def verify_all() -> list[dict[str, Any]]:

@@ -274,7 +274,7 @@ def test_info_verify_and_a_tampered_layer(files, layers_dir):
     stored.write_bytes(stored.read_bytes()[:-10] + b"0123456789")
     r = CliRunner().invoke(qpv, ["data", "verify"])
     assert r.exit_code == 1 and "KO  qp2015-occitanie/couche.fgb" in r.stdout
-    with pytest.raises(DataIntegrityError, match="somme de contrôle invalide pour la couche"):
+    with pytest.raises(DataIntegrityError, match="couche importée « qp2015-occitanie » : somme de contrôle invalide"):
         layers.verified_path(layers.get("qp2015-occitanie").dataset_id)
     r = CliRunner().invoke(qpv, ["data", "remove", "qp2015-occitanie"])
     assert r.exit_code == 0 and "retirée" in r.stdout

@@ -46,7 +46,8 @@ def test_usage_errors_are_french_and_exit_2(args, expected):
 
 
 def test_default_marker_is_french():
-    assert "[défaut : 15]" in run("locate", "--help").stdout
+    # `locate --tolerance` has no fixed default any more (the perimeter file's own): the batch chunk size does
+    assert "[défaut : 100000;" in run("batch", "locate", "--help").stdout
 
 
 def test_unknown_commune_is_bad_input_not_an_empty_list():

@@ -6,6 +6,7 @@ QP2024 file as a GeoPackage in EPSG:2154. Imported, they must give the bundled a
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import zipfile
@@ -61,7 +62,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
            {"code_qp": q.code[keep], "lib_qp": q.name[keep], "insee_com": q.communes[keep], "lib_com": q.commune_names[keep],
             "siren_epci": q.epci[keep]}, driver="GPKG", layer="qp2024")
     # an exact copy of the bundled QP2015 file: GeoJSON in WGS84, no reprojection at all
-    _write(root / "copie_qp2015.geojson", p.geometry, {"code_qp": p.code, "nom_qp": p.name}, crs="EPSG:4326", driver="GeoJSON")
+    _write(root / "copie_qp2015.geojson", p.geometry, {"code_qp": p.code, "nom_qp": p.name, "code_commune": p.communes,
+                                                        "nom_commune": p.commune_names}, crs="EPSG:4326", driver="GeoJSON")
     return {"qp2015_zip": _zip(shp, root / "qp2015.zip"), "qp2024_gpkg": root / "qp2024.gpkg",
             "copie": root / "copie_qp2015.geojson", "root": root}
 
@@ -139,11 +141,25 @@ def test_remove_restores_the_bundled_behaviour(files, layers_dir):
     assert not (layers_dir / "qp2015-occitanie").exists() and layers.entries() == ()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(lon=st.floats(0.0, 4.8), lat=st.floats(42.4, 45.0), day=st.dates(min_value=__import__("datetime").date(2014, 6, 1),
-                                                                       max_value=__import__("datetime").date(2026, 12, 31)),
-       tol=st.sampled_from([None, 0.0, 5.0, 40.0]))
-def test_an_imported_copy_of_a_bundled_file_never_changes_an_answer(files, tmp_path_factory, lon, lat, day, tol):
+def _boundary_point(k: int, t: float) -> tuple[float, float]:
+    """A point on quartier k's boundary, at fraction t of its length."""
+    p = load("qp2015_occitanie")
+    pt = shapely.line_interpolate_point(shapely.get_geometry(p.boundary[k], 0), t, normalized=True)
+    return pt.x, pt.y
+
+
+# anywhere in Occitanie, or within about 60 m of a quartier boundary (where answers are hardest)
+PLACES = st.one_of(
+    st.tuples(st.floats(0.0, 4.8), st.floats(42.4, 45.0)),
+    st.builds(lambda k, t, dx, dy: (_boundary_point(k, t)[0] + dx, _boundary_point(k, t)[1] + dy),
+              st.integers(0, 104), st.floats(0, 1), st.floats(-6e-4, 6e-4), st.floats(-6e-4, 6e-4)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(place=PLACES, day=st.dates(dt.date(2014, 6, 1), dt.date(2026, 12, 31)), tol=st.sampled_from([None, 0.0, 5.0, 40.0]))
+def test_an_imported_copy_of_a_bundled_file_never_changes_an_answer(files, tmp_path_factory, place, day, tol):
+    lon, lat = place
     folder = _copy_layer(files, tmp_path_factory)
     saved = os.environ["QPV_LAYERS_DIR"]
     empty = str(folder.parent / "vide")
@@ -375,8 +391,6 @@ def test_rules_ask_in_zone_three_valued(zonage, tmp_path):
 
 # -- workers never fall back silently --------------------------------------------------------------------
 def test_a_worker_reads_the_clients_layers_or_refuses(files, layers_dir, monkeypatch, tmp_path):
-    import datetime as dt
-
     from eligibility.batch import LocateJob
 
     import_layer(files["qp2015_zip"], "qp2015-occitanie", "perimetres", "2015-01-01")

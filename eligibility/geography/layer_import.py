@@ -148,8 +148,9 @@ def _to_wgs84(geoms: np.ndarray, crs, path: Path, codes: np.ndarray) -> np.ndarr
     return out
 
 
-def _places(lon: np.ndarray, lat: np.ndarray, day: dt.date, path: Path, codes, crs) -> tuple[np.ndarray, np.ndarray]:
-    """(département, région) of each feature's representative point; refuses features outside France."""
+def _places(lon: np.ndarray, lat: np.ndarray, day: dt.date, path: Path, codes, crs):
+    """(département, région, commune code, commune name) of each feature's representative point; refuses
+    features outside France."""
     from .locate import locate_points
 
     res = locate_points(lon, lat, day, tolerance_m=0.0)
@@ -158,7 +159,8 @@ def _places(lon: np.ndarray, lat: np.ndarray, day: dt.date, path: Path, codes, c
     if len(outside):
         raise BadInput(f"{len(outside)} entité(s) hors du territoire français une fois reprojetées depuis {crs.to_string()} "
                        f"(système de coordonnées faux ou mal déclaré ?) : {_where(path, outside, codes)}", field="FILE")
-    return dep, np.asarray(res.region, dtype=object)
+    return (dep, np.asarray(res.region, dtype=object), np.array([c or "" for c in res.commune_code], dtype=object),
+            np.array([c or "" for c in res.commune_name], dtype=object))
 
 
 def _validity(vintage: str, territories_: list[str], start: dt.date, end: dt.date | None, name: str) -> list[datasets.Validity]:
@@ -254,12 +256,15 @@ def import_layer(path, name: str, kind: str, valid_from, valid_to=None, vintage:
     if len(collapsed):
         raise BadInput(f"{len(collapsed)} entité(s) sans surface, même après réparation : {_where(path, collapsed, codes)}", field="FILE")
     rep = shapely.point_on_surface(geoms)
-    dep, reg = _places(shapely.get_x(rep), shapely.get_y(rep), start, path, codes, crs)
+    dep, reg, rep_commune, rep_commune_name = _places(shapely.get_x(rep), shapely.get_y(rep), start, path, codes, crs)
     terr_of = np.where(np.char.str_len(dep.astype(str)) == 2, "metropole", "outre_mer")
 
-    cols = {"code": codes, "name": _text(meta, data, name_col, n),
-            "communes": _text(meta, data, _field(meta, None, COMMUNE_CODE_FIELDS, None, False), n),
-            "commune_names": _text(meta, data, _field(meta, None, COMMUNE_NAME_FIELDS, None, False), n),
+    commune_col = _field(meta, None, COMMUNE_CODE_FIELDS, None, False)
+    communes = _text(meta, data, commune_col, n)
+    commune_names = _text(meta, data, _field(meta, None, COMMUNE_NAME_FIELDS, None, False), n)
+    if commune_col is None:  # the official QP2015 file names its communes but gives no code: where the quartier lies
+        communes, commune_names = rep_commune, rep_commune_name
+    cols = {"code": codes, "name": _text(meta, data, name_col, n), "communes": communes, "commune_names": commune_names,
             "departement": dep.astype(str).astype(object),
             "epci": _text(meta, data, _field(meta, None, EPCI_FIELDS, None, False), n)}
     deps = sorted(set(dep.astype(str)))
@@ -284,7 +289,8 @@ def import_layer(path, name: str, kind: str, valid_from, valid_to=None, vintage:
             original_format=fmt, source=(source or "non renseignée").strip(), licence=(licence or "non renseignée").strip(),
             imported_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
             features=n, repaired=int(invalid.sum()), precision_m=precision if precision is not None else 1.0,
-            precision_declared=precision is not None, code_field=code_col, name_field=name_col, territory=territory,
+            precision_declared=precision is not None, code_field=code_col, name_field=name_col,
+            commune_field=commune_col, territory=territory,
             departements=deps, regions=regions, valid_from=start, valid_to=end, validity=validity)
     except BaseException:
         import shutil

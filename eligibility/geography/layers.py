@@ -61,6 +61,7 @@ class Layer(BaseModel):
     precision_declared: bool   # False: the default 1 m, no --precision-m given
     code_field: str
     name_field: str | None
+    commune_field: str | None = None  # None: communes located from each feature's representative point
     territory: str | None      # declared complete for: metropole | outre_mer | all; None: where it has features
     departements: list[str]
     regions: list[str]
@@ -82,6 +83,9 @@ class Layer(BaseModel):
                    f"(sha256 {self.original_sha256[:12]}…)"]
         if self.repaired:
             caveats.append(f"{self.repaired} géométrie(s) invalide(s) réparée(s) à l'import")
+        if self.commune_field is None:
+            caveats.append("le fichier ne donne pas les codes de communes : commune du point représentatif de chaque "
+                           "périmètre (contours IGN 2018), une seule par quartier")
         if not self.precision_declared:
             caveats.append("précision non déclarée à l'import : 1 m retenu par défaut")
         return datasets.Dataset(

@@ -143,7 +143,8 @@ def row_json(res, i: int) -> dict:
         "caveats": (list(layers.dataset(rule.dataset_id).caveats) if rule else []) + list(datasets.dataset("communes_geo").caveats),
         "conclusion": _FR_STATUS[status].format(q=quartier["code"] + " " + quartier["name"] if quartier else "—",
                                                 d=f"{res.tolerance[i]:g}", t=f"{res.tolerance[i]:g}")
-        + ((" ; sur le périmètre simplifié, le point est du côté " + ("intérieur" if res.contained[i] else "extérieur"))
+        + ((f" ; sur le périmètre {'de la couche importée' if rule and rule.layer else 'simplifié'}, le point est du côté "
+            + ("intérieur" if res.contained[i] else "extérieur"))
            if status == "near_boundary" else ""),
     }
     return {

@@ -111,6 +111,14 @@ def test_qp2015_zipped_shapefile_in_lambert93_answers_like_the_bundled_file(file
     assert vintage["dataset"] == layer.dataset_id and vintage["layer"]["sha256"] == layer.sha256
     assert "prime sur le fichier fourni qp2015_occitanie" in vintage["layer"]["why_chosen"]
     assert res.row(0)["trace"]["datasets"][0]["original_file"] == "qp2015.zip"
+    # the official QP2015 file names communes (COMMUNE_QP) without codes: located from the quartier itself
+    from eligibility.geography import quartier_in_force
+
+    assert layer.commune_field is None
+    bundled = load("qp2015_occitanie")
+    for i, code in enumerate(bundled.code):  # the located commune is one of the quartier's communes, every time
+        (located,) = quartier_in_force(code, "2020-01-01")["communes"]
+        assert located["code"] in [c["code"] for c in bundled.communes_of(i)], code
 
 
 def test_qp2024_geopackage_answers_like_the_bundled_file(files, layers_dir):

@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import layers
+from .locate import STATUSES as STATUS_WORDS
 from .perimeters import load as load_perimeters
-
-STATUS_WORDS = ("inside", "outside", "near_boundary", "not_covered", "undetermined")  # = locate.STATUSES
 
 
 def answers(res) -> list[tuple[layers.Layer, np.ndarray, np.ndarray]]:

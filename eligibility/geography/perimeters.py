@@ -7,7 +7,6 @@ Two files with different schemas (QP2024 national, QP2015 Occitanie) are read in
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 from dataclasses import dataclass
 
@@ -67,9 +66,7 @@ def keep_polygonal(geoms: np.ndarray) -> np.ndarray:
 
 
 def _read(dataset_id: str) -> dict[str, np.ndarray]:
-    path = datasets.verified_path(dataset_id)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
+    with datasets.open_verified(dataset_id) as f:  # the hashed bytes are the parsed bytes
         features = json.load(f)["features"]
     schema = _SCHEMAS[dataset_id]
 
@@ -102,8 +99,9 @@ def _read(dataset_id: str) -> dict[str, np.ndarray]:
 def load(dataset_id: str) -> Perimeters:
     """Perimeters of a bundled vintage, from the disk cache when the file's checksum is unchanged."""
     ds = datasets.dataset(dataset_id)
-    datasets.verified_path(dataset_id)  # refuse a corrupted file even when the cache is warm
-    arrays = cache.cached(f"perimeters-{dataset_id}", cache.key(ds.sha256), lambda: _read(dataset_id))
+    # the entry checks the file too (rehashed unless its stamp is unchanged): a corrupted file is refused warm
+    arrays = cache.cached(f"perimeters-{dataset_id}", cache.key(ds.sha256), lambda: _read(dataset_id),
+                          sources=[datasets.source(dataset_id)])
     return Perimeters(
         dataset_id=dataset_id, vintage=ds.vintage,
         code=arrays["code"], name=arrays["name"], communes=arrays["communes"],

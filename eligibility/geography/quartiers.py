@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import gzip
 import json
 import re
 
@@ -64,7 +63,7 @@ def quartier_in_force(code: str, date) -> dict:
         "legal_basis_confirmed": rule.confirmed if rule else None,
         "valid_from": rule.valid_from.isoformat() if rule else None,
         "valid_to": rule.valid_to.isoformat() if rule and rule.valid_to else None,
-        "dataset": datasets.dataset(per.dataset_id).provenance(),
+        "dataset": datasets.dataset(per.dataset_id).provenance([datasets.source(per.dataset_id).label]),
         "geometry_repaired": bool(per.repaired[i]),
         "geometry_degenerate": bool(per.degenerate[i]),
     })
@@ -76,14 +75,14 @@ def quartier_in_force(code: str, date) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def _epci_members() -> dict[str, tuple[str, tuple[str, ...]]]:
-    with gzip.open(datasets.verified_path("cog2026", "epci.json.gz"), "rt", encoding="utf-8") as f:
+    with datasets.open_verified("cog2026", "epci.json.gz") as f:
         return {e["code"]: (e["nom"], tuple(m["code"] for m in e["membres"])) for e in json.load(f)}
 
 
 @functools.lru_cache(maxsize=1)
 def _known_communes() -> frozenset[str]:
     """Every INSEE code the COG 2026 knows, current or former (perimeters may name merged communes)."""
-    with gzip.open(datasets.verified_path("cog2026", "communes.json.gz"), "rt", encoding="utf-8") as f:
+    with datasets.open_verified("cog2026", "communes.json.gz") as f:
         rows = json.load(f)
     return frozenset([r["code"] for r in rows] + [old for r in rows for old in r.get("anciensCodes") or ()])
 

@@ -85,7 +85,11 @@ def row_json(res, i: int) -> dict:
     cog = territories.cog()
     dep = res.departement[i] or None
     reg = res.region[i] or None
-    used = ([rule.dataset_id] if rule else []) + ["departements_geo", "communes_geo", "cog2026"]
+    communes_file = index.communes_file(dep) if dep else None
+    used = ([(rule.dataset_id, [datasets.source(rule.dataset_id).label])] if rule else []) + [
+        ("departements_geo", [datasets.source("departements_geo").label]),
+        ("communes_geo", [communes_file] if communes_file else []),
+        ("cog2026", ["departements.json", "regions.json"])]
     trace = {
         "date": date.isoformat() if date else None,
         "input": ({"crs": res.crs, "x": _num(res.x[i], 3), "y": _num(res.y[i], 3), "lon": _num(res.lon[i], 7), "lat": _num(res.lat[i], 7)}
@@ -116,7 +120,7 @@ def row_json(res, i: int) -> dict:
             "note": "coin inférieur gauche, identifiant INSPIRE (law.md §6.2)" + (
                 "" if zone.carreau_epsg == carreaux.METRO_EPSG else " ; grille UTM locale d'outre-mer [C2 pour 972/974, déduite ailleurs]")},
         "commune_source": "contours des communes IGN Admin Express COG 2018 (codes de 2018), simplifiés",
-        "datasets": [datasets.dataset(d).provenance() for d in used],
+        "datasets": [datasets.dataset(d).provenance(files) for d, files in used],
         "caveats": (list(datasets.dataset(rule.dataset_id).caveats) if rule else []) + list(datasets.dataset("communes_geo").caveats),
         "conclusion": _FR_STATUS[status].format(q=quartier["code"] + " " + quartier["name"] if quartier else "—",
                                                 d=f"{res.tolerance_m:g}", t=f"{res.tolerance_m:g}")

@@ -82,11 +82,21 @@ def rules() -> tuple[Rule, ...]:
         ds = datasets.dataset(ds_id)
         regions = (ds.coverage or {}).get("regions", "all")
         regions = None if regions == "all" else tuple(str(r) for r in regions)
+        _check_regions(ds_id, regions)
         for v in ds.validity:
             out.append(Rule(ds_id, ds.vintage, v.territory, v.valid_from, v.valid_to, regions, v.legal_basis,
                             v.confirmed, v.note, (ds.coverage or {}).get("description", "")))
     _check(out)
     return tuple(out)
+
+
+def _check_regions(dataset_id: str, regions: tuple[str, ...] | None) -> None:
+    """A coverage naming a région the COG does not know would silently answer not_covered there."""
+    from .territories import cog
+
+    unknown = sorted(set(regions or ()) - set(cog()["reg"]))
+    if unknown:
+        raise DataIntegrityError(f"couverture du dataset {dataset_id} : région(s) inconnue(s) du COG ({', '.join(unknown)})")
 
 
 def _check(rows: list[Rule]) -> None:

@@ -54,6 +54,9 @@ def isolated_data(tmp_path, monkeypatch):
     (cache / "geography" / geo_cache.CACHE_VERSION).mkdir(parents=True)
     for entry in entries.glob("departements-metropole-*.npz") if entries.is_dir() else []:
         shutil.copy(entry, cache / "geography" / geo_cache.CACHE_VERSION / entry.name)
+    for index in (project_cache / "addresses").glob("bano-*"):  # the bundled address index, if built
+        if "." not in index.name and (index / "meta.json").is_file():
+            shutil.copytree(index, cache / "addresses" / index.name)
     monkeypatch.setenv("QPV_DATA_DIR", str(data))
     monkeypatch.setenv("QPV_CACHE_DIR", str(cache))
     clear_engine_caches()

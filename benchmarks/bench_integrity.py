@@ -80,13 +80,21 @@ def _env(tree: Path | None, cache: Path | None) -> dict:
     return env
 
 
-def _run(args: list[str], env: dict, code: str | None = None) -> tuple[float, str]:
+PLAIN = "import sys; from qpv_cli.main import main; sys.argv = ['qpv'] + sys.argv[1:]; main()"
+
+
+def _run(args: list[str], env: dict, code: str = PLAIN) -> tuple[float, str]:
+    """Run `qpv ARGS…` in a child (what the `qpv` script does): (wall seconds, stderr). The JSON answer is
+    checked, so that a run that did nothing cannot pass for a fast one."""
     t = time.perf_counter()
-    cmd = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "qpv_cli.main", *args]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd="/")
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, cwd="/")
     elapsed = time.perf_counter() - t
     if out.returncode != 0:
         raise SystemExit(f"échec de {' '.join(args)} : {out.stderr[-2000:]}")
+    if "--json" in args:
+        answer = json.loads(out.stdout)
+        if "status" not in answer and "rows" not in answer and "counts" not in answer:
+            raise SystemExit(f"réponse inattendue de {' '.join(args)} : {out.stdout[:500]}")
     return elapsed, out.stderr
 
 

@@ -324,8 +324,10 @@ class DecisionFrame:
         for g in geography:
             info = g.get("geography") or {}
             for d in [info.get("dataset")] + list((info.get("trace") or {}).get("datasets") or []):
-                if d:
-                    data[d["dataset"]] = d
+                if d:  # two places may read two files of one dataset (two départements): cite both
+                    cited = data.setdefault(d["dataset"], {**d, "files": []})
+                    cited["files"] = sorted({f["path"]: f for f in cited["files"] + list(d.get("files") or [])}.values(),
+                                            key=lambda f: f["path"])
         scope = {"scope": [self._condition_trace(r, i, day) for r in self.scope_results]} if self.scope_results else {}
         return {
             "rule": {"id": rule.id, "title": rule.model.title, "version": rule.model.version,

@@ -169,3 +169,20 @@ def test_data_verify_passes_on_the_bundled_data():
     assert res.exit_code == 0, res.stdout
     body = json.loads(res.stdout)
     assert body["ok"] and body["manifest"]["ok"] and body["files"]
+
+
+def test_decision_trace_cites_the_files_read_with_their_digests():
+    """`qpv evaluate`: data_versions lists, per dataset, every file read and the sha256 of its bytes."""
+    from pathlib import Path
+
+    from eligibility.paths import PROJECT_ROOT
+
+    res = CliRunner().invoke(qpv, ["evaluate", "emplois-francs", "--facts",
+                                   str(Path(PROJECT_ROOT) / "examples/emplois-francs_peyrouat.json"), "--json"])
+    assert res.exit_code == 0, res.stderr
+    versions = json.loads(res.stdout)["trace"]["data_versions"]
+    files = [f for d in versions for f in d["files"]]
+    assert {d["dataset"] for d in versions} >= {"qp2024", "departements_geo", "communes_geo"}
+    assert any(f["path"].startswith("communes_geo/communes_par_departement/communes-40-") for f in files)
+    for f in files:
+        assert f["sha256"] == hashlib.sha256((datasets.data_dir() / f["path"]).read_bytes()).hexdigest()

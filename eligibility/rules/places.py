@@ -1,4 +1,4 @@
-"""The geography oracle behind `in_qpv(place, date)` and `in_overseas(place, date)`.
+"""The geography oracle behind `in_qpv(place, date)`, `in_overseas(place, date)` and `departement(place, date)`.
 
 Places come in three forms: {lon, lat} -> `eligibility.geography.locate_points` (arrays in, arrays out);
 {quartier_code} -> `quartier_in_force` once per distinct (code, date); {address} ->
@@ -56,14 +56,18 @@ class GeoAnswer:
     _cols: dict = field(default_factory=dict)
 
     def col(self, which: str = "in_qpv") -> V.Col:
-        """The answer of `in_qpv`, `in_overseas` or `departement` for every row (computed once: one-row re-runs slice it)."""
+        """The answer of `in_qpv`, `in_overseas` or `departement` for every row (computed once: one-row re-runs
+        slice it). `departement` is the INSEE code of the département or collectivité ('75', '2A', '974',
+        '987'), unknown where the geography named none."""
         if which not in self._cols:
             if which == "in_qpv":
                 inside = self.status == "inside"
                 self._cols[which] = V.Col("bool", inside, inside | (self.status == "outside"))
-            elif which == "departement":  # the INSEE code as a string; unknown where none was named
-                codes = np.array([str(d).strip() if d is not None and str(d).strip() else "" for d in self.departement],
-                                 dtype=object)
+            elif which == "departement":
+                # per distinct code, then indexed back (a batch holds a few dozen codes at most)
+                idx, uniques = pd.factorize(np.asarray(self.departement, dtype=object), use_na_sentinel=True)
+                labels = np.array([str(u).strip() for u in uniques] + [""], dtype=object)
+                codes = labels[idx]
                 self._cols[which] = V.Col("str", codes, codes != "")
             else:
                 self._cols[which] = overseas(self.departement)

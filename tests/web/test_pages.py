@@ -36,7 +36,7 @@ def test_dispositif_page_is_generated_from_the_schema(client):
 def test_dispositif_decision_rendering(client):
     html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.type": "CDD"}).text)
     assert "Non éligible" in html and "Le contrat doit être un CDI" in html
-    assert "Décret n° 2019-1471, art. 5 (référence non confirmée" in html
+    assert "Décret n° 2019-1471, art. 5 — référence non confirmée par un texte officiel lu" in html
     assert "Explication du faux moteur : not_eligible" in html
     assert "trace complète" in html
     html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.type": ""}).text)

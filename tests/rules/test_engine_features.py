@@ -157,7 +157,7 @@ def test_reason_messages_are_computed_in_french(tmp_path):
     d = evaluate(rule, {**AR_BASE, "person.birth_date": "2000-01-01"})
     msg = next(r["message"] for r in d.reasons if r["condition"] == "age_minimum")
     for part in ("Âge le 01/10/2024", ": 24 ans", "minimum 26", "convention de 36 mois",
-                 "contrat contrat à durée déterminée (CDD)"):
+                 "contrat Contrat à durée déterminée (CDD)"):  # the enum fact by its label
         assert part in msg, msg
 
 

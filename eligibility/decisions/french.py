@@ -19,11 +19,12 @@ def date_fr(value: dt.date | str | None) -> str:
 
 
 def number_fr(x: float | int | None) -> str:
+    """0,8 ; 2014 ; 12 500 (four-digit numbers are written without a space, as years are)."""
     if x is None:
         return "inconnu"
     f = float(x)
     if f.is_integer():
-        return f"{int(f):,}".replace(",", " ")
+        return str(int(f)) if abs(f) < 10_000 else f"{int(f):,}".replace(",", " ")
     whole, _, frac = f"{f:,.6f}".rstrip("0").partition(".")
     return f"{whole.replace(',', ' ')},{frac}"
 

@@ -19,7 +19,7 @@ def notes_of(rule) -> set[str]:
     notes |= {v.note for p in m.parameters.values() for v in p.values} | {v.reference.note for p in m.parameters.values() for v in p.values}
     for _, ref in rule._all_references():
         notes.add(ref.note)
-    return {n for n in notes if n}
+    return {n for n in notes if n and len(n) >= 30}  # a short note may equal a label word for word
 
 
 def problems_in(text: str, rule) -> list[str]:

@@ -59,6 +59,26 @@ NOT_COVERED_REASONS = {
 }
 
 
+WHERE_TO_CHECK = "sig.ville.gouv.fr (Système d'information géographique de la politique de la ville)"
+TERRITORY_WORDS = {"metropole": "en métropole", "outre_mer": "outre-mer"}
+
+
+def not_covered_guidance(date: dt.date, territory: str | None) -> str:
+    """What to do when no bundled perimeter file answers for a place at a date: the list in force then (for
+    the place's territory, or both when it is unknown) and where to check the address."""
+    day = date.strftime("%d/%m/%Y")
+    first = min(g.valid_from for g in GENERATIONS)
+    if date < first:
+        return (f"aucune liste de quartiers prioritaires n'était en vigueur au {day} (les premières s'appliquent au "
+                f"{first.strftime('%d/%m/%Y')}) : la géographie prioritaire d'alors (zones urbaines sensibles, "
+                f"quartiers des contrats urbains de cohésion sociale) n'est pas chargée ; vérifiez sur {WHERE_TO_CHECK}")
+    lists = [g for t in ([territory] if territory in TERRITORIES else TERRITORIES) if (g := generation(t, date))]
+    named = " ; ".join(f"{TERRITORY_WORDS[g.territory]}, {g.legal_basis}"
+                       + ("" if g.confirmed else " (référence non confirmée par un texte officiel lu)") for g in lists)
+    return (f"les périmètres chargés ne couvrent pas ce lieu au {day} : la liste des quartiers prioritaires en vigueur "
+            f"à cette date est celle du {named} ; vérifiez l'adresse sur {WHERE_TO_CHECK} ou dans ce texte")
+
+
 @dataclass(frozen=True)
 class Rule:
     """One row of a bundled dataset's validity: (dataset, territory, period, régions covered)."""

@@ -73,6 +73,14 @@ class GeoAnswer:
                 self._cols[which] = overseas(self.departement)
         return self._cols[which]
 
+    def message(self, i: int) -> str:
+        """French for an ambiguous answer; for `not_covered`, the list in force at that date and where to check."""
+        if self.status[i] == "not_covered":
+            from eligibility.geography.vintages import not_covered_guidance
+
+            return not_covered_guidance(V.to_date(self.dates[i]), _territory_word(self.col("in_overseas"), i))
+        return MESSAGES[self.status[i]]
+
     def row_trace(self, i: int) -> dict:
         out = {"fact": self.place, "date_expression": self.date_label, "form": self.form[i],
                "date": V.to_date(self.dates[i]).isoformat() if self.asked[i] else None,
@@ -81,6 +89,8 @@ class GeoAnswer:
         if not self.asked[i]:
             out["status"] = "not_asked"
             return out
+        if self.status[i] in AMBIGUOUS:
+            out["message"] = self.message(i)
         if self.form[i] == "quartier_code":
             import eligibility.geography as geo
 

@@ -12,15 +12,13 @@ def distance_words(meters: Any) -> str:
 
 
 def legal_reference_words(ref: Any) -> str:
-    """« Décret …, art. 4 », saying in words when the figure or text is not confirmed."""
+    """« Décret …, art. 4 », saying in words when the figure or text is not confirmed (never the provenance
+    notes, which stay in the JSON)."""
     from ..decisions.render import ref_text
 
     if isinstance(ref, str):
         return ref
-    words = ref_text(ref).replace(" [non confirmé]", "")
-    if ref and ref.get("confirmed") is False:
-        words += " (référence non confirmée dans le texte officiel lu)"
-    return words
+    return ref_text(ref)
 
 
 def euros(amount: Any) -> str:

@@ -84,9 +84,11 @@ def test_date_override():
 def test_unconfirmed_parameters_are_flagged_in_the_trace():
     d = evaluate("tfpb", {"tax_year": 2024, "logement.location": {"quartier_code": "QN04004M"}})
     used = {p["parameter"]: p for p in d.trace["parameters"]}
-    assert used["abattement_en_vigueur"]["confirmed"] is False and "[U]" in used["abattement_en_vigueur"]["note"]
+    assert used["abattement_en_vigueur"]["confirmed"] is False and "[U]" in used["abattement_en_vigueur"]["provenance"]["note"]
     # the 30 % rate for 2024 rests on an unread prorogation ([U]): flagged too (it was confirmed by mistake)
-    assert used["taux_abattement"]["confirmed"] is False and "[I]" in used["taux_abattement"]["note"]
+    assert used["taux_abattement"]["confirmed"] is False and "[I]" in used["taux_abattement"]["provenance"]["note"]
+    # the reference of an unconfirmed figure is not shown as confirmed beside it (audit §2.1)
+    assert used["taux_abattement"]["legal_reference"]["confirmed"] is False
 
 
 def test_parameter_api():

@@ -90,9 +90,12 @@ class Chunk:
 
     def _frame_record_by_record(self) -> pd.DataFrame:
         """Rare path: quotes that pandas reads differently (e.g. a quote inside an unquoted field)."""
-        rows = list(csv.reader(io.StringIO(self.text.decode("utf-8"), newline=""), delimiter=self.separator))
+        try:
+            rows = list(csv.reader(io.StringIO(self.text.decode("utf-8"), newline=""), delimiter=self.separator))
+        except csv.Error:
+            rows = None
         good = np.flatnonzero(np.equal(self.errors, None))
-        if len(rows) != len(good):
+        if rows is None or len(rows) != len(good):
             # cannot align safely: report every record of the chunk rather than guess
             for i in good:
                 self.errors[i] = "ligne illisible (guillemets incohérents dans ce bloc de lignes)"

@@ -144,13 +144,16 @@ def row_json(res, i: int) -> dict:
     }
 
 
+# Why a point outside France is refused (`locate_answer`); a batch row says the same (batch/locate.py).
+OUTSIDE_FRANCE = "est hors du territoire français couvert (aucun département ni collectivité ne le contient)"
+
+
 def locate_answer(res, where: str, date_given: bool, i: int = 0) -> dict:
     """The `qpv locate --json` object of row i: `row(i)`, except that a point outside France is bad
     input (BadInput naming `where`, e.g. "le point (2.0, 60.0)"), and the trace records whether the
     date was given (`date_source: "option"`) or defaulted to today. The CLI and the web service share it."""
     obj = res.row(i)
     if obj.get("reason_code") == "hors_france" or (obj["trace"].get("coverage") == "hors_france"):
-        raise BadInput(f"{where} est hors du territoire français couvert (aucun département ni collectivité ne le contient)",
-                       field="position")
+        raise BadInput(f"{where} {OUTSIDE_FRANCE}", field="position")
     obj["trace"]["date_source"] = "option" if date_given else "default"
     return obj

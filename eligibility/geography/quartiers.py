@@ -150,7 +150,7 @@ def commune_geojson(code: str) -> dict | None:
     rel = index.communes_file(dep)
     if rel is None:
         return None
-    with gzip.open(datasets.verified_path("communes_geo", rel), "rt", encoding="utf-8") as f:
+    with datasets.open_verified("communes_geo", rel) as f:  # parses the very bytes that were hashed
         features = json.load(f)["features"]
     for feature in features:
         if str(feature.get("properties", {}).get("code")) == code:

@@ -6,23 +6,8 @@ import pytest
 
 from eligibility.rules import evaluate, evaluate_frame
 from eligibility.rules.expressions import Compiler, ExpressionError
-from eligibility.rules.loader import load_file
 
-RULE = """
-id: site-polynesie
-kind: criterion
-title: Site hors de Polynésie française
-version: "1"
-legal_texts:
-  - {id: essai, text: Texte d'essai, effective: 2020-01-01, confirmed: true}
-validity: {from: 2020-01-01, to: null}
-decision_date:
-  expression: day
-  label: date d'appréciation
-  legal_reference: {text: essai}
-facts:
-  day: {type: date, description: Date}
-  site: {type: place, description: Lieu}
+CONDITIONS = """
 conditions:
   - id: hors_polynesie
     label: Site hors de Polynésie française
@@ -42,10 +27,8 @@ ATLANTIC = {"lon": -30.0, "lat": 40.0}             # no département
 
 
 @pytest.fixture(scope="module")
-def rule(tmp_path_factory):
-    path = tmp_path_factory.mktemp("rules") / "site-polynesie.yaml"
-    path.write_text(RULE, encoding="utf-8")
-    return load_file(path)
+def rule(place_rule):
+    return place_rule("site-polynesie", "Site hors de Polynésie française", CONDITIONS)
 
 
 @pytest.mark.parametrize("site,outcome,code", [

@@ -2,10 +2,11 @@
 import datetime as dt
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from qpv_cli.common import to_json
+from eligibility.errors import BadInput
 from eligibility.rules import evaluate, evaluate_frame, load_rules
 
 # --- strategies: random facts over real places (coordinates explained in the rule files' tests) ---
@@ -267,7 +268,10 @@ def test_dropping_facts_from_an_eligible_case(data):
     d = evaluate(rid, facts)
     if d.outcome == "eligible":
         filler = data.draw(FACTS[rid](missing=False))
-        e = evaluate(rid, {**filler, **facts})
+        try:
+            e = evaluate(rid, {**filler, **facts})
+        except BadInput:  # a completion that contradicts the kept facts (a CDI with a duration) is no completion
+            assume(False)
         assert e.outcome == "eligible" and e.amounts == d.amounts, (dropped, e.reasons)
     else:
         assert d.outcome == "undetermined" and d.missing_inputs

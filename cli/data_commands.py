@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from eligibility.errors import DataIntegrityError
+
 from .common import emit, handle_errors, json_option
 
 
@@ -80,20 +82,33 @@ def info(as_json: bool) -> None:
 @json_option
 @handle_errors
 def verify(as_json: bool) -> None:
-    """Recalcule la somme sha256 de chaque fichier fourni et de chaque couche importée, et la compare au manifeste."""
+    """Vérifie le manifeste (somme épinglée, périodes de validité, couverture), recalcule la somme sha256
+    de chaque fichier fourni et de chaque couche importée, et contrôle les caches dérivés (un cache
+    endommagé est supprimé puis reconstruit)."""
     from eligibility import datasets
-    from eligibility.geography import layers
+    from eligibility.addresses.index import verify_bundled
+    from eligibility.geography import cache, layers, vintages
 
-    rows = datasets.verify_all() + layers.verify_all()
-    bad = [r for r in rows if not r["ok"]]
+    rows = datasets.verify_all()  # loads the manifest first: a manifest that is not the pinned one stops here
+    imported = layers.verify_all()
+    try:
+        vintages.rules.cache_clear()
+        vintages.rules()  # the engine's own checks of the validity periods and coverage (imported layers too)
+        manifest = {"path": "manifest.yaml", "ok": True, "message": "ok"}
+    except DataIntegrityError as exc:
+        manifest = {"path": "manifest.yaml", "ok": False, "message": str(exc)}
+    caches = cache.verify_entries(layers.vouch, layers.elsewhere) + verify_bundled()
+    everything = [manifest] + rows + imported + caches
+    bad = [r for r in everything if not r["ok"]]
 
     def text(obj):
         lines = [f"{'OK ' if r['ok'] else 'KO '} {r['path']}" + (f" (couche « {r['layer']} »)" if r.get("layer") else "")
-                 + ("" if r["ok"] else f" — {r['message']}") for r in obj["files"]]
-        lines.append(f"{len(rows) - len(bad)} fichier(s) valides, {len(bad)} en erreur")
+                 + ("" if r["ok"] else f" — {r['message']}") for r in everything]
+        lines.append(f"{len(rows)} fichier(s) de référence, {len(imported)} couche(s) importée(s), {len(caches)} cache(s) "
+                     f"dérivé(s) vérifiés : {len(everything) - len(bad)} valide(s), {len(bad)} en erreur")
         return "\n".join(lines)
 
-    emit({"ok": not bad, "files": rows}, as_json, text)
+    emit({"ok": not bad, "manifest": manifest, "files": rows, "layers": imported, "caches": caches}, as_json, text)
     if bad:
         raise SystemExit(1)
 

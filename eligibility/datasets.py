@@ -1,23 +1,28 @@
 """Reference data: the manifest, checksums and provenance.
 
-Every file the engine reads is opened through `verified_path`, which refuses a file that is missing
-or whose sha256 differs from `reference_data/manifest.yaml`. Hashing is remembered per
-(path, size, mtime) in the cache folder so a cold command does not rehash megabytes each time.
+Every file the engine reads is opened through `open_verified` / `verified_bytes` (or `verified_path`),
+which refuse a file that is missing or whose sha256 differs from `reference_data/manifest.yaml`; the
+file is hashed on every read (`integrity`). The manifest itself must hash to the sha256 pinned in the
+package (`manifest_pin.py`): a one-byte change to a validity date or a coverage region is refused.
 """
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import gzip
 import hashlib
-import json
+import io
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from . import integrity
 from .errors import DataIntegrityError
-from .paths import cache_dir, data_dir
+from .integrity import Source, sha256_file  # noqa: F401 - sha256_file: re-exported for the callers that hash user files
+from .manifest_pin import MANIFEST_SHA256
+from .paths import data_dir
 
 # The C loader parses the manifest several times faster: it is on the path of every cold command.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -39,6 +44,12 @@ class Validity(BaseModel):
     legal_basis: str
     confirmed: bool = True
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Validity":
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError(f"période de validité inversée ({self.valid_from} > {self.valid_to})")
+        return self
 
     def covers(self, date: dt.date) -> bool:
         return self.valid_from <= date and (self.valid_to is None or date <= self.valid_to)
@@ -64,9 +75,12 @@ class Dataset(BaseModel):
         joined = "\n".join(f"{f.path}:{f.sha256}" for f in self.files)
         return hashlib.sha256(joined.encode()).hexdigest()
 
-    def provenance(self) -> dict[str, Any]:
-        """What a trace records about this dataset."""
-        return {"dataset": self.id, "vintage": self.vintage, "sha256": self.sha256, "source": self.source}
+    def provenance(self, files: list[str]) -> dict[str, Any]:
+        """What a trace records about this dataset: `sha256` identifies the dataset as the manifest lists
+        it, `files` gives, for each of `files` (paths or final names) the answer read, the sha256 of the
+        bytes actually read (computed when they were verified, or recorded by the artefact built from them)."""
+        return {"dataset": self.id, "vintage": self.vintage, "sha256": self.sha256, "source": self.source,
+                "files": file_provenance(self, files)}
 
 
 class Manifest(BaseModel):
@@ -85,8 +99,9 @@ class Manifest(BaseModel):
 def _load_manifest(path: Path) -> Manifest:
     if not path.exists():
         raise DataIntegrityError(f"manifeste introuvable : {path}")
+    data = integrity.read(Source(path, MANIFEST_SHA256, "manifest.yaml (somme épinglée dans le moteur)"))
     try:
-        return Manifest.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER))
+        return Manifest.model_validate(yaml.load(data.decode("utf-8"), Loader=_YAML_LOADER))
     except Exception as exc:  # yaml or pydantic: either way the manifest cannot be trusted
         raise DataIntegrityError(f"manifeste illisible ({path}) : {exc}") from exc
 
@@ -99,53 +114,8 @@ def dataset(dataset_id: str) -> Dataset:
     return manifest().get(dataset_id)
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _stamp_file() -> Path:
-    return cache_dir() / "verified-files.json"
-
-
-def _read_stamps() -> dict[str, list]:
-    try:
-        return json.loads(_stamp_file().read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def check_file(entry: DataFile, *, use_stamps: bool = True) -> Path:
-    """Return the file's path if its checksum matches the manifest, else raise DataIntegrityError."""
-    path = data_dir() / entry.path
-    if not path.exists():
-        raise DataIntegrityError(f"fichier de référence manquant : {path}")
-    st = path.stat()
-    stamp = [st.st_size, st.st_mtime_ns, entry.sha256]
-    stamps = _read_stamps() if use_stamps else {}
-    if stamps.get(str(path)) == stamp:
-        return path
-    actual = sha256_file(path)
-    if actual != entry.sha256:
-        raise DataIntegrityError(
-            f"somme de contrôle invalide pour {entry.path} : attendue {entry.sha256[:12]}…, "
-            f"obtenue {actual[:12]}… — le fichier est corrompu ou a été modifié ; le moteur refuse de l'utiliser"
-        )
-    stamps[str(path)] = stamp
-    try:
-        tmp = _stamp_file().with_suffix(".tmp")
-        tmp.write_text(json.dumps(stamps))
-        tmp.replace(_stamp_file())
-    except OSError:
-        pass  # a read-only cache only costs a rehash next time
-    return path
-
-
-def verified_path(dataset_id: str, filename: str | None = None) -> Path:
-    """Path of a dataset's file (the first one if `filename` is None), checked against the manifest.
+def source(dataset_id: str, filename: str | None = None) -> Source:
+    """A dataset's file (the first one if `filename` is None) with the sha256 the manifest vouches for.
 
     `filename` may be the file's relative path or just its final name.
     """
@@ -157,7 +127,62 @@ def verified_path(dataset_id: str, filename: str | None = None) -> Path:
         if not matches:
             raise DataIntegrityError(f"fichier « {filename} » absent du dataset {dataset_id}")
         entry = matches[0]
-    return check_file(entry)
+    return _source(entry)
+
+
+def _source(entry: DataFile) -> Source:
+    return Source(data_dir() / entry.path, entry.sha256, entry.path)
+
+
+def check_file(entry: DataFile) -> Path:
+    """Return the file's path once its bytes hash to the manifest's sha256, else raise DataIntegrityError.
+
+    No stamp shortcut: a file read directly is hashed on every read (cost: docs/reliability.md)."""
+    src = _source(entry)
+    integrity.verify(src)
+    return src.path
+
+
+def verified_path(dataset_id: str, filename: str | None = None) -> Path:
+    """Path of a dataset's file, hashed now and checked against the manifest. Prefer `open_verified`,
+    which parses the very bytes that were hashed."""
+    src = source(dataset_id, filename)
+    integrity.verify(src)
+    return src.path
+
+
+def verified_bytes(dataset_id: str, filename: str | None = None) -> bytes:
+    """The bytes of a dataset's file, checked against the manifest's sha256 before they are returned."""
+    return integrity.read(source(dataset_id, filename))
+
+
+def open_verified(dataset_id: str, filename: str | None = None, *, text: bool = True) -> IO:
+    """A file object over the verified bytes (gzip decompressed when the name ends in .gz)."""
+    src = source(dataset_id, filename)
+    stream: IO = io.BytesIO(integrity.read(src))
+    if src.label.endswith(".gz"):
+        stream = gzip.GzipFile(fileobj=stream)
+    return io.TextIOWrapper(stream, encoding="utf-8") if text else stream
+
+
+def file_provenance(ds: Dataset, files: list[str]) -> list[dict[str, str]]:
+    """{path, sha256} of each of `files` in `ds`, the sha256 being that of the bytes actually read (a file
+    not read yet in this process is hashed now: the value cited is always computed, never copied)."""
+    out = []
+    for f in ds.files:
+        if f.path in files or Path(f.path).name in files:
+            src = _source(f)
+            out.append({"path": f.path, "sha256": integrity.seen(src.path) or integrity.verify(src)})
+    return out
+
+
+def vouch(label: str) -> Source | None:
+    """The Source the manifest vouches for, by its path relative to the data folder (None: not listed)."""
+    for ds in manifest().datasets:
+        for f in ds.files:
+            if f.path == label:
+                return _source(f)
+    return None
 
 
 def verify_all() -> list[dict[str, Any]]:
@@ -166,7 +191,7 @@ def verify_all() -> list[dict[str, Any]]:
     for ds in manifest().datasets:
         for f in ds.files:
             try:
-                check_file(f, use_stamps=False)
+                check_file(f)
                 rows.append({"dataset": ds.id, "path": f.path, "ok": True, "message": "ok"})
             except DataIntegrityError as exc:
                 rows.append({"dataset": ds.id, "path": f.path, "ok": False, "message": str(exc)})

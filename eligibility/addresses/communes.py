@@ -8,13 +8,12 @@ the current commune (`chefLieu`). Source: dataset `cog2026` (communes.json.gz).
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 from dataclasses import dataclass
 
 import pandas as pd
 
-from ..datasets import dataset, verified_path
+from ..datasets import dataset, open_verified
 from .normalize import match_key_series, normalize_series
 
 COG_DATASET = "cog2026"
@@ -44,7 +43,7 @@ def _group(pairs: pd.DataFrame, key: str, value: str) -> dict[str, tuple[str, ..
 
 @functools.lru_cache(maxsize=1)
 def load_communes() -> Communes:
-    with gzip.open(verified_path(COG_DATASET, COG_FILE), "rt", encoding="utf-8") as f:
+    with open_verified(COG_DATASET, COG_FILE) as f:
         raw = pd.DataFrame(json.load(f))
     current = raw[raw["type"].isin(["commune-actuelle", "arrondissement-municipal"])]
     others = raw[raw["type"].isin(["commune-deleguee", "commune-associee"])]
@@ -68,7 +67,7 @@ def load_communes() -> Communes:
         by_name=_group(named, "key", "code"),
         current_of=current_of,
         postcodes=_group(pc, "code", "codesPostaux"),
-        provenance=dataset(COG_DATASET).provenance(),
+        provenance=dataset(COG_DATASET).provenance([COG_FILE]),
     )
 
 

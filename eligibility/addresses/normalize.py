@@ -48,10 +48,10 @@ _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[A-Z])|(?<=[A-Z])(?=\d)")
 _ABBREV = re.compile(r"\b(" + "|".join(sorted(map(re.escape, ABBREVIATIONS), key=len, reverse=True)) + r")\b")
 _ARTICLES = re.compile(r"\b(?:" + "|".join(sorted(ARTICLES, key=len, reverse=True)) + r")\b")
 _SPACES = re.compile(r"\s+")
-_TYPE_WORDS = sorted(set(STREET_TYPES.values()) | {"RUE", "AVENUE", "QUAI", "CITE", "VOIE", "SENTIER", "MONTEE",
+TYPE_WORDS = sorted(set(STREET_TYPES.values()) | {"RUE", "AVENUE", "QUAI", "CITE", "VOIE", "SENTIER", "MONTEE",
                                                    "CHEMIN", "PLACE", "ROUTE", "IMPASSE", "ALLEE", "COURS"},
                      key=len, reverse=True)
-_LEADING_TYPE = re.compile(r"^(?P<type>" + "|".join(map(re.escape, _TYPE_WORDS)) + r")\b\s*(?P<name>.*)$")
+_LEADING_TYPE = re.compile(r"^(?P<type>" + "|".join(map(re.escape, TYPE_WORDS)) + r")\b\s*(?P<name>.*)$")
 
 
 def _ascii_upper(values: pd.Series) -> pd.Series:

@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .normalize import normalize_series
+from .normalize import TYPE_WORDS, normalize_series
 
 INDICES = ("BIS", "TER", "QUATER", "QUINQUIES", "SEXIES")
 _LINE_SEP = re.compile(r"\r\n|[\n\r,;]")
@@ -29,10 +29,11 @@ _COMPLEMENT = re.compile(
 # The last 5-digit group that follows some text is the postal code; what follows it is the town.
 _POSTCODE = re.compile(r"^(?P<before>.*\S)?\s*\b(?P<postcode>\d{5})\b\s*(?P<town>[A-Z][A-Z0-9 ]*)?$")
 # House number, optional range (« 1 3 » from « 1-3 », « 1 ET 3 »), optional indice de répétition.
-# Single-letter indices exclude L and D, which are elided articles (« 1 L ECLUSE »).
+# L and D are elided articles (« 1 L ECLUSE ») unless a street type follows (« 147 D AVENUE … » is 147 D).
 _NUMBER = re.compile(
     r"^(?P<numero>\d{1,5})(?:\s+(?:ET\s+|A\s+|AU\s+)?\d{1,5}(?=\s+[A-Z]))?"
-    r"(?:\s+(?P<indice>" + "|".join(INDICES) + r"|[A-CE-KM-Z])(?=\s|$))?\s+(?P<rest>\D.*)$"
+    r"(?:\s+(?P<indice>" + "|".join(INDICES) + r"|[A-CE-KM-Z]|[DL](?=\s+(?:"
+    + "|".join(map(re.escape, TYPE_WORDS)) + r")\b))(?=\s|$))?\s+(?P<rest>\D.*)$"
 )
 
 COLUMNS = ["numero", "indice", "street", "lieu_dit", "postcode", "town", "cedex", "boite_postale", "complement"]

@@ -113,9 +113,11 @@ def to_float(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         v = pc.cast(pc.if_else(blank, pa.scalar(None, pa.string()), pc.replace_substring(raw, ",", ".")),
                     pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=True)
         dot = pc.fill_null(pc.match_substring(raw, "."), False)
-        if np.isfinite(v[~np.isnan(v)]).all() and not pc.any(pc.and_(comma, dot)).as_py():
-            return v, blank.to_numpy(zero_copy_only=False), np.full(len(v), None, dtype=object), \
-                bool(pc.any(comma).as_py())
+        blank_np = blank.to_numpy(zero_copy_only=False)
+        # Arrow reads « nan », « inf », « -Infinity » as floats: any non-finite value of a non-blank cell
+        # takes the careful path, which refuses it (else a NaN would reach the engine as if it were a number)
+        if np.isfinite(v[~blank_np]).all() and not pc.any(pc.and_(comma, dot)).as_py():
+            return v, blank_np, np.full(len(v), None, dtype=object), bool(pc.any(comma).as_py())
     except pa.ArrowInvalid:
         pass  # some cell needs the careful path below (spaces, « 1.234,5 », text…)
     text = pc.utf8_trim_whitespace(raw)

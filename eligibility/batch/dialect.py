@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,10 +64,30 @@ def _count_outside_quotes(line: str, sep: str) -> int:
     return n
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _not_text(sample: bytes, path: Path) -> None:
+    """Refuse, saying why, what is not a CSV text file: UTF-16 (Excel's « texte Unicode »), binary data,
+    old Mac line ends (a lone \r ends every line: the whole file would be one header line)."""
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BadInput("fichier en UTF-16 (« texte Unicode ») : enregistrez-le en « CSV UTF-8 »", field=str(path))
+    head = sample[: sample.find(b"\n") if b"\n" in sample else len(sample)]
+    start = sample[:4096].decode("latin-1")
+    # control characters in the header, or more than 1 % of the first 4 kB (a few NUL-led cells are data)
+    if _CONTROL.search(head.decode("latin-1")) or len(_CONTROL.findall(start)) > max(8, len(start) / 100):
+        raise BadInput("fichier binaire ou illisible : ce n'est pas un fichier CSV texte (caractères de contrôle "
+                       "au début du fichier)", field=str(path))
+    if b"\r" in head.rstrip(b"\r"):
+        raise BadInput("retour chariot (\\r) seul en fin de ligne (ancien format Mac) : le fichier se lit comme une "
+                       "seule ligne ; enregistrez-le en CSV avec des fins de ligne Windows ou Unix", field=str(path))
+
+
 def sniff(path: Path) -> CsvDialect:
     """Detect encoding, separator and header of a CSV file, or BadInput saying why it cannot be read."""
     with open(path, "rb") as f:
         sample = f.read(SAMPLE_BYTES)
+    _not_text(sample, path)
     codec, label, skip = _encoding(sample)
     end = sample.find(b"\n", skip)
     if end < 0:

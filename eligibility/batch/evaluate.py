@@ -21,7 +21,17 @@ import pandas as pd
 from ..errors import BadInput
 from .columns import first_error, to_date, to_float
 from . import jobs
-from .jobs import ChunkResult, check_keep, counts_of, empty_output, fill_kept, row_numbers, trace_lines, with_kept
+from .jobs import (
+    ChunkResult,
+    check_keep,
+    counts_of,
+    empty_output,
+    fill_kept,
+    row_numbers,
+    trace_lines,
+    with_kept,
+    with_lines,
+)
 
 LIST_SEPARATOR = " | "
 
@@ -115,6 +125,7 @@ class EvaluateJob:
         broken = ~np.equal(chunk.errors, None)
         out["error"][broken] = chunk.errors[broken]
         out["outcome"][broken] = "error"
+        out["error"] = with_lines(chunk, out["error"])
         traces = None
         if self.traces:
             errors = out["error"].copy()

@@ -86,6 +86,18 @@ def fill_kept(out: dict, raw: pd.DataFrame, good: np.ndarray, keep: tuple[str, .
         out[k][good] = np.where(s.notna().to_numpy(), s.astype("str").to_numpy(dtype=object), None)
 
 
+def with_lines(chunk, errors: np.ndarray) -> np.ndarray:
+    """Every error message of a CSV chunk names the file's own line: the row number is not the line
+    number once a quoted field spans lines (Parquet has no lines: its row number is the place)."""
+    bad = np.flatnonzero(~np.equal(errors, None))
+    if chunk.lines is None or not len(bad):
+        return errors
+    out = errors.copy()
+    out[bad] = (pd.Series(errors[bad], dtype=object) + " (ligne "
+                + pd.Series(chunk.lines[bad]).astype(str) + " du fichier)").to_numpy(dtype=object)
+    return out
+
+
 def messages_where(mask: np.ndarray, message: str) -> np.ndarray:
     out = np.full(len(mask), None, dtype=object)
     out[mask] = message

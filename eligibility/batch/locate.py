@@ -20,6 +20,7 @@ from .jobs import (
     row_numbers,
     trace_lines,
     with_kept,
+    with_lines,
 )
 
 # output column kinds: "int" (row), "float" (distances), "str"
@@ -94,20 +95,32 @@ class LocateJob:
         out = empty_output(self.columns, chunk.n_rows)  # column -> numpy array, filled in place
         out["row"] = row_numbers(chunk)
         fill_kept(out, raw, good, self.keep)
-        res = None
+        res, answered = None, np.zeros(0, dtype=np.int64)
         if len(ok):
             res = locate(ok, dates[ok])
             at = good[ok]
+            # outside France is bad input for `qpv locate` (exit 2): here the same message, on its row
+            from ..geography.trace import OUTSIDE_FRANCE, locate_answer
+            from ..geography.vintages import REASON_CODES
+
+            abroad = np.asarray(res.why) == REASON_CODES.index("hors_france")  # integer codes: one comparison
+            if abroad.any():  # as `locate_answer` reads it: an address that could not be placed is undetermined
+                abroad &= np.asarray(res.coverage, dtype=object) == "hors_france"
+            answered = np.flatnonzero(~abroad)  # positions in res
+            errors[at[abroad]] = f"le point {OUTSIDE_FRANCE}"
+            sel = answered if len(answered) < len(ok) else slice(None)  # the usual chunk: no copy
             for name, kind in self.columns:
                 if name in ("row", "error") or name in self.keep:
                     continue
-                values = np.asarray(getattr(res, name))  # extra columns are computed on first access
-                out[name][at] = values.astype(float) if kind == "float" else values
+                values = np.asarray(getattr(res, name))[sel]  # extra columns are computed on first access
+                out[name][at[sel]] = values.astype(float) if kind == "float" else values
+        errors = with_lines(chunk, errors)
         out["error"] = errors
         out["status"][~np.equal(errors, None)] = "error"
         traces = None
-        if self.traces:
-            traces = trace_lines(chunk, errors, good[ok], lambda j: res.row(j))
+        if self.traces:  # each row's object is the one `qpv locate --json --date D` gives for it alone
+            traces = trace_lines(chunk, errors, good[ok][answered],
+                                 lambda j: locate_answer(res, "le point", date_given=True, i=int(answered[j])))
         return ChunkResult(_frame(out, self.columns), traces, counts_of(out["status"]), notes)
 
     def _places(self, df):

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_RECORD_LINES = 50  # a quoted field may span at most this many physical lines
+# The csv module refuses fields over 128 kB by default; a long cell is the value's problem (reported on its
+# row by the column that reads it), never a reason to misread the record or stop the file.
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 _NL, _CR, _QUOTE = 10, 13, 34
 
 
@@ -166,7 +169,10 @@ def _split(data, buf, nl, sep, ncols, encoding, encoding_label, limit, at_eof, m
         lone = cr[~np.isin(cr, content_end[has_cr])]
         if len(lone):
             owner = np.searchsorted(rec_start, lone, side="right") - 1
-            for i in np.unique(owner[(owner >= 0) & (lone < rec_end[np.maximum(owner, 0)])]):  # error path
+            mine = rec_start[np.maximum(owner, 0)]
+            # inside a quoted field a \r is data (RFC 4180): the row is read with all its columns
+            outside = ((quotes.before(lone) - quotes.before(mine)) & 1) == 0
+            for i in np.unique(owner[(owner >= 0) & (lone < rec_end[np.maximum(owner, 0)]) & outside]):  # error path
                 err[i] = "retour chariot (\\r) isolé au milieu de la ligne : fin de ligne d'un autre système ?"
     for s, msg in errors.items():
         pos = np.searchsorted(row_lines, s)

@@ -10,7 +10,10 @@ import hashlib
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
+
 from .. import __version__
+from ..errors import BadInput
 from ..paths import data_dir
 from .journal import Journal
 from .progress import Progress
@@ -28,9 +31,50 @@ from .sources import Position, open_source
 DEFAULT_CHUNK_SIZE = 100_000
 
 
+_SET_ASIDE = "ligne mise de côté"  # never written: only while isolating a refused row
+
+
+def _row_message(exc: BadInput) -> str:
+    return exc.detail if exc.field is None else f"champ « {exc.field} » : {exc.detail}"
+
+
+def answer_chunk(job, chunk):
+    """`job.run(chunk)`, and a batch never stops on a row: when a vectorised step refuses the whole chunk
+    because of one value (a BadInput from geography or the rules engine that the job's own checks did not
+    foresee), the refused rows are found by halving the chunk, and the chunk is answered again with each
+    of them as an error row carrying the engine's message. Error path only; answers are per row, so the
+    other rows get exactly the answers they would have had."""
+    try:
+        return job.run(chunk)
+    except BadInput as exc:
+        first = exc
+    good = np.flatnonzero(np.equal(chunk.errors, None))
+    refused: dict[int, str] = {}
+
+    def isolate(rows: np.ndarray) -> None:
+        try:
+            job.run(chunk.set_aside(np.setdiff1d(good, rows), _SET_ASIDE))
+        except BadInput as exc:
+            if len(rows) == 1:
+                refused[int(rows[0])] = _row_message(exc)
+                return
+            isolate(rows[: len(rows) // 2])
+            isolate(rows[len(rows) // 2:])
+
+    if len(good) > 1:
+        isolate(good[: len(good) // 2])
+        isolate(good[len(good) // 2:])
+    elif len(good) == 1:
+        refused[int(good[0])] = _row_message(first)
+    if not refused:  # not one row's value after all: the chunk as a whole is refused, as before
+        raise first
+    rows = np.fromiter(refused, dtype=np.int64)
+    return job.run(chunk.set_aside(rows, np.array(list(refused.values()), dtype=object)))
+
+
 def process_chunk(job, fmt: OutputFormat, chunk):
     """The unit of work, run wherever the engine says: parse, answer, encode. Returns bytes."""
-    res = job.run(chunk)
+    res = answer_chunk(job, chunk)
     part = encode_part(res.frame, job.columns, fmt)
     traces = None
     if res.traces is not None:

@@ -2,8 +2,9 @@
 
 CSV output mirrors the input's flavour (separator; decimal comma when the separator is « ; »; a BOM
 when the input had one) and neutralises spreadsheet formulas: every *text* cell that starts with
-=, +, -, @, a tab or a carriage return gets a leading apostrophe (OWASP « CSV injection »). Numbers the
-engine produced (row numbers, amounts, distances) are written as numbers and left alone, so a
+=, +, -, @, a tab, a carriage return or NUL gets a leading apostrophe (OWASP « CSV injection »). Numbers the
+engine produced (row numbers, amounts, distances) are written as numbers and left alone (the header's kept
+column names are the user's text: neutralised too), so a
 negative distance stays a number a spreadsheet can sum; they cannot carry a formula.
 Parquet output is typed and not neutralised (it is not opened by spreadsheets as text).
 """
@@ -21,7 +22,7 @@ import pandas as pd
 
 from ..errors import BadInput
 
-FORMULA_START = r"^[=+\-@\t\r]"
+FORMULA_START = r"^[=+\-@\t\r\x00]"  # OWASP's list, and NUL, which some spreadsheets drop before reading the rest
 _ARROW_TYPES = {"int": "int64", "float": "float64", "str": "string"}
 
 
@@ -122,8 +123,9 @@ def encode_part(df: pd.DataFrame, columns, fmt: OutputFormat) -> bytes:
 
 
 def csv_header(columns, fmt: OutputFormat) -> bytes:
-    head = pd.DataFrame(columns=[name for name, _ in columns]).to_csv(sep=fmt.separator, index=False,
-                                                                       lineterminator="\n")
+    """The header line; a kept column's name is the user's text and is neutralised like a cell."""
+    names = ["'" + name if re.match(FORMULA_START, name) else name for name, _ in columns]
+    head = pd.DataFrame(columns=names).to_csv(sep=fmt.separator, index=False, lineterminator="\n")
     return ("\ufeff" if fmt.bom else "").encode("utf-8") + head.encode("utf-8")
 
 

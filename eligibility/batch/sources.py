@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -48,9 +48,25 @@ class Chunk:
     table: object = None                  # Parquet: a pyarrow Table of the rows
     next: Position | None = None
     lines: np.ndarray | None = field(default=None, repr=False)  # CSV physical line of each row (1-based)
+    parsed: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # `frame()`, once computed
 
     def frame(self) -> pd.DataFrame:
         """The well-formed rows as a DataFrame (CSV: strings as written; Parquet: native types)."""
+        if self.parsed is None:
+            self.parsed = self._parse()
+        return self.parsed
+
+    def set_aside(self, rows: np.ndarray, messages) -> "Chunk":
+        """This chunk with the well-formed rows `rows` (positions) turned into error rows with `messages`
+        (one, or one per row): how `runner.answer_chunk` isolates a row that a vectorised step refused."""
+        frame = self.frame()
+        good = np.flatnonzero(np.equal(self.errors, None))
+        keep = ~np.isin(good, rows)
+        errors = self.errors.copy()
+        errors[rows] = messages
+        return replace(self, errors=errors, parsed=frame[keep].reset_index(drop=True))
+
+    def _parse(self) -> pd.DataFrame:
         if self.table is not None:
             return self.table.to_pandas()
         n_good = int(np.equal(self.errors, None).sum())
@@ -74,9 +90,12 @@ class Chunk:
 
     def _frame_record_by_record(self) -> pd.DataFrame:
         """Rare path: quotes that pandas reads differently (e.g. a quote inside an unquoted field)."""
-        rows = list(csv.reader(io.StringIO(self.text.decode("utf-8"), newline=""), delimiter=self.separator))
+        try:
+            rows = list(csv.reader(io.StringIO(self.text.decode("utf-8"), newline=""), delimiter=self.separator))
+        except csv.Error:
+            rows = None
         good = np.flatnonzero(np.equal(self.errors, None))
-        if len(rows) != len(good):
+        if rows is None or len(rows) != len(good):
             # cannot align safely: report every record of the chunk rather than guess
             for i in good:
                 self.errors[i] = "ligne illisible (guillemets incohérents dans ce bloc de lignes)"
@@ -135,8 +154,6 @@ class CsvSource:
                 if recs.n_rows == 0:
                     return
                 nxt = Position(pos.offset + recs.consumed, pos.row + recs.n_rows, pos.line + recs.lines_consumed)
-                for i in np.flatnonzero(~np.equal(recs.errors, None)):  # broken records only
-                    recs.errors[i] = f"{recs.errors[i]} (ligne {pos.line + recs.lines[i]} du fichier)"
                 yield Chunk(index, pos.row, recs.n_rows, recs.errors, d.header, text=recs.good_text,
                             separator=d.separator, next=nxt, lines=recs.lines + pos.line)
                 n_nl -= buf.count(b"\n", 0, recs.consumed)

@@ -62,7 +62,8 @@ class Carreaux:
 def _open(source: str | Path) -> tuple[Path, dict[str, Any]]:
     text = str(source)
     if text.startswith(DATASET_PREFIX) and not Path(text).exists():
-        return verified_path(text), dataset(text).provenance()
+        path = verified_path(text)
+        return path, dataset(text).provenance([path.name])
     path = Path(text)
     if not path.is_file():
         raise BadInput(f"fichier de carreaux introuvable : {path}", field="carreaux")

@@ -11,15 +11,18 @@
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..datasets import dataset, verified_path
+from ..datasets import dataset, open_verified
 from ..errors import BadInput
+
+COMPOSITION_FILE = "uu2020_composition_communale_geo2023.csv"
+COMMUNES_FILE = "communes.json.gz"
+MEDIAN_FILES = ["cc_filosofi_2018_UU2020-geo2021.CSV", "cc_filosofi_2018_METRO-geo2021.CSV"]
 
 MEDIAN_LABEL = (
     "médiane du niveau de vie 2018 (Filosofi 2018, chiffres clés, MED18) : revenu disponible par UC, "
@@ -33,8 +36,8 @@ POPULATION_LABEL = (
 
 @functools.lru_cache(maxsize=1)
 def _composition() -> pd.DataFrame:
-    comp = pd.read_csv(verified_path("uu2020", "uu2020_composition_communale_geo2023.csv"), dtype=str)
-    with gzip.open(verified_path("cog2026", "communes.json.gz"), "rt", encoding="utf-8") as f:
+    comp = pd.read_csv(open_verified("uu2020", COMPOSITION_FILE, text=False), dtype=str)
+    with open_verified("cog2026", COMMUNES_FILE) as f:
         communes = pd.DataFrame(json.load(f))
     pop = communes.loc[communes["type"] == "commune-actuelle", ["code", "population"]]
     return comp.merge(pop, left_on="CODGEO", right_on="code", how="left")
@@ -42,16 +45,15 @@ def _composition() -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=1)
 def _medians() -> tuple[pd.Series, float]:
-    uu = pd.read_csv(verified_path("filosofi2018_chiffres_cles", "cc_filosofi_2018_UU2020-geo2021.CSV"),
-                     sep=";", dtype={"CODGEO": str})
-    metro = pd.read_csv(verified_path("filosofi2018_chiffres_cles", "cc_filosofi_2018_METRO-geo2021.CSV"), sep=";")
+    uu = pd.read_csv(open_verified("filosofi2018_chiffres_cles", MEDIAN_FILES[0], text=False), sep=";", dtype={"CODGEO": str})
+    metro = pd.read_csv(open_verified("filosofi2018_chiffres_cles", MEDIAN_FILES[1], text=False), sep=";")
     return uu.set_index("CODGEO")["MED18"], float(metro["MED18"].iloc[0])
 
 
 def national_median() -> dict[str, Any]:
     """Default RMUC-nat: metropolitan MED18, with its label and provenance."""
     _, med = _medians()
-    return {"value": med, "label": MEDIAN_LABEL, **dataset("filosofi2018_chiffres_cles").provenance()}
+    return {"value": med, "label": MEDIAN_LABEL, **dataset("filosofi2018_chiffres_cles").provenance(MEDIAN_FILES)}
 
 
 def uu_of_communes(codes) -> np.ndarray:
@@ -82,8 +84,8 @@ def facts(code: str) -> dict[str, Any]:
             "label": POPULATION_LABEL,
             "communes": int(len(members)),
             "communes_without_population": missing,
-            "datasets": [dataset("uu2020").provenance(), dataset("cog2026").provenance()],
+            "datasets": [dataset("uu2020").provenance([COMPOSITION_FILE]), dataset("cog2026").provenance([COMMUNES_FILE])],
         },
         "median": None if med is None or pd.isna(med) else float(med),
-        "median_source": {"label": MEDIAN_LABEL, **dataset("filosofi2018_chiffres_cles").provenance()},
+        "median_source": {"label": MEDIAN_LABEL, **dataset("filosofi2018_chiffres_cles").provenance(MEDIAN_FILES)},
     }

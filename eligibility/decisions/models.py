@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 
 class Decision(BaseModel):
@@ -14,8 +14,14 @@ class Decision(BaseModel):
     missing_inputs: list[str]
     ambiguities: list[dict[str, Any]]
     obligations: list[dict[str, Any]]
+    remarks: list[dict[str, Any]] = []
     error: str | None = None
     trace: dict[str, Any]
+    _rule: Any = PrivateAttr(default=None)  # the rule that decided: its French wording for `to_text`
+
+    def with_rule(self, rule) -> "Decision":
+        self._rule = rule
+        return self
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready dict, keys in a fixed order (same decision, same bytes)."""
@@ -27,4 +33,4 @@ class Decision(BaseModel):
     def to_text(self, full_trace: bool = False) -> str:
         from .render import render_text
 
-        return render_text(self.to_json(), full_trace=full_trace)
+        return render_text(self.to_json(), full_trace=full_trace, rule=self._rule)

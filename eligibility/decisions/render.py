@@ -1,7 +1,16 @@
-"""Readable French for a decision and its trace (`qpv evaluate` without --json, `qpv explain`)."""
+"""Readable French for a decision and its trace (`qpv evaluate` without --json, `qpv explain`).
+
+People read French, not our internals: facts by their French name, enum values by their label, dates as
+01/02/2024, the text and article in force at the decision date, and one plain mention where a figure or a
+reference is not confirmed. Expressions, dotted fact paths, codes and provenance notes stay in the JSON.
+"""
 from __future__ import annotations
 
 from typing import Any
+
+from .french import NOT_CONFIRMED_FIGURE, NOT_CONFIRMED_REFERENCE, date_fr, euros, number_fr, with_unit
+
+__all__ = ["render_text", "ref_text", "euros", "OUTCOME_FR", "STATUS_FR"]
 
 OUTCOME_FR = {"eligible": "ÉLIGIBLE", "not_eligible": "NON ÉLIGIBLE", "undetermined": "INDÉTERMINÉ",
               "error": "ERREUR DANS LES FAITS", "out_of_scope": "HORS DU CHAMP D'APPLICATION"}
@@ -10,58 +19,95 @@ STATUS_FR = {"inside": "dans un quartier prioritaire", "outside": "hors quartier
              "near_boundary": "à proximité immédiate d'une limite", "not_covered": "territoire non couvert",
              "undetermined": "adresse non localisée", "not_asked": "question non posée (lieu ou date inconnu)"}
 TERRITORY_FR = {"metropole": "métropole", "outre_mer": "outre-mer", None: "territoire inconnu"}
+FORM_FR = {"lon_lat": "coordonnées", "quartier_code": "code de quartier", "address": "adresse", None: "non donné"}
+SOURCE_FR = {"règle": "fixée par la règle", "option --date": "imposée par l'option --date"}
 
 
 def ref_text(ref: dict | None) -> str:
+    """« Code du travail, article L. 5134-102 » and, when not confirmed, the plain mention."""
     if not ref:
         return "—"
     out = ref["text"] + (f", {ref['article']}" if ref.get("article") else "")
-    if not ref.get("confirmed", True):
-        out += " [non confirmé]"
+    if ref.get("confirmed") is False:
+        out += f" — {NOT_CONFIRMED_REFERENCE}"
     return out
 
 
-def euros(x: float | None) -> str:
-    if x is None:
-        return "inconnu"
-    whole, cents = f"{x:,.2f}".split(".")
-    return f"{whole.replace(',', ' ')},{cents} €"
+class Words:
+    """The French names of a rule's facts and enum values (from its file); plain fallbacks without it."""
+
+    def __init__(self, rule=None):
+        self.facts = rule.model.facts if rule is not None else {}
+
+    def fact(self, path: str) -> str:
+        f = self.facts.get(path)
+        return (f.label or short_label(f.description)) if f is not None else path
+
+    def value(self, path: str, v: Any) -> str:
+        if v is None:
+            return "manquant"
+        if isinstance(v, bool):
+            return "oui" if v else "non"
+        f = self.facts.get(path)
+        if isinstance(v, dict):
+            return ", ".join(f"{FORM_WORDS.get(k, k)} {x}" for k, x in v.items())
+        if f is not None and f.type == "date":
+            return date_fr(v)
+        if isinstance(v, (int, float)):
+            return number_fr(v)
+        if f is not None and f.labels:
+            return f.labels.get(str(v), str(v))
+        return str(v)
 
 
-def shown(v: Any) -> str:
-    """A fact value in French text."""
-    if v is None:
-        return "manquant"
-    if isinstance(v, bool):
-        return "oui" if v else "non"
-    if isinstance(v, dict):
-        return ", ".join(f"{k} {x}" for k, x in v.items())
-    return str(v)
+def short_label(description: str) -> str:
+    """A fact's name from its description: the words before the first parenthesis or colon."""
+    cut = min([len(description)] + [k for k in (description.find(" ("), description.find(" :")) if k > 0])
+    return description[:cut].strip().rstrip(" .?")
 
 
-def render_text(d: dict[str, Any], full_trace: bool = False) -> str:
+FORM_WORDS = {"lon": "longitude", "lat": "latitude", "quartier_code": "quartier", "address": "adresse"}
+
+
+def _figure_flag(confirmed: bool) -> str:
+    return "" if confirmed else f" ({NOT_CONFIRMED_FIGURE})"
+
+
+def render_text(d: dict[str, Any], full_trace: bool = False, rule=None) -> str:
+    if rule is None:
+        rule = _rule_of(d)
+    w = Words(rule)
     t = d["trace"]
     lines = [f"{t['rule']['title']} — décision : {OUTCOME_FR[d['outcome']]}"]
     dd = t["decision_date"]
-    lines.append(f"Date retenue : {dd['value'] or 'inconnue'} ({dd['label']} ; source : {dd['source']} ; "
+    lines.append(f"Date retenue : {date_fr(dd['value'])} ({dd['label']}, {SOURCE_FR.get(dd['source'], dd['source'])} ; "
                  f"{ref_text(dd['legal_reference'])})")
     if d.get("error"):
         lines.append(f"Erreur : {d['error']}")
     if d["amounts"]:
         lines.append("Montants :")
+        flags = {a["id"]: _figure_flag(a.get("confirmed", True) and a["legal_reference"].get("confirmed") is not False)
+                 for a in t["amounts"]}
         for item in d["amounts"].get("schedule", []):
-            lines.append(f"  année {item['year']} : {euros(item['amount'])}")
+            aid = next((a["id"] for a in t["amounts"] if a["year"] == item["year"] and a["label"] == item["label"]), None)
+            lines.append(f"  année {item['year']} : {euros(item['amount'])}{flags.get(aid, '')}")
         for a in t["amounts"]:
             if a["year"] is None:
-                lines.append(f"  {a['label']} : {euros(d['amounts'].get(a['id']))}")
+                lines.append(f"  {a['label']} : {euros(d['amounts'].get(a['id']))}{flags[a['id']]}")
+    for r in d.get("remarks") or []:
+        lines.append(f"À noter : {r['message']} ({ref_text(r['legal_reference'])})")
     if d["reasons"]:
         lines.append("Hors du champ d'application :" if d["outcome"] == "out_of_scope" else "Conditions non remplies :")
         for r in d["reasons"]:
             lines.append(f"  ✗ {r['message']} ({ref_text(r['legal_reference'])})")
     if d["missing_inputs"]:
-        lines.append("Faits manquants : " + ", ".join(d["missing_inputs"]))
+        lines.append("Informations manquantes :")
+        lines += [f"  • {w.fact(p)}" for p in d["missing_inputs"]]
     for a in d["ambiguities"]:
-        lines.append(f"Ambiguïté : {a.get('fact') or a.get('parameter')} — {a['message']}")
+        if a.get("fact"):
+            lines.append(f"Incertitude sur « {w.fact(a['fact'])} » : {a['message']}")
+        else:
+            lines.append(f"Incertitude : {a['message']}")
     if d["obligations"]:
         lines.append("Obligations après la décision (non vérifiées ici) :")
         for o in d["obligations"]:
@@ -70,44 +116,76 @@ def render_text(d: dict[str, Any], full_trace: bool = False) -> str:
         return "\n".join(lines)
 
     lines.append("")
-    lines.append(f"Trace — règle {t['rule']['id']} version {t['rule']['version']} "
-                 f"(fichier {t['rule']['file']}, sha256 {t['rule']['sha256'][:16]}…)")
-    if t.get("scope"):
-        lines.append("Champ d'application :")
-    for c in t.get("scope", []):
-        lines.append(f"  [{RESULT_FR[c['result']]}] {c['label']} — {ref_text(c['legal_reference'])}")
-    lines.append("Conditions :")
-    for c in t["conditions"]:
-        lines.append(f"  [{RESULT_FR[c['result']]}] {c['label']} — {ref_text(c['legal_reference'])}")
-        lines.append(f"      règle : {c['expression']}")
-        if c["inputs"]:
-            lines.append("      faits : " + " ; ".join(f"{k} = {shown(v)}" for k, v in c["inputs"].items()))
-        if c["parameters"]:
-            lines.append(f"      paramètres : {', '.join(c['parameters'])}")
-        for e in c["exceptions"]:
-            state = "appliquée" if e["applied"] else RESULT_FR[e["result"]]
-            lines.append(f"      exception « {e['label']} » : {state} ({ref_text(e['legal_reference'])})")
+    lines.append(f"Détail — règle « {t['rule']['title']} », version {t['rule']['version']} "
+                 f"(empreinte sha256 {t['rule']['sha256'][:16]}…)")
+    for title, key in (("Champ d'application :", "scope"), ("Conditions :", "conditions")):
+        if t.get(key):
+            lines.append(title)
+        for c in t.get(key, []):
+            lines += _condition_lines(w, c)
     if t["parameters"]:
-        lines.append("Paramètres utilisés :")
+        lines.append("Valeurs datées utilisées :")
         for p in t["parameters"]:
-            period = f"du {p['from']} au {p['to'] or '…'}" if p["from"] else "aucune période en vigueur"
-            value = "valeur non connue" if p["value"] is None else shown(p["value"])
-            flag = "" if p["confirmed"] else " [non confirmé]"
-            note = f" — {p['note']}" if p.get("note") else ""
-            lines.append(f"  {p['parameter']} = {value} ({period} ; {ref_text(p['legal_reference'])}){flag}{note}")
+            label = p.get("label") or "valeur"
+            if p["from"] is None:
+                lines.append(f"  {label} : aucune valeur prévue à cette date")
+                continue
+            period = f"du {date_fr(p['from'])} au {date_fr(p['to']) if p['to'] else '…'}"
+            value = "valeur non connue" if p["value"] is None else _param_value(w, p)
+            ref = {**p["legal_reference"], "confirmed": True} if p["legal_reference"] else None  # said once, below
+            flag = "" if p["value"] is None or p["confirmed"] else f" — {NOT_CONFIRMED_FIGURE}"
+            lines.append(f"  {label} = {value} ({period} ; {ref_text(ref)}){flag}")
     if t["geography"]:
         lines.append("Géographie :")
         for g in t["geography"]:
-            where = f"quartier {g['quartier']}" if g.get("quartier") else ""
-            lines.append(f"  {g['fact']} (forme {g['form'] or '—'}) au {g['date'] or '?'} : "
-                         f"{STATUS_FR.get(g['status'], g['status'])} {where} millésime {g.get('vintage') or '—'}"
-                         f" ; {TERRITORY_FR[g.get('territory')]}"
-                         + (f" (département {g['departement']})" if g.get("departement") else ""))
+            parts = [STATUS_FR.get(g["status"], "réponse inconnue")]
+            if g.get("quartier"):
+                parts.append(f"quartier {g['quartier']}")
+            if g.get("vintage"):
+                parts.append(f"liste {g['vintage']}")
+            where = TERRITORY_FR.get(g.get("territory"), "territoire inconnu") + (
+                f" (département {g['departement']})" if g.get("departement") else "")
+            lines.append(f"  {w.fact(g['fact'])} ({FORM_FR.get(g['form'], 'non donné')}) au {date_fr(g['date']) if g['date'] else 'date inconnue'} : "
+                         f"{', '.join(parts)} ; {where}")
+            if g.get("message"):
+                lines.append(f"      {g['message']}")
     if t["amounts"]:
         lines.append("Calcul des montants :")
         for a in t["amounts"]:
-            cap = f", plafond {a['ceiling']}" if a["ceiling"] else ""
-            lines.append(f"  {a['label']} = {a['expression']}{cap} → {euros(a['value'])} ({ref_text(a['legal_reference'])})")
+            ref = a["legal_reference"]
+            sure = a.get("confirmed", True) and ref.get("confirmed") is not False  # one mention, not two
+            lines.append(f"  {a['label']} → {euros(a['value'])} ({ref_text({**ref, 'confirmed': True})})"
+                         f"{_figure_flag(sure)}")
     for v in t["data_versions"]:
-        lines.append(f"Données : {v['dataset']} (millésime {v['vintage']}, sha256 {v['sha256'][:16]}…)")
+        lines.append(f"Données : {v['vintage']} (empreinte sha256 {v['sha256'][:16]}…)")
     return "\n".join(lines)
+
+
+def _condition_lines(w: Words, c: dict) -> list[str]:
+    lines = [f"  [{RESULT_FR[c['result']]}] {c['label']} — {ref_text(c['legal_reference'])}"]
+    if c["inputs"]:
+        lines.append("      faits : " + " ; ".join(f"{w.fact(k)} = {w.value(k, v)}" for k, v in c["inputs"].items()))
+    for e in c["exceptions"]:
+        state = "appliquée" if e["applied"] else RESULT_FR[e["result"]]
+        lines.append(f"      exception « {e['label']} » : {state} ({ref_text(e['legal_reference'])})")
+    return lines
+
+
+def _param_value(w: Words, p: dict) -> str:
+    v = p["value"]
+    if p.get("value_label"):
+        return p["value_label"]
+    if isinstance(v, list):
+        labels = {code: lab for f in w.facts.values() for code, lab in (f.labels or {}).items()}
+        return ", ".join(labels.get(str(x), with_unit(x, None)) for x in v)
+    return with_unit(v, p.get("unit"))
+
+
+def _rule_of(d: dict):
+    """The rule file behind a decision read back from JSON (its French wording), when it still loads."""
+    try:
+        from ..rules import get_rule
+
+        return get_rule(d["dispositif"])
+    except Exception:  # noqa: BLE001 - wording only: without the file, the plain fallbacks are used
+        return None

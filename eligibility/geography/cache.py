@@ -3,21 +3,33 @@
 Entries are keyed by the sha256 of the datasets they come from, so a changed file can never be
 served from a stale cache. Writes are atomic (temp file + rename): parallel test workers or two
 commands building the same entry at once each produce a whole file, and the last rename wins.
+
+Each entry carries its own metadata (array `__meta__`): the sha256 of its arrays and, for each source
+file, the sha256 of the bytes it was built from with the file's stat stamp. On load the arrays are
+rehashed and compared; a source is rehashed unless its stamp is unchanged (`integrity.check_input`).
+An unreadable entry (truncated, CRC error), one whose arrays were rewritten, or one built from other
+bytes is rebuilt once, with a message; if the rebuild fails, the command refuses (DataIntegrityError).
 """
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import shapely
 
+from .. import integrity
+from ..errors import DataIntegrityError
+from ..integrity import Source
 from ..paths import cache_dir
 
-CACHE_VERSION = "geo-1"  # bump when the layout or the derivation of a cached entry changes
+CACHE_VERSION = "geo-2"  # bump when the layout or the derivation of a cached entry changes
+META = "__meta__"
 
 
 def key(*parts: str) -> str:
@@ -25,7 +37,7 @@ def key(*parts: str) -> str:
 
 
 def _path(name: str, digest: str) -> Path:
-    folder = cache_dir() / "geography"
+    folder = cache_dir() / "geography" / CACHE_VERSION  # entries of older layouts are never read
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{name}-{digest}.npz"
 
@@ -44,24 +56,113 @@ def unpack_geoms(arrays, name: str = "geom") -> np.ndarray:
     return shapely.from_wkb([blob[off[i]:off[i + 1]] for i in range(len(off) - 1)])
 
 
-def cached(name: str, digest: str, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Load the entry `name`/`digest`, or build it, store it atomically and return it."""
-    path = _path(name, digest)
-    if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
-        except (OSError, ValueError):
-            pass  # a truncated or foreign file: rebuild it
-    arrays = build()
+def arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 of an entry's content: every array's name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(memoryview(a.reshape(-1)).cast("B"))  # the array's own buffer: no copy
+    return h.hexdigest()
+
+
+class DamagedEntry(Exception):
+    """A cache entry that cannot be used as it is (the reason is French, for the rebuild message)."""
+
+
+def load_entry(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    """(arrays, metadata) of an entry whose arrays hash to the sha256 its metadata records."""
+    try:
+        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(arrays.pop(META).tobytes().decode("utf-8"))
+    except KeyError:
+        raise DamagedEntry("sans métadonnées d'intégrité") from None
+    except Exception as exc:  # noqa: BLE001 - zip, CRC, zlib, numpy or JSON: unreadable either way
+        raise DamagedEntry("illisible (archive tronquée ou endommagée)") from exc
+    actual = arrays_sha256(arrays)
+    if meta.get("sha256") != actual:
+        raise DamagedEntry(integrity.mismatch_message(path.name, str(meta.get("sha256") or "?"), actual))
+    return arrays, meta
+
+
+def _check_sources(meta: dict, sources: Sequence[Source]) -> None:
+    recorded = {r.get("label"): r for r in meta.get("inputs") or []}
+    if set(recorded) != {s.label for s in sources}:
+        raise DamagedEntry("construit à partir d'autres fichiers")
+    for src in sources:
+        if not integrity.check_input(src, recorded[src.label]):
+            raise DamagedEntry(f"construit à partir d'autres octets que {src.label}")
+
+
+def _write(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays, **{META: blob})
         os.replace(tmp, path)
-    except OSError:
+    except OSError:  # a read-only or full cache only costs a rebuild next time
         try:
             os.unlink(tmp)
         except OSError:
             pass
+
+
+def cached(name: str, digest: str, build: Callable[[], dict[str, np.ndarray]], *,
+           sources: Sequence[Source]) -> dict[str, np.ndarray]:
+    """Load the entry `name`/`digest`, or build it from `sources` (the files it is derived from, each
+    hashed before the build), store it atomically and return it."""
+    path = _path(name, digest)
+    if path.exists():
+        try:
+            arrays, meta = load_entry(path)
+            _check_sources(meta, sources)
+            return arrays
+        except DamagedEntry as why:
+            integrity.notice(f"cache dérivé {path.name} {why} : reconstruit à partir des données de référence")
+    inputs = [integrity.input_record(src) for src in sources]  # a corrupted source refuses here, before any parse
+    arrays = build()
+    meta = {"format": CACHE_VERSION, "name": name, "inputs": inputs, "sha256": arrays_sha256(arrays)}
+    _write(path, arrays, meta)
     return arrays
+
+
+def verify_entries(vouch: Callable[[str], Source | None], elsewhere: Callable[[str], bool] = lambda label: False) -> list[dict]:
+    """`qpv data verify`: every entry of the current layout, rehashed (arrays and sources, no stamp
+    shortcut). `vouch(label)` gives the Source that vouches for an input (None: unknown). A damaged entry
+    is removed, so that the next command rebuilds it. `elsewhere(label)`: an input this verification does
+    not see (an imported layer of another layers folder); entries built from one are left alone and not
+    listed (their key names the layer's own checksum: they can never answer for another file).
+    One row per entry: path, ok, message."""
+    folder = cache_dir() / "geography" / CACHE_VERSION
+    rows = []
+    for path in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+        label = f"cache géographie {path.name}"
+        try:
+            _, meta = load_entry(path)
+            inputs = [(rec, vouch(str(rec.get("label")))) for rec in meta.get("inputs") or []]
+            if any(src is None and elsewhere(str(rec.get("label"))) for rec, src in inputs):
+                continue
+            for rec, src in inputs:
+                if src is None or rec.get("sha256") != src.sha256:
+                    raise DamagedEntry(f"construit à partir d'un fichier que le manifeste ne garantit pas ({rec.get('label')})")
+            for rec, src in inputs:
+                integrity.verify(src)
+            rows.append({"kind": "cache", "path": label, "ok": True, "message": "ok"})
+        except DataIntegrityError as exc:  # the entry is whole, its source file is not: refused until it is restored
+            rows.append({"kind": "cache", "path": label, "ok": False, "message": f"fichier source en erreur : {exc}"})
+        except DamagedEntry as why:
+            path.unlink(missing_ok=True)
+            rows.append({"kind": "cache", "path": label, "ok": False,
+                         "message": f"{why} : supprimé, reconstruit au prochain usage"})
+    return rows
+
+
+def drop(fragment: str) -> int:
+    """Remove the entries whose name contains `fragment` (a removed layer's dataset id): returns how many."""
+    folder = cache_dir() / "geography" / CACHE_VERSION
+    gone = [p for p in folder.glob(f"*{fragment}*.npz")] if folder.is_dir() else []
+    for p in gone:
+        p.unlink(missing_ok=True)
+    return len(gone)

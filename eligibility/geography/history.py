@@ -47,8 +47,8 @@ def place_history(a, b, crs: str = "EPSG:4326", tolerance_m: float | None = None
                     "quartier": row["quartier"], "distance_to_boundary_m": row["distance_to_boundary_m"],
                     "reason": row["reason"], "dataset": rule.dataset_id if rule else None,
                     "layer": rule.layer if rule else None,
-                    "sha256": (layers.layer_of(rule.dataset_id).sha256 if rule and rule.layer else
-                               layers.provenance(rule.dataset_id)["sha256"] if rule else None),
+                    # the sha256 of the perimeter file's bytes as read, bundled or imported
+                    "sha256": layers.provenance(rule.dataset_id)["files"][0]["sha256"] if rule else None,
                     "legal_basis": rule.legal_basis if rule else (law["legal_basis"] if law else None)})
     for p in out:
         del p["_key"]

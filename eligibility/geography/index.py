@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import functools
 import gzip
+import io
 import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 
-from .. import datasets
+from .. import datasets, integrity
 from . import cache, degree_grid, grid, layers
 from .perimeters import load as load_perimeters
 from .territories import ZONE_BY_NAME, ZONES, Zone, transformer
@@ -187,7 +188,8 @@ def quartier_index(dataset_id: str, zone_name: str) -> QuartierIndex:
 
     ds = layers.dataset(dataset_id)
     arrays = cache.cached(f"quartiers-{dataset_id}-{zone_name}",
-                          cache.key(ds.sha256, zone_name, str(zone.epsg), str(QUARTIER_CELL_M), str(GRID_MARGIN_M)), build)
+                          cache.key(ds.sha256, zone_name, str(zone.epsg), str(QUARTIER_CELL_M), str(GRID_MARGIN_M)), build,
+                          sources=[layers.source(dataset_id)])
     return QuartierIndex(dataset_id, zone, arrays["positions"], cache.unpack_geoms(arrays, "poly"),
                          cache.unpack_geoms(arrays, "bound"), grid.Grid.from_arrays(arrays, "grid"))
 
@@ -257,8 +259,8 @@ class AreaIndex:
         return out.astype(np.int64)
 
 
-def _read_features(path) -> list[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as f:
+def _read_features(src: datasets.Source) -> list[dict]:
+    with gzip.GzipFile(fileobj=io.BytesIO(integrity.read(src))) as f:  # the hashed bytes are the parsed bytes
         return json.load(f)["features"]
 
 
@@ -281,13 +283,14 @@ def _area_arrays(features: list[dict], epsg: int, cell: float | None, margin: fl
 def departement_index(zone_name: str) -> AreaIndex:
     zone = ZONE_BY_NAME[zone_name]
     ds = datasets.dataset("departements_geo")
-    path = datasets.verified_path("departements_geo")
+    src = datasets.source("departements_geo")
 
     def build():
-        feats = [f for f in _read_features(path) if _in_zone(np.array([f["properties"]["code"]]), zone)[0]]
+        feats = [f for f in _read_features(src) if _in_zone(np.array([f["properties"]["code"]]), zone)[0]]
         return _area_arrays(feats, zone.epsg, DEPARTEMENT_CELL_M, COAST_SNAP_M)
 
-    a = cache.cached(f"departements-{zone_name}", cache.key(ds.sha256, zone_name, str(DEPARTEMENT_CELL_M), str(COAST_SNAP_M)), build)
+    a = cache.cached(f"departements-{zone_name}", cache.key(ds.sha256, zone_name, str(DEPARTEMENT_CELL_M), str(COAST_SNAP_M)), build,
+                     sources=[src])
     return AreaIndex(a["codes"], a["names"], cache.unpack_geoms(a, "poly"), grid.Grid.from_arrays(a, "grid"))
 
 
@@ -314,9 +317,9 @@ def commune_index(dep: str) -> AreaIndex | None:
     rel, entry, zone = _communes_entry(dep)
     if rel is None:
         return None
-    path = datasets.verified_path("communes_geo", rel)
+    src = datasets.source("communes_geo", rel)
     a = cache.cached(f"communes-{dep}", cache.key(entry.sha256, str(zone.epsg)),
-                     lambda: _area_arrays(_read_features(path), zone.epsg, None, 0.0))
+                     lambda: _area_arrays(_read_features(src), zone.epsg, None, 0.0), sources=[src])
     return AreaIndex(a["codes"], a["names"], cache.unpack_geoms(a, "poly"), None)
 
 
@@ -328,7 +331,8 @@ def commune_grid(dep: str) -> grid.Grid | None:
         return None
     _, entry, zone = _communes_entry(dep)
     a = cache.cached(f"communes-grid-{dep}", cache.key(entry.sha256, str(zone.epsg), str(COMMUNE_CELL_M)),
-                     lambda: grid.build(ci.polygons, shapely.boundary(ci.polygons), cell=COMMUNE_CELL_M, margin=0.0).to_arrays("grid"))
+                     lambda: grid.build(ci.polygons, shapely.boundary(ci.polygons), cell=COMMUNE_CELL_M, margin=0.0).to_arrays("grid"),
+                     sources=[datasets.source("communes_geo", entry.path)])
     return grid.Grid.from_arrays(a, "grid")
 
 
@@ -360,7 +364,8 @@ def departement_degree_grid(zone_name: str):
     a = cache.cached(f"departements-deg-{zone_name}",
                      cache.key(ds.sha256, zone_name, str(zone.epsg), str(DEGREE_CELLS_PER_DEG), str(sub), str(COAST_SNAP_M),
                                degree_grid.LAYOUT),
-                     lambda: _degree_arrays(zone, di.polygons, shapely.boundary(di.polygons), sub, 0.0, COAST_SNAP_M))
+                     lambda: _degree_arrays(zone, di.polygons, shapely.boundary(di.polygons), sub, 0.0, COAST_SNAP_M),
+                     sources=[datasets.source("departements_geo")])
     return degree_grid.DegreeGrid.from_arrays(a, "dgrid")
 
 
@@ -381,7 +386,7 @@ def quartier_degree_grid(dataset_id: str, zone_name: str):
     a = cache.cached(f"quartiers-deg-{dataset_id}-{zone_name}",
                      cache.key(ds.sha256, zone_name, str(zone.epsg), str(DEGREE_CELLS_PER_DEG), str(DEGREE_SUB_QUARTIER), str(DEGREE_MARGIN_M),
                                degree_grid.LAYOUT),
-                     build)
+                     build, sources=[layers.source(dataset_id)])
     return degree_grid.DegreeGrid.from_arrays(a, "dgrid"), a["positions"]
 
 

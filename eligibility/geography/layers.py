@@ -9,8 +9,9 @@ Two kinds:
 - `zonage`: local zonings (quartiers d'intérêt communautaire, NPNRU, ZFU-TE…), reported beside the
   answer (`zones`) and asked by rules through `in_zone(LAYER, place, date)`.
 
-Every reader goes through `dataset(id)` and `verified_path(id)`: the stored file is rehashed against
-its entry (stamped per size and mtime, like the bundled files), so a layer changed on disk is refused.
+Every reader goes through `dataset(id)`, `source(id)` and `read_bytes(id)`: the stored file is hashed by
+`eligibility.integrity` against its entry, exactly like a bundled file against the manifest (same
+functions, same derived-cache checks), so a layer changed on disk is refused.
 A layer's dataset id is `name@sha16`: caches keyed by it can never serve a removed or re-imported layer.
 """
 from __future__ import annotations
@@ -27,13 +28,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from .. import datasets
+from .. import datasets, integrity
 from ..errors import BadInput, DataIntegrityError
+from ..integrity import Source
 from ..paths import layers_dir
 
 KINDS = ("perimetres", "zonage")
 KIND_LABELS = {"perimetres": "périmètres de quartiers prioritaires", "zonage": "zonage local"}
 MANIFEST = "layers.yaml"
+LABEL_PREFIX = "couches importées/"  # how messages, traces and cache entries name a stored layer file
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -94,8 +97,12 @@ class Layer(BaseModel):
             coverage={"description": self.coverage_text(), "regions": "all" if self.territory else self.regions,
                       "departements": None if self.territory else self.departements},
             validity=self.validity, caveats=caveats,
-            files=[datasets.DataFile(path=str(layers_dir() / self.file), sha256=self.sha256, bytes=self.bytes)],
+            files=[datasets.DataFile(path=self.stored().label, sha256=self.sha256, bytes=self.bytes)],
         )
+
+    def stored(self) -> Source:
+        """The stored file and the sha256 its entry vouches for (`integrity` hashes and reads it)."""
+        return Source(layers_dir() / self.file, self.sha256, f"{LABEL_PREFIX}{self.file}")
 
     def provenance(self) -> dict[str, Any]:
         return {"dataset": self.dataset_id, "layer": self.name, "kind": self.kind, "vintage": self.vintage,
@@ -178,36 +185,68 @@ def dataset(dataset_id: str) -> datasets.Dataset:
     return layer_of(dataset_id).as_dataset() if is_layer_id(dataset_id) else datasets.dataset(dataset_id)
 
 
+def source(dataset_id: str) -> Source:
+    """The perimeter file of a bundled dataset or an imported layer, with the sha256 that vouches for it."""
+    return layer_of(dataset_id).stored() if is_layer_id(dataset_id) else datasets.source(dataset_id)
+
+
 def provenance(dataset_id: str) -> dict[str, Any]:
-    return layer_of(dataset_id).provenance() if is_layer_id(dataset_id) else datasets.dataset(dataset_id).provenance()
-
-
-def verified_path(dataset_id: str) -> Path:
-    """Path of a perimeter file, checked against its checksum: the one door to bundled and imported data."""
+    """What a trace records about the perimeter file an answer read: for a layer, its entry and the sha256
+    of the stored bytes actually read (computed when they were verified, never copied from the entry)."""
+    src = source(dataset_id)
     if not is_layer_id(dataset_id):
-        return datasets.verified_path(dataset_id)
-    return check_layer_file(layer_of(dataset_id))
+        return datasets.dataset(dataset_id).provenance([src.label])
+    read_sha = integrity.seen(src.path) or _verified(layer_of(dataset_id), src)
+    return {**layer_of(dataset_id).provenance(), "files": [{"path": src.label, "sha256": read_sha}]}
 
 
-def check_layer_file(layer: Layer, use_stamps: bool = True) -> Path:
-    """The stored file, checked like a bundled one (`datasets.check_file`: same hashing, same stamps)."""
-    entry = datasets.DataFile(path=str(layers_dir() / layer.file), sha256=layer.sha256, bytes=layer.bytes)
+def read_bytes(dataset_id: str) -> bytes:
+    """The perimeter file's bytes, checked against their sha256 before they are returned: parse these."""
+    src = source(dataset_id)
+    if not is_layer_id(dataset_id):
+        return integrity.read(src)
     try:
-        return datasets.check_file(entry, use_stamps=use_stamps)
+        return integrity.read(src)
     except DataIntegrityError as exc:
-        raise DataIntegrityError(f"couche importée « {layer.name} » : {exc} (réimportez-la, ou retirez-la : "
-                                 f"qpv data remove {layer.name})") from None
+        raise _refused(layer_of(dataset_id), exc) from None
+
+
+def vouch(label: str) -> Source | None:
+    """The Source that vouches for a file by its label, bundled (manifest) or imported (layers.yaml)."""
+    found = datasets.vouch(label)
+    if found is not None:
+        return found
+    return next((e.stored() for e in entries() if e.stored().label == label), None)
+
+
+def elsewhere(label: str) -> bool:
+    """A stored layer file this layers folder does not list (another folder's, or one removed)."""
+    return label.startswith(LABEL_PREFIX) and vouch(label) is None
+
+
+def _refused(layer: Layer, exc: DataIntegrityError) -> DataIntegrityError:
+    return DataIntegrityError(f"couche importée « {layer.name} » : {exc} (réimportez-la, ou retirez-la : "
+                              f"qpv data remove {layer.name})")
+
+
+def _verified(layer: Layer, src: Source) -> str:
+    try:
+        return integrity.verify(src)
+    except DataIntegrityError as exc:
+        raise _refused(layer, exc) from None
 
 
 def verify_all() -> list[dict[str, Any]]:
-    """Rehash every imported layer's file (no stamp shortcut): rows like `datasets.verify_all`."""
+    """Rehash every imported layer's file (`integrity.verify`, as for the bundled files): rows like
+    `datasets.verify_all`."""
     rows = []
     for e in entries():
         try:
-            check_layer_file(e, use_stamps=False)
-            rows.append({"dataset": e.dataset_id, "layer": e.name, "path": e.file, "ok": True, "message": "ok"})
+            _verified(e, e.stored())
+            rows.append({"dataset": e.dataset_id, "layer": e.name, "path": e.stored().label, "ok": True, "message": "ok"})
         except DataIntegrityError as exc:
-            rows.append({"dataset": e.dataset_id, "layer": e.name, "path": e.file, "ok": False, "message": str(exc)})
+            rows.append({"dataset": e.dataset_id, "layer": e.name, "path": e.stored().label, "ok": False,
+                         "message": str(exc)})
     return rows
 
 
@@ -226,15 +265,17 @@ def write_stored(path: Path, cols: dict, geoms) -> None:
                       encoding="UTF-8")
 
 
-def read_stored(path: Path):
-    """(columns as str arrays, shapely geometries) of a stored layer file."""
+def read_stored(data: bytes):
+    """(columns as str arrays, shapely geometries) of a stored layer file, from its verified bytes."""
+    import io
+
     import numpy as np
     import pyogrio.raw
     import shapely
 
-    meta, _, wkb, data = pyogrio.raw.read(str(path))
+    meta, _, wkb, values = pyogrio.raw.read(io.BytesIO(data))
     names = list(meta["fields"])
-    cols = {c: np.array(["" if v is None else str(v) for v in data[names.index(c)]], dtype=str) for c in STORED_COLUMNS}
+    cols = {c: np.array(["" if v is None else str(v) for v in values[names.index(c)]], dtype=str) for c in STORED_COLUMNS}
     return cols, shapely.from_wkb(wkb)
 
 
@@ -298,6 +339,9 @@ def remove(name: str) -> Layer:
         layer = get(name)
         _write_manifest(folder, [e for e in entries() if e.name != name])
         shutil.rmtree(folder / name, ignore_errors=True)
+    from . import cache
+
+    cache.drop(layer.dataset_id)  # its derived entries can never be read again: keyed by its checksum
     return layer
 
 

@@ -10,7 +10,6 @@ cover are compared, and the answer says which.
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 
 import numpy as np
@@ -43,7 +42,7 @@ def _covered_departements(vintage: str) -> set[str]:
 @functools.lru_cache(maxsize=1)
 def _current_commune() -> dict[str, str]:
     """Former INSEE code -> today's (COG 2026): a commune merged since 2015 is compared under its new code."""
-    with gzip.open(datasets.verified_path("cog2026", "communes.json.gz"), "rt", encoding="utf-8") as f:
+    with datasets.open_verified("cog2026", "communes.json.gz") as f:
         rows = json.load(f)
     out = {r["code"]: r["code"] for r in rows}
     for r in rows:

@@ -8,13 +8,13 @@ imported (`layers.py`, already normalised to our property names) are read into o
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 
+from .. import datasets
 from . import cache, layers
 
 PERIMETER_DATASETS = ("qp2024", "qp2015_occitanie")
@@ -66,9 +66,8 @@ def keep_polygonal(geoms: np.ndarray) -> np.ndarray:
     return shapely.multipolygons(sub[keep], indices=owner[keep], out=out)
 
 
-def _bundled_features(dataset_id: str, path) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
+def _bundled_features(dataset_id: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    with datasets.open_verified(dataset_id) as f:  # the hashed bytes are the parsed bytes
         features = json.load(f)["features"]
     schema = _SCHEMAS[dataset_id]
 
@@ -81,11 +80,10 @@ def _bundled_features(dataset_id: str, path) -> tuple[dict[str, np.ndarray], np.
 
 
 def _read(dataset_id: str) -> dict[str, np.ndarray]:
-    path = layers.verified_path(dataset_id)
     if layers.is_layer_id(dataset_id):
-        cols, raw = layers.read_stored(path)
+        cols, raw = layers.read_stored(layers.read_bytes(dataset_id))  # the hashed bytes are the parsed bytes
     else:
-        cols, raw = _bundled_features(dataset_id, path)
+        cols, raw = _bundled_features(dataset_id)
     invalid = ~shapely.is_valid(raw)
     geoms = raw.copy()
     geoms[invalid] = keep_polygonal(raw[invalid])
@@ -109,8 +107,9 @@ def load(dataset_id: str) -> Perimeters:
     """Perimeters of a bundled vintage or an imported layer, from the disk cache when the file's checksum
     is unchanged."""
     ds = layers.dataset(dataset_id)
-    layers.verified_path(dataset_id)  # refuse a corrupted file even when the cache is warm
-    arrays = cache.cached(f"perimeters-{dataset_id}", cache.key(ds.sha256), lambda: _read(dataset_id))
+    # the entry checks the file too (rehashed unless its stamp is unchanged): a corrupted file is refused warm
+    arrays = cache.cached(f"perimeters-{dataset_id}", cache.key(ds.sha256), lambda: _read(dataset_id),
+                          sources=[layers.source(dataset_id)])
     return Perimeters(
         dataset_id=dataset_id, vintage=ds.vintage,
         code=arrays["code"], name=arrays["name"], communes=arrays["communes"],

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import gzip
 import json
 import re
 
@@ -110,14 +109,14 @@ def quartier_in_force(code: str, date) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def _epci_members() -> dict[str, tuple[str, tuple[str, ...]]]:
-    with gzip.open(datasets.verified_path("cog2026", "epci.json.gz"), "rt", encoding="utf-8") as f:
+    with datasets.open_verified("cog2026", "epci.json.gz") as f:
         return {e["code"]: (e["nom"], tuple(m["code"] for m in e["membres"])) for e in json.load(f)}
 
 
 @functools.lru_cache(maxsize=1)
 def _known_communes() -> frozenset[str]:
     """Every INSEE code the COG 2026 knows, current or former (perimeters may name merged communes)."""
-    with gzip.open(datasets.verified_path("cog2026", "communes.json.gz"), "rt", encoding="utf-8") as f:
+    with datasets.open_verified("cog2026", "communes.json.gz") as f:
         rows = json.load(f)
     return frozenset([r["code"] for r in rows] + [old for r in rows for old in r.get("anciensCodes") or ()])
 
@@ -197,7 +196,7 @@ def commune_geojson(code: str) -> dict | None:
     rel = index.communes_file(dep)
     if rel is None:
         return None
-    with gzip.open(datasets.verified_path("communes_geo", rel), "rt", encoding="utf-8") as f:
+    with datasets.open_verified("communes_geo", rel) as f:  # parses the very bytes that were hashed
         features = json.load(f)["features"]
     for feature in features:
         if str(feature.get("properties", {}).get("code")) == code:

@@ -86,8 +86,8 @@ def unproject(x: np.ndarray, y: np.ndarray, epsg: int) -> tuple[np.ndarray, np.n
 @functools.lru_cache(maxsize=1)
 def cog() -> dict:
     """Names and régions of départements and régions (COG 2026): {'dep': {code: (nom, region)}, 'reg': {code: nom}}."""
-    deps = json.loads(datasets.verified_path("cog2026", "departements.json").read_text(encoding="utf-8"))
-    regs = json.loads(datasets.verified_path("cog2026", "regions.json").read_text(encoding="utf-8"))
+    deps = json.loads(datasets.verified_bytes("cog2026", "departements.json"))
+    regs = json.loads(datasets.verified_bytes("cog2026", "regions.json"))
     return {
         "dep": {d["code"]: (d["nom"], d["region"]) for d in deps},
         "reg": {r["code"]: r["nom"] for r in regs},

@@ -104,7 +104,11 @@ def row_json(res, i: int) -> dict:
     cog = territories.cog()
     dep = res.departement[i] or None
     reg = res.region[i] or None
-    used = ([rule.dataset_id] if rule else []) + ["departements_geo", "communes_geo", "cog2026"]
+    communes_file = index.communes_file(dep) if dep else None
+    used = [  # the perimeter file comes first, from `layers` (bundled or imported)
+        ("departements_geo", [datasets.source("departements_geo").label]),
+        ("communes_geo", [communes_file] if communes_file else []),
+        ("cog2026", ["departements.json", "regions.json"])]
     trace = {
         "date": date.isoformat() if date else None,
         "input": ({"crs": res.crs, "x": _num(res.x[i], 3), "y": _num(res.y[i], 3), "lon": _num(res.lon[i], 7), "lat": _num(res.lat[i], 7)}
@@ -137,8 +141,9 @@ def row_json(res, i: int) -> dict:
             "note": "coin inférieur gauche, identifiant INSPIRE (law.md §6.2)" + (
                 "" if zone.carreau_epsg == carreaux.METRO_EPSG else " ; grille UTM locale d'outre-mer [C2 pour 972/974, déduite ailleurs]")},
         "commune_source": "contours des communes IGN Admin Express COG 2018 (codes de 2018), simplifiés",
-        "datasets": [layers.provenance(d) for d in used],
-        "zone_layers": [{**e.provenance(), "tolerance_m": res.tolerance_m if res.tolerance_m is not None else e.tolerance_m}
+        "datasets": ([layers.provenance(rule.dataset_id)] if rule else [])
+        + [datasets.dataset(d).provenance(files) for d, files in used],
+        "zone_layers": [{**layers.provenance(e.dataset_id), "tolerance_m": res.tolerance_m if res.tolerance_m is not None else e.tolerance_m}
                         for e in layers.of_kind("zonage")],
         "caveats": (list(layers.dataset(rule.dataset_id).caveats) if rule else []) + list(datasets.dataset("communes_geo").caveats),
         "conclusion": _FR_STATUS[status].format(q=quartier["code"] + " " + quartier["name"] if quartier else "—",
@@ -165,13 +170,16 @@ def row_json(res, i: int) -> dict:
     }
 
 
+# Why a point outside France is refused (`locate_answer`); a batch row says the same (batch/locate.py).
+OUTSIDE_FRANCE = "est hors du territoire français couvert (aucun département ni collectivité ne le contient)"
+
+
 def locate_answer(res, where: str, date_given: bool, i: int = 0) -> dict:
     """The `qpv locate --json` object of row i: `row(i)`, except that a point outside France is bad
     input (BadInput naming `where`, e.g. "le point (2.0, 60.0)"), and the trace records whether the
     date was given (`date_source: "option"`) or defaulted to today. The CLI and the web service share it."""
     obj = res.row(i)
     if obj.get("reason_code") == "hors_france" or (obj["trace"].get("coverage") == "hors_france"):
-        raise BadInput(f"{where} est hors du territoire français couvert (aucun département ni collectivité ne le contient)",
-                       field="position")
+        raise BadInput(f"{where} {OUTSIDE_FRANCE}", field="position")
     obj["trace"]["date_source"] = "option" if date_given else "default"
     return obj

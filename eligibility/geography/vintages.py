@@ -63,6 +63,26 @@ NOT_COVERED_REASONS = {
 }
 
 
+WHERE_TO_CHECK = "sig.ville.gouv.fr (Système d'information géographique de la politique de la ville)"
+TERRITORY_WORDS = {"metropole": "en métropole", "outre_mer": "outre-mer"}
+
+
+def not_covered_guidance(date: dt.date, territory: str | None) -> str:
+    """What to do when no bundled perimeter file answers for a place at a date: the list in force then (for
+    the place's territory, or both when it is unknown) and where to check the address."""
+    day = date.strftime("%d/%m/%Y")
+    first = min(g.valid_from for g in GENERATIONS)
+    if date < first:
+        return (f"aucune liste de quartiers prioritaires n'était en vigueur au {day} (les premières s'appliquent au "
+                f"{first.strftime('%d/%m/%Y')}) : la géographie prioritaire d'alors (zones urbaines sensibles, "
+                f"quartiers des contrats urbains de cohésion sociale) n'est pas chargée ; vérifiez sur {WHERE_TO_CHECK}")
+    lists = [g for t in ([territory] if territory in TERRITORIES else TERRITORIES) if (g := generation(t, date))]
+    named = " ; ".join(f"{TERRITORY_WORDS[g.territory]}, {g.legal_basis}"
+                       + ("" if g.confirmed else " (référence non confirmée par un texte officiel lu)") for g in lists)
+    return (f"les périmètres chargés ne couvrent pas ce lieu au {day} : la liste des quartiers prioritaires en vigueur "
+            f"à cette date est celle du {named} ; vérifiez l'adresse sur {WHERE_TO_CHECK} ou dans ce texte")
+
+
 @dataclass(frozen=True)
 class Rule:
     """One row of a bundled dataset's validity: (dataset, territory, period, régions covered)."""
@@ -97,12 +117,16 @@ def _rules(_layers_state: tuple) -> tuple[Rule, ...]:
         precision = getattr(ds, "precision_m", None)
         if precision is None:
             raise DataIntegrityError(f"précision des périmètres non déclarée dans le manifeste (dataset {ds_id}, champ precision_m)")
+        _check_regions(ds_id, regions)
         for v in ds.validity:
             out.append(Rule(ds_id, ds.vintage, v.territory, v.valid_from, v.valid_to, regions, v.legal_basis,
                             v.confirmed, v.note, (ds.coverage or {}).get("description", ""), None,
                             layers.tolerance_from_precision(precision)))
     _check(out)
     return tuple(out)
+
+
+rules.cache_clear = _rules.cache_clear  # `qpv data verify` rereads the calendar, like any cached loader
 
 
 def layer_rules(layer: layers.Layer) -> list[Rule]:
@@ -119,6 +143,15 @@ def places_overlap(a: Rule, b: Rule) -> bool:
     if a.departements is not None and b.departements is not None:
         return bool(set(a.departements) & set(b.departements))
     return a.regions is None or b.regions is None or bool(set(a.regions) & set(b.regions))
+
+
+def _check_regions(dataset_id: str, regions: tuple[str, ...] | None) -> None:
+    """A coverage naming a région the COG does not know would silently answer not_covered there."""
+    from .territories import cog
+
+    unknown = sorted(set(regions or ()) - set(cog()["reg"]))
+    if unknown:
+        raise DataIntegrityError(f"couverture du dataset {dataset_id} : région(s) inconnue(s) du COG ({', '.join(unknown)})")
 
 
 def _check(rows: list[Rule]) -> None:

@@ -12,11 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..decisions.french import date_fr
 from ..decisions.models import Decision
+from ..errors import BadInput
 from . import values as V
 from .facts import PlaceCols, frame_columns, row_columns, validate_one
 from .loader import Rule, get_rule
-from .places import AMBIGUOUS, MESSAGES, TERRITORY_UNKNOWN, ZONE_MESSAGES, answer
+from .money import cents
+from .places import AMBIGUOUS, TERRITORY_UNKNOWN, ZONE_MESSAGES, answer
 
 OUTCOMES = np.array(["eligible", "not_eligible", "undetermined", "error", "out_of_scope"], dtype=object)
 
@@ -86,17 +89,18 @@ class DecisionFrame:
         self.date_overridden = date_override
         self.errors: dict[int, list[str]] = {}
         self._blamed: dict[int, tuple] = {}
+        self._cols: dict[int, V.Col] = {}
         # (condition model, expr, final Col, base Col, [(exception model, Col)]): field of application, conditions
         self.scope_results = [self._run_condition(ctx, *c) for c in rule.scope]
         self.results = [self._run_condition(ctx, *c) for c in rule.conditions]
         self.amount_cols = {}
         for a, expr, ceiling in rule.amounts:
             col = expr.run(ctx)
-            value = np.round(col.value, 2)
+            value = cents(col.value)
             known = col.known
             if ceiling is not None:
                 cap = ceiling.run(ctx)
-                value = np.minimum(value, np.round(cap.value, 2))
+                value = np.minimum(value, cents(cap.value))
                 known = known & cap.known
             self.amount_cols[a.id] = (a, expr, ceiling, V.Col("num", value, known))
 
@@ -149,16 +153,34 @@ class DecisionFrame:
         dd = self.ctx.decision_date
         return V.to_date(dd.value[i]) if dd.known[i] else None
 
+    def column(self, expr) -> V.Col:
+        """An expression of a computed message over the whole frame, run once."""
+        if id(expr) not in self._cols:
+            self._cols[id(expr)] = expr.run(self.ctx)
+        return self._cols[id(expr)]
+
     def reasons(self, i: int) -> list[dict]:
-        """Failed conditions; for a row out of scope, the field-of-application conditions it falls outside."""
-        if self._code[i] == 2:
+        """Failed conditions; for a row out of scope, the field-of-application conditions it falls outside.
+        None for a row in error (bad or contradictory facts): it has no decision."""
+        if self._code[i] in (2, 3):
             return []
         out = []
         day = self._date(i)
         for cond, _, final, _, _ in (self.scope_results if self._code[i] == 4 else self.results):
             if final.known[i] and not final.value[i]:
-                out.append({"rule": self.rule.id, "condition": cond.id, "label": cond.label, "message": cond.message,
+                out.append({"rule": self.rule.id, "condition": cond.id, "label": cond.label,
+                            "message": self.rule.messages[cond.id].render(self.column, i),
                             "legal_reference": self.rule.ref_json(cond.legal_reference, day)})
+        return out
+
+    def remarks(self, i: int) -> list[dict]:
+        """The rule's remarks whose `when` holds on row i (a majoration applied, a special period…)."""
+        out = []
+        for r, when, tpl in self.rule.remarks:
+            col = self.column(when)
+            if self._code[i] != 3 and col.known[i] and col.value[i]:
+                out.append({"id": r.id, "message": tpl.render(self.column, i),
+                            "legal_reference": self.rule.ref_json(r.legal_reference, self._date(i))})
         return out
 
     def _open_items(self, i: int) -> list:
@@ -166,7 +188,7 @@ class DecisionFrame:
 
         None for a row that is not eligible: a known failure settles it, whatever the missing facts say.
         """
-        if self._code[i] in (1, 4):
+        if self._code[i] in (1, 3, 4):  # settled, in error (facts to correct first) or out of scope
             return []
         items = []
         for cond, expr, final, base, excs in self.scope_results + self.results:
@@ -248,7 +270,7 @@ class DecisionFrame:
             g = self.ctx.geo[key]
             status = g.status[i]
             if which == "in_qpv" and status in AMBIGUOUS:
-                out.append({"fact": g.place, "status": status, "message": MESSAGES[status]})
+                out.append({"fact": g.place, "status": status, "message": g.message(i)})
             elif which.startswith("in_zone:") and not g.col(which).known[i]:
                 st = g.zone_status(which.split(":", 1)[1])[i]
                 out.append({"fact": g.place, "layer": which.split(":", 1)[1], "status": st, "message": ZONE_MESSAGES[st]})
@@ -261,9 +283,13 @@ class DecisionFrame:
                 continue  # the decision date itself is missing: reported as a missing fact
             p = self.rule.params[name]
             item = p.at(V.to_date(self.ctx.decision_date.value[i]))
-            why = item.note if item is not None and item.note else "aucune valeur en vigueur à la date de décision"
-            out.append({"parameter": name, "status": "unknown_value",
-                        "message": f"valeur du paramètre « {p.model.label} » non connue à cette date : {why}"})
+            why = ("aucun texte officiel lu ne donne la valeur en vigueur à cette date" if item is not None
+                   else "le texte ne prévoit aucune valeur à cette date")
+            amb = {"parameter": name, "status": "unknown_value",
+                   "message": f"{p.model.label} : valeur non connue au {date_fr(self._date(i))} ({why})"}
+            if item is not None and item.note:
+                amb["provenance"] = {"note": item.note}
+            out.append(amb)
         return out
 
     def _fact_value(self, path: str, i: int):
@@ -285,6 +311,10 @@ class DecisionFrame:
             f = float(v)
             return int(f) if self.rule.model.facts[path].type == "integer" else f
         return bool(v) if col.kind == "bool" else str(v)
+
+    def _param_item(self, name: str, i: int):
+        idx = int(self.ctx._period(name)[i])
+        return self.rule.params[name].items[idx] if idx >= 0 else None
 
     def _tri(self, col: V.Col, i: int) -> str:
         return "unknown" if not col.known[i] else ("true" if col.value[i] else "false")
@@ -310,8 +340,12 @@ class DecisionFrame:
         conditions = [self._condition_trace(r, i, day) for r in self.results]
         amounts = []
         for aid, (a, expr, ceiling, col) in self.amount_cols.items():
+            used = sorted(expr.params | (ceiling.params if ceiling is not None else frozenset()))
+            figures = [self._param_item(n, i) for n in used]
             amounts.append({"id": aid, "label": a.label, "year": a.year, "expression": a.expression, "ceiling": a.ceiling,
                             "value": float(col.value[i]) if col.known[i] else None,
+                            "parameters": used,
+                            "confirmed": all(f is not None and f.confirmed for f in figures),
                             "legal_reference": rule.ref_json(a.legal_reference, day)})
         parameters = []
         for name in sorted(ctx.param_idx):
@@ -327,8 +361,10 @@ class DecisionFrame:
         for g in geography:
             info = g.get("geography") or {}
             for d in [info.get("dataset")] + list((info.get("trace") or {}).get("datasets") or []):
-                if d:
-                    data[d["dataset"]] = d
+                if d:  # two places may read two files of one dataset (two départements): cite both
+                    cited = data.setdefault(d["dataset"], {**d, "files": []})
+                    cited["files"] = sorted({f["path"]: f for f in cited["files"] + list(d.get("files") or [])}.values(),
+                                            key=lambda f: f["path"])
         scope = {"scope": [self._condition_trace(r, i, day) for r in self.scope_results]} if self.scope_results else {}
         return {
             "rule": {"id": rule.id, "title": rule.model.title, "version": rule.model.version,
@@ -374,9 +410,10 @@ class DecisionFrame:
             ambiguities=self.ambiguities(i),
             obligations=[{"id": o.id, "label": o.label, "legal_reference": self.rule.ref_json(o.legal_reference, self._date(i))}
                          for o in self.rule.model.obligations],
+            remarks=self.remarks(i),
             error=self.error(i),
             trace=self.trace(i),
-        )
+        ).with_rule(self.rule)
 
 
 def _tally(results: list, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -411,12 +448,33 @@ def _evaluate_columns(rule: Rule, cols, places, bad, n: int, date, errors: str) 
         ctx.decision_date = V.Col("date", override, np.ones(n, dtype=bool))
     else:
         ctx.decision_date = rule.decision_date.run(ctx)
+    _check_consistency(rule, ctx, bad, single=(errors == "raise" and n == 1))
     frame = DecisionFrame(rule, ctx, override)  # geography may add bad values (unknown quartier codes)
     if errors == "raise":
         bad.raise_if_any()
     else:
         frame.mark_errors(bad.rows)
     return frame
+
+
+def _check_consistency(rule: Rule, ctx: Context, bad, single: bool) -> None:
+    """Facts that contradict each other (the rule's `consistency` section) are bad values of both fields:
+    a BadInput for one decision, an error row in a batch."""
+    cache: dict[int, V.Col] = {}
+
+    def column(expr):
+        if id(expr) not in cache:
+            cache[id(expr)] = expr.run(ctx)
+        return cache[id(expr)]
+
+    for check, expr, template in rule.consistency:
+        col = column(expr)
+        wrong = np.flatnonzero(col.known & ~col.value)
+        fields = ", ".join(check.fields)
+        if single and len(wrong):
+            raise BadInput(template.render(column, 0), field=fields)
+        for i in wrong[:10_000]:
+            bad.rows.setdefault(int(i), []).append(f"champs « {fields} » : {template.render(column, int(i))}")
 
 
 def evaluate(dispositif: str | Rule, facts: dict, date: dt.date | None = None) -> Decision:

@@ -319,6 +319,13 @@ class Compiler:
         self._args(args, ["date"], n)
         return self._fn("num", args, lambda d: V.ymd(d)[0].astype(float))
 
+    def f_given(self, args, n):
+        """given(x): is x known? Always known itself (for `consistency` checks such as a duration on a CDI)."""
+        if len(args) != 1 or args[0].kind not in ("num", "date", "str", "bool"):
+            raise ExpressionError(f"given(x) attend un fait, un paramètre ou une expression : « {ast.unparse(n)} »")
+        a = args[0]
+        return _merge("bool", lambda ctx: (lambda c: Col("bool", c.known.copy(), np.ones(ctx.n, dtype=bool)))(a.run(ctx)), a)
+
     def f_abs(self, args, n):
         self._args(args, ["num"], n)
         return self._fn("num", args, np.abs)
@@ -328,7 +335,11 @@ class Compiler:
         if args[1].const is None:
             raise ExpressionError(f"round(x, n) attend un n constant : « {ast.unparse(n)} »")
         digits = int(args[1].const)
-        return self._fn("num", args[:1], lambda x: np.round(x, digits))
+        if not 0 <= digits <= 6:
+            raise ExpressionError(f"round(x, n) attend 0 ≤ n ≤ 6 : « {ast.unparse(n)} »")
+        from .money import half_up  # half-up in decimal arithmetic, like every amount
+
+        return self._fn("num", args[:1], lambda x: half_up(x, digits))
 
     def f_min(self, args, n):
         return self._extremum(args, n, np.minimum)

@@ -327,12 +327,16 @@ def _place_cols(df: pd.DataFrame, path: str, bad: BadValues) -> PlaceCols:
                  for p in PLACE_PARTS}
     lon = pd.to_numeric(parts["lon"], errors="coerce").astype(float).to_numpy()
     lat = pd.to_numeric(parts["lat"], errors="coerce").astype(float).to_numpy()
+    given, usable = {}, {}
     for p, arr, lim in (("lon", lon, 180), ("lat", lat, 90)):
-        given = ~_missing(parts[p])
-        wrong = given & (~np.isfinite(arr) | (np.abs(np.nan_to_num(arr)) > lim))
+        given[p] = ~_missing(parts[p])
+        wrong = given[p] & (~np.isfinite(arr) | (np.abs(np.nan_to_num(arr)) > lim))
         bad.add(wrong, f"{path}.{p}", f"coordonnée invalide (WGS84, |{p}| ≤ {lim})", parts[p])
-    has_ll = np.isfinite(lon) & np.isfinite(lat)
-    half = np.isfinite(lon) ^ np.isfinite(lat)
+        usable[p] = given[p] & ~wrong
+    # a refused coordinate is reported once, above, and never reaches geography (which would refuse
+    # the whole batch): the row is an error row, its neighbours are answered
+    has_ll = usable["lon"] & usable["lat"]
+    half = given["lon"] ^ given["lat"]
     bad.add(half, path, "un lieu en coordonnées demande lon ET lat")
     code = ~_missing(parts["quartier_code"])
     addr = ~_missing(parts["address"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import re
 from pathlib import Path
 
 import yaml
@@ -12,8 +13,13 @@ from pydantic import ValidationError
 from ..errors import RuleFileError
 from ..paths import rules_dir
 from .expressions import FACT_KINDS, Compiler, Expr, ExpressionError
+from .messages import Template
 from .model import LegalReference, Reference, RuleFile
 from .parameters import DatedParameter, period_problems
+
+# Provenance tags are for the JSON trace: text people read (titles, labels, messages, descriptions, article
+# numbers) must not carry them. Notes (`note`, `source`) are where they belong.
+INTERNAL_TAGS = re.compile(r"\[(?:C|C2|I|U)\]|law\.md|etalab|LEGIARTI|LEGITEXT|JORF(?:TEXT|ARTI)|rédaction 2015")
 
 
 class Rule:
@@ -33,6 +39,12 @@ class Rule:
                 raise self.error(f"parameters.{name}", str(exc)) from None
             for problem in period_problems(p.values, model.validity.valid_from, model.validity.valid_to):
                 raise self.error(f"parameters.{name}.values", problem)
+            codes = {str(x) for v in p.values if v.value is not None
+                     for x in (v.value if isinstance(v.value, list) else [v.value]) if isinstance(x, str)}
+            unlabelled = sorted(codes - set(p.labels or {}))
+            if unlabelled:
+                raise self.error(f"parameters.{name}.labels", "chaque valeur texte a besoin d'un libellé français "
+                                                              f"(manquent : {', '.join(unlabelled)})")
         for name in model.definitions:
             self._clash(name, f"definitions.{name}")
         self._defs: dict[str, Expr] = {}
@@ -48,8 +60,21 @@ class Rule:
             expr = self._compile(a.expression, f"amounts[{a.id}].expression", "num")
             ceiling = self._compile(a.ceiling, f"amounts[{a.id}].ceiling", "num") if a.ceiling else None
             self.amounts.append((a, expr, ceiling))
+        self.messages = {c.id: self._template(c.message, f"conditions[{c.id}].message")
+                         for c in model.scope + model.conditions}
+        self.consistency = []
+        for c in model.consistency:
+            unknown = [f for f in c.fields if f not in model.facts]
+            if unknown:
+                raise self.error(f"consistency[{c.id}].fields", f"faits non déclarés : {', '.join(unknown)}")
+            self.consistency.append((c, self._compile(c.expression, f"consistency[{c.id}].expression", "bool"),
+                                     self._template(c.message, f"consistency[{c.id}].message")))
+        self.remarks = [(r, self._compile(r.when, f"remarks[{r.id}].when", "bool"),
+                         self._template(r.message, f"remarks[{r.id}].message")) for r in model.remarks]
+        self._check_wording()
         for field, items in (("conditions", model.scope + model.conditions), ("amounts", model.amounts),
-                             ("obligations", model.obligations), ("tests", model.tests)):
+                             ("obligations", model.obligations), ("consistency", model.consistency),
+                             ("remarks", model.remarks), ("tests", model.tests)):
             seen = set()
             for item in items:
                 key = getattr(item, "id", None) or getattr(item, "name")
@@ -103,14 +128,47 @@ class Rule:
             raise self.error(field, f"l'expression « {text} » doit donner un(e) {kind}, elle donne un(e) {expr.kind}")
         return expr
 
-    def _clash(self, name: str, field: str) -> None:
-        if name in self.model.facts or name == "decision_date" or (
-                field.startswith("definitions") and name in self.model.parameters):
-            raise self.error(field, f"le nom « {name} » est déjà pris (fait, paramètre ou decision_date)")
+    def _template(self, text: str, field: str) -> Template:
+        try:
+            return Template(text, self.compiler.compile, self.fact_labels)
+        except ExpressionError as exc:
+            raise self.error(field, str(exc)) from None
 
-    def _check_references(self) -> None:
+    def fact_labels(self, path: str | None) -> dict | None:
+        fact = self.model.facts.get(path or "")
+        return fact.labels if fact is not None else None
+
+    def _check_wording(self) -> None:
+        """Text shown to people carries no provenance tag (they live in notes, shown in the JSON trace only)."""
         m = self.model
-        refs = [("decision_date.legal_reference", m.decision_date.legal_reference)]
+        shown: list[tuple[str, str | None]] = [("title", m.title), ("description", m.description),
+                                               ("decision_date.label", m.decision_date.label)]
+        shown += [(f"legal_texts[{t.id}].text", t.text) for t in m.legal_texts]
+        for path, f in m.facts.items():
+            shown += [(f"facts.{path}.description", f.description), (f"facts.{path}.label", f.label)]
+            shown += [(f"facts.{path}.labels.{k}", v) for k, v in (f.labels or {}).items()]
+        shown += [(f"parameters.{n}.label", p.label) for n, p in m.parameters.items()]
+        shown += [(f"parameters.{n}.labels.{k}", v) for n, p in m.parameters.items() for k, v in (p.labels or {}).items()]
+        shown += [(f"definitions.{n}.label", d.label) for n, d in m.definitions.items()]
+        items = [("scope", c) for c in m.scope] + [("conditions", c) for c in m.conditions]
+        items += [("amounts", a) for a in m.amounts] + [("obligations", o) for o in m.obligations]
+        items += [("remarks", r) for r in m.remarks] + [("consistency", c) for c in m.consistency]
+        items += [(f"conditions[{c.id}].exceptions", e) for c in m.scope + m.conditions for e in c.exceptions]
+        for where, item in items:
+            for attr in ("label", "message"):
+                shown.append((f"{where}[{item.id}].{attr}", getattr(item, attr, None)))
+        for field, ref in self._all_references():
+            shown.append((f"{field}.article", ref.article))
+        for field, text in shown:
+            hit = INTERNAL_TAGS.search(text or "")
+            if hit:
+                raise self.error(field, f"« {hit.group(0)} » est une note de provenance : elle va dans `note` "
+                                        "(ou `source` d'un texte), jamais dans un texte montré aux personnes")
+
+    def _reference_sites(self) -> list[tuple[str, object]]:
+        """(field, reference or list of dated references) for every place a rule file cites a text."""
+        m = self.model
+        refs: list[tuple[str, object]] = [("decision_date.legal_reference", m.decision_date.legal_reference)]
         for field, conds in (("scope", m.scope), ("conditions", m.conditions)):
             for c in conds:
                 refs.append((f"{field}[{c.id}].legal_reference", c.legal_reference))
@@ -118,9 +176,28 @@ class Rule:
                          for e in c.exceptions]
         refs += [(f"amounts[{a.id}].legal_reference", a.legal_reference) for a in m.amounts]
         refs += [(f"obligations[{o.id}].legal_reference", o.legal_reference) for o in m.obligations]
+        refs += [(f"remarks[{r.id}].legal_reference", r.legal_reference) for r in m.remarks]
         for name, p in m.parameters.items():
             refs += [(f"parameters.{name}.values[{i}].reference", v.reference) for i, v in enumerate(p.values)]
-        for field, ref in refs:
+        return refs
+
+    def _all_references(self) -> list[tuple[str, LegalReference]]:
+        out = []
+        for field, ref in self._reference_sites():
+            if isinstance(ref, list):
+                out += [(f"{field}[{i}]", r) for i, r in enumerate(ref)]
+            else:
+                out.append((field, ref))
+        return out
+
+    def _clash(self, name: str, field: str) -> None:
+        if name in self.model.facts or name == "decision_date" or (
+                field.startswith("definitions") and name in self.model.parameters):
+            raise self.error(field, f"le nom « {name} » est déjà pris (fait, paramètre ou decision_date)")
+
+    def _check_references(self) -> None:
+        m = self.model
+        for field, ref in self._reference_sites():
             if isinstance(ref, list):  # dated references: periods like a parameter's, covering the rule's life
                 if not ref:
                     raise self.error(field, "une référence datée doit avoir au moins une période")
@@ -150,11 +227,13 @@ class Rule:
             if unknown:
                 raise self.error(f"tests[{case.name}].expect.reasons", f"conditions inconnues : {sorted(unknown)}")
 
-    def ref_json(self, ref: Reference, date: dt.date | None = None) -> dict:
+    def ref_json(self, ref: Reference, date: dt.date | None = None, confirmed: bool | None = None) -> dict:
         """A legal reference as it appears in decisions: the text's title, the article, confirmed flag.
 
         Dated references give the one in force at `date` (with its `from`/`to`). Without a date (the
-        decision date is unknown, or a caller asks out of any decision), every period is listed."""
+        decision date is unknown, or a caller asks out of any decision), every period is listed.
+        `confirmed` (a parameter value's own flag) applies when the reference sets none. Notes and where
+        the wording was read go under `provenance` (JSON only, never in the French)."""
         if isinstance(ref, list):
             chosen = [r for r in ref if date is not None and r.start <= date and (r.end is None or date <= r.end)]
             if chosen:
@@ -165,16 +244,17 @@ class Rule:
             return {"text": " ; ".join(f"{p['text']}{', ' + p['article'] if p['article'] else ''} "
                                        f"(du {p['from']} au {p['to'] or '…'})" for p in periods),
                     "article": None, "confirmed": all(p["confirmed"] for p in periods), "periods": periods}
-        return self._one_ref(ref)
+        return self._one_ref(ref, confirmed)
 
-    def _one_ref(self, ref: LegalReference) -> dict:
+    def _one_ref(self, ref: LegalReference, confirmed: bool | None = None) -> dict:
         text = self.texts[ref.text]
-        out = {"text": text.text, "article": ref.article,
-               "confirmed": text.confirmed if ref.confirmed is None else ref.confirmed}
+        flag = ref.confirmed if ref.confirmed is not None else confirmed if confirmed is not None else text.confirmed
+        out = {"text": text.text, "article": ref.article, "confirmed": flag}
         if text.url:
             out["url"] = text.url
-        if ref.note:
-            out["note"] = ref.note
+        provenance = {k: v for k, v in (("note", ref.note), ("text_note", text.note), ("source", text.source)) if v}
+        if provenance:
+            out["provenance"] = provenance
         return out
 
     def parameter_value(self, name: str, date):

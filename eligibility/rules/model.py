@@ -19,18 +19,19 @@ class _Strict(BaseModel):
 
 class LegalText(_Strict):
     id: str
-    text: str
+    text: str  # the title people read: no provenance tags (the loader refuses them)
     url: str | None = None
     effective: dt.date
     confirmed: bool = True
-    note: str | None = None
+    source: str | None = None  # provenance: where the wording was read (copy, version id); JSON trace only
+    note: str | None = None  # provenance: JSON trace only
 
 
 class LegalReference(_Strict):
     text: str  # id of a LegalText of the same file
     article: str | None = None
     confirmed: bool | None = None  # None: inherits the text's flag
-    note: str | None = None
+    note: str | None = None  # provenance: JSON trace only
 
 
 class DatedReference(LegalReference):
@@ -58,6 +59,7 @@ class DecisionDate(_Strict):
 class Fact(_Strict):
     type: FactType
     description: str
+    label: str | None = None  # short French name shown in explanations (default: the description)
     values: list[str] | None = None
     # French text shown to people for each enum value (forms, explanations, attestations); the codes
     # themselves stay in the JSON.
@@ -93,6 +95,8 @@ class ParameterValue(_Strict):
 class Parameter(_Strict):
     label: str
     unit: str | None = None
+    # French text for each text value (a code such as `au_1er_janvier`); required for text parameters
+    labels: dict[str, str] | None = None
     values: list[ParameterValue] = Field(min_length=1)
 
 
@@ -130,8 +134,28 @@ class Obligation(_Strict):
     legal_reference: Reference
 
 
+class Consistency(_Strict):
+    """Facts that contradict each other are bad input (exit 2, HTTP 4xx, an error row in a batch)."""
+
+    id: str
+    expression: str  # must hold; known false = the facts contradict each other
+    fields: list[str] = Field(min_length=1)  # the facts the message names
+    message: str  # French; may hold {expression} placeholders (docs/rules.md, "Computed messages")
+
+
+class Remark(_Strict):
+    """A sentence the decision states when `when` holds (e.g. a majoration applied)."""
+
+    id: str
+    when: str
+    message: str
+    legal_reference: Reference
+
+
 class Expectation(_Strict):
-    outcome: Literal["eligible", "not_eligible", "undetermined", "out_of_scope"]
+    # bad_input: the facts contradict each other (a `consistency` check); `fields` names the facts cited
+    outcome: Literal["eligible", "not_eligible", "undetermined", "out_of_scope", "bad_input"]
+    fields: list[str] | None = None
     amounts: dict[str, float | None] | None = None
     reasons: list[str] | None = None
     missing_inputs: list[str] | None = None
@@ -165,4 +189,6 @@ class RuleFile(_Strict):
     conditions: list[Condition] = Field(min_length=1)
     amounts: list[Amount] = []
     obligations: list[Obligation] = []
+    consistency: list[Consistency] = []
+    remarks: list[Remark] = []
     tests: list[TestCase] = []

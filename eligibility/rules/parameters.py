@@ -26,11 +26,18 @@ class ParameterValue:
     reference: dict
     confirmed: bool
     note: str | None
+    label: str = ""
+    unit: str | None = None
+    value_label: str | None = None  # French for a text value (the parameter's `labels`)
 
     def to_json(self) -> dict:
-        return {"parameter": self.name, "value": self.value, "from": self.start.isoformat(),
-                "to": self.end.isoformat() if self.end else None, "legal_reference": self.reference,
-                "confirmed": self.confirmed, "note": self.note}
+        out = {"parameter": self.name, "label": self.label, "unit": self.unit, "value": self.value,
+               "value_label": self.value_label,
+               "from": self.start.isoformat(), "to": self.end.isoformat() if self.end else None,
+               "legal_reference": self.reference, "confirmed": self.confirmed}
+        if self.note:  # provenance (law.md tags, sources): JSON only, never in the French text
+            out["provenance"] = {"note": self.note}
+        return out
 
 
 def kind_of(p: Parameter) -> str:
@@ -80,6 +87,13 @@ def period_problems(vals: list, life_from: dt.date, life_to: dt.date | None) -> 
     return problems
 
 
+def _label(p: Parameter, value) -> str | None:
+    if p.labels is None or value is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    return ", ".join(p.labels.get(str(x), str(x)) for x in items)
+
+
 class DatedParameter:
     """A parameter ready for vectorised lookup."""
 
@@ -89,8 +103,9 @@ class DatedParameter:
         self.kind = kind_of(p)
         self.starts = np.array([V.days(v.start) for v in p.values], dtype=np.int64)
         self.ends = np.array([V.days(v.end or FAR_FUTURE) for v in p.values], dtype=np.int64)
-        self.items = [ParameterValue(name, v.value, v.start, v.end, ref_json(v.reference), v.confirmed, v.note)
-                      for v in p.values]
+        # The reference of a figure is as confirmed as the figure (not the text as a whole).
+        self.items = [ParameterValue(name, v.value, v.start, v.end, ref_json(v.reference, None, v.confirmed),
+                                     v.confirmed, v.note, p.label, p.unit, _label(p, v.value)) for v in p.values]
         self.lists = [v.value for v in p.values]
 
     def period_index(self, dates: np.ndarray, known: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The geography oracle behind `in_qpv(place, date)`, `in_overseas(place, date)` and `in_zone(LAYER, place, date)`.
+"""The geography oracle behind `in_qpv(place, date)`, `in_overseas(place, date)`, `departement(place, date)`
+and `in_zone(LAYER, place, date)`.
 
 Places come in three forms: {lon, lat} -> `eligibility.geography.locate_points` (arrays in, arrays out);
 {quartier_code} -> `quartier_in_force` once per distinct (code, date); {address} ->
@@ -77,7 +78,8 @@ class GeoAnswer:
 
     def col(self, which: str = "in_qpv") -> V.Col:
         """The answer of `in_qpv`, `in_overseas`, `departement` or `in_zone:LAYER` for every row (computed once:
-        one-row re-runs slice it)."""
+        one-row re-runs slice it). `departement` is the INSEE code of the département or collectivité ('75', '2A', '974',
+        '987'), unknown where the geography named none."""
         if which not in self._cols:
             if which.startswith("in_zone:"):
                 st = self.zone_status(which.split(":", 1)[1])
@@ -86,13 +88,23 @@ class GeoAnswer:
             elif which == "in_qpv":
                 inside = self.status == "inside"
                 self._cols[which] = V.Col("bool", inside, inside | (self.status == "outside"))
-            elif which == "departement":  # the INSEE code as a string; unknown where none was named
-                codes = np.array([str(d).strip() if d is not None and str(d).strip() else "" for d in self.departement],
-                                 dtype=object)
+            elif which == "departement":
+                # per distinct code, then indexed back (a batch holds a few dozen codes at most)
+                idx, uniques = pd.factorize(np.asarray(self.departement, dtype=object), use_na_sentinel=True)
+                labels = np.array([str(u).strip() for u in uniques] + [""], dtype=object)
+                codes = labels[idx]
                 self._cols[which] = V.Col("str", codes, codes != "")
             else:
                 self._cols[which] = overseas(self.departement)
         return self._cols[which]
+
+    def message(self, i: int) -> str:
+        """French for an ambiguous answer; for `not_covered`, the list in force at that date and where to check."""
+        if self.status[i] == "not_covered":
+            from eligibility.geography.vintages import not_covered_guidance
+
+            return not_covered_guidance(V.to_date(self.dates[i]), _territory_word(self.col("in_overseas"), i))
+        return MESSAGES[self.status[i]]
 
     def row_trace(self, i: int) -> dict:
         out = {"fact": self.place, "date_expression": self.date_label, "form": self.form[i],
@@ -102,6 +114,8 @@ class GeoAnswer:
         if not self.asked[i]:
             out["status"] = "not_asked"
             return out
+        if self.status[i] in AMBIGUOUS:
+            out["message"] = self.message(i)
         if self.form[i] == "quartier_code":
             import eligibility.geography as geo
 

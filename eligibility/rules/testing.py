@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import QpvError
+from ..errors import BadInput, QpvError
 from .evaluator import evaluate
 from .loader import Rule
 
@@ -21,11 +21,18 @@ class CaseResult:
 
 def run_case(rule: Rule, case) -> CaseResult:
     problems: list[str] = []
+    exp = case.expect
     try:
         d = evaluate(rule, case.facts, date=case.date)
+    except BadInput as exc:
+        if exp.outcome != "bad_input":
+            return CaseResult(rule.id, case.name, False, [f"erreur : {exc}"])
+        got = sorted((exc.field or "").split(", "))
+        if exp.fields is not None and got != sorted(exp.fields):
+            problems.append(f"champs cités {got}, attendus {sorted(exp.fields)}")
+        return CaseResult(rule.id, case.name, not problems, problems)
     except QpvError as exc:
         return CaseResult(rule.id, case.name, False, [f"erreur : {exc}"])
-    exp = case.expect
     if d.outcome != exp.outcome:
         problems.append(f"outcome {d.outcome!r}, attendu {exp.outcome!r} (raisons : "
                         f"{[r['condition'] for r in d.reasons]}, manquants : {d.missing_inputs})")

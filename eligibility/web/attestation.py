@@ -60,7 +60,9 @@ def sections(att: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     """The document's content, once, for both renderings: (section title, [(label, value)])."""
     q, v = att["question"], att["versions"]
     body = _evaluate_sections(att) if q["kind"] == "evaluate" else _locate_sections(att)
-    data = [(d["dataset"] + (f" ({d['vintage']})" if d.get("vintage") else ""), d["sha256"]) for d in v["datasets"]] or [
+    data = [row for d in v["datasets"] for row in
+            [(d["dataset"] + (f" ({d['vintage']})" if d.get("vintage") else ""), d["sha256"])]
+            + [(f"    fichier lu : {f['path']}", f["sha256"]) for f in d.get("files") or []]] or [
         ("Jeux de données", "aucun cité par la trace")]
     rules = [("Moteur", v["engine"])] + [(r["file"], r["sha256"]) for r in v["rules"]]
     ident = [("Identifiant", att["identifier"]), ("Empreinte sha256", att["sha256"]), ("Recalcul", _recompute_command(q))]

@@ -12,15 +12,13 @@ def distance_words(meters: Any) -> str:
 
 
 def legal_reference_words(ref: Any) -> str:
-    """« Décret …, art. 4 », saying in words when the figure or text is not confirmed."""
+    """« Décret …, art. 4 », saying in words when the figure or text is not confirmed (never the provenance
+    notes, which stay in the JSON)."""
     from ..decisions.render import ref_text
 
     if isinstance(ref, str):
         return ref
-    words = ref_text(ref).replace(" [non confirmé]", "")
-    if ref and ref.get("confirmed") is False:
-        words += " (référence non confirmée dans le texte officiel lu)"
-    return words
+    return ref_text(ref)
 
 
 def euros(amount: Any) -> str:
@@ -30,15 +28,20 @@ def euros(amount: Any) -> str:
 
 
 def datasets_in(trace: Any) -> list[dict[str, Any]]:
-    """Every dataset cited anywhere in a trace ({dataset, vintage, sha256, …}, or the address index as
-    {index, sha256, …}), once each, in the order met."""
+    """Every dataset cited anywhere in a trace ({dataset, vintage, sha256, files, …}, or the address index
+    as {index, sha256, files, …}), once each, in the order met, with the files read and the sha256 of their
+    bytes as the trace gives them ({path, sha256}; names only for the address index's sources)."""
     found: dict[tuple, dict] = {}
 
     def walk(node):
         if isinstance(node, dict):
             name = node.get("dataset") or node.get("index")
             if isinstance(name, str) and isinstance(node.get("sha256"), str):
-                found.setdefault((name, node["sha256"]), {"dataset": name, "vintage": node.get("vintage"), "sha256": node["sha256"]})
+                entry = found.setdefault((name, node["sha256"]), {"dataset": name, "vintage": node.get("vintage"),
+                                                                  "sha256": node["sha256"], "files": []})
+                for f in node.get("files") or []:
+                    if isinstance(f, dict) and f not in entry["files"]:
+                        entry["files"].append({"path": f.get("path"), "sha256": f.get("sha256")})
             for v in node.values():
                 walk(v)
         elif isinstance(node, list):

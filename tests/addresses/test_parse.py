@@ -1,7 +1,7 @@
 """Parsing postal addresses as people and administrations write them."""
 import pandas as pd
 
-from eligibility.addresses.parse import normalized_label, parse_addresses
+from eligibility.addresses.parse import normalized_label, parse_addresses, split_number
 
 
 def one(text):
@@ -59,3 +59,10 @@ def test_one_row_per_input_in_order():
     texts = pd.Series(["1 rue A 04100 Manosque", None, "2 rue B, 04000 Digne"])
     parsed = parse_addresses(texts)
     assert len(parsed) == 3 and parsed["numero"].tolist() == [1, -1, 2]
+
+
+def test_d_and_l_before_a_street_type_are_indices_not_elided_articles():
+    """« 147 D AVENUE … » is number 147 indice D (BANO has 147 A–D); « 2 D ARTAGNAN » stays an elision."""
+    got = split_number(pd.Series(["147 D AVENUE REINE DES PRES", "3 L CHEMIN X", "2 D ARTAGNAN", "1 L ECLUSE"]))
+    assert got["indice"].tolist() == ["D", "L", "", ""]
+    assert got["rest"].tolist() == ["AVENUE REINE DES PRES", "CHEMIN X", "D ARTAGNAN", "L ECLUSE"]

@@ -5,6 +5,7 @@ import io
 from hypothesis import given, settings, strategies as st
 
 from eligibility.batch import dialect
+from eligibility.batch.jobs import with_lines
 from eligibility.batch.sources import CsvSource
 
 
@@ -14,7 +15,7 @@ def read_all(path, size):
     for chunk in src.chunks(size):
         df = chunk.frame()
         good = iter(df.itertuples(index=False, name=None))
-        for e in chunk.errors:
+        for e in with_lines(chunk, chunk.errors):  # as the jobs write them: with the file's line
             if e is None:
                 rows.append(list(next(good)))
                 errors.append(None)

@@ -18,7 +18,7 @@ from eligibility.batch import run_file
 from eligibility.batch.locate import LocateJob
 from eligibility.batch.sinks import OutputFormat, encode_part
 from eligibility.errors import BadInput
-from eligibility.geography import locate_points
+from eligibility.geography import locate_answer, locate_points
 
 from conftest import POINTS
 
@@ -59,8 +59,10 @@ def test_one_output_row_per_input_row_in_order(tmp_path):
     assert list(df["row"]) == [str(i) for i in range(1, 104)]
     bad_value = df["error"].str.startswith("colonne « lon » : nombre attendu")
     ragged = df["error"].str.startswith("2 champs au lieu de 4")
-    assert bad_value.sum() == 10 and ragged.sum() == 10 and s["errors"] == 20
-    assert (df.loc[bad_value | ragged, "status"] == "error").all()
+    abroad = df["error"].str.startswith("le point est hors du territoire français")  # the Atlantic point
+    assert abroad.sum() == sum(1 for i in range(103) if point(i) == (-30.0, 40.0) and i % 10 not in (3, 5))
+    assert bad_value.sum() == 10 and ragged.sum() == 10 and s["errors"] == 20 + abroad.sum()
+    assert (df.loc[bad_value | ragged | abroad, "status"] == "error").all()
     ok = df[df["error"] == ""]
     assert s["rows"] == 103
     assert s["detected"] == ["virgule décimale dans « lat »", "virgule décimale dans « lon »"]
@@ -114,10 +116,12 @@ def test_traces_are_keyed_by_row_and_equal_the_single_row_answer(tmp_path):
 
     for t in lines:
         i = t["row"] - 1
-        if i % 10 in (3, 5):
+        if i % 10 in (3, 5) or point(i) == (-30.0, 40.0):  # bad lines, and outside France (exit 2 alone)
             assert "error" in t and "trace" not in t
             continue
-        alone = locate_points([point(i)[0]], [point(i)[1]], "2020-06-01" if i % 2 else "2024-06-01").row(0)
+        # the object of `qpv locate --json --date D` for that point alone, date_source included
+        alone = locate_answer(locate_points([point(i)[0]], [point(i)[1]], "2020-06-01" if i % 2 else "2024-06-01"),
+                              "le point", date_given=True)
         assert t == {"row": i + 1, **json.loads(to_json(alone))}
     assert lines[3]["error"].startswith("colonne « lon »")
 
@@ -201,7 +205,7 @@ def test_address_columns_go_through_the_address_domain(tmp_path):
     run_file(lambda r: LocateJob(r, date=dt.date(2024, 6, 1), keep=("id",)), src, tmp_path / "o.csv",
              show_progress=False)
     out = pd.read_csv(tmp_path / "o.csv", sep=";", dtype=str, keep_default_na=False)
-    assert out["error"][2] == "adresse manquante" and out["status"][2] == "error"
+    assert out["error"][2] == "adresse manquante (ligne 4 du fichier)" and out["status"][2] == "error"
     for i in (0, 1, 3):
         alone = locate_addresses([texts[i]], dt.date(2024, 6, 1))
         assert out["status"][i] == alone.status[0]

@@ -1,31 +1,168 @@
-"""The disk cache: rebuilt when absent or damaged, and never serving a file the manifest refuses."""
+"""The disk cache: rebuilt when absent or damaged, and never serving a file the manifest refuses.
+
+Issue 15, finding 2: a truncated, CRC-broken or validly rewritten .npz is rebuilt once with a message
+(the answer is the one the reference data gives); if the rebuild fails, the command refuses with the
+checksum message, never an internal error.
+"""
 from __future__ import annotations
 
+import json
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
+import shapely
+from click.testing import CliRunner
+from qpv_cli.main import qpv
 
 from eligibility import datasets
 from eligibility.errors import DataIntegrityError
 from eligibility.geography import cache, perimeters
+from eligibility.integrity import Source
+
+QP2015 = "qpv/qp2015_occitanie/qp2015_occitanie_contours.geojson"
 
 
-def test_cached_builds_once_and_survives_a_damaged_entry(tmp_path, monkeypatch):
+def _source(tmp_path, text="abc") -> Source:
+    import hashlib
+
+    path = tmp_path / "source.txt"
+    path.write_text(text)
+    return Source(path, hashlib.sha256(text.encode()).hexdigest(), "source.txt")
+
+
+def _entry(tmp_path) -> Path:
+    return next((tmp_path / "geography" / cache.CACHE_VERSION).glob("t-k.npz"))
+
+
+def test_cached_builds_once_and_survives_a_damaged_entry(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("QPV_CACHE_DIR", str(tmp_path))
+    src = _source(tmp_path)
     calls = []
 
     def build():
         calls.append(1)
         return {"a": np.arange(3)}
 
-    assert cache.cached("t", "k", build)["a"].tolist() == [0, 1, 2]
-    assert cache.cached("t", "k", build)["a"].tolist() == [0, 1, 2]
+    assert cache.cached("t", "k", build, sources=[src])["a"].tolist() == [0, 1, 2]
+    assert cache.cached("t", "k", build, sources=[src])["a"].tolist() == [0, 1, 2]
     assert len(calls) == 1
-    entry = next((tmp_path / "geography").glob("t-k.npz"))
-    entry.write_bytes(b"not a zip")
-    assert cache.cached("t", "k", build)["a"].tolist() == [0, 1, 2] and len(calls) == 2
-    assert not list((tmp_path / "geography").glob("*.tmp"))
+    _entry(tmp_path).write_bytes(b"not a zip")
+    assert cache.cached("t", "k", build, sources=[src])["a"].tolist() == [0, 1, 2] and len(calls) == 2
+    assert "reconstruit" in capsys.readouterr().err
+    assert not list((tmp_path / "geography").rglob("*.tmp"))
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _break_crc(path: Path) -> None:
+    """One byte flipped inside an array's data: the zip is whole, its CRC no longer matches."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _rewrite_validly(path: Path) -> None:
+    """A well-formed npz with other arrays: every array kept but one value changed."""
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    name = next(k for k in arrays if k.endswith("_blob"))
+    arrays[name] = arrays[name].copy()
+    arrays[name][len(arrays[name]) // 2] ^= 0x10
+    with path.open("wb") as f:
+        np.savez(f, **arrays)
+
+
+def _rewrite_without_metadata(path: Path) -> None:
+    """The attacker's or the old cache's npz: whole, readable, no integrity metadata."""
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != cache.META}
+    with path.open("wb") as f:
+        np.savez(f, **arrays)
+
+
+def test_unit_damage_of_every_kind_is_detected(tmp_path, monkeypatch):
+    monkeypatch.setenv("QPV_CACHE_DIR", str(tmp_path))
+    src = _source(tmp_path)
+    blob = np.arange(4000, dtype=np.uint8)
+    for damage in (_truncate, _break_crc, _rewrite_validly, _rewrite_without_metadata):
+        cache.cached("t", "k", lambda: {"geom_blob": blob, "n": np.arange(5)}, sources=[src])
+        damage(_entry(tmp_path))
+        with pytest.raises(cache.DamagedEntry):
+            cache.load_entry(_entry(tmp_path))
+        _entry(tmp_path).unlink()
+
+
+def test_an_entry_built_from_other_source_bytes_is_not_served(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("QPV_CACHE_DIR", str(tmp_path))
+    old = _source(tmp_path, "old")
+    cache.cached("t", "k", lambda: {"a": np.arange(3)}, sources=[old])
+    new = _source(tmp_path, "new")  # same label and cache key, other bytes vouched for
+    assert cache.cached("t", "k", lambda: {"a": np.arange(4)}, sources=[new])["a"].tolist() == [0, 1, 2, 3]
+    assert "reconstruit" in capsys.readouterr().err
+
+
+def _inside_point(data: Path) -> tuple[float, float]:
+    line = next(x for x in (data / QP2015).read_text(encoding="utf-8").split("\n") if '"code_qp": "QP066007"' in x)
+    p = shapely.point_on_surface(shapely.from_geojson(json.dumps(json.loads(line.rstrip(","))["geometry"])))
+    return round(p.x, 6), round(p.y, 6)
+
+
+def _locate(lon, lat):
+    return CliRunner().invoke(qpv, ["locate", "--lon", str(lon), "--lat", str(lat), "--date", "2020-06-01", "--json"])
+
+
+@pytest.mark.parametrize("damage", [_truncate, _break_crc, _rewrite_validly, _rewrite_without_metadata],
+                         ids=["truncated", "crc-broken", "validly-rewritten", "no-metadata"])
+def test_damaged_geography_entry_is_rebuilt_once_with_a_message(isolated_data, forget, damage):
+    lon, lat = _inside_point(isolated_data)
+    before = _locate(lon, lat)
+    assert before.exit_code == 0
+    entry = next((Path(os.environ["QPV_CACHE_DIR"]) / "geography").rglob("perimeters-qp2015_occitanie-*.npz"))
+    damage(entry)
+    forget()
+
+    after = _locate(lon, lat)
+    assert after.exit_code == 0, after.stderr
+    assert after.stdout == before.stdout  # the answer the reference data gives, not the damaged entry's
+    assert "cache dérivé" in after.stderr and "reconstruit" in after.stderr
+    assert "erreur interne" not in after.stderr
+    forget()
+    again = _locate(lon, lat)  # rebuilt once: the next command loads it silently
+    assert again.stdout == before.stdout and "reconstruit" not in again.stderr
+
+
+def test_failed_rebuild_refuses_with_the_checksum_message(isolated_data, forget):
+    lon, lat = _inside_point(isolated_data)
+    assert _locate(lon, lat).exit_code == 0
+    entry = next((Path(os.environ["QPV_CACHE_DIR"]) / "geography").rglob("perimeters-qp2015_occitanie-*.npz"))
+    _break_crc(entry)
+    target = isolated_data / QP2015
+    target.write_bytes(target.read_bytes().replace(b"QP066007", b"QP066999", 1))
+    forget()
+    res = _locate(lon, lat)
+    assert res.exit_code == 1
+    assert "somme de contrôle invalide pour " + QP2015 in res.stderr
+    assert "erreur interne" not in res.stderr and "BadZipFile" not in res.stderr
+
+
+def test_data_verify_reports_and_removes_a_damaged_entry(isolated_data, forget):
+    lon, lat = _inside_point(isolated_data)
+    assert _locate(lon, lat).exit_code == 0
+    entry = next((Path(os.environ["QPV_CACHE_DIR"]) / "geography").rglob("perimeters-qp2015_occitanie-*.npz"))
+    _rewrite_validly(entry)
+    forget()
+    res = CliRunner().invoke(qpv, ["data", "verify", "--json"])
+    assert res.exit_code == 1
+    bad = [c for c in json.loads(res.stdout)["caches"] if not c["ok"]]
+    assert [entry.name in c["path"] for c in bad] == [True] and "somme de contrôle invalide" in bad[0]["message"]
+    assert not entry.exists()
+    forget()
+    assert CliRunner().invoke(qpv, ["data", "verify", "--json"]).exit_code == 0
 
 
 def test_corrupted_perimeter_file_is_refused_even_with_a_warm_cache(tmp_path, monkeypatch):
@@ -33,8 +170,8 @@ def test_corrupted_perimeter_file_is_refused_even_with_a_warm_cache(tmp_path, mo
     dst = tmp_path / "data"
     (dst / "qpv/qp2015_occitanie").mkdir(parents=True)
     shutil.copy(src / "manifest.yaml", dst / "manifest.yaml")
-    target = dst / "qpv/qp2015_occitanie/qp2015_occitanie_contours.geojson"
-    shutil.copy(src / "qpv/qp2015_occitanie/qp2015_occitanie_contours.geojson", target)
+    target = dst / QP2015
+    shutil.copy(src / QP2015, target)
     monkeypatch.setenv("QPV_DATA_DIR", str(dst))
     monkeypatch.setenv("QPV_CACHE_DIR", str(tmp_path / "cache"))
     perimeters.load.cache_clear()

@@ -293,13 +293,13 @@ def test_info_verify_and_a_tampered_layer(files, layers_dir):
         ("qp2015-occitanie", "qp2015.zip", "essai", "Licence Ouverte 2.0", 105)
     assert row["departements"][:3] == ["09", "11", "12"] and row["regions"] == ["76"] and row["precision_m"] == 1.0
     r = CliRunner().invoke(qpv, ["data", "verify", "--json"])
-    assert r.exit_code == 0 and any(f.get("layer") == "qp2015-occitanie" and f["ok"] for f in json.loads(r.stdout)["files"])
+    assert r.exit_code == 0 and any(f.get("layer") == "qp2015-occitanie" and f["ok"] for f in json.loads(r.stdout)["layers"])
     stored = layers_dir / "qp2015-occitanie" / layers.STORED_FILE
     stored.write_bytes(stored.read_bytes()[:-10] + b"0123456789")
     r = CliRunner().invoke(qpv, ["data", "verify"])
-    assert r.exit_code == 1 and "KO  qp2015-occitanie/couche.fgb" in r.stdout
+    assert r.exit_code == 1 and "KO  couches importées/qp2015-occitanie/couche.fgb" in r.stdout
     with pytest.raises(DataIntegrityError, match="couche importée « qp2015-occitanie » : somme de contrôle invalide"):
-        layers.verified_path(layers.get("qp2015-occitanie").dataset_id)
+        layers.read_bytes(layers.get("qp2015-occitanie").dataset_id)
     r = CliRunner().invoke(qpv, ["data", "remove", "qp2015-occitanie"])
     assert r.exit_code == 0 and "retirée" in r.stdout
     assert CliRunner().invoke(qpv, ["data", "remove", "qp2015-occitanie"]).exit_code == 2

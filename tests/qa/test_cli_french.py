@@ -64,7 +64,7 @@ def test_known_commune_without_quartier_is_still_an_empty_list():
 @pytest.mark.parametrize("facts, field, expected", [
     ('{"contract": {"working_time_ratio": NaN}}', "contract.working_time_ratio", "nombre fini attendu"),
     ('{"contract": {"working_time_ratio": 1e999}}', "contract.working_time_ratio", "nombre fini attendu"),
-    ('{"contract": {"type": "XYZ"}}', "contract.type", "(attendu : 'CDI' ou 'CDD')"),
+    ('{"contract": {"type": "XYZ"}}', "contract.type", "(attendu : 'CDI', 'CDD' ou 'CDI_INTERIMAIRE')"),
     ('{"contract": {"signature_date": "2024-13-01"}}', "contract.signature_date",
      "date attendue au format AAAA-MM-JJ, reçu « 2024-13-01 »"),
 ])

@@ -46,7 +46,8 @@ def test_evaluate_date_option_and_text(facts_file):
 def test_explain_is_french_with_the_trace(facts_file):
     res = run("explain", "emplois-francs", "--facts", facts_file)
     assert res.exit_code == 0
-    for words in ("Trace", "Conditions", "Paramètres utilisés", "[non confirmé]", "Géographie", "qp2024"):
+    for words in ("Détail", "Conditions", "Valeurs datées utilisées", "chiffre non confirmé par un texte officiel lu",
+                  "Géographie", "QP2024", "Date retenue : 01/02/2024"):
         assert words in res.stdout
 
 

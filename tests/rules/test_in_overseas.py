@@ -9,24 +9,9 @@ from hypothesis import strategies as st
 
 from eligibility.rules import evaluate, evaluate_frame
 from eligibility.rules.expressions import Compiler, ExpressionError
-from eligibility.rules.loader import load_file
 from eligibility.rules.places import overseas
 
-RULE = """
-id: site-outre-mer
-kind: criterion
-title: Site situé outre-mer
-version: "1"
-legal_texts:
-  - {id: essai, text: Texte d'essai, effective: 2020-01-01, confirmed: true}
-validity: {from: 2020-01-01, to: null}
-decision_date:
-  expression: day
-  label: date d'appréciation
-  legal_reference: {text: essai}
-facts:
-  day: {type: date, description: Date}
-  site: {type: place, description: Lieu}
+CONDITIONS = """
 conditions:
   - id: outre_mer
     label: Site outre-mer
@@ -46,10 +31,8 @@ ATLANTIC = {"lon": -30.0, "lat": 40.0}             # no département
 
 
 @pytest.fixture(scope="module")
-def rule(tmp_path_factory):
-    path = tmp_path_factory.mktemp("rules") / "site-outre-mer.yaml"
-    path.write_text(RULE, encoding="utf-8")
-    return load_file(path)
+def rule(place_rule):
+    return place_rule("site-outre-mer", "Site situé outre-mer", CONDITIONS)
 
 
 @pytest.mark.parametrize("site,outcome,departement,territory", [

@@ -37,7 +37,8 @@ def test_dispositif_page_is_generated_from_the_schema(client):
 def test_dispositif_decision_rendering(client):
     html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.type": "CDD"}).text)
     assert "<strong>NON ÉLIGIBLE</strong>" in html and "Le contrat doit être un CDI" in html
-    assert "Décret n° 2019-1471, art. 5 (référence non confirmée" in html
+    assert "Décret n° 2019-1471, art. 5 — référence non confirmée par un texte officiel lu" in html
+    assert html.count("non confirmée") == html.count("Décret n° 2019-1471, art. 5 —")  # said once per reference
     assert "Explication du faux moteur : not_eligible" in html
     assert "trace complète" in html
     html = unescape(client.post("/dispositifs/emplois-francs", data={"contract.signature_date": "2024-03-01"}).text)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import json
 import os
 import sys
 from pathlib import Path
@@ -16,11 +15,11 @@ from typing import Any, Callable
 
 import click
 
-from eligibility.errors import BadInput, DataIntegrityError, RegisterUnavailable, RuleFileError
+from eligibility.errors import BadInput, DataIntegrityError, OutputIntegrityError, RegisterUnavailable, RuleFileError
 
 # Re-exported for the command modules: the engine's input parsing and its deterministic JSON encoder.
 from eligibility.inputs import parse_date, parse_float  # noqa: F401
-from eligibility.jsonio import json_problem, to_json
+from eligibility.jsonio import load_user_json, to_json
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -44,7 +43,7 @@ def handle_errors(fn: Callable) -> Callable:
             fail(str(exc), EXIT_BAD_INPUT)
         except DataIntegrityError as exc:
             fail(f"données de référence refusées : {exc}", EXIT_INTERNAL)
-        except RegisterUnavailable as exc:
+        except (RegisterUnavailable, OutputIntegrityError) as exc:
             fail(str(exc), EXIT_INTERNAL)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
@@ -81,10 +80,7 @@ def read_facts(path: str, field: str = "--facts") -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         reason = os_reason(exc) if isinstance(exc, OSError) else "pas de l'UTF-8"
         raise BadInput(f"fichier de faits illisible : {reason}", field=field) from None
-    try:
-        facts = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"JSON mal formé (ligne {exc.lineno}, colonne {exc.colno}) : {json_problem(exc)}", field=field) from None
+    facts = load_user_json(text, field)
     if not isinstance(facts, dict):
         raise BadInput("le fichier de faits doit contenir un objet JSON", field=field)
     return facts

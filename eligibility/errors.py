@@ -1,6 +1,30 @@
 """Errors the engine raises on purpose. The command line maps them to exit codes (DESIGN.md)."""
 from __future__ import annotations
 
+import re
+
+# What a message may quote of the user's input: control characters are shown as escapes (a terminal or a
+# log must not interpret them), and a long value is cut (a 250 kB cell is not echoed back).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LONG_QUOTE = re.compile(r"« ([^»]{121,}?) »", re.S)
+MAX_MESSAGE_CHARS = 2000
+
+
+def _escape(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def shown(value, limit: int = 80) -> str:
+    """A user's value as a message quotes it: control characters escaped, at most `limit` characters."""
+    text = _escape(str(value))
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} caractères)"
+
+
+def safe_message(message: str) -> str:
+    """A message that quotes user input, made safe to print: escapes, long quoted values and the whole cut."""
+    text = _LONG_QUOTE.sub(lambda m: f"« {shown(m.group(1))} »", _escape(message))
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "…"
+
 
 class QpvError(Exception):
     """Base class of the engine's own errors."""
@@ -10,6 +34,8 @@ class BadInput(QpvError, ValueError):
     """The caller's input is wrong (exit code 2). The message says what and where."""
 
     def __init__(self, message: str, *, field: str | None = None, row: int | None = None):
+        message = safe_message(message)
+        field = None if field is None else shown(field, 120)
         self.field = field
         self.row = row
         where = []
@@ -23,6 +49,10 @@ class BadInput(QpvError, ValueError):
 
 class DataIntegrityError(QpvError):
     """A reference data file is missing, corrupted or does not match its manifest (exit code 1)."""
+
+
+class OutputIntegrityError(QpvError):
+    """A batch part no longer matches the sha256 its journal recorded: the output is not assembled (exit 1)."""
 
 
 class RuleFileError(QpvError):

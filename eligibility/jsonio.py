@@ -37,6 +37,44 @@ _JSON_PROBLEMS = {  # the json module's messages are English
 }
 
 
+# Facts are a few levels deep; a deeper document is refused before anything recurses over it
+# (json, pydantic and the facts flattening would otherwise hit Python's recursion limit: an internal error).
+MAX_JSON_DEPTH = 32
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:  # iterative: the check itself must not recurse
+        obj, depth = stack.pop()
+        children = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def load_user_json(text: str | bytes, field: str, what: str = "JSON") -> Any:
+    """`json.loads` for what a user typed or sent (facts file, API body, column map): malformed JSON, bytes
+    that are not UTF-8 and nesting deeper than MAX_JSON_DEPTH are a BadInput naming `field`, in French."""
+    from .errors import BadInput
+
+    too_deep = f"{what} trop imbriqué : plus de {MAX_JSON_DEPTH} niveaux d'objets ou de listes"
+    try:
+        value = json.loads(text)
+    except UnicodeDecodeError:
+        raise BadInput(f"{what} mal formé : pas de l'UTF-8", field=field) from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{what} mal formé (ligne {exc.lineno}, colonne {exc.colno}) : {json_problem(exc)}",
+                       field=field) from None
+    except RecursionError:
+        raise BadInput(too_deep, field=field) from None
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise BadInput(too_deep, field=field)
+    return value
+
+
 def json_problem(exc: json.JSONDecodeError) -> str:
     """What is wrong in a malformed JSON text, in French (say where with exc.lineno and exc.colno)."""
     return _JSON_PROBLEMS.get(exc.msg, "syntaxe JSON invalide")

@@ -5,13 +5,13 @@ bad value, so one bad cell makes one error row and never stops the batch.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import BadInput
+from ..errors import BadInput, shown
+from ..jsonio import load_user_json
 
 
 def load_map(path: Path | None) -> dict[str, str]:
@@ -21,28 +21,20 @@ def load_map(path: Path | None) -> dict[str, str]:
     path = Path(path)
     if not path.exists():
         raise BadInput("fichier de correspondance des colonnes introuvable", field="--map")
-    text = path.read_text(encoding="utf-8-sig")
-    suffix = path.suffix.lower()
     try:
-        if suffix == ".json":
-            mapping = json.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            mapping = yaml.safe_load(text)
-        else:
-            import csv
-            import io
-
-            sep = ";" if text.count(";") >= text.count(",") else ","
-            rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r and any(c.strip() for c in r)]
-            if rows and [c.strip().lower() for c in rows[0][:2]] in (["source", "cible"], ["from", "to"]):
-                rows = rows[1:]
-            if any(len(r) != 2 for r in rows):
-                raise ValueError("chaque ligne doit avoir deux colonnes : colonne du fichier, colonne attendue")
-            mapping = {r[0].strip(): r[1].strip() for r in rows}
-    except Exception as exc:  # json, yaml or our own ValueError: all mean the map cannot be used
-        raise BadInput(f"correspondance des colonnes illisible : {exc}", field="--map") from None
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadInput("fichier de correspondance des colonnes illisible : ce n'est pas du texte UTF-8 "
+                       "(enregistrez-le en UTF-8)", field="--map") from None
+    except OSError:
+        raise BadInput("fichier de correspondance des colonnes illisible", field="--map") from None
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        mapping = load_user_json(text, "--map", what="correspondance des colonnes (JSON)")
+    elif suffix in (".yaml", ".yml"):
+        mapping = _yaml_map(text)
+    else:
+        mapping = _csv_map(text)
     if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
         raise BadInput("la correspondance doit associer des noms de colonnes à des noms de colonnes", field="--map")
     targets = list(mapping.values())
@@ -50,6 +42,36 @@ def load_map(path: Path | None) -> dict[str, str]:
     if dup:
         raise BadInput(f"plusieurs colonnes renommées en « {dup[0]} »", field="--map")
     return mapping
+
+
+def _yaml_map(text: str):
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # PyYAML's text is English: say where, in French
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (ligne {mark.line + 1}, colonne {mark.column + 1})" if mark else ""
+        raise BadInput(f"correspondance des colonnes illisible : YAML mal formé{where}", field="--map") from None
+    except RecursionError:
+        raise BadInput("correspondance des colonnes illisible : YAML trop imbriqué", field="--map") from None
+
+
+def _csv_map(text: str) -> dict[str, str]:
+    import csv
+    import io
+
+    sep = ";" if text.count(";") >= text.count(",") else ","
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r and any(c.strip() for c in r)]
+    except csv.Error:
+        raise BadInput("correspondance des colonnes illisible : CSV mal formé", field="--map") from None
+    if rows and [c.strip().lower() for c in rows[0][:2]] in (["source", "cible"], ["from", "to"]):
+        rows = rows[1:]
+    if any(len(r) != 2 for r in rows):
+        raise BadInput("correspondance des colonnes illisible : chaque ligne doit avoir deux colonnes : colonne du "
+                       "fichier, colonne attendue", field="--map")
+    return {r[0].strip(): r[1].strip() for r in rows}
 
 
 def apply_map(columns: tuple[str, ...], mapping: dict[str, str]) -> dict[str, str]:
@@ -72,7 +94,7 @@ def _messages(mask: np.ndarray, template: str, values) -> np.ndarray:
     idx = np.flatnonzero(mask)
     if len(idx):
         vals = np.asarray(values, dtype=object)[idx]
-        out[idx] = [template.format(value=str(v)[:80]) for v in vals]
+        out[idx] = [template.format(value=shown(v)) for v in vals]
     return out
 
 

@@ -96,11 +96,12 @@ class Journal:
         self._append(entry)
         self.entries.append(entry)
 
-    def parts(self) -> list[Path]:
-        return [self.dir / e["part"] for e in self.entries]
+    def parts(self) -> list[tuple[Path, str]]:
+        """(part file, the sha256 recorded when it was written), in chunk order: assembly re-checks them."""
+        return [(self.dir / e["part"], e["sha256"]) for e in self.entries]
 
-    def trace_parts(self) -> list[Path]:
-        return [self.dir / e["traces"] for e in self.entries if e.get("traces")]
+    def trace_parts(self) -> list[tuple[Path, str]]:
+        return [(self.dir / e["traces"], e["traces_sha256"]) for e in self.entries if e.get("traces")]
 
     def discard(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

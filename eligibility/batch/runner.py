@@ -10,12 +10,17 @@ import hashlib
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import logging
+
 import numpy as np
+import pandas as pd
 
 from .. import __version__
-from ..errors import BadInput
+from ..errors import BadInput, DataIntegrityError
 from ..paths import data_dir
+from .jobs import empty_output
 from .journal import Journal
+from .lock import output_lock
 from .progress import Progress
 from .sinks import (
     OutputFormat,
@@ -29,6 +34,7 @@ from .sinks import (
 from .sources import Position, open_source
 
 DEFAULT_CHUNK_SIZE = 100_000
+log = logging.getLogger("qpv.batch")
 
 
 _SET_ASIDE = "ligne mise de côté"  # never written: only while isolating a refused row
@@ -94,14 +100,46 @@ def chunk_results(job, source, fmt: OutputFormat, chunk_size: int, start: Positi
     return mapper(functools.partial(process_chunk, job, fmt), source.chunks(chunk_size, start, index))
 
 
-def stream_job(job, source, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+def stream_job(job, source, *, chunk_size: int = DEFAULT_CHUNK_SIZE, end_row: bool = False) -> Iterator[bytes]:
     """The CSV output of `qpv batch` for `job` over `source`, as it is produced: the header, then one block of
     lines per chunk. Same job, same parsing, same encoding as the file runner, so the joined blocks are the
-    bytes `qpv batch … -o out.csv` writes (the chunk size only changes where blocks are cut)."""
+    bytes `qpv batch … -o out.csv` writes (the chunk size only changes where blocks are cut).
+
+    With `end_row` (the web service), one more row closes the stream so that a reader can tell a whole
+    result from a cut one: `row` = the number of result rows before it, status (or outcome) `complete`;
+    a failure after the first bytes became `incomplete`, with the French reason in `error`."""
     fmt = csv_format(source)
     yield csv_header(job.columns, fmt)
-    for _, part, _, _, _ in chunk_results(job, source, fmt, chunk_size):
-        yield part
+    rows = 0
+    try:
+        for meta, part, _, _, _ in chunk_results(job, source, fmt, chunk_size):
+            rows += meta[2]
+            yield part
+    except Exception as exc:  # noqa: BLE001 - the stream has begun: the failure becomes its last row
+        if not end_row:
+            raise
+        log.error("lot interrompu après %d lignes : %s: %s", rows, type(exc).__name__, exc)
+        yield end_of_stream(job, fmt, rows, problem=f"traitement interrompu après la ligne {rows} : {_why(exc)}")
+        return
+    if end_row:
+        yield end_of_stream(job, fmt, rows)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, BadInput):
+        return exc.detail
+    if isinstance(exc, DataIntegrityError):
+        return f"données de référence refusées : {exc}"
+    return f"erreur interne ({type(exc).__name__}), voir le journal du serveur"
+
+
+def end_of_stream(job, fmt: OutputFormat, rows: int, problem: str | None = None) -> bytes:
+    """The row that closes a streamed result (`stream_job(end_row=True)`), in the job's own columns."""
+    out = empty_output(job.columns, 1)
+    out["row"][0] = rows
+    out["outcome" if "outcome" in out else "status"][0] = "incomplete" if problem else "complete"
+    out["error"][0] = problem
+    return encode_part(pd.DataFrame(out), job.columns, fmt)
 
 
 def _reference_version() -> str:
@@ -113,9 +151,16 @@ def _reference_version() -> str:
 def run(job, source, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE, resume: bool = False,
         traces: Path | None = None, mapper: Callable = local_map, show_progress: bool = True,
         progress_label: str = "qpv batch") -> dict:
-    """Run `job` over `source` (from `open_source`) into `out`; returns the summary (JSON-ready)."""
+    """Run `job` over `source` (from `open_source`) into `out`; returns the summary (JSON-ready). The output's
+    lock is held throughout: a second job on the same output is refused (`lock.output_lock`)."""
     out = Path(out)
     fmt = output_format(out, source)
+    with output_lock(out, progress_label, source.path):
+        return _run_locked(job, source, out, fmt, chunk_size, resume, traces, mapper, show_progress, progress_label)
+
+
+def _run_locked(job, source, out: Path, fmt: OutputFormat, chunk_size: int, resume: bool, traces: Path | None,
+                mapper: Callable, show_progress: bool, progress_label: str) -> dict:
     stat = source.path.stat()
     signature = {"qpv": __version__, "input": str(source.path.resolve()), "size": stat.st_size,
                  "mtime_ns": stat.st_mtime_ns, "job": job.describe(), "chunk_size": chunk_size,

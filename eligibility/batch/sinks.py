@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import BadInput
+from ..errors import BadInput, OutputIntegrityError
 
 FORMULA_START = r"^[=+\-@\t\r\x00]"  # OWASP's list, and NUL, which some spreadsheets drop before reading the rest
 _ARROW_TYPES = {"int": "int64", "float": "float64", "str": "string"}
@@ -141,27 +141,49 @@ def write_atomic(path: Path, data: bytes) -> None:
     _fsync_replace(tmp, path)
 
 
-def assemble(out: Path, parts: list[Path], columns, fmt: OutputFormat) -> None:
-    """Concatenate the parts into `out` through a temporary file and an atomic rename."""
+def _checked(tmp: Path, k: int, digest: str, expected: str) -> None:
+    if digest != expected:
+        tmp.unlink(missing_ok=True)
+        raise OutputIntegrityError(
+            f"la partie n° {k + 1} du traitement ne correspond plus à l'empreinte sha256 notée dans son journal "
+            "(modifiée depuis son écriture) : le fichier de sortie n'est pas écrit ; relancez la même commande "
+            "avec --resume pour recalculer les blocs touchés")
+
+
+def assemble(out: Path, parts: list[tuple[Path, str]], columns, fmt: OutputFormat) -> None:
+    """Concatenate the parts into `out` through a temporary file and an atomic rename, each part checked
+    against the sha256 its journal recorded (a part changed since it was written is never assembled)."""
     tmp = out.with_name(f".{out.name}.qpv-tmp")
     if fmt.kind == "csv":
         concatenate(out, parts, head=csv_header(columns, fmt))
         return
+    import hashlib
+
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     with pq.ParquetWriter(tmp, arrow_schema(columns)) as writer:
-        for p in parts:  # one part in memory at a time
-            writer.write_table(pq.read_table(p))
+        for k, (p, expected) in enumerate(parts):  # one part in memory at a time
+            data = p.read_bytes()
+            _checked(tmp, k, hashlib.sha256(data).hexdigest(), expected)
+            writer.write_table(pq.read_table(pa.BufferReader(data)))
     _fsync_replace(tmp, out)
 
 
-def concatenate(out: Path, parts: list[Path], head: bytes = b"") -> None:
-    """`head` then the parts' bytes, in order (a CSV body after its header; JSON Lines traces), atomic."""
+def concatenate(out: Path, parts: list[tuple[Path, str]], head: bytes = b"") -> None:
+    """`head` then the parts' bytes, in order (a CSV body after its header; JSON Lines traces), atomic; each
+    part is hashed as it is copied and checked against the sha256 its journal recorded."""
+    import hashlib
+
     tmp = out.with_name(f".{out.name}.qpv-tmp")
     with open(tmp, "wb") as f:
         f.write(head)
-        for p in parts:
+        for k, (p, expected) in enumerate(parts):
+            digest = hashlib.sha256()
             with open(p, "rb") as src:
-                shutil.copyfileobj(src, f, 8 << 20)
+                while block := src.read(8 << 20):
+                    digest.update(block)
+                    f.write(block)
+            _checked(tmp, k, digest.hexdigest(), expected)
     _fsync_replace(tmp, out)
 

@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, ValidationError, \
     create_model, model_validator
 
-from ..errors import BadInput
+from ..errors import BadInput, shown as shown_value
 from . import values as V
 
 PLACE_PARTS = ("lon", "lat", "quartier_code", "address")
@@ -216,7 +216,7 @@ class BadValues:
 
     def add(self, mask: np.ndarray, field: str, message: str, shown: pd.Series | None = None) -> None:
         for i in np.flatnonzero(mask)[:10_000]:
-            got = "" if shown is None else f", reçu « {shown.iloc[i]} »"
+            got = "" if shown is None else f", reçu « {shown_value(shown.iloc[i])} »"
             self.rows.setdefault(int(i), []).append(f"champ « {field} » : {message}{got}")
 
     def raise_if_any(self) -> None:

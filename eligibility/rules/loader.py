@@ -319,10 +319,19 @@ def load_rules(directory: Path | None = None) -> dict[str, Rule]:
     return _load_dir(directory, stamp)
 
 
+# What a rule id looks like: a name given on the command line or in a URL is checked against this (and
+# then against the known ids) before it becomes a path, so `../x` or a 300-character name never reaches
+# the file system (ENAMETOOLONG was an internal error).
+RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+
+
 def get_rule(dispositif: str) -> Rule:
     """The rule `rules/<dispositif>.yaml`, loaded alone (a broken neighbour file does not stop it)."""
-    from ..errors import BadInput
+    from ..errors import BadInput, shown
 
+    if not isinstance(dispositif, str) or not RULE_ID.fullmatch(dispositif):
+        raise BadInput(f"dispositif inconnu « {shown(dispositif)} » (connus : {', '.join(sorted(load_rules()))})",
+                       field="DISPOSITIF")
     path = Path(rules_dir()) / f"{dispositif}.yaml"
     if path.is_file() and "/" not in dispositif:
         st = path.stat()

@@ -2,7 +2,6 @@
 same `to_json`, so the bytes are the CLI's (without its final newline)."""
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,7 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 from .. import __version__
 from ..errors import BadInput
 from ..inputs import parse_date, parse_float
-from ..jsonio import json_problem, to_json
+from ..jsonio import load_user_json, to_json
 from .problems import WebError
 
 router = APIRouter()
@@ -126,16 +125,24 @@ def api_schema(request: Request, dispositif: str) -> Response:
     return json_response(request.app.state.engine.facts_schema(dispositif))
 
 
+def _json_media_type(request: Request) -> None:
+    """The body is JSON: `application/json` or a `+json` type (or no Content-Type at all, as some clients
+    send); text/plain, a form… is refused (415) rather than read as JSON by guess."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media = declared.split(";")[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise WebError(415, f"type de contenu « {media or '(vide)'} » refusé : envoyez les faits en "
+                            "application/json", "content-type")
+
+
 async def json_object_body(request: Request) -> dict:
+    _json_media_type(request)
     raw = await request.body()
     if not raw.strip():
         raise WebError(400, "corps vide : envoyez les faits en objet JSON", "body")
-    try:
-        facts = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" (ligne {exc.lineno}, colonne {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        reason = json_problem(exc) if isinstance(exc, json.JSONDecodeError) else "pas de l'UTF-8"
-        raise WebError(400, f"corps JSON mal formé{where} : {reason}", "body") from None
+    facts = load_user_json(raw, "body", what="corps JSON")
     if not isinstance(facts, dict):
         raise WebError(400, f"les faits doivent être un objet JSON, reçu : {type(facts).__name__}", "body")
     return facts

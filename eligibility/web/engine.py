@@ -201,7 +201,8 @@ STREAM_CHUNK_ROWS = 5_000
 
 def _stream_job(job_factory, path: Path) -> Iterator[bytes]:
     """`qpv batch`'s CSV bytes (`eligibility.batch.stream_job`), streamed chunk by chunk instead of written to a
-    file. File-level errors (missing columns, no date) are raised here, before the first byte."""
+    file, then the end row that says the result is complete (or why it is not: docs/web.md). File-level errors
+    (missing columns, no date) are raised here, before the first byte."""
     from ..batch import open_job, stream_job
 
     try:
@@ -210,4 +211,4 @@ def _stream_job(job_factory, path: Path) -> Iterator[bytes]:
         if exc.field == "--date":  # the command line's option is the form's `date` field here
             raise BadInput(exc.detail, field="date") from None
         raise
-    return stream_job(job, source, chunk_size=STREAM_CHUNK_ROWS)
+    return stream_job(job, source, chunk_size=STREAM_CHUNK_ROWS, end_row=True)

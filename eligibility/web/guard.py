@@ -66,11 +66,20 @@ class Guard:
                 state["received"] += len(message.get("body", b""))
                 if state["received"] > limit:
                     # Raised inside the route while it reads the body: FastAPI turns it into a JSON 413.
+                    state["over"] = True
                     raise WebError(413, too_big, "body")
             return message
 
+        async def send_app(message):
+            # A body over the limit (chunked: no Content-Length to refuse it up front) is a 413, whatever the
+            # app made of the error: the multipart parser turns it into an English « 400 error parsing the body ».
+            if not state.get("over"):
+                return await send_logged(message)
+            if message["type"] == "http.response.start" and state["status"] is None:
+                await answer(413, too_big, "body")
+
         try:
-            await asyncio.wait_for(self.app(scope, limited_receive, send_logged), timeout)
+            await asyncio.wait_for(self.app(scope, limited_receive, send_app), timeout)
         except asyncio.TimeoutError:
             if state["status"] is None:
                 await answer(504, f"délai dépassé : la requête a pris plus de {timeout:g} s")

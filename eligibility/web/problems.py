@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import BadInput, DataIntegrityError, RegisterUnavailable, RuleFileError
+from ..errors import BadInput, DataIntegrityError, RegisterUnavailable, RuleFileError, safe_message
 
 log = logging.getLogger("qpv.web")
 
@@ -23,6 +23,7 @@ class WebError(Exception):
     """An error with its HTTP status, raised by the web layer itself."""
 
     def __init__(self, status: int, message: str, field: str | None = None):
+        message = safe_message(message)  # it may quote the request: no control character, no 250 kB echo
         super().__init__(message)
         self.status, self.message, self.field = status, message, field
 
@@ -54,6 +55,8 @@ _HTTP_MESSAGES = {
     404: "ressource introuvable",
     405: "méthode HTTP non autorisée pour cette adresse",
 }
+# Starlette's own details are English
+_DETAILS = {"There was an error parsing the body": "corps de la requête illisible (formulaire multipart mal formé)"}
 
 
 def _validation_field(err: dict) -> str | None:
@@ -99,6 +102,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) and exc.status_code not in _HTTP_MESSAGES else _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+        message = _DETAILS.get(message, message)
         return problem(exc.status_code, message, None, request)
 
     @app.exception_handler(ImportError)

@@ -57,3 +57,16 @@ def test_a_quoted_lone_cr_keeps_the_rows_other_columns(tmp_path):
     lines = (tmp_path / "out.csv").read_bytes().split(b"\n")
     assert lines[1] == b'1;"a\rb";inside;'  # the CR is data inside quotes: the row is answered
     assert lines[2].startswith(b"2;;error;retour chariot")  # outside quotes it still ends a line elsewhere
+
+
+def test_a_point_outside_france_is_refused_alone_and_an_error_row_in_a_batch(tmp_path):
+    """Decision (docs/batch.md): outside France is bad input, so `qpv locate` exits 2 and a batch, which never
+    stops, gives that row status `error` with the same words (it used to say `not_covered` there)."""
+    from eligibility.geography.trace import OUTSIDE_FRANCE
+
+    alone = CliRunner().invoke(qpv, ["locate", "--lon", "-30", "--lat", "40", "--date", "2024-06-01"])
+    assert alone.exit_code == 2 and OUTSIDE_FRANCE in alone.stderr
+    res = locate(tmp_path, b"lon;lat\n-30;40\n5,23227;46,21069\n", "--fields", "status")
+    assert res.exit_code == 0, res.output
+    lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[1] == f"1;error;le point {OUTSIDE_FRANCE} (ligne 2 du fichier)" and lines[2] == "2;inside;"

@@ -104,13 +104,15 @@ class FakeEngine:
             for i, r in enumerate(rows, 1):
                 a = self.locate(float(r["lon"]), float(r["lat"]), date)
                 yield f"{i},{a['status']},{(a['quartier'] or {}).get('code', '')}\n".encode()
+            yield f"{len(rows)},complete,\n".encode()  # the end row of the real stream (docs/web.md)
 
         return chunks()
 
     def batch_evaluate(self, dispositif, path, date):
         self._check(dispositif)
         rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
-        return iter([b"row,outcome\n"] + [f"{i},{self.evaluate(dispositif, r, date)['outcome']}\n".encode() for i, r in enumerate(rows, 1)])
+        return iter([b"row,outcome\n"] + [f"{i},{self.evaluate(dispositif, r, date)['outcome']}\n".encode() for i, r in enumerate(rows, 1)]
+                    + [f"{len(rows)},complete\n".encode()])
 
     def versions(self):
         return {"engine": "qpv test", "rules": [{"file": "emplois_francs.yaml", "sha256": self.rules_sha}]}

@@ -170,12 +170,12 @@ def test_batch_locate_streams_one_row_per_input_row(client):
     assert r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"] and "points.csv" not in r.headers["content-disposition"]
     lines = r.text.strip().split("\n")
-    assert lines == ["row,status,quartier_code", "1,inside,QN08299Z", "2,outside,"]
+    assert lines == ["row,status,quartier_code", "1,inside,QN08299Z", "2,outside,", "2,complete,"]  # + end row
 
 
 def test_batch_evaluate(client):
     r = client.post("/api/batch/evaluate/emplois-francs", files={"file": ("c.csv", "contract.type\nCDI\nCDD\n", "text/csv")})
-    assert r.status_code == 200 and r.text.split() == ["row,outcome", "1,eligible", "2,not_eligible"]
+    assert r.status_code == 200 and r.text.split() == ["row,outcome", "1,eligible", "2,not_eligible", "2,complete"]
     r = client.post("/api/batch/evaluate/inconnu", files={"file": ("c.csv", "a\n1\n", "text/csv")})
     assert r.status_code == 404
 

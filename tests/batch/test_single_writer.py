@@ -1,0 +1,83 @@
+"""One writer per output (issue 15, finding 6): a second job on the same -o is refused while the first runs,
+and assembly re-checks every part against the sha256 the journal recorded."""
+import datetime as dt
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from eligibility.batch import run_file, runner
+from eligibility.batch.locate import LocateJob
+from eligibility.errors import OutputIntegrityError
+from qpv_cli.main import qpv
+
+from test_runner import write_points
+
+HERE = Path(__file__).parent
+
+
+def test_a_second_job_on_the_same_output_is_refused_naming_the_running_one(tmp_path):
+    src = tmp_path / "in.csv"
+    write_points(src, 300)
+    ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
+    cmd = [sys.executable, str(HERE / "slow_run.py"), str(src)]
+    subprocess.run(cmd + [str(ref), str(tmp_path / "ref.jsonl"), "20"], check=True, timeout=120)
+    first = subprocess.Popen(cmd + [str(out), str(tmp_path / "out.jsonl"), "20"])
+    try:
+        journal = tmp_path / ".out.csv.qpv-parts" / "journal.jsonl"
+        deadline = time.monotonic() + 60
+        while not (journal.exists() and journal.read_text().count("\n") >= 2):
+            assert time.monotonic() < deadline and first.poll() is None, "le premier traitement n'a pas démarré"
+            time.sleep(0.02)
+        # the same output, another tolerance: before, both ran and the file mixed their rows under one header
+        second = CliRunner().invoke(qpv, ["batch", "locate", str(src), "-o", str(out), "--date", "2024-01-01",
+                                          "--tolerance", "0", "--no-progress"])
+        assert second.exit_code == 2, second.output
+        assert "un autre traitement écrit déjà ce fichier" in second.stderr
+        assert f"processus {first.pid}" in second.stderr and str(src) in second.stderr
+    finally:
+        first.wait(timeout=120)
+    assert first.returncode == 0
+    assert out.read_bytes() == ref.read_bytes()  # the first job's output, whole and alone
+    assert not (tmp_path / ".out.csv.qpv-lock").exists()
+
+
+def test_assembly_rechecks_each_part_against_the_journal(tmp_path, monkeypatch):
+    src = tmp_path / "in.csv"
+    write_points(src, 30)
+    out = tmp_path / "out.csv"
+    real = runner.assemble
+
+    def tampered(out_path, parts, *args):
+        parts[1][0].write_bytes(b"1;inside;;QN00000X;ligne venue d'ailleurs\n")  # after the journal, before assembly
+        return real(out_path, parts, *args)
+
+    monkeypatch.setattr(runner, "assemble", tampered)
+    with pytest.raises(OutputIntegrityError, match="partie n° 2"):
+        run_file(lambda r: LocateJob(r, date=dt.date(2024, 1, 1)), src, out, chunk_size=10, show_progress=False)
+    assert not out.exists()  # nothing assembled from a part that is not the one computed
+    monkeypatch.undo()
+    s = run_file(lambda r: LocateJob(r, date=dt.date(2024, 1, 1)), src, out, chunk_size=10, resume=True,
+                 show_progress=False)  # --resume recomputes the damaged chunk only
+    assert s["rows"] == 30 and s["resumed_rows"] == 10
+    ref = tmp_path / "ref.csv"
+    run_file(lambda r: LocateJob(r, date=dt.date(2024, 1, 1)), src, ref, chunk_size=10, show_progress=False)
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_the_cli_says_what_to_do_when_a_part_changed(tmp_path, monkeypatch):
+    src = tmp_path / "in.csv"
+    write_points(src, 12)
+    real = runner.assemble
+
+    def tampered(out_path, parts, *args):
+        parts[0][0].write_bytes(b"")
+        return real(out_path, parts, *args)
+
+    monkeypatch.setattr(runner, "assemble", tampered)
+    res = CliRunner().invoke(qpv, ["batch", "locate", str(src), "-o", str(tmp_path / "o.csv"), "--date", "2024-01-01",
+                                   "--no-progress", "--chunk-size", "5"])
+    assert res.exit_code == 1 and "--resume" in res.stderr and "interne" not in res.stderr, res.output

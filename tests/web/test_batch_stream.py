@@ -1,0 +1,70 @@
+"""A streamed batch result says whether it is complete (issue 15, finding 5): its last line is an end row,
+`row` = the number of result rows before it and status (or outcome) `complete`; a failure after the first
+bytes were sent ends the stream with an `incomplete` end row that carries the French reason, never with a
+clean cut. Tested through httpx (TestClient) on the real engine; the page's check is in test_browser.py."""
+import csv
+import io
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from eligibility.batch import runner
+from eligibility.web import create_app
+from eligibility.web import engine as web_engine
+from qpv_cli.main import qpv
+
+POINTS = "lon,lat,date\n1.3536373,44.01929,2025-01-01\nabc,44,2025-01-01\n1.3601,44.0235,2025-01-01\n" \
+         "1.3536373,44.01929,2025-01-01\n1.3601,44.0235,2025-01-01\n"
+
+
+@pytest.fixture(scope="module")
+def real():
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        yield client
+
+
+def table(response):
+    return list(csv.DictReader(io.StringIO(response.text)))
+
+
+def test_a_complete_stream_ends_with_its_row_count_and_is_otherwise_qpv_batch(real, tmp_path):
+    r = real.post("/api/batch/locate", files={"file": ("p.csv", POINTS, "text/csv")})
+    assert r.status_code == 200
+    rows = table(r)
+    *data, end = rows
+    assert [d["row"] for d in data] == ["1", "2", "3", "4", "5"]
+    assert end["row"] == "5" and end["status"] == "complete" and end["error"] == ""
+    src = tmp_path / "p.csv"
+    src.write_text(POINTS, encoding="utf-8")
+    assert CliRunner().invoke(qpv, ["batch", "locate", str(src), "-o", str(tmp_path / "o.csv"), "--no-progress"]).exit_code == 0
+    body, last = r.content.rstrip(b"\n").rsplit(b"\n", 1)
+    assert body + b"\n" == (tmp_path / "o.csv").read_bytes() and last.startswith(b"5,complete,")
+
+
+@pytest.mark.parametrize("url, status", [("/api/batch/locate", "status"),
+                                         ("/api/batch/evaluate/emplois-francs", "outcome")])
+def test_a_failure_mid_stream_ends_with_an_incomplete_error_row(real, monkeypatch, url, status):
+    monkeypatch.setattr(web_engine, "STREAM_CHUNK_ROWS", 2)
+    process = runner.process_chunk
+
+    def failing(job, fmt, chunk):
+        if chunk.index == 1:
+            raise RuntimeError("disque plein")
+        return process(job, fmt, chunk)
+
+    monkeypatch.setattr(runner, "process_chunk", failing)
+    content = POINTS if "locate" in url else "contract.type\nCDI\nCDD\nCDI\nCDI\n"
+    r = real.post(url, files={"file": ("p.csv", content, "text/csv")})
+    assert r.status_code == 200  # the status line left with the first rows: the end row is the verdict
+    *data, end = table(r)
+    assert [d["row"] for d in data] == ["1", "2"]
+    assert end["row"] == "2" and end[status] == "incomplete"
+    assert end["error"].startswith("traitement interrompu après la ligne 2") and "RuntimeError" in end["error"]
+
+
+def test_a_bad_value_is_still_a_row_and_the_stream_completes(real):
+    r = real.post("/api/batch/locate", files={"file": ("p.csv", "lon,lat,date\nnan,44,2025-01-01\n400,1,2025-01-01\n",
+                                                       "text/csv")})
+    *data, end = table(r)
+    assert [d["status"] for d in data] == ["error", "error"] and end["status"] == "complete"

@@ -139,3 +139,19 @@ SCHEMA = {
                    "employee": {"anyOf": [{"$ref": "#/$defs/Employee"}, {"type": "null"}]}},
     "type": "object",
 }
+
+
+def fail_second_chunk(monkeypatch, rows_per_chunk: int) -> None:
+    """Make the real engine's streamed batches fail on their second chunk (after the first rows were sent)."""
+    from eligibility.batch import runner
+    from eligibility.web import engine as web_engine
+
+    monkeypatch.setattr(web_engine, "STREAM_CHUNK_ROWS", rows_per_chunk)
+    process = runner.process_chunk
+
+    def failing(job, fmt, chunk):
+        if chunk.index == 1:
+            raise RuntimeError("disque plein")
+        return process(job, fmt, chunk)
+
+    monkeypatch.setattr(runner, "process_chunk", failing)

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from eligibility.batch import runner
 from eligibility.web import create_app
-from eligibility.web import engine as web_engine
 from qpv_cli.main import qpv
+
+from .fakes import fail_second_chunk
 
 POINTS = "lon,lat,date\n1.3536373,44.01929,2025-01-01\nabc,44,2025-01-01\n1.3601,44.0235,2025-01-01\n" \
          "1.3536373,44.01929,2025-01-01\n1.3601,44.0235,2025-01-01\n"
@@ -45,15 +45,7 @@ def test_a_complete_stream_ends_with_its_row_count_and_is_otherwise_qpv_batch(re
 @pytest.mark.parametrize("url, status", [("/api/batch/locate", "status"),
                                          ("/api/batch/evaluate/emplois-francs", "outcome")])
 def test_a_failure_mid_stream_ends_with_an_incomplete_error_row(real, monkeypatch, url, status):
-    monkeypatch.setattr(web_engine, "STREAM_CHUNK_ROWS", 2)
-    process = runner.process_chunk
-
-    def failing(job, fmt, chunk):
-        if chunk.index == 1:
-            raise RuntimeError("disque plein")
-        return process(job, fmt, chunk)
-
-    monkeypatch.setattr(runner, "process_chunk", failing)
+    fail_second_chunk(monkeypatch, 2)
     content = POINTS if "locate" in url else "contract.type\nCDI\nCDD\nCDI\nCDI\n"
     r = real.post(url, files={"file": ("p.csv", content, "text/csv")})
     assert r.status_code == 200  # the status line left with the first rows: the end row is the verdict

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
-from ..jsonio import to_json
+from ..web.attestation import canonical_plain, plain
 
 # Keys of an answer (at any depth) whose values come from the person's facts: the point asked, its
 # projected coordinates and 200 m square, the geocoded address, the fact values a condition read.
@@ -30,7 +29,7 @@ PLACE_KEYS = ("lon", "lat", "x", "y", "address")
 
 def canonical(obj: Any) -> bytes:
     """Sorted keys, no spaces, UTF-8: the bytes every hash of the register is taken over."""
-    return json.dumps(json.loads(to_json(obj)), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return canonical_plain(plain(obj))
 
 
 def sha256_of(obj: Any) -> str:
@@ -123,7 +122,10 @@ def build(question: dict[str, Any], answer: dict[str, Any], versions: dict[str, 
     full answer, stored only when the operator keeps facts) and `rule` (to archive the rule text)."""
     from ..web.attestation import build as attestation
 
-    att = attestation(question, answer, versions)
+    # Made plain once (JSON types, string keys): the attestation's hash, the redacted answer and the facts
+    # kept in full are then each one json.dumps, not a to_json/loads/dumps round each.
+    question, answer, versions = plain(question), plain(answer), plain(versions)
+    att = attestation(question, answer, versions, is_plain=True)
     public, facts = split_question(question)
     kind = "dispositif" if question.get("kind") == "evaluate" else "locate"
     trace = answer.get("trace") or {}
@@ -147,13 +149,13 @@ def build(question: dict[str, Any], answer: dict[str, Any], versions: dict[str, 
         "rule_sha256": rule.get("sha256"),
         "data_sha256": data_sha256 or data_fingerprint(),
         "decision_date": decision_date,
-        "question": canonical(public).decode(),
-        "answer": canonical(redact(answer)).decode(),
-        "versions": canonical(att["versions"]).decode(),
-        "facts_sha256": sha256_of(facts),
+        "question": canonical_plain(public).decode(),
+        "answer": canonical_plain(redact(answer)).decode(),
+        "versions": canonical_plain(att["versions"]).decode(),
+        "facts_sha256": hashlib.sha256(canonical_plain(facts)).hexdigest(),
     }
     # Serialised only when the register keeps facts in full (store.Register.keep_facts).
-    personal = lambda: {"facts": canonical(facts).decode(), "answer": canonical(answer).decode()}  # noqa: E731
+    personal = lambda: {"facts": canonical_plain(facts).decode(), "answer": canonical_plain(answer).decode()}  # noqa: E731
     return {"row": row, "personal": personal, "rule": {"id": rule.get("id"), "file": rule.get("file"),
                                                        "sha256": rule.get("sha256")} if rule.get("sha256") else None}
 
@@ -165,7 +167,9 @@ CHAINED = ("recorded_at", "attestation_id", "attestation_sha256", "kind", "serve
 
 
 def body_digest(row: dict[str, Any]) -> str:
-    return sha256_of({k: row.get(k) for k in CHAINED})
+    """sha256 over the chained columns. Their values are text or None (numbers at most), hence already plain:
+    one json.dumps, the same bytes as `canonical`."""
+    return hashlib.sha256(canonical_plain({k: row.get(k) for k in CHAINED})).hexdigest()
 
 
 def link(seq: int, prev_hash: str, digest: str) -> str:

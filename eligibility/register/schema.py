@@ -70,3 +70,6 @@ head = Table(
 )
 
 GENESIS = "0" * 64
+# The newest Alembic revision (tests check it is the migrations' head): a register already there is not
+# handed to Alembic at all when opened.
+REVISION = "r0003"

@@ -1,10 +1,17 @@
 """The register database: SQLAlchemy Core over SQLite (default) or PostgreSQL, schema by Alembic.
 
-Appends are serialised so that the hash chain has one order: PostgreSQL takes a transaction-scoped
-advisory lock (`pg_advisory_xact_lock`), so any number of uvicorn workers and CLI processes append
-without losing a row or forking the chain; SQLite (WAL mode) has one writer at a time anyway, and the
-append's first statement is a write, so its transaction holds the write lock from the start. Every append
-is one transaction: a process killed mid-write leaves the last entry whole or absent.
+Appends are serialised so that the hash chain has one order, and each append is one transaction, so a
+process killed mid-write leaves the last entry whole or absent:
+
+- PostgreSQL: one round trip per append. The statement `SELECT register_append(…)` (a function the r0003
+  migration creates) locks the head row, links the new entries to the chain, inserts them and moves the
+  head, in autocommit: the statement is its own transaction and the head row's lock is held until it
+  commits. Any number of uvicorn workers and CLI processes append without losing a row or forking the chain.
+- SQLite (WAL mode): in-process, so the chain is linked here; the append's first statement is a write, so its
+  transaction holds the file's single write lock from the start and other writers wait their turn.
+
+The schema is checked once per process when the register is opened (one query; Alembic only runs when the
+database is behind), never per answer.
 """
 from __future__ import annotations
 
@@ -14,9 +21,9 @@ from typing import Any, Iterable, Iterator
 
 from ..errors import RegisterUnavailable
 from . import entries as E
-from .schema import GENESIS, entries, head, personal, rules
+from .schema import GENESIS, REVISION, entries, head, personal, rules
 
-# Any 64-bit number: the advisory lock that serialises appends (the same for every process).
+# Any 64-bit number: the advisory lock under which one process at a time runs the migrations.
 ADVISORY_LOCK_KEY = 0x717076_5245_47  # "qpv" "REG"
 # Rows per transaction in bulk appends (batch --record): bounded memory, few commits.
 BULK_ROWS = 5_000
@@ -88,8 +95,9 @@ class Register:
                 self.engine = create_engine(self.url, connect_args={"timeout": 30})
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:
-                self.engine = create_engine(self.url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
-            if migrate:
+                # No pre-ping (a round trip per answer): a connection the server dropped is retried once (_retry).
+                self.engine = create_engine(self.url, connect_args={"connect_timeout": 5})
+            if migrate and self.schema_revision() != REVISION:
                 self.migrate()
         except (SQLAlchemyError, OSError) as exc:
             raise _unavailable(exc, self.url) from None
@@ -129,45 +137,70 @@ class Register:
             for item in built:
                 batch.append(item)
                 if len(batch) >= BULK_ROWS:
-                    out += self._append_batch(batch)
+                    out += self._retry(self._append_batch, batch)
                     batch = []
             if batch:
-                out += self._append_batch(batch)
+                out += self._retry(self._append_batch, batch)
         except SQLAlchemyError as exc:
             raise _unavailable(exc, self.url) from None
         return out
 
+    def _retry(self, fn, *args):
+        """`fn(*args)`, once more if it failed on a pooled connection the server had closed (a restarted
+        PostgreSQL): the pool then holds fresh connections. Anything else is the caller's error to report."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return fn(*args)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return fn(*args)
+
     def _append_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        digests = [E.body_digest(item["row"]) for item in batch]  # the heavy hashing, outside the lock
+        personal_rows = [item["personal"]() for item in batch] if self.keep_facts else []
+        self._archive_rules([item["rule"] for item in batch if item.get("rule")])
+        if self.backend == "postgresql":
+            first = self._append_postgresql(batch, digests, personal_rows)
+        else:
+            first = self._append_sqlite(batch, digests, personal_rows)
+        return [{"seq": first + i, "attestation_id": item["row"]["attestation_id"]} for i, item in enumerate(batch, start=1)]
+
+    def _append_postgresql(self, batch, digests, personal_rows) -> int:
+        """One statement, its own transaction (autocommit): returns the number of the entry before the first."""
+        rows = json.dumps([item["row"] for item in batch], ensure_ascii=False)
+        extra = json.dumps([{"recorded_at": item["row"]["recorded_at"], **p} for item, p in zip(batch, personal_rows)],
+                           ensure_ascii=False)
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return conn.exec_driver_sql("SELECT register_append(%s::jsonb, %s::text[], %s::jsonb)",
+                                        (rows, digests, extra)).scalar_one()
+
+    def _append_sqlite(self, batch, digests, personal_rows) -> int:
         from sqlalchemy import select, update
 
-        digests = [E.body_digest(item["row"]) for item in batch]  # the heavy hashing, outside the lock
         with self.engine.begin() as conn:
-            if self.backend == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
-            else:  # a write first: this transaction holds SQLite's write lock until it commits
-                conn.execute(update(head).where(head.c.id == 1).values(seq=head.c.seq))
-            seq, prev = conn.execute(select(head.c.seq, head.c.entry_hash).where(head.c.id == 1)).one()
-            rows, personal_rows, done = [], [], []
-            for item, digest in zip(batch, digests):
-                seq += 1
+            # A write first: this transaction holds SQLite's write lock until it commits.
+            conn.execute(update(head).where(head.c.id == 1).values(seq=head.c.seq))
+            first, prev = conn.execute(select(head.c.seq, head.c.entry_hash).where(head.c.id == 1)).one()
+            rows = []
+            for seq, item, digest in zip(range(first + 1, first + 1 + len(batch)), batch, digests):
                 entry_hash = E.link(seq, prev, digest)
                 rows.append({**item["row"], "seq": seq, "prev_hash": prev, "entry_hash": entry_hash})
-                if self.keep_facts:
-                    personal_rows.append({"seq": seq, "recorded_at": item["row"]["recorded_at"], **item["personal"]()})
-                done.append({"seq": seq, "attestation_id": item["row"]["attestation_id"]})
                 prev = entry_hash
             conn.execute(entries.insert(), rows)
             if personal_rows:
-                conn.execute(personal.insert(), personal_rows)
-            self._archive_rules(conn, [item["rule"] for item in batch if item.get("rule")])
-            conn.execute(update(head).where(head.c.id == 1).values(seq=seq, entry_hash=prev))
-        self._archived |= getattr(self, "_archived_later", set())
-        self._archived_later = set()
-        return done
+                conn.execute(personal.insert(), [{"seq": r["seq"], "recorded_at": r["recorded_at"], **p}
+                                                 for r, p in zip(rows, personal_rows)])
+            conn.execute(update(head).where(head.c.id == 1).values(seq=rows[-1]["seq"], entry_hash=prev))
+        return first
 
-    def _archive_rules(self, conn, used: list[dict[str, Any]]) -> None:
-        """Keep the text of each rule file a decision used, once per sha256 (only files still on disk
-        with that very hash can be archived: the text is read now)."""
+    def _archive_rules(self, used: list[dict[str, Any]]) -> None:
+        """Keep the text of each rule file a decision used, once per sha256 (only files still on disk with
+        that very hash can be archived: the text is read now). Its own transaction, before the entries:
+        a text archived for an entry that then failed is harmless; an entry without its text is not."""
+        import hashlib
+
         from sqlalchemy import select
 
         from ..paths import rules_dir
@@ -175,20 +208,18 @@ class Register:
         wanted = {r["sha256"]: r for r in used if r["sha256"] not in self._archived}
         if not wanted:
             return
-        have = set(conn.execute(select(rules.c.sha256).where(rules.c.sha256.in_(list(wanted)))).scalars())
-        self._archived_later = have | set(wanted)  # remembered once this transaction commits
-        for sha, r in wanted.items():
-            if sha in have or not r.get("file"):
-                continue
-            path = Path(rules_dir()) / r["file"]
-            if not path.is_file():
-                continue
-            data = path.read_bytes()
-            import hashlib
-
-            if hashlib.sha256(data).hexdigest() == sha:
-                conn.execute(rules.insert(), [{"sha256": sha, "rule_id": r["id"], "file": r["file"],
-                                               "text": data.decode("utf-8")}])
+        insert = _insert_or_ignore(self.backend)
+        with self.engine.begin() as conn:
+            have = set(conn.execute(select(rules.c.sha256).where(rules.c.sha256.in_(list(wanted)))).scalars())
+            for sha, r in wanted.items():
+                path = Path(rules_dir()) / r["file"] if r.get("file") else None
+                if sha in have or path is None or not path.is_file():
+                    continue
+                data = path.read_bytes()
+                if hashlib.sha256(data).hexdigest() == sha:  # another process may archive it at the same time
+                    conn.execute(insert(rules).values(sha256=sha, rule_id=r["id"], file=r["file"], text=data.decode("utf-8"))
+                                 .on_conflict_do_nothing())
+        self._archived |= set(wanted)
 
     # --- reading -------------------------------------------------------------------------------
     def _read(self, fn):
@@ -319,6 +350,14 @@ class Register:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _insert_or_ignore(backend: str):
+    if backend == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

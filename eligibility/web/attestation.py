@@ -24,19 +24,27 @@ from .wording import (amount_lines, condition_lines, datasets_in, date_words, de
 FONTS = Path(__file__).parent / "static" / "fonts"
 
 
-def _canonical(obj: Any) -> bytes:
-    # Sorted keys: the identifier must not depend on the order in which a domain builds its dicts.
-    return json.dumps(json.loads(to_json(obj)), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+def plain(obj: Any) -> Any:
+    """`obj` as JSON reads it back: dates as text, numpy scalars as numbers, every key a string."""
+    return json.loads(to_json(obj))
 
 
-def build(question: dict[str, Any], answer: dict[str, Any], versions: dict[str, Any]) -> dict[str, Any]:
-    """The attestation object. `question` is what was asked, with the date actually used."""
+def canonical_plain(obj: Any) -> bytes:
+    """The canonical bytes of a `plain` object. Sorted keys: the identifier must not depend on the order in
+    which a domain builds its dicts."""
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def build(question: dict[str, Any], answer: dict[str, Any], versions: dict[str, Any], *,
+          is_plain: bool = False) -> dict[str, Any]:
+    """The attestation object. `question` is what was asked, with the date actually used. `is_plain`: the
+    three arguments are already `plain` (the register makes the answer plain once for all its hashes)."""
     body = {
         "question": question,
         "answer": answer,
         "versions": {**versions, "datasets": datasets_in(answer.get("trace"))},
     }
-    digest = hashlib.sha256(_canonical(body)).hexdigest()
+    digest = hashlib.sha256(canonical_plain(body if is_plain else plain(body))).hexdigest()
     short = "-".join(digest[i:i + 4] for i in range(0, 20, 4)).upper()
     return {"identifier": f"QPV-{short}", "sha256": digest, **body}
 

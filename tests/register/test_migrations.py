@@ -7,19 +7,19 @@ from sqlalchemy import inspect, text
 
 from eligibility.register import Register
 from eligibility.register import entries as E
-from eligibility.register.schema import GENESIS
+from eligibility.register.schema import GENESIS, REVISION
 
 from .conftest import decision_entry, locate_entry
 
 
 def test_empty_database_gets_the_newest_schema(any_url):
     reg = Register(any_url)
-    assert reg.schema_revision() == "r0002"
+    assert reg.schema_revision() == REVISION
     tables = set(inspect(reg.engine).get_table_names())
     assert {"register_entries", "register_personal", "register_rules", "register_head", "register_alembic_version"} <= tables
     assert "quartier" in {c["name"] for c in inspect(reg.engine).get_columns("register_entries")}
     Register(any_url)  # opening again is a no-op
-    assert reg.schema_revision() == "r0002"
+    assert reg.schema_revision() == REVISION
 
 
 def test_previous_schema_is_migrated_with_its_entries(any_url):
@@ -36,7 +36,7 @@ def test_previous_schema_is_migrated_with_its_entries(any_url):
             conn.execute(text(f"INSERT INTO register_entries ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"), row)
         conn.execute(text("UPDATE register_head SET seq = 2, entry_hash = :h WHERE id = 1"), {"h": prev})
     new = Register(any_url)  # migrates to head
-    assert new.schema_revision() == "r0002"
+    assert new.schema_revision() == REVISION
     assert new.get("1")["quartier"] == "QN04004M"  # filled from the recorded answer
     assert new.get("2")["quartier"] is None
     assert new.verify_chain()["ok"]
@@ -45,3 +45,23 @@ def test_previous_schema_is_migrated_with_its_entries(any_url):
     assert report["ok"] and report["entries"] == 3
     assert [e["id"] for e in new.list(quartier="QN04004M")] == [1, 3]
     assert json.loads(json.dumps(new.get("3")["question"]))["dispositif"] == "emplois-francs"
+
+
+def test_the_revision_a_register_is_checked_against_is_alembic_head():
+    """Opening a register skips Alembic when the database is at schema.REVISION: it must be the real head."""
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    import eligibility.register.store as store
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(store.__file__).parent / "migrations"))
+    assert ScriptDirectory.from_config(cfg).get_heads() == [REVISION]
+
+
+def test_an_up_to_date_register_is_opened_without_alembic(any_url, monkeypatch):
+    Register(any_url)
+    monkeypatch.setattr(Register, "migrate", lambda self, revision="head": (_ for _ in ()).throw(AssertionError("migrated")))
+    assert Register(any_url).schema_revision() == REVISION

@@ -58,7 +58,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     from register.conftest import PostgresCluster, free_port  # the tests' own cluster helper
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPU (shared with other work), Python {platform.python_version()}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPU (shared with other work), Python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
     work = Path(tempfile.mkdtemp(prefix="qpv-bench-register-"))
     work.chmod(0o755)  # the cluster may run as the postgres user
     cluster = None
@@ -93,7 +94,8 @@ def main() -> None:
                     t = time.perf_counter()
                     http.post(base + "/api/evaluate/emplois-francs", json=facts).raise_for_status()
                     samples[(name, "evaluate")].append(time.perf_counter() - t)
-        print(f"{args.n} questions of each kind per configuration, one at a time, configurations in turn")
+        print(f"{args.n} questions of each kind per configuration, one at a time, configurations in turn; "
+              f"load average {os.getloadavg()[0]:.1f} at the end")
         print("| question | configuration | median | p95 | median vs register off |")
         print("|---|---|---|---|---|")
         for kind in ("locate", "evaluate"):

@@ -3,12 +3,12 @@ commands (locate, evaluate, batch) share (docs/register.md)."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import re
 
-
 import click
+
+from eligibility.register.wording import CHANNEL_FR, KIND_FR, SERVED_FR, day_fr, outcome_fr, subject_fr, when_fr
 
 from .common import emit, handle_errors, json_option, parse_date, read_facts, to_json
 
@@ -50,41 +50,10 @@ def record_answer(url: str | None, keep_facts: bool | None, question: dict, answ
 
 # --- French words for what people read ---------------------------------------------------------
 
-KIND_FR = {"dispositif": "décision", "locate": "localisation"}
-SERVED_FR = {"answer": "réponse", "attestation": "attestation"}
-CHANNEL_FR = {"service": "le service web", "cli": "la ligne de commande", "batch": "un traitement de fichier"}
 CHANGE_FR = {"outcome": "résultat", "amounts": "montants", "reasons": "conditions non remplies",
              "missing_inputs": "informations manquantes", "rule_version": "version de la règle",
              "rule_sha256": "fichier de règles (empreinte)", "status": "situation", "quartier": "quartier",
              "vintage": "millésime des périmètres", "trace": "détail de la trace"}
-
-
-def outcome_fr(kind: str, outcome: str) -> str:
-    from eligibility.decisions.render import OUTCOME_FR, STATUS_FR
-
-    return (OUTCOME_FR if kind == "dispositif" else STATUS_FR).get(outcome, outcome)
-
-
-@functools.lru_cache(maxsize=None)
-def _titles() -> dict:
-    try:
-        from eligibility.rules import load_rules
-
-        return {r.id: r.model.title for r in load_rules().values()}
-    except Exception:  # noqa: BLE001 - a listing still works without readable rules
-        return {}
-
-
-def subject_fr(e: dict) -> str:
-    return _titles().get(e["dispositif"], e["dispositif"]) if e["kind"] == "dispositif" else "localisation"
-
-
-def when_fr(stamp: str) -> str:
-    return f"{stamp[8:10]}/{stamp[5:7]}/{stamp[:4]} à {stamp[11:16]} (UTC)"
-
-
-def day_fr(day: str | None) -> str:
-    return f"{day[8:10]}/{day[5:7]}/{day[:4]}" if day else "inconnue"
 
 
 def _line(e: dict) -> str:

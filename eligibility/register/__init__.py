@@ -12,12 +12,25 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import RegisterUnavailable
-from .store import Register, default_url, describe_url, resolve_url
+
+_STORE = ("Register", "default_url", "describe_url", "resolve_url")
 
 
-def lookup_attestation(identifier: str, register: Register | None = None) -> dict[str, Any] | None:
+def __getattr__(name: str):
+    """The store (and SQLAlchemy under it) is imported on first use: the command line's other commands, and
+    `eligibility.register.wording`, stay quick to import."""
+    if name in _STORE:
+        from . import store
+
+        return getattr(store, name)
+    raise AttributeError(name)
+
+
+def lookup_attestation(identifier: str, register=None) -> dict[str, Any] | None:
     """What the register holds about an attestation identifier: how many times and when it was recorded, and
-    its newest entry (None when the register has never recorded it)."""
+    its newest entry, with its facts when they are kept in full (None when the register has never recorded it)."""
+    from .store import Register
+
     reg = register or Register()
     found = reg.list(attestation_id=identifier.strip())
     if not found:
@@ -25,7 +38,7 @@ def lookup_attestation(identifier: str, register: Register | None = None) -> dic
     newest = found[-1]
     return {"attestation_id": newest["attestation_id"], "recorded": len(found),
             "first_recorded_at": found[0]["recorded_at"], "last_recorded_at": newest["recorded_at"],
-            "entries": [e["id"] for e in found], "entry": newest}
+            "entries": [e["id"] for e in found], "entry": reg.get(newest["id"])}
 
 
 __all__ = ["Register", "RegisterUnavailable", "default_url", "describe_url", "resolve_url", "lookup_attestation"]

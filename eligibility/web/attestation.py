@@ -168,28 +168,77 @@ def check_url(att: dict[str, Any]) -> str:
     return "/attestation/verifier?" + urlencode({"identifiant": att["identifier"], "question": to_json(att["question"])})
 
 
-def registered_question(identifier: str) -> dict[str, Any] | None:
-    """The question filed under an attestation identifier. There is no register of issued attestations
-    yet: this returns None and the page asks for the question (printed on the attestation)."""
-    return None
+def registered(register, identifier: str) -> dict[str, Any] | None:
+    """What the register says about an identifier, in French, for the verification page: when and for what it
+    was recorded, and the full question when its facts are kept (else the page asks for the question printed
+    on the attestation). None without a register; {"unavailable": …} when it cannot be read."""
+    from ..errors import RegisterUnavailable
+    from ..register import entries as E
+    from ..register import lookup_attestation
+    from ..register.wording import CHANNEL_FR, SERVED_FR, day_fr, outcome_fr, subject_fr, when_fr
+
+    if register is None:
+        return None
+    try:
+        found = lookup_attestation(identifier, register)
+    except RegisterUnavailable as exc:
+        return {"unavailable": f"le registre des décisions ne peut pas être consulté ({getattr(exc, 'reason', exc)})"}
+    if found is None:
+        return {"recorded": 0}
+    e = found["entry"]
+    times = found["recorded"]
+    return {
+        "recorded": times, "entry_id": e["id"],
+        "when": when_fr(found["first_recorded_at"]) + ("" if times == 1 else
+                                                      f" (et {times - 1} fois depuis, la dernière le {when_fr(found['last_recorded_at'])})"),
+        "subject": subject_fr(e), "outcome": outcome_fr(e["kind"], e["outcome"]),
+        "how": f"{SERVED_FR.get(e['served'], e['served'])} donnée par {CHANNEL_FR.get(e['channel'], e['channel'])}",
+        "date": day_fr(e["decision_date"]), "quartier": e["quartier"],
+        "date_label": "Date de décision" if e["kind"] == "dispositif" else "Date de la question",
+        "question": E.join_question(e["question"], e["facts"]) if e.get("facts_kept") else None,
+    }
 
 
-def check(engine, identifier: str, question_text: str) -> dict[str, Any]:
-    """Recompute the attestation of `question` with today's engine, rules and data, and compare identifiers."""
+def _recheck(register, entry_id: int, question: dict[str, Any]) -> dict[str, Any]:
+    """`qpv register recheck` of the entry with the question's facts, in French: reproduced with the rules
+    recorded (the text archived in the register) or not, and why."""
+    from ..errors import QpvError
+    from ..register import entries as E
+    from ..register.recheck import recheck
+
+    _, facts = E.split_question(question)
+    try:
+        report = recheck(register, str(entry_id), facts)
+    except QpvError as exc:  # facts that are not the recorded ones, a register that cannot be read
+        return {"reproduced": False, "why": getattr(exc, "detail", None) or str(exc)}
+    then = report["with_recorded_rules"]
+    return {"reproduced": report["reproduced"], "why": then.get("why")}
+
+
+def check(engine, identifier: str, question_text: str, register=None) -> dict[str, Any]:
+    """Recompute the attestation of `question` with today's engine, rules and data, and compare identifiers.
+    With a register: say when and for what the identifier was recorded, take the question from it when its
+    facts are kept, and re-check the entry with the rules recorded. `holds` is None when there is no question
+    to recompute (not pasted, facts not kept)."""
     from .pages import evaluation_attestation_for  # the same builders as the pages
 
     identifier = identifier.strip().upper()
     if not re.fullmatch(r"QPV(-[0-9A-F]{4}){5}", identifier):
         raise BadInput("identifiant attendu sous la forme QPV-XXXX-XXXX-XXXX-XXXX-XXXX (lettres A-F et chiffres)",
                        field="identifiant")
-    question = registered_question(identifier)
-    if question is None:
-        if not question_text.strip():
-            raise BadInput("collez la question imprimée sur l'attestation (ou suivez son lien de vérification)", field="question")
+    record = registered(register, identifier)
+    question = None
+    if question_text.strip():
         try:
             question = json.loads(question_text)
         except json.JSONDecodeError as exc:
             raise BadInput(f"question illisible : {json_problem(exc)}", field="question") from None
+    elif record and record.get("question"):
+        question = record["question"]
+    elif record is not None:  # what the register holds (only the facts' hash, or nothing) is still worth saying
+        return {"identifier": identifier, "recomputed": None, "holds": None, "attestation": None, "register": record}
+    else:
+        raise BadInput("collez la question imprimée sur l'attestation (ou suivez son lien de vérification)", field="question")
     if not isinstance(question, dict) or question.get("kind") not in ("locate", "evaluate"):
         raise BadInput("question illisible : ce n'est pas la question d'une attestation qpv", field="question")
     if question["kind"] == "evaluate":
@@ -202,8 +251,10 @@ def check(engine, identifier: str, question_text: str) -> dict[str, Any]:
         answer = locate_answer(engine, None if lon is None else str(lon), None if lat is None else str(lat),
                                question.get("address"), question.get("date"))
         now = build(question, answer, engine.versions())
+    if record and record.get("recorded"):
+        record["recheck"] = _recheck(register, record["entry_id"], question)
     return {"identifier": identifier, "recomputed": now["identifier"], "holds": now["identifier"] == identifier,
-            "attestation": now}
+            "attestation": now, "register": record}
 
 
 def render_pdf(att: dict[str, Any]) -> bytes:

@@ -327,13 +327,16 @@ def render_attestation_html(att: dict[str, Any]) -> str:
 
 @router.get("/attestation/verifier", response_class=HTMLResponse)
 def attestation_check(request: Request, identifiant: str = "", question: str = "") -> HTMLResponse:
-    """Recompute an attestation from its question and say whether its identifier still holds."""
-    context: dict[str, Any] = dict(identifiant=identifiant, question=question, result=None, error=None)
+    """Recompute an attestation from its question and say whether its identifier still holds; with a register,
+    also when and for what it was recorded."""
+    context: dict[str, Any] = dict(identifiant=identifiant, question=question, result=None, error=None,
+                                   registre=getattr(request.app.state, "register", None) is not None)
     if not identifiant.strip() and not question.strip():
         return render(request, "verifier.html", **context)
     try:
-        context["result"] = result = attest.check(request.app.state.engine, identifiant, question)
-        context["sections"] = attest.sections(result["attestation"])
+        context["result"] = result = attest.check(request.app.state.engine, identifiant, question,
+                                                  getattr(request.app.state, "register", None))
+        context["sections"] = attest.sections(result["attestation"]) if result["attestation"] else []
     except BadInput as exc:
         context["error"] = _error(exc, targets={"identifiant": "identifiant", "question": "question"})
         return render(request, "verifier.html", status=400, **context)

@@ -41,6 +41,39 @@ def _near_quartiers(rng, n: int) -> tuple[np.ndarray, np.ndarray]:
     return (shapely.get_x(inner)[k] + rng.normal(0, jitter, n), shapely.get_y(inner)[k] + rng.normal(0, jitter, n))
 
 
+def dated_points_frame(n: int, seed: int = 13) -> pd.DataFrame:
+    """`id,lon,lat,date` (issue 13's input): half the points within ~300 m of a QP2024 quartier of
+    metropolitan France, half uniform over metropolitan France (points drawn in its box and kept when a
+    département holds them); dates mostly 2024-2026 (QP2024), 15 % in 2016-2023 (QP2015 where covered)."""
+    import shapely
+
+    from eligibility.geography import index, territories
+    from eligibility.geography.perimeters import load
+
+    rng = np.random.default_rng(seed)
+    geoms = load("qp2024").geometry
+    inner = shapely.point_on_surface(geoms[~shapely.is_empty(geoms)])
+    metro = (shapely.get_x(inner) > -5.5) & (shapely.get_y(inner) > 41.0)
+    qx, qy = shapely.get_x(inner)[metro], shapely.get_y(inner)[metro]
+    half = n // 2
+    k = rng.integers(0, len(qx), half)
+    jitter = 300.0 / 111_000.0
+    ulon, ulat = np.zeros(0), np.zeros(0)
+    deps = index.departement_index("metropole")
+    while len(ulon) < n - half:
+        lon, lat = rng.uniform(-4.8, 8.2, 2 * (n - half)), rng.uniform(42.3, 51.1, 2 * (n - half))
+        x, y = territories.project(lon, lat, 2154)
+        inside = deps.locate(x, y, snap_m=0.0) >= 0
+        ulon, ulat = np.concatenate([ulon, lon[inside]]), np.concatenate([ulat, lat[inside]])
+    lon = np.concatenate([qx[k] + rng.normal(0, jitter, half), ulon[: n - half]])
+    lat = np.concatenate([qy[k] + rng.normal(0, jitter, half), ulat[: n - half]])
+    order = rng.permutation(n)
+    recent = rng.random(n) >= 0.15
+    dates = np.where(recent, _dates(rng, n, "2024-01-01", "2026-06-30"), _dates(rng, n, "2016-01-01", "2023-12-31"))
+    return pd.DataFrame({"id": np.arange(1, n + 1), "lon": np.round(lon[order], 6), "lat": np.round(lat[order], 6),
+                         "date": dates})
+
+
 def emplois_francs_frame(n: int, seed: int = 7) -> pd.DataFrame:
     """Hires with the facts of rules/emplois-francs.yaml: mostly complete, some missing or out of scope."""
     rng = np.random.default_rng(seed)

@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 from .. import datasets, integrity
-from . import cache, degree_grid, grid, layers
+from . import boundary_distance, cache, degree_grid, grid, layers
 from .perimeters import load as load_perimeters
 from .territories import ZONE_BY_NAME, ZONES, Zone, transformer
 
@@ -106,7 +106,9 @@ class QuartierIndex:
         """(local quartier index, exact distance in metres) of the nearest perimeter boundary.
 
         Small batches ask an STRtree of the boundaries (no KD-tree to build, no scipy to import: a cold
-        `qpv locate` stays fast); large ones use the vertex KD-tree below. Both are exact.
+        `qpv locate` stays fast). In large ones, points within `boundary_distance.REACH_M` of a boundary
+        are answered from the cells of `boundary_distance` (each cell's candidate segments), the others by
+        the vertex KD-tree below. All are exact.
 
         Boundaries are densified so that consecutive vertices are at most DENSIFY_M apart. If the
         nearest vertex is at d_v, the nearest boundary point lies on a segment with an endpoint within
@@ -123,6 +125,28 @@ class QuartierIndex:
             (pi, bi), d = self._trees["bound"].query_nearest(shapely.points(x, y), all_matches=False, return_distance=True)
             out_q[pi], out_d[pi] = bi, d
             return out_q, out_d
+        answered, cell_q, cell_d = self.boundary_cells.nearest(x, y)
+        out_q[answered], out_d[answered] = cell_q[answered], cell_d[answered]
+        todo = np.flatnonzero(~answered)
+        if len(todo):
+            out_q[todo], out_d[todo] = self._nearest_by_vertices(x[todo], y[todo])
+        return out_q, out_d
+
+    @property
+    def boundary_cells(self) -> boundary_distance.CellSegments:
+        if "cells" not in self._trees:
+            ds = layers.dataset(self.dataset_id)
+            arrays = cache.cached(f"boundary-cells-{self.dataset_id}-{self.zone.name}",
+                                  cache.key(ds.sha256, self.zone.name, str(self.zone.epsg), str(boundary_distance.CELL_M),
+                                            str(boundary_distance.REACH_M)),
+                                  lambda: boundary_distance.build(self.boundaries), sources=[layers.source(self.dataset_id)])
+            self._trees["cells"] = boundary_distance.CellSegments.from_arrays(arrays)
+        return self._trees["cells"]
+
+    def _nearest_by_vertices(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The vertex KD-tree path of `nearest_boundary` (points far from every boundary)."""
+        n = len(x)
+        out_q, out_d = np.full(n, -1, np.int64), np.full(n, np.nan)
         kd, xy, nxt, owner = self.vertices
         q = np.column_stack([x, y])
         prev = np.arange(len(xy))
@@ -138,7 +162,7 @@ class QuartierIndex:
             cand = idx[complete]  # (m, k) vertices; segments v->next(v) and prev(v)->v
             a = np.concatenate([cand, prev[cand]], axis=1)
             b = np.concatenate([nxt[cand], cand], axis=1)
-            d = _point_segment_distance(q[rows, None, :], xy[a], xy[b])
+            d = boundary_distance.point_segment_distance(q[rows, None, :], xy[a], xy[b])
             best = np.argmin(d, axis=1)
             m = np.arange(len(rows))
             out_d[rows] = d[m, best]
@@ -156,16 +180,6 @@ def _pieces_within(tree: shapely.STRtree, pieces: np.ndarray, pts: np.ndarray, t
     d = shapely.distance(pts[pi], pieces[si])
     keep = d <= tol
     return pi[keep], si[keep], d[keep]
-
-
-def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Euclidean distance from points p to segments [a, b] (broadcast over the last axis of size 2)."""
-    ab = b - a
-    den = np.einsum("...i,...i->...", ab, ab)
-    t = np.where(den > 0, np.einsum("...i,...i->...", p - a, ab) / np.where(den > 0, den, 1), 0.0)
-    t = np.clip(t, 0.0, 1.0)
-    closest = a + t[..., None] * ab
-    return np.sqrt(np.einsum("...i,...i->...", p - closest, p - closest))
 
 
 @functools.cache
@@ -204,6 +218,12 @@ class AreaIndex:
     grid: grid.Grid | None
     _tree: shapely.STRtree | None = None
     _pieces: tuple | None = None
+
+    @functools.cached_property
+    def labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, names) as arrays of Python strings: taking rows from them copies references, where a
+        numpy text array would build one string object per row taken."""
+        return self.codes.astype(object), self.names.astype(object)
 
     @property
     def tree(self) -> shapely.STRtree:
@@ -409,7 +429,7 @@ def prepare_all() -> list[str]:
         for zone in ZONES:
             if zone.territory != rule.territory or not zone.has_contours:
                 continue
-            quartier_index(rule.dataset_id, zone.name)
+            quartier_index(rule.dataset_id, zone.name).boundary_cells  # distances in large batches
             quartier_degree_grid(rule.dataset_id, zone.name)
             ready.append(f"quartiers {rule.dataset_id} {zone.name}")
     return ready

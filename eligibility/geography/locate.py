@@ -246,7 +246,8 @@ class LocateResult:
             g = index.commune_grid(dep_codes[d]) if len(rows) >= index.SMALL_BATCH else None
             k = ci.locate(self.x[rows], self.y[rows], area_grid=g)
             ok = k >= 0
-            code[rows[ok]], name[rows[ok]] = ci.codes[k[ok]], ci.names[k[ok]]
+            codes, names = ci.labels
+            code[rows[ok]], name[rows[ok]] = codes[k[ok]], names[k[ok]]
         # No contours (Saint-Martin, Polynésie): a point inside a single-commune quartier is in that commune.
         no_contours = np.array([not z.has_contours for z in territories.ZONES] + [False])[_int(self.zone)]
         contained = np.equal(self.contained, True)  # padded rows hold None
@@ -326,13 +327,19 @@ def _groups(*keys: np.ndarray):
     packed = np.zeros(len(ints[0]), np.int64)
     for k in ints:
         packed = packed * 4096 + (k + 1)
+    uniq = np.unique(packed)
+    if len(uniq) <= 4:  # a handful of groups (zone, rule): one comparison pass each
+        parts = [np.flatnonzero(packed == u) for u in uniq]
+    else:  # many (départements): one stable sort; rows stay in ascending order within each group
+        order = np.argsort(packed, kind="stable")
+        parts = np.split(order, np.searchsorted(packed[order], uniq[1:]))
     out = []
-    for u in np.unique(packed):  # a handful of groups: one comparison pass each
+    for u, rows in zip(uniq, parts):
         key, v = [], int(u)
         for _ in ints:
             key.append(v % 4096 - 1)
             v //= 4096
-        out.append((tuple(reversed(key)), np.flatnonzero(packed == u)))
+        out.append((tuple(reversed(key)), rows))
     return out
 
 

@@ -1,0 +1,44 @@
+"""The cells of `boundary_distance` give the exact distance to the nearest boundary (GEOS as the oracle)."""
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eligibility.geography import boundary_distance
+
+
+def _boundaries(seed: int) -> np.ndarray:
+    """A few irregular polygon boundaries (star-shaped, some concave) and one degenerate point."""
+    rng = np.random.default_rng(seed)
+    rings = []
+    for cx, cy in rng.uniform(0, 3_000, (4, 2)):
+        angles = np.sort(rng.uniform(0, 2 * np.pi, rng.integers(3, 40)))
+        radius = rng.uniform(50, 600, len(angles))
+        ring = np.column_stack([cx + radius * np.cos(angles), cy + radius * np.sin(angles)])
+        rings.append(shapely.linestrings(np.vstack([ring, ring[:1]])))
+    rings.append(shapely.points(1_500.0, 1_500.0))
+    return np.array(rings, dtype=object)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), cell=st.sampled_from([60.0, 250.0]), reach=st.sampled_from([200.0, 1000.0]))
+def test_cells_give_the_exact_distance_and_leave_far_points(seed, cell, reach):
+    bounds = _boundaries(seed)
+    cells = boundary_distance.CellSegments.from_arrays(boundary_distance.build(bounds, cell=cell, reach=reach))
+    rng = np.random.default_rng(seed + 1)
+    x, y = rng.uniform(-1_500, 4_500, 4_000), rng.uniform(-1_500, 4_500, 4_000)
+    answered, owner, dist = cells.nearest(x, y)
+    pts = shapely.points(x, y)
+    geos = shapely.distance(pts[:, None], bounds[None, :])  # (points, boundaries)
+    truth = geos.min(axis=1)
+    assert answered[truth <= reach - cell * np.sqrt(0.5)].all()  # every cell within reach is stored
+    assert not answered[truth > reach + cell * np.sqrt(0.5)].any()
+    np.testing.assert_allclose(dist[answered], truth[answered], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(geos[np.flatnonzero(answered), owner[answered]], truth[answered], rtol=0, atol=1e-6)
+    assert np.isnan(dist[~answered]).all() and (owner[~answered] == -1).all()
+
+
+def test_no_boundaries_answers_nothing():
+    cells = boundary_distance.CellSegments.from_arrays(boundary_distance.build(np.array([], dtype=object)))
+    answered, owner, dist = cells.nearest(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    assert not answered.any() and (owner == -1).all() and np.isnan(dist).all()

@@ -94,10 +94,12 @@ def adultes_relais(missing=True):
     return st.fixed_dictionaries({
         **contract(dt.date(2013, 1, 18), dt.date(2027, 1, 1), 48, missing),
         "person.birth_date": maybe(day(dt.date(1950, 1, 1), dt.date(2002, 1, 1)), missing),
-        "person.employment": maybe(st.sampled_from(["none", "cae", "employed"]), missing),
+        "person.employment": maybe(st.sampled_from(["none", "cae", "contrat_avenir", "employed"]), missing),
         "person.residence": maybe(st.sampled_from(PLACES), missing),
+        "person.other_priority_territory": maybe(st.booleans(), missing),
         "person.prefect_residence_waiver": maybe(st.booleans(), missing),
         "employer.kind": maybe(st.sampled_from(EMPLOYERS), missing),
+        "employer.local_public_establishment": maybe(st.booleans(), missing),
         "employer.manages_public_service": maybe(st.booleans(), missing),
         "convention.signature_date": maybe(day(dt.date(2012, 1, 1), dt.date(2027, 1, 1)), missing),
         "convention.duration_months": maybe(st.integers(0, 48), missing),

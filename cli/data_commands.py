@@ -25,20 +25,29 @@ def _layer_row(e) -> dict:
             "validity": [v.model_dump(mode="json", by_alias=True) for v in e.validity]}
 
 
+def _validity_line(v: dict) -> str:
+    """One row of a validity calendar, in French (territory words, dates 01/01/2024)."""
+    from eligibility.decisions.french import date_fr
+    from eligibility.geography.vintages import TERRITORY_WORDS
+
+    return (f"    en vigueur {TERRITORY_WORDS.get(v['territory'], v['territory'])} du {date_fr(v['from'])} au "
+            f"{date_fr(v['to']) if v['to'] else '…'} : {v['legal_basis']}")
+
+
 def _layer_text(r: dict) -> list[str]:
+    from eligibility.decisions.french import date_fr, number_fr
     from eligibility.geography.layers import KIND_LABELS
 
     lines = [f"{r['name']} — {KIND_LABELS[r['kind']]}" + (f" {r['vintage']}" if r["vintage"] else "")
-             + f", importée le {r['imported_at'][:10]} depuis {r['original_file']}",
+             + f", importée le {date_fr(r['imported_at'])} depuis {r['original_file']}",
              f"    {r['features']} entité(s), {r['repaired']} géométrie(s) réparée(s) ; couverture : "
              + ("déclarée complète (" + {"all": "France entière", "metropole": "métropole", "outre_mer": "outre-mer"}[r["territory"]] + ")"
                 if r["territory"] else f"départements {', '.join(r['departements'])}"),
-             f"    précision {r['precision_m']:g} m" + ("" if r["precision_declared"] else " (non déclarée : valeur par défaut)")
-             + f", tolérance par défaut {r['tolerance_m']:g} m ; source : {r['source']} ; licence : {r['licence']}"]
-    for v in r["validity"]:
-        lines.append(f"    en vigueur ({v['territory']}) du {v['from']} au {v['to'] or '…'} : {v['legal_basis']}")
+             f"    précision {number_fr(r['precision_m'])} m" + ("" if r["precision_declared"] else " (non déclarée : valeur par défaut)")
+             + f", tolérance par défaut {number_fr(r['tolerance_m'])} m ; source : {r['source']} ; licence : {r['licence']}"]
+    lines.extend(_validity_line(v) for v in r["validity"])
     if r["kind"] == "zonage":
-        lines.append(f"    valable du {r['valid_from']} au {r['valid_to'] or '…'}")
+        lines.append(f"    valable du {date_fr(r['valid_from'])} au {date_fr(r['valid_to']) if r['valid_to'] else '…'}")
     lines.append(f"    sha256 du fichier importé : {r['original_sha256']}")
     return lines
 
@@ -65,9 +74,7 @@ def info(as_json: bool) -> None:
         for r in obj["datasets"]:
             lines.append(f"{r['id']} — {r['title']}")
             lines.append(f"    millésime {r['vintage']}, {len(r['files'])} fichier(s), licence : {r['licence']}")
-            for v in r["validity"]:
-                fin = v["to"] or "…"
-                lines.append(f"    en vigueur ({v['territory']}) du {v['from']} au {fin} : {v['legal_basis']}")
+            lines.extend(_validity_line(v) for v in r["validity"])
         lines.append("")
         lines.append(f"Couches importées ({obj['layers_dir']}) : " + ("aucune" if not obj["layers"] else str(len(obj["layers"]))))
         for r in obj["layers"]:

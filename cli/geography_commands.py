@@ -179,6 +179,8 @@ def _diff_text(d: dict) -> str:
              + (f" (départements comparés : {', '.join(d['compared_departements'])})" if d["compared_departements"] else "")
              + f" — {d['counts']['from']} quartier(s) avant, {d['counts']['to']} après"]
     lines.append(f"Règle d'appariement : {d['match_rule']}.")
+    lines.append("Fichiers comparés : " + " ; ".join(
+        f"couche importée « {p['layer']} » ({p['original_file']})" if p.get("layer") else p["title"] for p in d["datasets"]))
     for k in d["kept"]:
         lines.append(f"  conservé : {k['from']['code']} « {k['from']['name']} » → {k['to']['code']} « {k['to']['name']} » : "
                      f"{_ha(k['gained_ha'])} gagnés, {_ha(k['lost_ha'])} perdus ({_ha(k['area_from_ha'])} → {_ha(k['area_to_ha'])})")
@@ -191,6 +193,8 @@ def _diff_text(d: dict) -> str:
         lines.append("Communes qui ont perdu leur dernier quartier : " + ", ".join(f"{c} {names[c]}" for c in d["communes_lost_last"]))
     if d["communes_gained_first"]:
         lines.append("Communes qui ont gagné leur premier quartier : " + ", ".join(f"{c} {names[c]}" for c in d["communes_gained_first"]))
+    # an imported layer's caveats are ours, in French (the bundled files' stay in the JSON, from the manifest)
+    lines.extend(f"Réserve : {c}" for p in d["datasets"] if p.get("layer") for c in p["caveats"])
     return "\n".join(lines)
 
 

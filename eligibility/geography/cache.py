@@ -128,12 +128,13 @@ def cached(name: str, digest: str, build: Callable[[], dict[str, np.ndarray]], *
     return arrays
 
 
-def verify_entries(vouch: Callable[[str], Source | None], elsewhere: Callable[[str], bool] = lambda label: False) -> list[dict]:
+def verify_entries(vouch: Callable[[str], Source | None],
+                   elsewhere: Callable[[str, str], bool] = lambda label, sha256: False) -> list[dict]:
     """`qpv data verify`: every entry of the current layout, rehashed (arrays and sources, no stamp
     shortcut). `vouch(label)` gives the Source that vouches for an input (None: unknown). A damaged entry
-    is removed, so that the next command rebuilds it. `elsewhere(label)`: an input this verification does
-    not see (an imported layer of another layers folder); entries built from one are left alone and not
-    listed (their key names the layer's own checksum: they can never answer for another file).
+    is removed, so that the next command rebuilds it. `elsewhere(label, sha256)`: an input this verification
+    does not see (an imported layer of another layers folder); entries built from one are left alone and
+    not listed (their key names the layer's own checksum: they can never answer for another file).
     One row per entry: path, ok, message."""
     folder = cache_dir() / "geography" / CACHE_VERSION
     rows = []
@@ -142,7 +143,7 @@ def verify_entries(vouch: Callable[[str], Source | None], elsewhere: Callable[[s
         try:
             _, meta = load_entry(path)
             inputs = [(rec, vouch(str(rec.get("label")))) for rec in meta.get("inputs") or []]
-            if any(src is None and elsewhere(str(rec.get("label"))) for rec, src in inputs):
+            if any(elsewhere(str(rec.get("label")), str(rec.get("sha256"))) for rec, _ in inputs):
                 continue
             for rec, src in inputs:
                 if src is None or rec.get("sha256") != src.sha256:
@@ -158,11 +159,3 @@ def verify_entries(vouch: Callable[[str], Source | None], elsewhere: Callable[[s
                          "message": f"{why} : supprimé, reconstruit au prochain usage"})
     return rows
 
-
-def drop(fragment: str) -> int:
-    """Remove the entries whose name contains `fragment` (a removed layer's dataset id): returns how many."""
-    folder = cache_dir() / "geography" / CACHE_VERSION
-    gone = [p for p in folder.glob(f"*{fragment}*.npz")] if folder.is_dir() else []
-    for p in gone:
-        p.unlink(missing_ok=True)
-    return len(gone)

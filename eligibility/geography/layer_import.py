@@ -85,8 +85,9 @@ def _read(path: Path):
         meta, _, wkb, data = pyogrio.raw.read(gdal_path, force_2d=True)
     except BadInput:
         raise
-    except Exception as exc:  # GDAL's own message, in a sentence that says which file
-        raise BadInput(f"{path.name} n'a pas pu être lu comme {fmt} : {exc}", field="FILE") from None
+    except Exception:  # noqa: BLE001 - GDAL's own message is English: the French one says which file and what
+        raise BadInput(f"{path.name} n'a pas pu être lu comme {fmt} (fichier endommagé, vide ou d'un autre format)",
+                       field="FILE") from None
     return meta, wkb, data, fmt
 
 
@@ -161,6 +162,22 @@ def _places(lon: np.ndarray, lat: np.ndarray, day: dt.date, path: Path, codes, c
                        f"(système de coordonnées faux ou mal déclaré ?) : {_where(path, outside, codes)}", field="FILE")
     return (dep, np.asarray(res.region, dtype=object), np.array([c or "" for c in res.commune_code], dtype=object),
             np.array([c or "" for c in res.commune_name], dtype=object))
+
+
+def code_departement(code: str) -> str:
+    """The département a quartier code names: QP009001 -> 09, QN02A01M -> 2A, QP971003 -> 971."""
+    part = code[2:5]
+    return part[1:] if part.startswith("0") else part
+
+
+def _check_departements(codes: np.ndarray, dep: np.ndarray, path: Path, crs) -> None:
+    """Every quartier lies in the département its code names (true of every bundled QP2015 and QP2024
+    perimeter): a file whose quartiers land elsewhere has a wrong or wrongly declared CRS."""
+    wrong = np.flatnonzero([code_departement(c) != str(d) for c, d in zip(codes, dep)])
+    if len(wrong):
+        where = [f"entité n° {k + 1} « {codes[k]} » dans le {dep[k]}" for k in wrong]
+        raise BadInput(f"{len(wrong)} quartier(s) ne sont pas dans le département que donne leur code une fois reprojetés "
+                       f"depuis {crs.to_string()} (système de coordonnées faux ou mal déclaré ?) : {_listing(where)}", field="FILE")
 
 
 def _validity(vintage: str, territories_: list[str], start: dt.date, end: dt.date | None, name: str) -> list[datasets.Validity]:
@@ -257,6 +274,8 @@ def import_layer(path, name: str, kind: str, valid_from, valid_to=None, vintage:
         raise BadInput(f"{len(collapsed)} entité(s) sans surface, même après réparation : {_where(path, collapsed, codes)}", field="FILE")
     rep = shapely.point_on_surface(geoms)
     dep, reg, rep_commune, rep_commune_name = _places(shapely.get_x(rep), shapely.get_y(rep), start, path, codes, crs)
+    if kind == "perimetres":
+        _check_departements(codes, dep, path, crs)
     terr_of = np.where(np.char.str_len(dep.astype(str)) == 2, "metropole", "outre_mer")
 
     commune_col = _field(meta, None, COMMUNE_CODE_FIELDS, None, False)

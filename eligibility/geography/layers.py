@@ -219,9 +219,9 @@ def vouch(label: str) -> Source | None:
     return next((e.stored() for e in entries() if e.stored().label == label), None)
 
 
-def elsewhere(label: str) -> bool:
+def elsewhere(label: str, sha256: str) -> bool:
     """A stored layer file this layers folder does not list (another folder's, or one removed)."""
-    return label.startswith(LABEL_PREFIX) and vouch(label) is None
+    return label.startswith(LABEL_PREFIX) and not any(e.stored().label == label and e.sha256 == sha256 for e in entries())
 
 
 def _refused(layer: Layer, exc: DataIntegrityError) -> DataIntegrityError:
@@ -339,9 +339,8 @@ def remove(name: str) -> Layer:
         layer = get(name)
         _write_manifest(folder, [e for e in entries() if e.name != name])
         shutil.rmtree(folder / name, ignore_errors=True)
-    from . import cache
-
-    cache.drop(layer.dataset_id)  # its derived entries can never be read again: keyed by its checksum
+    # its derived cache entries stay: keyed by the layer's checksum, they only ever serve these same bytes
+    # (another folder may hold an identical layer), and `data verify` leaves them alone (`elsewhere`)
     return layer
 
 

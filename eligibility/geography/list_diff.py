@@ -17,7 +17,7 @@ import shapely
 
 from .. import datasets
 from ..errors import BadInput
-from . import index, quartiers, territories, vintages
+from . import index, layers, quartiers, territories, vintages
 
 MATCH_SHARE = 0.10
 HECTARE = 10_000.0
@@ -51,10 +51,12 @@ def _current_commune() -> dict[str, str]:
     return out
 
 
-def _collect(vintage: str, keep, deps: set[str] | None):
-    """[(code, name, communes, zone name, metric polygon)] of a list on the territory."""
+def _collect(vintage: str, keep, deps: set[str] | None, used: list[str]):
+    """[(code, name, communes, zone name, metric polygon)] of a list on the territory; appends to `used` the
+    dataset id of every perimeter file (bundled or imported) that gave at least one quartier."""
     out = []
     for per, positions in quartiers.of_vintage(vintage):
+        before = len(out)
         for zone in territories.ZONES:
             qi = index.quartier_index(per.dataset_id, zone.name)
             local = {int(p): k for k, p in enumerate(qi.positions)}
@@ -63,6 +65,8 @@ def _collect(vintage: str, keep, deps: set[str] | None):
                 if i not in local or (deps is not None and str(per.departement[i]) not in deps) or not keep(per, i):
                     continue
                 out.append((str(per.code[i]), str(per.name[i]), per.communes_of(i), zone.name, qi.polygons[local[i]]))
+        if len(out) > before:
+            used.append(per.dataset_id)
     return out
 
 
@@ -84,7 +88,8 @@ def diff(from_vintage: str, to_vintage: str, commune=None, departement=None, epc
     if departement is not None and str(departement).strip().upper() not in both:
         raise BadInput(f"le département {departement} n'est pas couvert par les deux listes chargées ({old_v} et {new_v}) : "
                        "importez le fichier manquant (qpv data import)", field="--departement")
-    old, new = _collect(old_v, keep, both), _collect(new_v, keep, both)
+    used: list[str] = []
+    old, new = _collect(old_v, keep, both, used), _collect(new_v, keep, both, used)
     pairs = _match(old, new)
     kept, old_matched, new_matched = [], set(), set()
     for i, j, shared in pairs:
@@ -104,7 +109,10 @@ def diff(from_vintage: str, to_vintage: str, commune=None, departement=None, epc
         "from": old_v, "to": new_v,
         "territory": {"commune": commune, "departement": departement, "epci": epci},
         "compared_departements": sorted(both) if scoped else None,
-        "match_rule": f"même lieu si l'intersection couvre au moins {MATCH_SHARE:.0%} du plus petit des deux périmètres",
+        "match_rule": f"même lieu si l'intersection couvre au moins {MATCH_SHARE * 100:.0f} % du plus petit des deux périmètres",
+        # the files compared, with the sha256 of the bytes read and their caveats
+        "datasets": [{**layers.provenance(d), "title": layers.dataset(d).title, "caveats": layers.dataset(d).caveats}
+                     for d in used],
         "counts": {"from": len(old), "to": len(new), "kept": len(kept), "left": len(left), "entered": len(entered)},
         "kept": sorted(kept, key=lambda k: (k["from"]["code"], k["to"]["code"])),
         "left": sorted(left, key=lambda q: q["code"]),

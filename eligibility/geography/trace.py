@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import datasets
+from ..decisions.french import date_fr
 from ..errors import BadInput
 from . import carreaux, index, layers, territories, vintages
 from .perimeters import load as load_perimeters
@@ -74,9 +75,9 @@ def _vintage_part(res, i: int, date) -> dict:
         "regions_covered": None if rule.regions is None else list(rule.regions),
         "legal_basis": rule.legal_basis, "confirmed": rule.confirmed, "note": rule.note, "law_in_force": law_json,
         "layer": layer,
-        "explanation": (f"au {date.isoformat()}, territoire « {rule.territory} », région {res.region[i] or '—'} : "
-                        f"la liste {rule.vintage} s'applique du {rule.valid_from.isoformat()} au "
-                        f"{rule.valid_to.isoformat() if rule.valid_to else '…'} ({rule.legal_basis}) ; "
+        "explanation": (f"au {date_fr(date)}, {vintages.TERRITORY_WORDS.get(rule.territory, rule.territory)}, "
+                        f"région {res.region[i] or '—'} : la liste {rule.vintage} s'applique du {date_fr(rule.valid_from)} au "
+                        f"{date_fr(rule.valid_to) if rule.valid_to else '…'} ({rule.legal_basis}) ; "
                         + (f"la couche importée « {rule.layer} » (sha256 {layer['sha256'][:12]}…) couvre {regions}" if layer
                            else f"le fichier fourni couvre {regions}")
                         + ("" if rule.confirmed else " — base légale non confirmée dans les sources lues")),

@@ -220,6 +220,10 @@ def _two_quartiers():
     ("duplicate", "code(s) en double dans la colonne CODE_QP : « QP009001 » (entités n° 1, 2)"),
     ("point", "ne sont pas des polygones (point) : entité n° 2 « QP009002 »"),
     ("empty", "à géométrie vide : entité n° 2 « QP009002 »"),
+    # Lambert-93 metres declared as Web Mercator: still in France, but in the Grand Est, not the 09 the codes name
+    ("wrong_place", "2 quartier(s) ne sont pas dans le département que donne leur code une fois reprojetés depuis EPSG:3857 "
+                    "(système de coordonnées faux ou mal déclaré ?) : entité n° 1 « QP009001 » dans le 5"),
+    ("not_geodata", "f.gpkg n'a pas pu être lu comme GeoPackage (fichier endommagé, vide ou d'un autre format)"),
 ])
 def test_bad_files_are_refused_with_what_and_where_and_leave_nothing(tmp_path, layers_dir, case, message):
     p, geoms = _two_quartiers()
@@ -229,6 +233,8 @@ def test_bad_files_are_refused_with_what_and_where_and_leave_nothing(tmp_path, l
         prj = False
     elif case == "wrong_crs":
         crs = "EPSG:4326"  # Lambert-93 metres declared as degrees
+    elif case == "wrong_place":
+        crs = "EPSG:3857"
     elif case == "columns":
         cols = {"IDENT": p.code[:2], "LIBELLE_X": p.name[:2]}
     elif case == "bad_code":
@@ -243,6 +249,9 @@ def test_bad_files_are_refused_with_what_and_where_and_leave_nothing(tmp_path, l
         (tmp_path / case).mkdir()
         path = tmp_path / case / "f.geojson"
         _write(path, geoms, cols, driver="GeoJSON")
+    elif case == "not_geodata":
+        path = tmp_path / "f.gpkg"
+        path.write_bytes(b"ceci n'est pas un GeoPackage")
     else:
         path = _shapefile(tmp_path / case, geoms, cols, crs=crs, prj=prj)
     r = CliRunner().invoke(qpv, ["data", "import", str(path), "--name", "essai", "--kind", "perimetres",
@@ -305,6 +314,29 @@ def test_info_verify_and_a_tampered_layer(files, layers_dir):
     assert CliRunner().invoke(qpv, ["data", "remove", "qp2015-occitanie"]).exit_code == 2
 
 
+def test_a_layers_cache_entries_are_checked_here_and_left_alone_elsewhere(files, layers_dir, monkeypatch, tmp_path):
+    layer = import_layer(files["qp2015_zip"], "qp2015-occitanie", "perimetres", "2015-01-01")
+    res = locate_points(np.array([MOISSAC[0]]), np.array([MOISSAC[1]]), "2020-06-01")
+    # the trace cites the sha256 of the stored bytes as read, and names the file
+    assert res.row(0)["trace"]["datasets"][0]["files"] == [
+        {"path": "couches importées/qp2015-occitanie/couche.fgb", "sha256": layer.sha256}]
+    # (entries are keyed by the layer's checksum: a parallel test importing the same file shares them)
+    built = {f"cache géographie perimeters-{layer.dataset_id}-", f"cache géographie quartiers-{layer.dataset_id}-metropole-"}
+
+    def verify_rows():
+        r = CliRunner().invoke(qpv, ["data", "verify", "--json"])
+        assert r.exit_code == 0, r.output
+        return [c for c in json.loads(r.stdout)["caches"] if layer.dataset_id in c["path"]]
+
+    rows = verify_rows()
+    assert all(any(row["path"].startswith(b) and row["ok"] for row in rows) for b in built)
+    monkeypatch.setenv("QPV_LAYERS_DIR", str(tmp_path / "un-autre-dossier"))  # another user's layers folder
+    assert verify_rows() == []  # entries built from a layer this folder does not hold: neither KO nor removed
+    monkeypatch.setenv("QPV_LAYERS_DIR", str(layers_dir))
+    layers.remove("qp2015-occitanie")
+    assert verify_rows() == []
+
+
 # -- zonings ----------------------------------------------------------------------------------------------
 MOISSAC = (1.085312, 44.104617)  # inside QN08203M
 
@@ -333,6 +365,21 @@ def test_zonings_are_reported_beside_the_answer(zonage):
     assert before["zones"] == []  # the zoning is valid from 2020
     text = CliRunner().invoke(qpv, ["locate", "--lon", str(MOISSAC[0]), "--lat", str(MOISSAC[1]), "--date", "2025-06-01"]).stdout
     assert "Zonage local : npnru — NPNRU-82-1 « Centre »" in text
+
+
+def test_the_page_lists_the_zonings(zonage):
+    from fastapi.testclient import TestClient
+
+    from eligibility.web import create_app
+    from eligibility.web.settings import WebSettings
+
+    page = TestClient(create_app(WebSettings())).get("/", params={"mode": "point", "lon": str(MOISSAC[0]),
+                                                                  "lat": str(MOISSAC[1]), "date": "2025-06-01"})
+    assert page.status_code == 200
+    assert "<dt>Zonages locaux</dt>" in page.text and "Centre (NPNRU-82-1, couche importée « npnru »)" in page.text
+    elsewhere = TestClient(create_app(WebSettings())).get("/", params={"mode": "point", "lon": "1.3548", "lat": "44.0175",
+                                                                       "date": "2025-06-01"})
+    assert elsewhere.status_code == 200 and "Zonages locaux" not in elsewhere.text
 
 
 def test_batch_gains_a_zones_column(zonage, tmp_path):
@@ -427,6 +474,12 @@ def test_quartiers_diff_matches_by_geometry():
     d = json.loads(r.stdout)
     assert d["counts"] == {"from": 4, "to": 5, "kept": 4, "left": 0, "entered": 1}
     assert [q["code"] for q in d["entered"]] == ["QN08205N"]
+    from eligibility import datasets
+
+    assert [(x["dataset"], x["files"]) for x in d["datasets"]] == [
+        (ds, [{"path": datasets.source(ds).label, "sha256": datasets.source(ds).sha256}]) for ds in ("qp2015_occitanie", "qp2024")]
+    text = CliRunner().invoke(qpv, ["quartiers", "diff", "--from", "QP2015", "--to", "QP2024", "--departement", "82"]).stdout
+    assert "Fichiers comparés : Quartiers prioritaires 2015 (QP2015), région Occitanie ; " in text and "10 % du plus petit" in text
     pair = next(k for k in d["kept"] if k["from"]["code"] == "QP082002")
     assert pair["to"]["code"] == "QN08202M" and pair["lost_ha"] > 25 and pair["gained_ha"] < 2
     assert abs(pair["area_from_ha"] + pair["gained_ha"] - pair["lost_ha"] - pair["area_to_ha"]) < 0.05

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import BadInput, DataIntegrityError
+from ..errors import BadInput, DataIntegrityError, RegisterUnavailable
 from ..paths import data_dir
 from .jobs import empty_output
 from .journal import Journal
@@ -100,19 +100,24 @@ def chunk_results(job, source, fmt: OutputFormat, chunk_size: int, start: Positi
     return mapper(functools.partial(process_chunk, job, fmt), source.chunks(chunk_size, start, index))
 
 
-def stream_job(job, source, *, chunk_size: int = DEFAULT_CHUNK_SIZE, end_row: bool = False) -> Iterator[bytes]:
+def stream_job(job, source, *, chunk_size: int = DEFAULT_CHUNK_SIZE, end_row: bool = False,
+               on_chunk: Callable | None = None) -> Iterator[bytes]:
     """The CSV output of `qpv batch` for `job` over `source`, as it is produced: the header, then one block of
     lines per chunk. Same job, same parsing, same encoding as the file runner, so the joined blocks are the
     bytes `qpv batch … -o out.csv` writes (the chunk size only changes where blocks are cut).
 
     With `end_row` (the web service), one more row closes the stream so that a reader can tell a whole
     result from a cut one: `row` = the number of result rows before it, status (or outcome) `complete`;
-    a failure after the first bytes became `incomplete`, with the French reason in `error`."""
+    a failure after the first bytes became `incomplete`, with the French reason in `error`.
+
+    `on_chunk(job, chunk, traces)` runs once a chunk is answered and before its lines are given: the service's
+    register records the rows there, so no line leaves unrecorded."""
     fmt = csv_format(source)
     yield csv_header(job.columns, fmt)
     rows = 0
+    mapper = local_map if on_chunk is None else functools.partial(_then, lambda chunk, result: on_chunk(job, chunk, result[2]))
     try:
-        for meta, part, _, _, _ in chunk_results(job, source, fmt, chunk_size):
+        for meta, part, _, _, _ in chunk_results(job, source, fmt, chunk_size, mapper=mapper):
             rows += meta[2]
             yield part
     except Exception as exc:  # noqa: BLE001 - the stream has begun: the failure becomes its last row
@@ -125,9 +130,19 @@ def stream_job(job, source, *, chunk_size: int = DEFAULT_CHUNK_SIZE, end_row: bo
         yield end_of_stream(job, fmt, rows)
 
 
+def _then(after: Callable, fn: Callable, items: Iterable) -> Iterator:
+    """`local_map`, calling `after(item, result)` before each result is handed on."""
+    for item in items:
+        result = fn(item)
+        after(item, result)
+        yield result
+
+
 def _why(exc: Exception) -> str:
     if isinstance(exc, BadInput):
         return exc.detail
+    if isinstance(exc, RegisterUnavailable):
+        return f"les lignes suivantes n'ont pas pu être enregistrées au registre des décisions ({getattr(exc, 'reason', exc)})"
     if isinstance(exc, DataIntegrityError):
         return f"données de référence refusées : {exc}"
     return f"erreur interne ({type(exc).__name__}), voir le journal du serveur"

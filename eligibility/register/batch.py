@@ -77,6 +77,36 @@ def _locate_facts(job, df) -> tuple[list[dict[str, Any]], list[dt.date | None]]:
     return [{"address": t} for t in texts], dates
 
 
+def chunk_entries(job, chunk, trace_lines: list[str], versions: dict[str, Any], data_sha: str) -> Iterator[dict]:
+    """One built entry per row of `chunk` (a source chunk the job answered), from its trace lines, in order."""
+    df = chunk.frame().rename(columns=job.renamed)
+    good = np.flatnonzero(np.equal(chunk.errors, None))
+    if job.kind == "evaluate":
+        facts, dates = _evaluate_facts(job, df), [job.date] * len(df)
+    else:
+        facts, dates = _locate_facts(job, df)
+    by_pos = {int(p): j for j, p in enumerate(good)}
+    if len(trace_lines) != chunk.n_rows:  # one trace line per row, or the rows and their answers would be crossed
+        raise ValueError(f"{len(trace_lines)} lignes de trace pour {chunk.n_rows} lignes d'entrée")
+    for pos, text in enumerate(trace_lines):
+        line = json.loads(text)
+        line.pop("row", None)
+        j = by_pos.get(pos)
+        row_facts = facts[j] if j is not None else {}
+        if "error" in line and job.kind == "locate":  # an unreadable place has nothing to keep
+            row_facts = {}
+        when = dates[j] if j is not None else None
+        if job.kind == "evaluate":
+            question = evaluate_question(job.dispositif, row_facts, job.date)
+        else:
+            question = locate_question(when, tolerance_m=job.tolerance_m, **row_facts) if row_facts else \
+                {"kind": "locate", "date": None, "date_given": False}
+            if "trace" in line:  # a single answer says where its date came from: here, the row or --date
+                line["trace"]["date_source"] = "option"
+        answer = line if "error" not in line else {"outcome" if job.kind == "evaluate" else "status": "error", **line}
+        yield E.build(question, answer, versions, served="answer", channel="batch", data_sha256=data_sha)
+
+
 def entries_for(job, input_path: Path, traces_path: Path, chunk_size: int, versions: dict[str, Any]) -> Iterator[dict]:
     """One built entry per input row, in order (rows read again chunk by chunk beside the trace lines)."""
     from ..batch.sources import open_source
@@ -85,32 +115,19 @@ def entries_for(job, input_path: Path, traces_path: Path, chunk_size: int, versi
     data_sha = E.data_fingerprint()
     with open(traces_path, encoding="utf-8") as traces:
         for chunk in source.chunks(chunk_size):
-            raw = chunk.frame()
-            df = raw.rename(columns=job.renamed)
-            good = np.flatnonzero(np.equal(chunk.errors, None))
-            if job.kind == "evaluate":
-                facts, dates = _evaluate_facts(job, df), [job.date] * len(df)
-            else:
-                facts, dates = _locate_facts(job, df)
-            by_pos = {int(p): j for j, p in enumerate(good)}
-            for pos in range(chunk.n_rows):
-                line = json.loads(traces.readline())
-                line.pop("row", None)
-                j = by_pos.get(pos)
-                row_facts = facts[j] if j is not None else {}
-                if "error" in line and job.kind == "locate":  # an unreadable place has nothing to keep
-                    row_facts = {}
-                when = dates[j] if j is not None else None
-                if job.kind == "evaluate":
-                    question = evaluate_question(job.dispositif, row_facts, job.date)
-                else:
-                    place = {k: v for k, v in row_facts.items()}
-                    question = locate_question(when, tolerance_m=job.tolerance_m, **place) if place else \
-                        {"kind": "locate", "date": None, "date_given": False}
-                    if "trace" in line:  # a single answer says where its date came from: here, the row or --date
-                        line["trace"]["date_source"] = "option"
-                answer = line if "error" not in line else {"outcome" if job.kind == "evaluate" else "status": "error", **line}
-                yield E.build(question, answer, versions, served="answer", channel="batch", data_sha256=data_sha)
+            yield from chunk_entries(job, chunk, [traces.readline() for _ in range(chunk.n_rows)], versions, data_sha)
+
+
+def chunk_recorder(register, versions: dict[str, Any]):
+    """`on_chunk(job, chunk, traces)` for `batch.stream_job`: a file sent to the service, one entry per input row,
+    each chunk's entries appended (one transaction) before its lines are given."""
+    data_sha = E.data_fingerprint()
+
+    def on_chunk(job, chunk, traces: bytes | None) -> None:
+        lines = traces.decode("utf-8").splitlines() if traces else []
+        register.append(list(chunk_entries(job, chunk, lines, versions, data_sha)))
+
+    return on_chunk
 
 
 def record_batch(register, job, input_path: Path, traces_path: Path, chunk_size: int) -> int:

@@ -1,7 +1,7 @@
 """Recording what is served: the question each answer was given for, recorded before the answer leaves.
 
 `RecordingEngine` wraps the web service's engine: `evaluate`, `locate` and `locate_address` record their
-answer (with the question the attestation of that answer would carry, so its identifier is the one a
+answer, and the batch uploads (`batch_locate`, `batch_evaluate`, `batch_page`) one entry per input row (with the question the attestation of that answer would carry, so its identifier is the one a
 printed attestation shows). An attestation is recorded once, as an attestation: its builders compute
 through `answering(engine)` (the engine without recording) and call `recorded(engine, att)`.
 If the register cannot write, RegisterUnavailable propagates: no answer without its entry.
@@ -74,6 +74,24 @@ class RecordingEngine:
         answer = self.inner.locate_address(address, date)
         self.record(locate_question(date, address=address), answer)
         return answer
+
+
+    # Files sent to the service: one entry per input row, each chunk's entries appended before its lines leave.
+    # The register is checked first, so that one that cannot be reached is a 503 before any byte.
+    def _recorder(self):
+        from .batch import chunk_recorder
+
+        self.register.ping()
+        return chunk_recorder(self.register, self.versions())
+
+    def batch_locate(self, path, date):
+        return self.inner.batch_locate(path, date, on_chunk=self._recorder())
+
+    def batch_evaluate(self, dispositif, path, date):
+        return self.inner.batch_evaluate(dispositif, path, date, on_chunk=self._recorder())
+
+    def batch_page(self, kind, path, date):
+        return self.inner.batch_page(kind, path, date, on_chunk=self._recorder())
 
 
 def answering(engine):

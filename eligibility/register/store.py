@@ -221,13 +221,22 @@ class Register:
                                  .on_conflict_do_nothing())
         self._archived |= set(wanted)
 
+    def ping(self) -> None:
+        """Raise RegisterUnavailable unless the register answers now (before a long streamed answer)."""
+        from sqlalchemy import select
+
+        self._read(lambda conn: conn.execute(select(head.c.seq)).one())
+
     # --- reading -------------------------------------------------------------------------------
     def _read(self, fn):
         from sqlalchemy.exc import SQLAlchemyError
 
-        try:
+        def once():
             with self.engine.connect() as conn:
                 return fn(conn)
+
+        try:
+            return self._retry(once)
         except SQLAlchemyError as exc:
             raise _unavailable(exc, self.url) from None
 

@@ -129,25 +129,28 @@ class DomainEngine:
         return render_text(decision, full_trace=True)
 
     # --- batch ---------------------------------------------------------------------------------
-    def batch_locate(self, path: Path, date: dt.date | None) -> Iterator[bytes]:
+    # `on_chunk(job, chunk, traces)`: the register's recorder (`register.batch.chunk_recorder`); the jobs then
+    # give each row's trace beside its line.
+    def batch_locate(self, path: Path, date: dt.date | None, on_chunk=None) -> Iterator[bytes]:
         from ..batch import LocateJob
 
-        return _stream_job(lambda renamed: LocateJob(renamed, date=date), path)
+        return _stream_job(lambda renamed: LocateJob(renamed, date=date, traces=on_chunk is not None), path, on_chunk)
 
-    def batch_page(self, kind: str, path: Path, date: dt.date | None) -> tuple[Iterator[bytes], dict[str, Any]]:
+    def batch_page(self, kind: str, path: Path, date: dt.date | None, on_chunk=None) -> tuple[Iterator[bytes], dict[str, Any]]:
         """The batch page's French, Excel-ready CSV (`lots.french_stream`): `kind` is "locate" or a dispositif."""
         from ..batch import EvaluateJob, LocateJob
         from ..batch.evaluate import _accepted_columns
         from ..rules import get_rule
         from .lots import french_stream
 
+        traces = on_chunk is not None
         if kind == "locate":
-            return french_stream(lambda renamed, keep: LocateJob(renamed, date=date, keep=keep), path, "locate", None, None,
-                                 date, STREAM_CHUNK_ROWS)
+            return french_stream(lambda renamed, keep: LocateJob(renamed, date=date, keep=keep, traces=traces), path,
+                                 "locate", None, None, date, STREAM_CHUNK_ROWS, on_chunk)
         text = self.form_text(kind)
         text["short"] = self._short_names(text)
-        return french_stream(lambda renamed, keep: EvaluateJob(kind, renamed, date=date, keep=keep), path, "evaluate", text,
-                             list(_accepted_columns(get_rule(kind))), date, STREAM_CHUNK_ROWS)
+        return french_stream(lambda renamed, keep: EvaluateJob(kind, renamed, date=date, keep=keep, traces=traces), path,
+                             "evaluate", text, list(_accepted_columns(get_rule(kind))), date, STREAM_CHUNK_ROWS, on_chunk)
 
     @staticmethod
     def _short_names(text: dict[str, Any]) -> dict[str, str]:
@@ -170,11 +173,12 @@ class DomainEngine:
             out.append(template_header(short[fact], part) if part in PLACE_PART_WORDS and fact in short else short.get(path, path))
         return ["identifiant"] + out
 
-    def batch_evaluate(self, dispositif: str, path: Path, date: dt.date | None) -> Iterator[bytes]:
+    def batch_evaluate(self, dispositif: str, path: Path, date: dt.date | None, on_chunk=None) -> Iterator[bytes]:
         from ..batch import EvaluateJob
 
         self._check_dispositif(dispositif)
-        return _stream_job(lambda renamed: EvaluateJob(dispositif, renamed, date=date), path)
+        return _stream_job(lambda renamed: EvaluateJob(dispositif, renamed, date=date, traces=on_chunk is not None), path,
+                           on_chunk)
 
     # --- versions ------------------------------------------------------------------------------
     def versions(self) -> dict[str, Any]:
@@ -199,7 +203,7 @@ def _parsed_sha256(path: Path) -> str:
 STREAM_CHUNK_ROWS = 5_000
 
 
-def _stream_job(job_factory, path: Path) -> Iterator[bytes]:
+def _stream_job(job_factory, path: Path, on_chunk=None) -> Iterator[bytes]:
     """`qpv batch`'s CSV bytes (`eligibility.batch.stream_job`), streamed chunk by chunk instead of written to a
     file, then the end row that says the result is complete (or why it is not: docs/web.md). File-level errors
     (missing columns, no date) are raised here, before the first byte."""
@@ -211,4 +215,4 @@ def _stream_job(job_factory, path: Path) -> Iterator[bytes]:
         if exc.field == "--date":  # the command line's option is the form's `date` field here
             raise BadInput(exc.detail, field="date") from None
         raise
-    return stream_job(job, source, chunk_size=STREAM_CHUNK_ROWS, end_row=True)
+    return stream_job(job, source, chunk_size=STREAM_CHUNK_ROWS, end_row=True, on_chunk=on_chunk)

@@ -193,8 +193,9 @@ class FrenchRows:
 
 
 def french_stream(open_job, path: Path, kind: str, text: dict[str, Any] | None, accepted: list[str] | None,
-                  date, chunk_rows: int) -> tuple[Iterator[bytes], dict[str, Any]]:
-    """(blocks of the French CSV, what was recognised). `open_job(renamed, keep)` builds the batch job."""
+                  date, chunk_rows: int, on_chunk=None) -> tuple[Iterator[bytes], dict[str, Any]]:
+    """(blocks of the French CSV, what was recognised). `open_job(renamed, keep)` builds the batch job;
+    `on_chunk` is the register's recorder (`batch.stream_job`)."""
     from ..batch import open_source, stream_job
     from ..batch.sinks import csv_format
 
@@ -215,7 +216,7 @@ def french_stream(open_job, path: Path, kind: str, text: dict[str, Any] | None, 
             "read": source.describe() if hasattr(source, "describe") else ""}
 
     def blocks() -> Iterator[bytes]:
-        for i, block in enumerate(stream_job(job, source, chunk_size=chunk_rows)):
+        for i, block in enumerate(stream_job(job, source, chunk_size=chunk_rows, on_chunk=on_chunk)):
             yield rows.block(block, first=(i == 0)).encode("utf-8")
 
     return blocks(), info

@@ -27,7 +27,8 @@ def _common_options(fn):
                      help="local : ce processus ; dask : un cluster dask.distributed (même sortie, octet pour octet)."),
         click.option("--scheduler", help="Adresse d'un ordonnanceur dask.distributed (tcp://hôte:8786)."),
         click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 256),
-                     help="Workers du cluster Dask local (sans --scheduler)."),
+                     help="Processus de calcul : local, les blocs sont répartis entre eux (1 : tout dans ce processus) ; "
+                          "dask, workers du cluster local (sans --scheduler). Même sortie, octet pour octet."),
         click.option("--no-progress", is_flag=True, help="Ni barre de progression ni journal sur stderr."),
         record_options,
         json_option,

@@ -46,6 +46,13 @@ class BadInput(QpvError, ValueError):
         super().__init__(f"{', '.join(where)} : {message}" if where else message)
         self.detail = message
 
+    def __reduce__(self):  # from a worker process to the command: the same message, field and row
+        return _bad_input, (self.detail, self.field, self.row)
+
+
+def _bad_input(detail: str, field: str | None, row: int | None) -> BadInput:
+    return BadInput(detail, field=field, row=row)
+
 
 class DataIntegrityError(QpvError):
     """A reference data file is missing, corrupted or does not match its manifest (exit code 1)."""

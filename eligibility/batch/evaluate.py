@@ -96,6 +96,13 @@ class EvaluateJob:
         _rule(self.dispositif)
         jobs.geography()([2.35], [48.85], dt.date(2025, 1, 1))
 
+    def warm_all(self) -> None:
+        """`warm`, and the quartier indexes of every vintage, before worker processes are forked."""
+        from ..geography import index
+
+        self.warm()
+        index.load_all()
+
     def run(self, chunk) -> ChunkResult:
         jobs.require_layers(self.layers)
         rule = _rule(self.dispositif)

@@ -81,6 +81,15 @@ class LocateJob:
         jobs.require_layers(self.layers)
         jobs.geography()([2.35], [48.85], self.date or dt.date(2025, 1, 1))
 
+    def warm_all(self) -> None:
+        """`warm`, and every index this job's columns can need, before worker processes are forked."""
+        from ..geography import index
+
+        self.warm()
+        names = {name for name, _ in self.columns}
+        index.load_all(communes=bool(names & {"commune_code", "commune_name"}),
+                       distances="distance_to_boundary_m" in names)
+
     def run(self, chunk) -> ChunkResult:
         jobs.require_layers(self.layers)
         raw = chunk.frame()

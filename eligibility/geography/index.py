@@ -433,3 +433,21 @@ def prepare_all() -> list[str]:
             quartier_degree_grid(rule.dataset_id, zone.name)
             ready.append(f"quartiers {rule.dataset_id} {zone.name}")
     return ready
+
+
+def load_all(communes: bool = False, distances: bool = False) -> None:
+    """Load into this process every index a large batch can need: what `prepare_all` makes ready, and the
+    communes of every département and the far-distance KD-trees when asked. Worker processes forked
+    afterwards share them instead of each loading them again."""
+    from . import territories, vintages
+
+    prepare_all()
+    if distances:
+        for rule in vintages.rules():
+            for zone in ZONES:
+                if zone.territory == rule.territory and zone.has_contours:
+                    quartier_index(rule.dataset_id, zone.name).vertices
+    if communes:
+        for dep in territories.dep_table()[0]:
+            if dep and commune_index(dep) is not None:
+                commune_grid(dep)

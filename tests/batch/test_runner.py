@@ -126,27 +126,50 @@ def test_traces_are_keyed_by_row_and_equal_the_single_row_answer(tmp_path):
     assert lines[3]["error"].startswith("colonne « lon »")
 
 
-def test_resume_after_sigkill_gives_identical_bytes(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_resume_after_sigkill_gives_identical_bytes(tmp_path, workers):
+    """Killed with -9 midway (one process, or the reader of two forked workers), resumed: the same bytes as
+    an uninterrupted one-process run, and no worker process left behind."""
     src = tmp_path / "in.csv"
     write_points(src, 400, bad_every=17)
     ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
     cmd = [sys.executable, str(HERE / "slow_run.py"), str(src)]
     subprocess.run(cmd + [str(ref), str(tmp_path / "ref.jsonl"), "20"], check=True, timeout=60)
-    proc = subprocess.Popen(cmd + [str(out), str(tmp_path / "out.jsonl"), "20"])
+    proc = subprocess.Popen(cmd + [str(out), str(tmp_path / "out.jsonl"), "20", "--workers", workers])
     journal = tmp_path / ".out.csv.qpv-parts" / "journal.jsonl"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if journal.exists() and journal.read_text().count("\n") >= 4:  # signature + 3 chunks
             break
         time.sleep(0.02)
+    children = _children(proc.pid)
+    assert len(children) >= (2 if workers == "2" else 0)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not out.exists()  # nothing half-written where the user looks
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{c}").exists() for c in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [c for c in children if Path(f"/proc/{c}").exists()]  # the workers ended with their parent
     with open(journal, "ab") as f:
         f.write(b'{"chunk": 99, "torn')  # a torn write as a kill mid-line would leave
-    subprocess.run(cmd + [str(out), str(tmp_path / "out.jsonl"), "20", "--resume"], check=True, timeout=60)
+    subprocess.run(cmd + [str(out), str(tmp_path / "out.jsonl"), "20", "--resume", "--workers", workers], check=True,
+                   timeout=60)
     assert out.read_bytes() == ref.read_bytes()
     assert (tmp_path / "out.jsonl").read_bytes() == (tmp_path / "ref.jsonl").read_bytes()
+
+
+def _children(pid: int) -> list[int]:
+    """The process ids whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def test_resume_refuses_a_changed_input(tmp_path):

@@ -1,0 +1,55 @@
+"""Both cores for `--engine local`: chunks answered in worker processes, collected in chunk order.
+
+The workers are forked from this process once it has loaded the reference data (`warm`), so they share
+its verified indexes instead of each loading them again. At most `window` chunks are in flight, so memory
+stays bounded whatever the file size, and results come back in the order of the chunks: the output and
+the journal are byte for byte those of the one-process run (`workers=1`). A small input (one chunk, or
+fewer than MIN_ROWS rows in its first two) is answered here, without starting any process.
+"""
+from __future__ import annotations
+
+import collections
+import itertools
+import multiprocessing
+import os
+import threading
+import time
+from typing import Callable, Iterable, Iterator
+
+MIN_ROWS = 20_000  # below this, forking and loading every index costs more than it saves
+
+
+def process_mapper(workers: int, warm: Callable[[], None] | None = None, in_flight_per_worker: int = 2) -> Callable:
+    """A `mapper(fn, items)` for `runner.run`: `fn` over `items`, in order, on `workers` processes."""
+
+    def mapper(fn: Callable, items: Iterable) -> Iterator:
+        it = iter(items)
+        head = list(itertools.islice(it, 2))
+        if workers <= 1 or len(head) < 2 or sum(getattr(c, "n_rows", 0) for c in head) < MIN_ROWS:
+            for item in itertools.chain(head, it):
+                yield fn(item)
+            return
+        if warm is not None:
+            warm()
+        # fork: the children start with this process's loaded indexes (pyarrow's thread pools are fork-aware)
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
+            pending: collections.deque = collections.deque()
+            for item in itertools.chain(head, it):
+                pending.append(pool.apply_async(fn, (item,)))
+                if len(pending) >= workers * in_flight_per_worker:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
+
+    return mapper
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker ends when the batch process is gone (killed with -9: no chance to stop its pool)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()

@@ -1,0 +1,84 @@
+"""Both cores give the bytes of one (issue 13): the same output, traces and summary with `workers=2` as with
+`workers=1`, on random files; and the fast reader (Arrow) reads a chunk's records as the fallback does."""
+from hypothesis import given, settings, strategies as st
+
+from eligibility.batch import pool, run_file
+from eligibility.batch.locate import LocateJob
+from eligibility.batch.sources import CsvSource
+
+PLACES = [("5.23227", "46.21069"), ("4.661736", "43.807085"), ("2.0", "46.0"), ("1.44", "43.6"), ("-30.0", "40.0")]
+KINDS = ["good", "good", "good", "bad_number", "multiline", "ragged", "empty_line", "formula", "quote_in_field"]
+
+
+def _csv(rows, sep: str, comma: bool, bom: bool) -> str:
+    lines = [sep.join(["id", "lon", "lat", "date"])]
+    for k, (kind, n) in enumerate(rows):
+        lon, lat = PLACES[n % len(PLACES)]
+        if comma:
+            lon, lat = lon.replace(".", ","), lat.replace(".", ",")
+            lon, lat = (f'"{lon}"', f'"{lat}"') if sep == "," else (lon, lat)
+        ident, date = str(k), "2024-06-01" if n % 3 else "2020-03-01"
+        if kind == "bad_number":
+            lon = "abc"
+        elif kind == "multiline":
+            ident = '"' + "\n".join(["ligne"] * (1 + n % 3)) + '"'
+        elif kind == "formula":
+            ident = "=1+1"
+        elif kind == "quote_in_field":
+            ident = 'a"b'
+        record = sep.join([ident, lon, lat, date])
+        if kind == "ragged":
+            record = sep.join([ident, lon])
+        elif kind == "empty_line":
+            record = ""
+        lines.append(record)
+    return ("\ufeff" if bom else "") + "\n".join(lines) + "\n"
+
+
+def _records(rows) -> int:
+    """Rows the file has: blank lines at its very end are not records (spreadsheets leave them)."""
+    n = len(rows)
+    while n and rows[n - 1][0] == "empty_line":
+        n -= 1
+    return n
+
+
+FILES = st.tuples(st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 50)), min_size=1, max_size=40),
+                  st.sampled_from([";", ","]), st.booleans(), st.booleans())
+
+
+@settings(max_examples=15, deadline=None)
+@given(FILES, st.integers(1, 12), st.booleans())
+def test_two_workers_write_the_bytes_of_one(tmp_path_factory, spec, chunk_size, traces):
+    d = tmp_path_factory.mktemp("parallel")
+    (d / "in.csv").write_text(_csv(*spec), encoding="utf-8")
+    job = lambda r: LocateJob(r, traces=traces, keep=("id",))  # noqa: E731
+    runs = {}
+    small, pool.MIN_ROWS = pool.MIN_ROWS, 0  # the pool even for these few rows
+    try:
+        for workers in (1, 2):
+            t = d / f"t{workers}.jsonl" if traces else None
+            summary = run_file(job, d / "in.csv", d / f"out{workers}.csv", chunk_size=chunk_size, workers=workers,
+                               traces=t, show_progress=False)
+            summary.pop("output"), summary.pop("traces")
+            runs[workers] = ((d / f"out{workers}.csv").read_bytes(), t.read_bytes() if t else None, summary)
+    finally:
+        pool.MIN_ROWS = small
+    assert runs[1] == runs[2]
+    assert runs[1][2]["rows"] == _records(spec[0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(FILES, st.integers(1, 12))
+def test_fast_reader_and_fallback_read_the_same_rows(tmp_path_factory, spec, chunk_size):
+    d = tmp_path_factory.mktemp("readers")
+    (d / "in.csv").write_text(_csv(*spec), encoding="utf-8")
+    source = CsvSource(d / "in.csv")
+    rows = 0
+    for chunk in source.chunks(chunk_size):
+        fast = chunk._parse()
+        slow = chunk._frame_record_by_record()
+        assert list(fast.columns) == list(slow.columns) == list(source.columns)
+        assert fast.astype(object).values.tolist() == slow.astype(object).values.tolist()
+        rows += chunk.n_rows
+    assert rows == _records(spec[0])

@@ -110,6 +110,13 @@ def manifest() -> Manifest:
     return _load_manifest(data_dir() / "manifest.yaml")
 
 
+def manifest_sha256() -> str:
+    """sha256 of the manifest's bytes as the engine reads them: they are refused unless they hash to the
+    pinned value, so once `manifest()` has loaded, that value is the one read."""
+    manifest()
+    return MANIFEST_SHA256
+
+
 def dataset(dataset_id: str) -> Dataset:
     return manifest().get(dataset_id)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import json
 import os
 import re
 import shutil
@@ -104,6 +105,11 @@ class Layer(BaseModel):
         """The stored file and the sha256 its entry vouches for (`integrity` hashes and reads it)."""
         return Source(layers_dir() / self.file, self.sha256, f"{LABEL_PREFIX}{self.file}")
 
+    @property
+    def entry_sha256(self) -> str:
+        """sha256 of this manifest entry (canonical JSON): dates, precision, coverage as well as the file's sha256."""
+        return integrity.sha256_bytes(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode("utf-8"))
+
     def provenance(self) -> dict[str, Any]:
         return {"dataset": self.dataset_id, "layer": self.name, "kind": self.kind, "vintage": self.vintage,
                 "sha256": self.sha256, "original_file": self.original_file, "original_sha256": self.original_sha256,
@@ -126,13 +132,10 @@ def manifest_path() -> Path:
 
 
 def _token() -> tuple:
-    """What identifies the current set of layers: folder and manifest stamp (no manifest: no layers)."""
+    """What identifies the current set of layers: the manifest's path and stat stamp (size, mtime, ctime,
+    inode: an import or removal replaces the file atomically, so the inode changes); no manifest: no layers."""
     path = manifest_path()
-    try:
-        st = path.stat()
-    except OSError:
-        return (str(path), 0, 0)
-    return (str(path), st.st_size, st.st_mtime_ns)
+    return (str(path), tuple(integrity.stamp(path) or ()))
 
 
 def state() -> tuple:
@@ -143,7 +146,7 @@ def state() -> tuple:
 @functools.lru_cache(maxsize=8)
 def _entries(token: tuple) -> tuple[Layer, ...]:
     path = Path(token[0])
-    if token[1] == 0 and not path.exists():
+    if not token[1]:
         return ()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -188,6 +191,18 @@ def dataset(dataset_id: str) -> datasets.Dataset:
 def source(dataset_id: str) -> Source:
     """The perimeter file of a bundled dataset or an imported layer, with the sha256 that vouches for it."""
     return layer_of(dataset_id).stored() if is_layer_id(dataset_id) else datasets.source(dataset_id)
+
+
+def data_fingerprint() -> str:
+    """One sha256 over the data answers come from: the bundled manifest's sha256 (as read and verified) and,
+    per imported layer, its name, stored file's sha256 and entry's sha256. The register records it."""
+    return _fingerprint(datasets.manifest_sha256(), _token())
+
+
+@functools.lru_cache(maxsize=8)
+def _fingerprint(manifest_sha256: str, token: tuple) -> str:
+    lines = [f"manifest.yaml:{manifest_sha256}"] + [f"layer:{e.name}:{e.sha256}:{e.entry_sha256}" for e in _entries(token)]
+    return integrity.sha256_bytes("\n".join(lines).encode("utf-8"))
 
 
 def provenance(dataset_id: str) -> dict[str, Any]:

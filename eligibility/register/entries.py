@@ -77,39 +77,18 @@ def quartier_of(kind: str, answer: dict[str, Any]) -> str | None:
     return None
 
 
-def _layers_manifests() -> list[Path]:
-    """Manifest of the imported layers (`qpv data import`: QPV_LAYERS_DIR, default <user data dir>/couches), if any.
-    It holds every layer's sha256, so a changed, added or removed layer changes the fingerprint."""
-    from ..paths import layers_dir
-
-    folder = layers_dir()
-    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
-
-
 def file_stamps(paths: list[Path]) -> tuple:
     """(path, mtime, size) of each file: what a cached checksum depends on."""
     return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else (str(p), None, None) for p in paths)
 
 
-_FINGERPRINTS: dict[tuple, str] = {}
-
-
 def data_fingerprint() -> str:
-    """sha256 over the bundled data manifest and the imported layers' manifests: one figure for 'the data'.
-    Remembered while the files' size and mtime stay the same (it is taken for every answer recorded)."""
-    from ..paths import data_dir
+    """One sha256 for 'the data' an answer was given with: over the sha256 of the bundled manifest's bytes
+    (verified against the pinned value before use) and, for each imported layer, the sha256 of its stored
+    file and of its manifest entry (dates, precision, coverage), as the layers API gives them."""
+    from ..geography import layers
 
-    paths = [data_dir() / "manifest.yaml", *_layers_manifests()]
-    key = file_stamps(paths)
-    if key not in _FINGERPRINTS:
-        h = hashlib.sha256()
-        for path in paths:
-            h.update(path.name.encode() + b"\0")
-            h.update(hashlib.sha256(path.read_bytes()).hexdigest().encode() if path.exists() else b"absent")
-            h.update(b"\n")
-        _FINGERPRINTS.clear()
-        _FINGERPRINTS[key] = h.hexdigest()
-    return _FINGERPRINTS[key]
+    return layers.data_fingerprint()
 
 
 def now_utc() -> str:

@@ -78,28 +78,14 @@ def list_cmd(as_json: bool) -> None:
 @handle_errors
 def show_cmd(rule_id: str, as_json: bool) -> None:
     """Affiche un fichier de règles (conditions, paramètres datés, textes)."""
+    from eligibility.decisions.render import rule_text
     from eligibility.rules import get_rule
 
     rule = get_rule(rule_id)
     body = rule.model.model_dump(mode="json", by_alias=True, exclude={"tests"})
     out = {"rule": _summary(rule), "content": body}
 
-    def text(o):
-        m = rule.model
-        lines = [f"{m.title} ({m.id}, version {m.version})", f"Fichier : {rule.path} (sha256 {rule.sha256})",
-                 f"Date de décision : {m.decision_date.label}", "Conditions :"]
-        for c in m.conditions:
-            ref = rule.ref_json(c.legal_reference)
-            lines.append(f"  - {c.label} [{ref['text']}{', ' + ref['article'] if ref['article'] else ''}]")
-            lines.append(f"      {c.expression}")
-        lines.append("Paramètres :")
-        for name, p in m.parameters.items():
-            for v in p.values:
-                flag = "" if v.confirmed else " [non confirmé]"
-                lines.append(f"  - {name} = {v.value} du {v.start} au {v.end or '…'}{flag}")
-        return "\n".join(lines)
-
-    emit(out, as_json, text)
+    emit(out, as_json, lambda _: rule_text(rule))
 
 
 @rules.command("validate")

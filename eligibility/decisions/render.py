@@ -6,11 +6,12 @@ reference is not confirmed. Expressions, dotted fact paths, codes and provenance
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .french import NOT_CONFIRMED_FIGURE, NOT_CONFIRMED_REFERENCE, date_fr, euros, number_fr, with_unit
 
-__all__ = ["render_text", "ref_text", "euros", "OUTCOME_FR", "STATUS_FR"]
+__all__ = ["render_text", "rule_text", "ref_text", "euros", "OUTCOME_FR", "STATUS_FR"]
 
 OUTCOME_FR = {"eligible": "ÉLIGIBLE", "not_eligible": "NON ÉLIGIBLE", "undetermined": "INDÉTERMINÉ",
               "error": "ERREUR DANS LES FAITS", "out_of_scope": "HORS DU CHAMP D'APPLICATION"}
@@ -179,6 +180,63 @@ def _param_value(w: Words, p: dict) -> str:
         labels = {code: lab for f in w.facts.values() for code, lab in (f.labels or {}).items()}
         return ", ".join(labels.get(str(x), with_unit(x, None)) for x in v)
     return with_unit(v, p.get("unit"))
+
+
+def rule_text(rule) -> str:
+    """A rule file for people (`qpv rules show`): the period it covers, the date that matters, its conditions
+    and amounts with the texts in force period by period, its dated values, the facts it asks and the texts it
+    cites. Expressions, fact paths, codes and provenance notes stay in `qpv rules show --json`."""
+    m = rule.model
+    w = Words(rule)
+    end = m.validity.valid_to
+    out = [f"{m.title} — version {m.version} (empreinte sha256 du fichier {rule.sha256[:16]}…)"]
+    if m.description:
+        out.append(" ".join(m.description.split()))
+    out.append(f"Période couverte : du {date_fr(m.validity.valid_from)} au {date_fr(end) if end else '…'}")
+    out.append(f"Date qui compte : {m.decision_date.label} ({_refs_fr(rule, m.decision_date.legal_reference)})")
+    for title, items in (("Champ d'application :", m.scope), ("Conditions (toutes doivent être remplies) :", m.conditions)):
+        if items:
+            out.append(title)
+        for c in items:
+            out += [f"  • {c.label}", f"      {_refs_fr(rule, c.legal_reference)}"]
+            out += [f"      sauf : {e.label} ({_refs_fr(rule, e.legal_reference)})" for e in c.exceptions]
+    if m.amounts:
+        out.append("Montants :")
+        out += [f"  • {a.label} ({_refs_fr(rule, a.legal_reference)})" for a in m.amounts]
+    if m.parameters:
+        out.append("Valeurs datées :")
+    for p in m.parameters.values():
+        out.append(f"  • {p.label}")
+        for v in p.values:
+            shown = {"value": v.value, "unit": p.unit, "value_label": (p.labels or {}).get(str(v.value))}
+            value = "valeur non connue" if v.value is None else _param_value(w, shown)
+            flag = "" if v.value is None or v.confirmed else f" — {NOT_CONFIRMED_FIGURE}"
+            ref = {**rule.ref_json(v.reference), "confirmed": True}  # the figure's flag is said once, after
+            out.append(f"      du {date_fr(v.start)} au {date_fr(v.end) if v.end else '…'} : {value} ({ref_text(ref)}){flag}")
+    if m.remarks:
+        out.append("Mentions ajoutées à la décision quand elles s'appliquent :")
+        out += [f"  • {_without_placeholders(r.message)} ({_refs_fr(rule, r.legal_reference)})" for r in m.remarks]
+    out.append("Informations demandées :")
+    for f in m.facts.values():
+        choices = " ; ".join(f.labels[v] for v in f.values or [] if v in (f.labels or {}))
+        out.append(f"  • {' '.join(f.description.split())}" + (f" — au choix : {choices}" if choices else ""))
+    out.append("Textes cités :")
+    for t in m.legal_texts:
+        out.append(f"  • {t.text} (date d'effet retenue : {date_fr(t.effective)})" + ("" if t.confirmed else f" — {NOT_CONFIRMED_REFERENCE}"))
+    return "\n".join(out)
+
+
+def _refs_fr(rule, ref) -> str:
+    """A legal reference, or each period of a dated one with its dates, in French."""
+    if isinstance(ref, list):
+        return " ; ".join(f"{ref_text(rule.ref_json(r))} (du {date_fr(r.start)} au {date_fr(r.end) if r.end else '…'})"
+                          for r in ref)
+    return ref_text(rule.ref_json(ref))
+
+
+def _without_placeholders(message: str) -> str:
+    """A computed message out of any decision: each value to be computed reads « … »."""
+    return re.sub(r"\{[^{}]*\}", "…", " ".join(message.split()))
 
 
 def _rule_of(d: dict):

@@ -178,7 +178,8 @@ class DecisionFrame:
         out = []
         for r, when, tpl in self.rule.remarks:
             col = self.column(when)
-            if self._code[i] != 3 and col.known[i] and col.value[i]:
+            stated = self._code[i] != 3 and (r.outcomes is None or self.outcome[i] in r.outcomes)
+            if stated and col.known[i] and col.value[i]:
                 out.append({"id": r.id, "message": tpl.render(self.column, i),
                             "legal_reference": self.rule.ref_json(r.legal_reference, self._date(i))})
         return out

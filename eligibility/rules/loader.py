@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from ..decisions.french import date_fr
 from ..errors import RuleFileError
 from ..paths import rules_dir
 from .expressions import FACT_KINDS, Compiler, Expr, ExpressionError
@@ -242,7 +243,8 @@ class Rule:
             periods = [self._one_ref(r) | {"from": r.start.isoformat(), "to": r.end.isoformat() if r.end else None}
                        for r in ref]
             return {"text": " ; ".join(f"{p['text']}{', ' + p['article'] if p['article'] else ''} "
-                                       f"(du {p['from']} au {p['to'] or '…'})" for p in periods),
+                                       f"(du {date_fr(p['from'])} au {date_fr(p['to']) if p['to'] else '…'})"
+                                       for p in periods),
                     "article": None, "confirmed": all(p["confirmed"] for p in periods), "periods": periods}
         return self._one_ref(ref, confirmed)
 

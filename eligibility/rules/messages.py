@@ -68,8 +68,17 @@ class Template:
                 out.append(p)
                 continue
             col = column(p.expr)
-            out.append(words(col.kind, col.value[i] if col.known[i] else None, p.spec, p.labels))
+            word = words(col.kind, col.value[i] if col.known[i] else None, p.spec, p.labels)
+            if out and elides(out[-1], word):  # « délai de {x:mois} » → « délai d'un mois »
+                out[-1] = out[-1][:-3] + "d'"
+            out.append(word)
         return "".join(out)
+
+
+def elides(before: str, word: str) -> bool:
+    """French elision of « de » before a vowel (« d'un mois », « d'inconnu »), not before « onze » nor « huit »."""
+    return (before.endswith(" de ") or before == "de ") and word[:1].lower() in "aeiouyéèêàâîïôû" \
+        and not word.lower().startswith("onze")
 
 
 def words(kind: str, value, spec: str = "", labels: dict | None = None) -> str:
@@ -89,4 +98,4 @@ def words(kind: str, value, spec: str = "", labels: dict | None = None) -> str:
 
 
 
-__all__ = ["Template", "words", "FORMATS"]
+__all__ = ["Template", "words", "elides", "FORMATS"]

@@ -150,6 +150,8 @@ class Remark(_Strict):
     when: str
     message: str
     legal_reference: Reference
+    # the outcomes the remark is stated for (a majoration is stated on eligible decisions only); None: all
+    outcomes: list[Literal["eligible", "not_eligible", "undetermined", "out_of_scope"]] | None = None
 
 
 class Expectation(_Strict):

@@ -156,6 +156,8 @@ def _evaluate_sections(att: dict[str, Any]) -> list[tuple[str, list[tuple[str, s
         answer.append((item["label"], euros(item["amount"])))
     for label, value in amount_lines(d):
         answer.append((label, value))
+    for r in d.get("remarks") or []:
+        answer.append(("À noter", f"{r.get('message')} — {legal_reference_words(r.get('legal_reference'))}"))
     if d.get("missing_inputs"):
         answer.append(("Informations manquantes", ", ".join(names.get(p) or p for p in d["missing_inputs"])))
     law = [("Règle", f"{rule.get('title') or rule.get('id')}, version {rule.get('version')}"),

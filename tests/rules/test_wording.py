@@ -63,3 +63,22 @@ def test_the_check_catches_what_it_looks_for():
                  "aide_annuelle_temps_plein", "employed", "undetermined"):
         assert problems_in(f"Décision : {leak}.", rule), leak
     assert not problems_in("Décision : contrat à durée indéterminée (CDI), 11 405,31 €.", rule)
+
+
+@pytest.mark.parametrize("rid", sorted(load_rules()))
+def test_rules_show_is_french_without_internals(rid):
+    """`qpv rules show` (text) names conditions, values and texts in French; expressions, fact paths, codes and
+    provenance notes are only in `--json`."""
+    from click.testing import CliRunner
+
+    from qpv_cli.main import qpv
+
+    rule = load_rules()[rid]
+    res = CliRunner().invoke(qpv, ["rules", "show", rid])
+    assert res.exit_code == 0, res.output
+    bad = problems_in(res.output, rule)
+    assert not bad, f"{bad}\n---\n{res.output}"
+    for p in rule.model.parameters.values():
+        assert p.label in res.output
+    shown = CliRunner().invoke(qpv, ["rules", "show", rid, "--json"]).output
+    assert rule.model.conditions[0].expression.split()[0] in shown  # the internals are still in the JSON

@@ -207,3 +207,19 @@ def test_batch_locate_accepts_parquet(real, tmp_path):
     assert CliRunner().invoke(qpv, ["batch", "locate", str(src), "-o", str(out), "--no-progress"]).exit_code == 0
     line = r.text.splitlines()[1]
     assert served_rows(r.content, 2) == out.read_bytes() and line.startswith("1,inside,") and "QN08201I" in line
+
+
+def test_the_page_and_the_attestation_state_emplois_francs_plus(real):
+    """A remark of the decision (here the emplois francs+ majoration) is shown on the page and the attestation."""
+    from html import unescape
+
+    form = {"contract.type": "CDI", "contract.signature_date": "2021-01-15", "contract.working_time_ratio": "1",
+            "employee.residence.quartier_code": "QP082003", "employee.birth_date": "2000-01-01",
+            "employee.status": "jobseeker", "employee.jobseeker_category": "1",
+            "employee.employed_by_employer_last_6_months": "false", "employer.kind": "company",
+            "employer.up_to_date_with_obligations": "true", "employer.economic_dismissal_last_6_months": "false",
+            "application_date": "2021-02-01"}
+    html = unescape(real.post("/dispositifs/emplois-francs", data=form).text)
+    assert "<h3>À noter</h3>" in html and "majoration emplois francs+ appliquée" in html and "17 000,00 €" in html
+    att = unescape(real.post("/dispositifs/emplois-francs/attestation", data={**form, "_format": "html"}).text)
+    assert "majoration emplois francs+ appliquée" in att

@@ -64,3 +64,16 @@ def test_web_api_returns_the_cli_bytes(tmp_path):
         bad = client.post("/api/evaluate/emplois-francs-paiement",
                           json={**FACTS, "payment": {**FACTS["payment"], "semester": 9}})
         assert 400 <= bad.status_code < 500 and "payment.semester" in bad.text
+
+
+def test_emplois_francs_plus_is_stated_for_a_first_year_semester_only():
+    young = {**FACTS, "contract": {**FACTS["contract"], "signature_date": "2021-03-01", "start_date": "2021-03-01"},
+             "employee": {"birth_date": "2000-01-01"},
+             "payment": {**FACTS["payment"], "attestation_date": "2021-09-15"}}
+    d = evaluate("emplois-francs-paiement", young)
+    [remark] = d.remarks
+    assert "taux annuel de 7 000,00 € au lieu de 5 000,00 €" in remark["message"]
+    assert "2021-94" in remark["legal_reference"]["text"]  # the decree that extended the window to March 2021
+    third = evaluate("emplois-francs-paiement", {**young, "payment": {**young["payment"], "semester": 3,
+                                                                       "attestation_date": "2022-09-15"}})
+    assert third.outcome == "eligible" and third.remarks == []  # second year: 5 000 €, nothing to state

@@ -79,8 +79,8 @@ def not_covered_guidance(date: dt.date, territory: str | None) -> str:
     lists = [g for t in ([territory] if territory in TERRITORIES else TERRITORIES) if (g := generation(t, date))]
     named = " ; ".join(f"{TERRITORY_WORDS[g.territory]}, {g.legal_basis}"
                        + ("" if g.confirmed else " (référence non confirmée par un texte officiel lu)") for g in lists)
-    return (f"les périmètres chargés ne couvrent pas ce lieu au {day} : la liste des quartiers prioritaires en vigueur "
-            f"à cette date est celle du {named} ; vérifiez l'adresse sur {WHERE_TO_CHECK} ou dans ce texte")
+    return (f"les périmètres chargés ne couvrent pas ce lieu au {day} ; liste des quartiers prioritaires en vigueur "
+            f"à cette date : {named} ; vérifiez l'adresse sur {WHERE_TO_CHECK} ou dans ce texte")
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,9 @@ LOCATE_OUT = {"row": "ligne", "status": "statut", "reason": "motif", "quartier_c
 EVALUATE_OUT = {"row": "ligne", "outcome": "decision", "reasons": "conditions_non_remplies",
                 "missing_inputs": "informations_manquantes", "ambiguities": "a_verifier", "error": "erreur"}
 MATCH_COLUMNS = ("adresse_reconnue", "precision_adresse", "score_adresse")
+# The batch job's end row (`stream_job(end_row=True)`), in the page's words: the page offers the file only
+# after reading « fin : résultat complet » with the right count (static/lots.js), then cuts that row off.
+END_OF_STREAM = {"complete": "fin : résultat complet", "incomplete": "fin : résultat incomplet"}
 PLACE_PART_WORDS = {"address": "adresse", "lon": "longitude", "lat": "latitude", "quartier_code": "code du quartier"}
 
 
@@ -156,6 +159,9 @@ class FrenchRows:
             w.writerow(names)
         key = "status" if "status" in header else "outcome"
         for i, row in enumerate(rows):
+            if key in header and row[header.index(key)] in END_OF_STREAM:
+                w.writerow(self._end_row(header, row, key, with_matches=matches is not None))
+                continue
             words = [self._words(n, v) for n, v in zip(header, row)]
             if key in header:
                 label = words[header.index(key)]
@@ -165,6 +171,18 @@ class FrenchRows:
                 words[at:at] = matches[i]
             w.writerow(words)
         return (BOM if first else "") + out.getvalue()
+
+    @staticmethod
+    def _end_row(header: list[str], row: list[str], key: str, with_matches: bool) -> list[str]:
+        """The end row: the number of result rows before it, complete or not, and why not (`erreur`)."""
+        out = ["" for _ in header]
+        for name in ("row", "error"):
+            out[header.index(name)] = row[header.index(name)]
+        out[header.index(key)] = END_OF_STREAM[row[header.index(key)]]
+        if with_matches:
+            at = header.index("status")
+            out[at:at] = [""] * len(MATCH_COLUMNS)
+        return out
 
     def _matches(self, header: list[str], rows: list[list[str]]) -> list[list[str]]:
         """The address each row was matched to, its precision and score (the address domain's geocoder,
@@ -216,7 +234,7 @@ def french_stream(open_job, path: Path, kind: str, text: dict[str, Any] | None, 
             "read": source.describe() if hasattr(source, "describe") else ""}
 
     def blocks() -> Iterator[bytes]:
-        for i, block in enumerate(stream_job(job, source, chunk_size=chunk_rows, on_chunk=on_chunk)):
+        for i, block in enumerate(stream_job(job, source, chunk_size=chunk_rows, end_row=True, on_chunk=on_chunk)):
             yield rows.block(block, first=(i == 0)).encode("utf-8")
 
     return blocks(), info

@@ -60,3 +60,31 @@ def test_a_bad_value_is_still_a_row_and_the_stream_completes(real):
                                                        "text/csv")})
     *data, end = table(r)
     assert [d["status"] for d in data] == ["error", "error"] and end["status"] == "complete"
+
+
+def page_table(response):
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"), newline=""), delimiter=";"))
+
+
+@pytest.mark.parametrize("traitement, key", [("locate", "statut"), ("emplois-francs", "decision")])
+def test_the_page_stream_ends_with_a_french_end_row(real, traitement, key):
+    """/lots/traiter (the page's French CSV) closes its stream the same way, in French."""
+    content = POINTS if traitement == "locate" else "Identifiant;contract.type\nA;CDI\nB;CDD\n"
+    r = real.post("/lots/traiter", files={"file": ("p.csv", content, "text/csv")}, data={"traitement": traitement})
+    assert r.status_code == 200
+    *data, end = page_table(r)
+    assert [d["ligne"] for d in data] == [str(i) for i in range(1, len(data) + 1)] and len(data) == content.count("\n") - 1
+    assert end["ligne"] == str(len(data)) and end[key] == "fin : résultat complet" and end["erreur"] == ""
+    assert not any(d[key].startswith("fin") for d in data)
+
+
+@pytest.mark.parametrize("traitement, key", [("locate", "statut"), ("emplois-francs", "decision")])
+def test_a_failure_mid_stream_of_the_page_ends_with_an_incomplete_french_row(real, monkeypatch, traitement, key):
+    fail_second_chunk(monkeypatch, 2)
+    content = POINTS if traitement == "locate" else "contract.type\nCDI\nCDD\nCDI\nCDI\n"
+    r = real.post("/lots/traiter", files={"file": ("p.csv", content, "text/csv")}, data={"traitement": traitement})
+    assert r.status_code == 200
+    *data, end = page_table(r)
+    assert [d["ligne"] for d in data] == ["1", "2"]
+    assert end["ligne"] == "2" and end[key] == "fin : résultat incomplet"
+    assert end["erreur"].startswith("traitement interrompu après la ligne 2")

@@ -24,6 +24,8 @@ import pytest
 from eligibility.web import create_app
 from eligibility.web.settings import WebSettings
 
+from .fakes import fail_second_chunk
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("QPV_CHROMIUM", "/usr/bin/chromium")
@@ -304,6 +306,21 @@ def test_batch_error_is_shown(page, server):
     page.wait_for_function("document.getElementById('progres-texte').textContent.startsWith('Erreur')")
     text = page.locator("#progres-texte").inner_text()
     assert "colonnes de position absentes" in text and "--map" not in text
+
+
+def test_batch_page_refuses_a_cut_or_failed_stream(page, server, monkeypatch):
+    """The page checks the end row (issue 15, finding 5): a failure after the first rows is shown as an error,
+    never offered as a finished file."""
+    fail_second_chunk(monkeypatch, 1)
+    rows = ["lon,lat,date", "1.3536373,44.01929,2025-01-01", "1.3601,44.0235,2025-01-01", "1.3601,44.0235,2025-01-01"]
+    page.goto(server + "/lots")
+    page.get_by_label("Fichier", exact=True).set_input_files({"name": "points.csv", "mimeType": "text/csv",
+                                                               "buffer": ("\n".join(rows) + "\n").encode()})
+    page.get_by_role("button", name="Envoyer").click()
+    page.wait_for_function("document.getElementById('progres-texte').textContent.startsWith('Erreur')")
+    assert "traitement interrompu après la ligne 1" in page.locator("#progres-texte").inner_text()
+    assert page.locator("#bilan").is_hidden()
+    assert page.get_by_role("link", name="Télécharger les résultats (CSV pour Excel)").is_hidden()
 
 
 def test_interactive_docs_work_offline(page, server):

@@ -12,9 +12,10 @@
   function countLines(s) { var n = 0; for (var i = 0; i < s.length; i++) if (s.charCodeAt(i) === 10) n++; return n; }
   function fmt(n) { return n.toLocaleString("fr-FR"); }
 
-  // A small CSV reader for our own output (« ; », quotes doubled): enough for counts and a preview.
+  // A small CSV reader for our own output (« ; », quotes doubled): enough for counts and a preview. Each row
+  // keeps the offset where it starts, so that the end row can be cut off the file offered.
   function parse(csv) {
-    var rows = [], row = [], cell = "", quoted = false;
+    var rows = [], row = [], cell = "", quoted = false, start = 0;
     for (var i = 0; i < csv.length; i++) {
       var c = csv[i];
       if (quoted) {
@@ -23,17 +24,32 @@
         else cell += c;
       } else if (c === '"') quoted = true;
       else if (c === ";") { row.push(cell); cell = ""; }
-      else if (c === "\n") { row.push(cell.replace(/\r$/, "")); rows.push(row); row = []; cell = ""; }
+      else if (c === "\n") { row.push(cell.replace(/\r$/, "")); row.start = start; rows.push(row); row = []; cell = ""; start = i + 1; }
       else cell += c;
     }
-    if (cell || row.length) { row.push(cell); rows.push(row); }
+    if (cell || row.length) { row.push(cell); row.start = start; rows.push(row); }
     return rows;
   }
 
-  function show(csv) {
-    var rows = parse(csv.replace(/^\ufeff/, ""));
-    var header = rows.shift() || [];
+  // The service ends every result with an end row (docs/web.md): « fin : résultat complet » with the number
+  // of result rows before it, or « fin : résultat incomplet » with the reason. No end row, or another count,
+  // means the stream was cut: the page then shows an error and offers no file.
+  var COMPLETE = "fin : résultat complet", INCOMPLETE = "fin : résultat incomplet";
+  function checked(csv) {
+    csv = csv.replace(/^\ufeff/, "");
+    var rows = parse(csv), header = rows[0] || [];
     var key = header.indexOf("statut") >= 0 ? header.indexOf("statut") : header.indexOf("decision");
+    var end = rows.length > 1 ? rows[rows.length - 1] : null;
+    if (!end || (end[key] !== COMPLETE && end[key] !== INCOMPLETE))
+      throw new Error("résultat incomplet : la réponse s'est interrompue avant la fin ; aucun fichier n'est proposé, envoyez-le à nouveau");
+    if (end[key] === INCOMPLETE) throw new Error(end[header.indexOf("erreur")] || "traitement interrompu");
+    var expected = +end[header.indexOf("ligne")], n = rows.length - 2;
+    if (expected !== n) throw new Error("résultat incomplet : " + fmt(n) + " ligne(s) reçue(s) sur " + fmt(expected));
+    return { header: header, key: key, rows: rows.slice(1, -1), csv: csv.slice(0, end.start) };
+  }
+
+  function show(result) {
+    var rows = result.rows, header = result.header, key = result.key;
     var tally = {};
     rows.forEach(function (r) { var k = r[key] || "—"; tally[k] = (tally[k] || 0) + 1; });
     counts.textContent = "";
@@ -88,10 +104,10 @@
         }
         return pump().then(function () {
           parts.push(decoder.decode());
-          var csv = parts.join("");
-          var n = show(csv);
-          // Keep the BOM: Excel reads the file as UTF-8 only with it.
-          var blob = new Blob(["\ufeff" + csv.replace(/^\ufeff/, "")], { type: "text/csv;charset=utf-8" });
+          var result = checked(parts.join(""));
+          var n = show(result);
+          // Keep the BOM: Excel reads the file as UTF-8 only with it. The end row is not part of the file.
+          var blob = new Blob(["\ufeff" + result.csv], { type: "text/csv;charset=utf-8" });
           link.href = URL.createObjectURL(blob);
           var name = /filename="([^"]+)"/.exec(r.headers.get("content-disposition") || "");
           link.download = name ? name[1] : "resultats.csv";

@@ -44,7 +44,9 @@ def _stop(proc) -> str:
 def test_serve_binds_loopback_and_logs_no_coordinates():
     proc, base = _serve()
     try:
-        r = httpx.get(base + "/api/locate", params={"lon": "1.3536373", "lat": "44.01929", "date": "2025-01-01"})
+        # the first answer loads the geography: longer than httpx's 5 s default on a shared machine
+        r = httpx.get(base + "/api/locate", params={"lon": "1.3536373", "lat": "44.01929", "date": "2025-01-01"},
+                      timeout=120)
         assert r.status_code == 200
         bad = httpx.get(base + "/api/locate", params={"lon": "abc", "lat": "44.01929"})
         assert bad.status_code == 400 and bad.json()["error"]["field"] == "lon"
@@ -62,7 +64,7 @@ def test_serve_binds_loopback_and_logs_no_coordinates():
 def test_serve_logs_coordinates_only_when_asked():
     proc, base = _serve("--log-personal-data")
     try:
-        httpx.get(base + "/api/locate", params={"lon": "1.3536373", "lat": "44.01929", "date": "2025-01-01"})
+        httpx.get(base + "/api/locate", params={"lon": "1.3536373", "lat": "44.01929", "date": "2025-01-01"}, timeout=120)
     finally:
         err = _stop(proc)
     assert "lon=1.3536373" in err

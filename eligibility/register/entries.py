@@ -36,18 +36,24 @@ def sha256_of(obj: Any) -> str:
     return hashlib.sha256(canonical(obj)).hexdigest()
 
 
-def redact(obj: Any) -> Any:
-    """`obj` with the value of every PERSONAL_KEYS key replaced by "sha256:<hash of the value>"."""
-    if isinstance(obj, dict):
-        return {k: (_hashed(v) if k in PERSONAL_KEYS and v is not None else redact(v)) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [redact(v) for v in obj]
-    return obj
+def redact(obj: Any, is_plain: bool = False) -> Any:
+    """`obj` with the value of every PERSONAL_KEYS key replaced by "sha256:<hash of the value>". `is_plain`:
+    `obj` is already plain JSON (entries.build), so each value is hashed over one json.dumps."""
+    digest = (lambda v: hashlib.sha256(canonical_plain(v)).hexdigest()) if is_plain else sha256_of
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: (_hashed(v, digest) if k in PERSONAL_KEYS and v is not None else walk(v)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(obj)
 
 
-def _hashed(value: Any) -> str:
+def _hashed(value: Any, digest) -> str:
     already = isinstance(value, str) and value.startswith(REDACTED_PREFIX)  # redact(redact(x)) == redact(x)
-    return value if already else REDACTED_PREFIX + sha256_of(value)
+    return value if already else REDACTED_PREFIX + digest(value)
 
 
 def split_question(question: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -129,7 +135,7 @@ def build(question: dict[str, Any], answer: dict[str, Any], versions: dict[str, 
         "data_sha256": data_sha256 or data_fingerprint(),
         "decision_date": decision_date,
         "question": canonical_plain(public).decode(),
-        "answer": canonical_plain(redact(answer)).decode(),
+        "answer": canonical_plain(redact(answer, is_plain=True)).decode(),
         "versions": canonical_plain(att["versions"]).decode(),
         "facts_sha256": hashlib.sha256(canonical_plain(facts)).hexdigest(),
     }

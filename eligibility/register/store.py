@@ -24,7 +24,7 @@ from . import entries as E
 from .schema import GENESIS, REVISION, entries, head, personal, rules
 
 # Any 64-bit number: the advisory lock under which one process at a time runs the migrations.
-ADVISORY_LOCK_KEY = 0x717076_5245_47  # "qpv" "REG"
+MIGRATION_LOCK_KEY = 0x717076_5245_48  # "qpv" "REH"
 # Rows per transaction in bulk appends (batch --record): bounded memory, few commits.
 BULK_ROWS = 5_000
 
@@ -112,7 +112,7 @@ class Register:
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.engine.begin() as conn:
             if self.backend == "postgresql":  # two workers starting at once: one migrates, the other waits
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY + 1})")
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
 

@@ -105,9 +105,12 @@ class Register:
     # --- schema --------------------------------------------------------------------------------
     def migrate(self, revision: str = "head") -> None:
         """Bring the schema to `revision` with Alembic (an empty database gets every revision)."""
+        import logging
+
         from alembic import command
         from alembic.config import Config
 
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # "setup plugin …" ×7 in the server log
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.engine.begin() as conn:

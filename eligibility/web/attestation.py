@@ -192,7 +192,8 @@ def registered(register, identifier: str) -> dict[str, Any] | None:
     return {
         "recorded": times, "entry_id": e["id"],
         "when": when_fr(found["first_recorded_at"]) + ("" if times == 1 else
-                                                      f" (et {times - 1} fois depuis, la dernière le {when_fr(found['last_recorded_at'])})"),
+                                                      f", puis {times - 1} autre{'s' if times > 2 else ''} fois, "
+                                                      f"la dernière le {when_fr(found['last_recorded_at'])}"),
         "subject": subject_fr(e), "outcome": outcome_fr(e["kind"], e["outcome"]),
         "how": f"{SERVED_FR.get(e['served'], e['served'])} donnée par {CHANNEL_FR.get(e['channel'], e['channel'])}",
         "date": day_fr(e["decision_date"]), "quartier": e["quartier"],

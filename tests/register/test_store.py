@@ -112,3 +112,19 @@ def test_unreachable_server_is_a_french_error():
 def test_unknown_url_scheme_is_refused(tmp_path):
     with pytest.raises(RegisterUnavailable, match="adresse de registre non reconnue"):
         Register("mysql://x@localhost/y")
+
+
+def test_postgresql_connection_closed_by_the_server_is_retried_once(pg_url):
+    """The pool does not ping each checkout: a pooled connection the server has closed (restart, idle timeout)
+    fails once and the append is retried on a fresh one, so the answer is still recorded."""
+    import psycopg
+
+    reg = open_register(pg_url)
+    reg.append([locate_entry()])  # a connection now waits in the pool
+    with psycopg.connect(pg_url) as admin:  # the server closes every other session of the database
+        killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+    assert killed >= 1
+    assert [d["seq"] for d in reg.append([locate_entry()])] == [2]
+    report = reg.verify_chain()
+    assert report["ok"] and report["entries"] == 2

@@ -62,15 +62,15 @@ def _rule_words() -> tuple[set[str], set[str]]:
 CODES, PATHS = _rule_words()
 
 
-@pytest.fixture(scope="module")
-def server():
+def _serve(**settings):
+    """A uvicorn server of the app in a thread (the real engine), until the module's tests are done."""
     import uvicorn
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(WebSettings(port=port, request_timeout_s=120)), host="127.0.0.1", port=port,
-                            log_level="warning", access_log=False)
+    config = uvicorn.Config(create_app(WebSettings(port=port, request_timeout_s=120, **settings)), host="127.0.0.1",
+                            port=port, log_level="warning", access_log=False)
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -81,6 +81,17 @@ def server():
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server():
+    yield from _serve()
+
+
+@pytest.fixture(scope="module")
+def recording_server(tmp_path_factory):
+    """The service with its register of decisions (SQLite, facts not kept: the default)."""
+    yield from _serve(record=True, register_url=f"sqlite:///{tmp_path_factory.mktemp('registre') / 'register.sqlite3'}")
 
 
 @pytest.fixture(scope="module")
@@ -249,6 +260,35 @@ def test_employer_gets_a_decision_then_its_attestation_and_checks_it(page, serve
     assert verdict_in_view(page).startswith("VALABLE")
     assert page.locator("#resultat").inner_text().count(ident) == 2
     check_page(page, "07-attestation-verifiee")
+
+
+def test_attestation_found_in_the_register_by_its_identifier(page, recording_server):
+    """An agent types only the identifier: the page says when and for what it was recorded; the attestation's
+    own « Vérifier » link (which carries the question) also re-checks it with the rules of the time."""
+    page.goto(recording_server + "/dispositifs/emplois-francs")
+    fill(page, EMPLOIS_FRANCS)
+    page.get_by_role("button", name="Évaluer").click()
+    assert verdict_in_view(page) == "ÉLIGIBLE"
+    page.locator("#form-attestation").get_by_role("button", name="Attestation imprimable").click()
+    ident = page.locator("#identifiant").inner_text()
+    check_link = page.get_by_role("link", name="Vérifier que cet identifiant tient toujours").get_attribute("href")
+
+    page.goto(recording_server + "/attestation/verifier")
+    page.locator("#identifiant").fill(ident)
+    page.get_by_role("button", name="Vérifier").click()
+    assert verdict_in_view(page).startswith("INSCRITE AU REGISTRE")
+    state = page.locator("#registre-etat").inner_text()
+    # The page's answer and its attestation carry the same identifier: recorded twice (more at the second size).
+    assert re.fullmatch(r"Inscrite au registre le \d\d/\d\d/\d{4} à \d\d:\d\d \(UTC\), puis \d+ autres? fois, "
+                        r"la dernière le \d\d/\d\d/\d{4} à \d\d:\d\d \(UTC\)\.", state), state
+    found = page.locator("#resultat").inner_text()
+    assert "Emplois francs" in found and "ÉLIGIBLE" in found and "01/03/2024" in found and "attestation donnée par le service web" in found
+    check_page(page, "09-verifier-registre")
+
+    page.goto(recording_server + check_link)
+    assert verdict_in_view(page).startswith("VALABLE")
+    assert page.locator("#registre-recalcul").inner_text().startswith("reproduit")
+    check_page(page, "10-verifier-registre-recalcul")
 
 
 def test_locate_attestation_in_words(page, server):

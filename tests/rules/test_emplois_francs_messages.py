@@ -90,3 +90,11 @@ def test_de_elides_before_a_vowel_only():
     assert elides("délai de ", "un mois") and elides("de ", "inconnu")
     assert not elides("délai de ", "trois mois") and not elides("délai de ", "onze mois")
     assert not elides("le ", "un mois") and not elides("monde ", "un")
+
+
+def test_a_category_4_refusal_points_to_the_csp_route():
+    d = decide("2022-03-01", "2022-03-15", **{"employee.jobseeker_category": 4})
+    [reason] = d.reasons
+    assert reason["condition"] == "public_eligible" and "catégorie 4" in reason["message"]
+    assert "contrat de sécurisation professionnelle" in reason["message"]
+    assert decide("2022-03-01", "2022-03-15", **{"employee.status": "csp", "employee.jobseeker_category": 4}).outcome == "eligible"

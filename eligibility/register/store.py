@@ -27,6 +27,8 @@ from .schema import GENESIS, REVISION, entries, head, personal, rules
 MIGRATION_LOCK_KEY = 0x717076_5245_48  # "qpv" "REH"
 # Rows per transaction in bulk appends (batch --record): bounded memory, few commits.
 BULK_ROWS = 5_000
+# Rows per register_append statement on PostgreSQL (a decision's redacted trace weighs tens of kilobytes).
+PG_STATEMENT_ROWS = 500
 
 
 def default_url() -> str:
@@ -171,13 +173,21 @@ class Register:
         return [{"seq": first + i, "attestation_id": item["row"]["attestation_id"]} for i, item in enumerate(batch, start=1)]
 
     def _append_postgresql(self, batch, digests, personal_rows) -> int:
-        """One statement, its own transaction (autocommit): returns the number of the entry before the first."""
-        rows = json.dumps([item["row"] for item in batch], ensure_ascii=False)
-        extra = json.dumps([{"recorded_at": item["row"]["recorded_at"], **p} for item, p in zip(batch, personal_rows)],
-                           ensure_ascii=False)
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        """Returns the number of the entry before the first. Up to PG_STATEMENT_ROWS entries: one statement, its own
+        transaction (autocommit). A bigger bulk: one statement per PG_STATEMENT_ROWS in one transaction, so that no
+        statement carries hundreds of megabytes of traces and the bulk stays whole or absent."""
+        def call(conn, lo: int, hi: int) -> int:
+            rows = json.dumps([item["row"] for item in batch[lo:hi]], ensure_ascii=False)
+            extra = json.dumps([{"recorded_at": item["row"]["recorded_at"], **p}
+                                for item, p in zip(batch[lo:hi], personal_rows[lo:hi])], ensure_ascii=False)
             return conn.exec_driver_sql("SELECT register_append(%s::jsonb, %s::text[], %s::jsonb)",
-                                        (rows, digests, extra)).scalar_one()
+                                        (rows, digests[lo:hi], extra)).scalar_one()
+
+        if len(batch) <= PG_STATEMENT_ROWS:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                return call(conn, 0, len(batch))
+        with self.engine.begin() as conn:  # each call locks the head row again (already this transaction's)
+            return [call(conn, lo, lo + PG_STATEMENT_ROWS) for lo in range(0, len(batch), PG_STATEMENT_ROWS)][0]
 
     def _append_sqlite(self, batch, digests, personal_rows) -> int:
         from sqlalchemy import select, update

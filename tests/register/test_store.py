@@ -128,3 +128,17 @@ def test_postgresql_connection_closed_by_the_server_is_retried_once(pg_url):
     assert [d["seq"] for d in reg.append([locate_entry()])] == [2]
     report = reg.verify_chain()
     assert report["ok"] and report["entries"] == 2
+
+
+def test_bulk_append_bigger_than_one_postgresql_statement_is_one_chain(any_url, monkeypatch):
+    """On PostgreSQL a bulk over PG_STATEMENT_ROWS is several register_append statements in one transaction."""
+    from eligibility.register import store
+
+    monkeypatch.setattr(store, "PG_STATEMENT_ROWS", 2)
+    reg = open_register(any_url, keep_facts=True)
+    reg.append([locate_entry()])
+    done = reg.append([decision_entry() if i % 2 else locate_entry() for i in range(5)])
+    assert [d["seq"] for d in done] == [2, 3, 4, 5, 6]
+    report = reg.verify_chain()
+    assert report["ok"] and report["entries"] == 6
+    assert [e["facts_kept"] for e in (reg.get(str(i)) for i in range(1, 7))] == [True] * 6

@@ -75,6 +75,15 @@ def load_user_json(text: str | bytes, field: str, what: str = "JSON") -> Any:
     return value
 
 
+JSON_KINDS = {dict: "un objet", list: "une liste", str: "un texte", int: "un nombre", float: "un nombre",
+              bool: "un booléen", type(None): "null"}
+
+
+def json_kind(value: Any) -> str:
+    """What a parsed JSON value is, in French (« une liste »), for messages that say what was received."""
+    return JSON_KINDS.get(type(value), "une valeur")
+
+
 def json_problem(exc: json.JSONDecodeError) -> str:
     """What is wrong in a malformed JSON text, in French (say where with exc.lineno and exc.colno)."""
     return _JSON_PROBLEMS.get(exc.msg, "syntaxe JSON invalide")

@@ -152,7 +152,8 @@ def validate_one(rule, facts: Any) -> dict[str, Any]:
             msg = _FR.get(e["type"], f"valeur invalide ({e['type']})")
             if e["type"] == "literal_error":
                 msg += f" (attendu : {str(e['ctx'].get('expected')).replace(' or ', ' ou ')})"
-            problems.append((path, f"{msg} (reçu {e.get('input')!r})"))
+            # the value as Python quotes it, cut: a 250 kB cell is not echoed back (issue 15, finding 9)
+            problems.append((path, f"{msg} (reçu {shown_value(repr(e.get('input')), 120)})"))
         if len(problems) == 1:
             raise BadInput(problems[0][1], field=problems[0][0]) from None
         raise BadInput("faits invalides — " + " ; ".join(f"champ « {p} » : {m}" for p, m in problems)) from None

@@ -14,7 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 from .. import __version__
 from ..errors import BadInput
 from ..inputs import parse_date, parse_float
-from ..jsonio import load_user_json, to_json
+from ..jsonio import json_kind, load_user_json, to_json
 from .problems import WebError
 
 router = APIRouter()
@@ -144,7 +144,7 @@ async def json_object_body(request: Request) -> dict:
         raise WebError(400, "corps vide : envoyez les faits en objet JSON", "body")
     facts = load_user_json(raw, "body", what="corps JSON")
     if not isinstance(facts, dict):
-        raise WebError(400, f"les faits doivent être un objet JSON, reçu : {type(facts).__name__}", "body")
+        raise WebError(400, f"les faits doivent être un objet JSON, reçu : {json_kind(facts)}", "body")
     return facts
 
 

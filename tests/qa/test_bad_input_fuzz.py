@@ -154,6 +154,20 @@ def test_messages_escape_control_characters_and_cut_long_values(web):
     refused(res)
 
 
+def test_a_long_invalid_fact_value_is_cut_in_the_message(tmp_path):
+    """pydantic's refusals quote the value: a 250 kB value is cut there too, not echoed back whole."""
+    facts = tmp_path / "f.json"
+    facts.write_text(json.dumps({"contract": {"type": "\x1b[31mCDI" + "A" * 250_000}}), encoding="utf-8")
+    res = run("evaluate", "emplois-francs", "--facts", facts)
+    refused(res)
+    assert len(res.stderr) < 600 and "caractères)" in res.stderr and "valeur non autorisée" in res.stderr
+
+
+def test_facts_that_are_not_an_object_say_what_was_received_in_french(web):
+    r = web.post("/api/evaluate/emplois-francs", json=[1, 2])
+    assert r.status_code == 400 and r.json()["error"]["message"].endswith("reçu : une liste"), r.text
+
+
 @BUDGET
 @given(st.one_of(st.binary(max_size=300), st.integers(30, 3000).map(lambda d: nested(d).encode())),
        st.sampled_from([None, "application/json", "text/plain", "application/x-www-form-urlencoded",

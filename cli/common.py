@@ -6,7 +6,6 @@ stderr with exit code 2 for bad input and 1 for internal failure, never a traceb
 """
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import sys
@@ -15,7 +14,8 @@ from typing import Any, Callable
 
 import click
 
-from eligibility.errors import BadInput, DataIntegrityError, OutputIntegrityError, RegisterUnavailable, RuleFileError
+from eligibility.errors import BadInput, DataIntegrityError, OutputIntegrityError, RegisterUnavailable, RuleFileError, \
+    os_reason
 
 # Re-exported for the command modules: the engine's input parsing and its deterministic JSON encoder.
 from eligibility.inputs import parse_date, parse_float  # noqa: F401
@@ -60,15 +60,6 @@ def emit(obj: Any, as_json: bool, render_text: Callable[[Any], str]) -> None:
         click.echo(to_json(obj))
     else:
         click.echo(render_text(obj))
-
-
-_OS_REASONS = {errno.ENOENT: "fichier introuvable", errno.EISDIR: "c'est un dossier, pas un fichier",
-               errno.EACCES: "permission refusée", errno.ENOTDIR: "un élément du chemin n'est pas un dossier"}
-
-
-def os_reason(exc: OSError) -> str:
-    """The French reason of an OSError (its strerror is English whatever the locale)."""
-    return _OS_REASONS.get(exc.errno, f"erreur d'entrée-sortie (errno {exc.errno})")
 
 
 def read_facts(path: str, field: str = "--facts") -> dict:

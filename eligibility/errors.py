@@ -1,6 +1,7 @@
 """Errors the engine raises on purpose. The command line maps them to exit codes (DESIGN.md)."""
 from __future__ import annotations
 
+import errno
 import re
 
 # What a message may quote of the user's input: control characters are shown as escapes (a terminal or a
@@ -24,6 +25,17 @@ def safe_message(message: str) -> str:
     """A message that quotes user input, made safe to print: escapes, long quoted values and the whole cut."""
     text = _LONG_QUOTE.sub(lambda m: f"« {shown(m.group(1))} »", _escape(message))
     return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "…"
+
+
+_OS_REASONS = {errno.ENOENT: "fichier introuvable", errno.EISDIR: "c'est un dossier, pas un fichier",
+               errno.EACCES: "permission refusée", errno.EPERM: "permission refusée",
+               errno.ENOTDIR: "un élément du chemin n'est pas un dossier", errno.EROFS: "système de fichiers en lecture seule",
+               errno.ENOSPC: "disque plein", errno.EEXIST: "un fichier de ce nom existe déjà"}
+
+
+def os_reason(exc: OSError) -> str:
+    """The French reason of an OSError (its strerror is English whatever the locale)."""
+    return _OS_REASONS.get(exc.errno, f"erreur d'entrée-sortie (errno {exc.errno})")
 
 
 class QpvError(Exception):

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import BadInput
+from ..errors import BadInput, os_reason
 
 
 def lock_path(out: Path) -> Path:
@@ -39,8 +39,12 @@ def _holder(fd: int) -> str:
 def output_lock(out: Path, job: str, input_path: Path) -> Iterator[None]:
     """Hold the output's lock for the duration of the block, or refuse naming the job that holds it."""
     path = lock_path(out)
-    while True:
+    try:  # the output's folder is made as the job's parts folder always was (`-o résultats/sortie.csv`)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise BadInput(f"dossier de sortie inutilisable « {path.parent} » : {os_reason(exc)}", field="-o") from None
+    while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -54,6 +58,7 @@ def output_lock(out: Path, job: str, input_path: Path) -> Iterator[None]:
         except FileNotFoundError:
             pass
         os.close(fd)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")  # the lock file only, never an output
         info = {"job": job, "input": str(input_path), "pid": os.getpid(), "host": socket.gethostname(),

@@ -81,3 +81,20 @@ def test_the_cli_says_what_to_do_when_a_part_changed(tmp_path, monkeypatch):
     res = CliRunner().invoke(qpv, ["batch", "locate", str(src), "-o", str(tmp_path / "o.csv"), "--date", "2024-01-01",
                                    "--no-progress", "--chunk-size", "5"])
     assert res.exit_code == 1 and "--resume" in res.stderr and "interne" not in res.stderr, res.output
+
+
+def test_an_output_in_a_new_folder_is_written_and_an_unusable_one_refused_in_french(tmp_path):
+    """The lock file lives beside the output: its folder is made first, as the parts folder always was; a folder
+    that cannot be made is exit 2 in French, not an internal FileNotFoundError."""
+    src = tmp_path / "in.csv"
+    write_points(src, 5)
+    out = tmp_path / "résultats" / "2025" / "out.csv"
+    res = CliRunner().invoke(qpv, ["batch", "locate", str(src), "-o", str(out), "--date", "2024-01-01", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 6
+    blocked = tmp_path / "fichier.txt"
+    blocked.write_text("x")
+    res = CliRunner().invoke(qpv, ["batch", "locate", str(src), "-o", str(blocked / "out.csv"), "--date", "2024-01-01",
+                                   "--no-progress"])
+    assert res.exit_code == 2, res.output
+    assert "dossier de sortie inutilisable" in res.stderr and "un fichier de ce nom existe déjà" in res.stderr

@@ -1,6 +1,7 @@
 """`qpv batch locate|evaluate`: whole files in, one result per row out (docs/batch.md)."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -64,13 +65,21 @@ def _run(job_factory, input_path, output, map_file, keep, chunk_size, resume, tr
 
             job, _ = open_job(job_factory, input_path, map_file=map_file)
             summary["recorded"] = record_batch(register, job, Path(input_path), trace_file, chunk_size)
-    emit(summary, as_json, _text)
+    emit(summary, as_json, functools.partial(_text, decisions=label != "qpv batch locate"))
 
 
-def _text(s: dict) -> str:
+def _count_label(code: str, decisions: bool) -> str:
+    from eligibility.decisions.render import OUTCOME_FR, STATUS_FR
+
+    if code == "error":
+        return "ligne en erreur"
+    return OUTCOME_FR.get(code, code).lower() if decisions else STATUS_FR.get(code, code)
+
+
+def _text(s: dict, decisions: bool) -> str:
     lines = [f"{s['rows']} lignes lues dans {s['input']} ({s['read'].get('format')}), résultats dans {s['output']}"]
-    for k, v in s["counts"].items():
-        lines.append(f"    {k} : {v}")
+    for k, v in s["counts"].items():  # the codes stay in the file and the JSON; people read French here
+        lines.append(f"    {_count_label(k, decisions)} : {v}")
     if s["errors"]:
         lines.append(f"{s['errors']} ligne(s) en erreur : voir la colonne « error » du fichier de sortie")
     for note in s["detected"]:

@@ -49,6 +49,26 @@ def test_cli_json_summary_and_logs_on_stderr(tmp_path):
     assert "séparateur point-virgule" in res.stderr and "lignes" in res.stderr  # detection + plain progress log
 
 
+def test_cli_text_summary_counts_in_french_words(tmp_path):
+    """People read the text summary: counts per status in French, the codes stay in the file and the JSON."""
+    src = tmp_path / "in.csv"
+    write_points(src, 30, bad_every=10)
+    res = CliRunner().invoke(qpv, ["batch", "locate", str(src), "-o", str(tmp_path / "o.csv"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    counts = [line.strip().rsplit(" : ", 1)[0] for line in res.stdout.splitlines() if line.startswith("    ")]
+    assert "ligne en erreur" in counts and set(counts) <= {
+        "dans un quartier prioritaire", "hors quartier prioritaire", "à proximité immédiate d'une limite",
+        "territoire non couvert", "ligne en erreur"}, counts
+    rows = tmp_path / "e.csv"
+    write_rows(rows, VARIANTS)
+    res = CliRunner().invoke(qpv, ["batch", "evaluate", "emplois-francs", str(rows), "-o", str(tmp_path / "e-out.csv"),
+                                   "--no-progress"])
+    assert res.exit_code == 0, res.output
+    counts = [line.strip().rsplit(" : ", 1)[0] for line in res.stdout.splitlines() if line.startswith("    ")]
+    assert "ligne en erreur" in counts and set(counts) <= {
+        "éligible", "non éligible", "indéterminé", "hors du champ d'application", "ligne en erreur"}, counts
+
+
 def test_cli_bad_input_exits_2_with_a_french_message(tmp_path):
     src = tmp_path / "in.csv"
     src.write_text("a;b\n1;2\n", encoding="utf-8")

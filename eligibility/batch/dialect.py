@@ -37,16 +37,21 @@ class CsvDialect:
                 "columns": list(self.header)}
 
 
+_ACCENTED = re.compile("[^\x00-\x7f\ufffd]")
+
+
 def _encoding(sample: bytes) -> tuple[str, str, int]:
     """(codec, label, bytes to skip). UTF-8 if the sample decodes as UTF-8, else Windows-1252/Latin-1."""
     if sample.startswith(_BOM):
         return "utf-8", "UTF-8 (avec BOM)", len(_BOM)
     cut = sample.rfind(b"\n") + 1 if len(sample) == SAMPLE_BYTES else len(sample)  # no half character
-    try:
-        sample[: cut or len(sample)].decode("utf-8")
+    text = sample[: cut or len(sample)].decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    # UTF-8 when the sample decodes, or when its valid accented characters outnumber its invalid bytes: a
+    # UTF-8 file with one stray byte keeps its « é » (that row becomes an error row, `records.py`) instead
+    # of being read whole as Windows-1252, which would silently turn every « é » into « Ã© ».
+    if not broken or len(_ACCENTED.findall(text)) > broken:
         return "utf-8", "UTF-8", 0
-    except UnicodeDecodeError:
-        pass
     try:
         sample[: cut or len(sample)].decode("cp1252")
         return "cp1252", "Windows-1252 (Latin-1 d'Excel)", 0

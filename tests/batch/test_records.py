@@ -60,6 +60,20 @@ def test_latin1_file_and_bad_bytes_in_a_utf8_file(tmp_path, monkeypatch):
     assert errors[1].startswith("octets invalides pour l'encodage UTF-8")
 
 
+def test_a_utf8_file_with_one_stray_byte_stays_utf8_and_that_row_is_an_error(tmp_path):
+    """Read as Windows-1252 whole, its « é » became « Ã© » with no error (issue 15: never silently wrong)."""
+    p = tmp_path / "mixed.csv"
+    p.write_bytes("ville;n\nBéziers;1\nÉvry;2\n".encode() + b"B\xff;3\nx;4\n")
+    src = CsvSource(p)
+    assert src.dialect.encoding == "utf-8"
+    rows, errors = read_all(p, 10)
+    assert rows[0] == ["Béziers", "1"] and rows[1] == ["Évry", "2"] and rows[3] == ["x", "4"]
+    assert errors[2].startswith("octets invalides pour l'encodage UTF-8") and errors[:2] == [None, None]
+    latin = tmp_path / "latin.csv"  # a real Windows-1252 file: every accent is an invalid UTF-8 byte
+    latin.write_bytes("ville;n\nBéziers;1\nÉvry;2\nCrème brûlée;3\n".encode("cp1252"))
+    assert CsvSource(latin).dialect.encoding == "cp1252" and read_all(latin, 10)[0][2] == ["Crème brûlée", "3"]
+
+
 def test_separator_and_bom_are_detected(tmp_path):
     p = tmp_path / "in.csv"
     p.write_bytes(b"\xef\xbb\xbflon,lat\n1.5,2.5\n")

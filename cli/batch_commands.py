@@ -82,6 +82,9 @@ def _text(s: dict, decisions: bool) -> str:
         lines.append(f"    {_count_label(k, decisions)} : {v}")
     if s["errors"]:
         lines.append(f"{s['errors']} ligne(s) en erreur : voir la colonne « error » du fichier de sortie")
+    encoding = s["read"].get("encoding") or "UTF-8"
+    if not encoding.startswith("UTF-8"):  # a guess the user should know of: accents read another way
+        lines.append(f"détecté : encodage {encoding}")
     for note in s["detected"]:
         lines.append(f"détecté : {note}")
     if s["resumed_rows"]:

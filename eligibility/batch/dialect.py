@@ -47,10 +47,11 @@ def _encoding(sample: bytes) -> tuple[str, str, int]:
     cut = sample.rfind(b"\n") + 1 if len(sample) == SAMPLE_BYTES else len(sample)  # no half character
     text = sample[: cut or len(sample)].decode("utf-8", errors="replace")
     broken = text.count("\ufffd")
-    # UTF-8 when the sample decodes, or when its valid accented characters outnumber its invalid bytes: a
-    # UTF-8 file with one stray byte keeps its « é » (that row becomes an error row, `records.py`) instead
-    # of being read whole as Windows-1252, which would silently turn every « é » into « Ã© ».
-    if not broken or len(_ACCENTED.findall(text)) > broken:
+    # UTF-8 when the sample decodes, or when it holds at least as many valid accented characters as invalid
+    # bytes: a UTF-8 file with one stray byte keeps its « é » (that row becomes an error row, `records.py`)
+    # instead of being read whole as Windows-1252, which would silently turn every « é » into « Ã© ». In a
+    # real Windows-1252 file every accent is an invalid byte and valid UTF-8 pairs are rare.
+    if not broken or len(_ACCENTED.findall(text)) >= broken:
         return "utf-8", "UTF-8", 0
     try:
         sample[: cut or len(sample)].decode("cp1252")

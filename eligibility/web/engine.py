@@ -214,5 +214,7 @@ def _stream_job(job_factory, path: Path, on_chunk=None) -> Iterator[bytes]:
     except BadInput as exc:
         if exc.field == "--date":  # the command line's option is the form's `date` field here
             raise BadInput(exc.detail, field="date") from None
+        if exc.field == str(path):  # the file as a whole: the upload's field, not the server's spool path
+            raise BadInput(exc.detail, field="file") from None
         raise
     return stream_job(job, source, chunk_size=STREAM_CHUNK_ROWS, end_row=True, on_chunk=on_chunk)

@@ -217,7 +217,10 @@ def french_stream(open_job, path: Path, kind: str, text: dict[str, Any] | None, 
     from ..batch import open_source, stream_job
     from ..batch.sinks import csv_format
 
-    source = open_source(path)
+    try:
+        source = open_source(path)  # a file that is not CSV text or Parquet is refused here, as « fichier »
+    except BadInput as exc:
+        raise _for_the_page(exc, kind) from None
     aliases = LOCATE_ALIASES if kind == "locate" else evaluate_aliases(text or {}, accepted or [])
     renamed = recognise(source.columns, aliases)
     every = {c: renamed.get(c, c) for c in source.columns}

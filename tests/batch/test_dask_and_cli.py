@@ -69,6 +69,13 @@ def test_cli_text_summary_counts_in_french_words(tmp_path):
         "éligible", "non éligible", "indéterminé", "hors du champ d'application", "ligne en erreur"}, counts
 
 
+def test_cli_text_summary_names_an_encoding_that_is_not_utf8(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes("lon;lat;date;ville\n1,3536373;44,01929;2025-01-01;Béziers\n".encode("cp1252"))
+    res = CliRunner().invoke(qpv, ["batch", "locate", str(src), "-o", str(tmp_path / "o.csv"), "--no-progress"])
+    assert res.exit_code == 0 and "détecté : encodage Windows-1252" in res.stdout, res.output
+
+
 def test_cli_bad_input_exits_2_with_a_french_message(tmp_path):
     src = tmp_path / "in.csv"
     src.write_text("a;b\n1;2\n", encoding="utf-8")

@@ -69,6 +69,9 @@ def test_a_utf8_file_with_one_stray_byte_stays_utf8_and_that_row_is_an_error(tmp
     rows, errors = read_all(p, 10)
     assert rows[0] == ["Béziers", "1"] and rows[1] == ["Évry", "2"] and rows[3] == ["x", "4"]
     assert errors[2].startswith("octets invalides pour l'encodage UTF-8") and errors[:2] == [None, None]
+    one = tmp_path / "one.csv"  # one « é », one stray byte: still UTF-8
+    one.write_bytes("ville;n\nBéziers;1\n".encode() + b"B\xff;2\n")
+    assert read_all(one, 10)[0][0] == ["Béziers", "1"]
     latin = tmp_path / "latin.csv"  # a real Windows-1252 file: every accent is an invalid UTF-8 byte
     latin.write_bytes("ville;n\nBéziers;1\nÉvry;2\nCrème brûlée;3\n".encode("cp1252"))
     assert CsvSource(latin).dialect.encoding == "cp1252" and read_all(latin, 10)[0][2] == ["Crème brûlée", "3"]

@@ -88,3 +88,11 @@ def test_a_failure_mid_stream_of_the_page_ends_with_an_incomplete_french_row(rea
     assert [d["ligne"] for d in data] == ["1", "2"]
     assert end["ligne"] == "2" and end[key] == "fin : résultat incomplet"
     assert end["erreur"].startswith("traitement interrompu après la ligne 2")
+
+
+@pytest.mark.parametrize("url, data, field", [("/api/batch/locate", {}, "file"),
+                                              ("/lots/traiter", {"traitement": "locate"}, "fichier")])
+def test_a_file_that_is_not_csv_text_is_refused_naming_the_upload_not_a_server_path(real, url, data, field):
+    r = real.post(url, files={"file": ("p.csv", "lon,lat\n1,2\n".encode("utf-16"), "text/csv")}, data=data)
+    assert r.status_code == 400 and r.json()["error"]["field"] == field, r.text
+    assert "UTF-16" in r.json()["error"]["message"] and "/tmp" not in r.text

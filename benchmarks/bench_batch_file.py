@@ -116,6 +116,9 @@ def main() -> None:
         "evaluate": QPV + ["batch", "evaluate", "emplois-francs", hires, "-o", str(w / "evaluate.csv"), "--no-progress",
                            "--json"],
     }
+    # every cached index built before any clock (a fresh setup builds commune grids on first use)
+    subprocess.run([PY, "-c", "from eligibility.geography import index; index.load_all(communes=True, distances=True)"],
+                   check=True)
     # the sequential path, once: the reference bytes, and the shapes the floors write
     sequential = {}
     for name in ("default", "fields", "evaluate"):

@@ -130,7 +130,9 @@ def source(dataset_id: str, filename: str | None = None) -> Source:
     if filename is None:
         entry = ds.files[0]
     else:
-        matches = [f for f in ds.files if f.path == filename or Path(f.path).name == filename]
+        # rsplit, not Path(...).name: the same last component, without building a Path per file (a batch
+        # asks for each département's communes file among a hundred)
+        matches = [f for f in ds.files if f.path == filename or f.path.rsplit("/", 1)[-1] == filename]
         if not matches:
             raise DataIntegrityError(f"fichier « {filename} » absent du dataset {dataset_id}")
         entry = matches[0]

@@ -436,17 +436,23 @@ def prepare_all() -> list[str]:
 
 
 def load_all(communes: bool = False, distances: bool = False) -> None:
-    """Load into this process every index a large batch can need: what `prepare_all` makes ready, and the
-    communes of every département and the far-distance KD-trees when asked. Worker processes forked
-    afterwards share them instead of each loading them again."""
+    """Load into this process the indexes a large batch needs: départements, quartiers and their degree
+    grids, the boundary cells when distances are asked, the communes of every département when communes
+    are. Worker processes forked afterwards share them instead of each loading them again. (The vertex
+    KD-trees of far points are left to the workers that meet such points.)"""
     from . import territories, vintages
 
-    prepare_all()
-    if distances:
-        for rule in vintages.rules():
-            for zone in ZONES:
-                if zone.territory == rule.territory and zone.has_contours:
-                    quartier_index(rule.dataset_id, zone.name).vertices
+    for zone in ZONES:
+        if zone.has_contours:
+            departement_index(zone.name)
+            departement_degree_grid(zone.name)
+    for rule in vintages.rules():
+        for zone in ZONES:
+            if zone.territory == rule.territory and zone.has_contours:
+                qi = quartier_index(rule.dataset_id, zone.name)
+                quartier_degree_grid(rule.dataset_id, zone.name)
+                if distances:
+                    qi.boundary_cells
     if communes:
         for dep in territories.dep_table()[0]:
             if dep and commune_index(dep) is not None:

@@ -12,8 +12,11 @@ from eligibility.batch.locate import LocateJob
 from eligibility.geography import locate_points
 
 
+PAUSE = 0.15
+
+
 def slow_locate(*args, **kwargs):
-    time.sleep(0.15)
+    time.sleep(PAUSE)
     return locate_points(*args, **kwargs)
 
 
@@ -22,5 +25,6 @@ if __name__ == "__main__":
     jobs.geography = lambda: slow_locate  # the hook every job calls (forked workers inherit it)
     workers = int(sys.argv[sys.argv.index("--workers") + 1]) if "--workers" in sys.argv else 1
     pool.MIN_ROWS = 0
+    PAUSE *= workers  # the same wall time per chunk for the test to kill in, with two processes answering
     run_file(lambda r: LocateJob(r, date=dt.date(2024, 1, 1), traces=True), src, out, chunk_size=int(size),
              traces=traces, resume="--resume" in sys.argv, show_progress=False, workers=workers)

@@ -145,7 +145,7 @@ def _why(exc: Exception) -> str:
         return f"les lignes suivantes n'ont pas pu être enregistrées au registre des décisions ({getattr(exc, 'reason', exc)})"
     if isinstance(exc, DataIntegrityError):
         return f"données de référence refusées : {exc}"
-    return f"erreur interne ({type(exc).__name__}), voir le journal du serveur"
+    return "erreur interne du serveur, le fichier n'est pas en cause ; voir le journal du serveur"  # the class name goes to the log
 
 
 def end_of_stream(job, fmt: OutputFormat, rows: int, problem: str | None = None) -> bytes:

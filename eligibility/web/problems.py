@@ -113,4 +113,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _internal(_: Request, exc: Exception):
         log.error("erreur interne : %s: %s", type(exc).__name__, exc)
-        return problem(500, f"erreur interne ({type(exc).__name__}) ; la requête n'est pas en cause, voir le journal du serveur")
+        return problem(500, "erreur interne du serveur ; la requête n'est pas en cause, voir le journal du serveur")

@@ -144,7 +144,7 @@ def test_internal_error_is_json_without_trace(make_client, caplog):
     with caplog.at_level(logging.INFO, logger="qpv.web.access"):
         r = make_client(engine=Broken()).get("/api/locate", params={"lon": 1, "lat": 44})
     assert r.status_code == 500
-    assert "RuntimeError" in error_of(r)["message"] and "secret" not in r.text
+    assert "erreur interne du serveur" in error_of(r)["message"] and "RuntimeError" not in r.text and "secret" not in r.text
     assert json.loads([x for x in caplog.records if x.name == "qpv.web.access"][-1].getMessage())["status"] == 500
 
 

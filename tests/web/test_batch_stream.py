@@ -52,7 +52,7 @@ def test_a_failure_mid_stream_ends_with_an_incomplete_error_row(real, monkeypatc
     *data, end = table(r)
     assert [d["row"] for d in data] == ["1", "2"]
     assert end["row"] == "2" and end[status] == "incomplete"
-    assert end["error"].startswith("traitement interrompu après la ligne 2") and "RuntimeError" in end["error"]
+    assert end["error"].startswith("traitement interrompu après la ligne 2") and "erreur interne du serveur" in end["error"] and "RuntimeError" not in end["error"]
 
 
 def test_a_bad_value_is_still_a_row_and_the_stream_completes(real):

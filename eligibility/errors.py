@@ -45,25 +45,32 @@ class QpvError(Exception):
 class BadInput(QpvError, ValueError):
     """The caller's input is wrong (exit code 2). The message says what and where."""
 
-    def __init__(self, message: str, *, field: str | None = None, row: int | None = None):
+    def __init__(self, message: str, *, field: str | None = None, row: int | None = None,
+                 label: str | None = None):
         message = safe_message(message)
         field = None if field is None else shown(field, 120)
         self.field = field
         self.row = row
+        self.label = label  # the field's French name, beside the key the user wrote
         where = []
         if row is not None:
             where.append(f"ligne {row}")
         if field is not None:
-            where.append(f"champ « {field} »")
+            where.append(field_words(field, label))
         super().__init__(f"{', '.join(where)} : {message}" if where else message)
         self.detail = message
 
     def __reduce__(self):  # from a worker process to the command: the same message, field and row
-        return _bad_input, (self.detail, self.field, self.row)
+        return _bad_input, (self.detail, self.field, self.row, self.label)
 
 
-def _bad_input(detail: str, field: str | None, row: int | None) -> BadInput:
-    return BadInput(detail, field=field, row=row)
+def _bad_input(detail: str, field: str | None, row: int | None, label: str | None = None) -> BadInput:
+    return BadInput(detail, field=field, row=row, label=label)
+
+
+def field_words(field: str, label: str | None = None) -> str:
+    """« champ « contract.type » (type de contrat) »: the key as the user wrote it, and its French name."""
+    return f"champ « {field} »" + (f" ({label})" if label else "")
 
 
 class DataIntegrityError(QpvError):

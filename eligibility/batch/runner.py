@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import BadInput, DataIntegrityError, RegisterUnavailable
+from ..errors import BadInput, DataIntegrityError, RegisterUnavailable, field_words
 from ..paths import data_dir
 from .jobs import empty_output
 from .journal import Journal
@@ -41,7 +41,7 @@ _SET_ASIDE = "ligne mise de côté"  # never written: only while isolating a ref
 
 
 def _row_message(exc: BadInput) -> str:
-    return exc.detail if exc.field is None else f"champ « {exc.field} » : {exc.detail}"
+    return exc.detail if exc.field is None else f"{field_words(exc.field, exc.label)} : {exc.detail}"
 
 
 def answer_chunk(job, chunk):

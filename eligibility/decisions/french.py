@@ -54,3 +54,7 @@ def with_unit(value: Any, unit: str | None) -> str:
             return euros(float(value))
         return number_fr(value) + (f" {unit}" if unit else "")
     return str(value)
+
+
+# The parts of a place fact, as the explanations name them.
+FORM_WORDS = {"lon": "longitude", "lat": "latitude", "quartier_code": "quartier", "address": "adresse"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .french import NOT_CONFIRMED_FIGURE, NOT_CONFIRMED_REFERENCE, date_fr, euros, number_fr, with_unit
+from .french import FORM_WORDS, NOT_CONFIRMED_FIGURE, NOT_CONFIRMED_REFERENCE, date_fr, euros, number_fr, with_unit
 
 __all__ = ["render_text", "rule_text", "ref_text", "euros", "OUTCOME_FR", "STATUS_FR"]
 
@@ -42,7 +42,7 @@ class Words:
 
     def fact(self, path: str) -> str:
         f = self.facts.get(path)
-        return (f.label or short_label(f.description)) if f is not None else path
+        return f.name if f is not None else path
 
     def value(self, path: str, v: Any) -> str:
         if v is None:
@@ -59,15 +59,6 @@ class Words:
         if f is not None and f.labels:
             return f.labels.get(str(v), str(v))
         return str(v)
-
-
-def short_label(description: str) -> str:
-    """A fact's name from its description: the words before the first parenthesis or colon."""
-    cut = min([len(description)] + [k for k in (description.find(" ("), description.find(" :")) if k > 0])
-    return description[:cut].strip().rstrip(" .?")
-
-
-FORM_WORDS = {"lon": "longitude", "lat": "latitude", "quartier_code": "quartier", "address": "adresse"}
 
 
 def _figure_flag(confirmed: bool) -> str:

@@ -15,7 +15,8 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, ValidationError, \
     create_model, model_validator
 
-from ..errors import BadInput, shown as shown_value
+from ..decisions.french import FORM_WORDS
+from ..errors import BadInput, field_words, shown as shown_value
 from . import values as V
 
 PLACE_PARTS = ("lon", "lat", "quartier_code", "address")
@@ -121,6 +122,18 @@ _FR = {
 }
 
 
+def field_name(rule, path: str) -> str | None:
+    """The French name of a field the user wrote (« employee.residence.lon » → « lieu de résidence, longitude »),
+    None for a key the rule does not know."""
+    facts = rule.model.facts
+    if path in facts:
+        return facts[path].name
+    head, _, part = path.rpartition(".")
+    if head in facts and part in FORM_WORDS:
+        return f"{facts[head].name}, {FORM_WORDS[part]}"
+    return None
+
+
 def _unnest(facts: dict) -> dict:
     """Accept flat dotted keys as well as nested objects."""
     out: dict = {}
@@ -155,8 +168,10 @@ def validate_one(rule, facts: Any) -> dict[str, Any]:
             # the value as Python quotes it, cut: a 250 kB cell is not echoed back (issue 15, finding 9)
             problems.append((path, f"{msg} (reçu {shown_value(repr(e.get('input')), 120)})"))
         if len(problems) == 1:
-            raise BadInput(problems[0][1], field=problems[0][0]) from None
-        raise BadInput("faits invalides — " + " ; ".join(f"champ « {p} » : {m}" for p, m in problems)) from None
+            path, message = problems[0]
+            raise BadInput(message, field=path, label=field_name(rule, path)) from None
+        raise BadInput("faits invalides — " + " ; ".join(f"{field_words(p, field_name(rule, p))} : {m}"
+                                                          for p, m in problems)) from None
     dumped = obj.model_dump()
     flat = {}
     for path, fact in rule.model.facts.items():
@@ -191,7 +206,7 @@ def row_columns(rule, flat: dict[str, Any]) -> tuple[dict[str, V.Col], dict[str,
             cols[path] = V.const("date", V.days(v), 1)
         else:
             cols[path] = V.const(kind, str(v).strip() if kind == "str" else v, 1)
-    return cols, places, BadValues()
+    return cols, places, BadValues(rule)
 
 
 # --- columns: a frame --------------------------------------------------------------------------
@@ -212,13 +227,15 @@ class PlaceCols:
 class BadValues:
     """Bad values found while converting columns: {row index (0-based): [messages]}."""
 
-    def __init__(self):
+    def __init__(self, rule):
+        self.rule = rule
         self.rows: dict[int, list[str]] = {}
 
     def add(self, mask: np.ndarray, field: str, message: str, shown: pd.Series | None = None) -> None:
+        where = field_words(field, field_name(self.rule, field))
         for i in np.flatnonzero(mask)[:10_000]:
             got = "" if shown is None else f", reçu « {shown_value(shown.iloc[i])} »"
-            self.rows.setdefault(int(i), []).append(f"champ « {field} » : {message}{got}")
+            self.rows.setdefault(int(i), []).append(f"{where} : {message}{got}")
 
     def raise_if_any(self) -> None:
         if not self.rows:
@@ -357,7 +374,7 @@ def frame_columns(rule, df: pd.DataFrame) -> tuple[dict[str, V.Col], dict[str, P
     """Convert a frame's columns (dotted paths) to typed columns; an absent column is all unknown."""
     n = len(df)
     df = df.reset_index(drop=True)
-    bad = BadValues()
+    bad = BadValues(rule)
     cols: dict[str, V.Col] = {}
     places: dict[str, PlaceCols] = {}
     for path, fact in rule.model.facts.items():

@@ -67,6 +67,15 @@ class Fact(_Strict):
     min: float | None = None
     max: float | None = None
 
+    @property
+    def name(self) -> str:
+        """The fact's French name: its label, else the words of its description before a parenthesis or colon."""
+        if self.label:
+            return self.label
+        d = self.description
+        cut = min([len(d)] + [k for k in (d.find(" ("), d.find(" :")) if k > 0])
+        return d[:cut].strip().rstrip(" .?")
+
     @field_validator("values")
     @classmethod
     def _non_empty(cls, v):

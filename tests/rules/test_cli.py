@@ -112,3 +112,26 @@ def test_rules_test_and_validate(tmp_path):
     res = run("rules", "validate", str(bad), "--json")
     assert res.exit_code == 2 and "règle tfpb" in json.loads(res.stdout)["files"][0]["message"]
     assert run("rules", "validate").exit_code == 0
+
+
+@pytest.mark.parametrize("content,key,name", [
+    ('{"contract": {"type": "CDX"}}', "contract.type", "Type de contrat de travail"),
+    ('{"employee": {"residence": {"lon": 200, "lat": 45}}}', "employee.residence.lon",
+     "Lieu de résidence du salarié à la date de signature, longitude"),
+])
+def test_bad_fact_is_named_in_french_beside_its_key(tmp_path, content, key, name):
+    """The key the user wrote, then the fact's French name from the rule file."""
+    path = tmp_path / "f.json"
+    path.write_text(content, encoding="utf-8")
+    res = run("evaluate", "emplois-francs", "--facts", str(path))
+    assert res.exit_code == 2 and f"champ « {key} » ({name}) :" in res.stderr
+
+
+def test_batch_error_cell_names_the_fact_in_french(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("contract.type,contract.signature_date,contract.working_time_ratio\nCDI,2024-03-01,7\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    res = run("batch", "evaluate", "emplois-francs", str(src), "-o", str(out), "--no-progress")
+    assert res.exit_code in (0, 1), res.stderr
+    line = out.read_text(encoding="utf-8").splitlines()[1]
+    assert "champ « contract.working_time_ratio » (" in line and ") : valeur supérieure au maximum" in line

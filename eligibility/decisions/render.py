@@ -61,6 +61,11 @@ class Words:
         return str(v)
 
 
+def _amount_confirmed(amount: dict) -> bool:
+    """An amount is sure when neither its figure nor its text is marked unconfirmed."""
+    return amount.get("confirmed", True) and amount["legal_reference"].get("confirmed") is not False
+
+
 def _figure_flag(confirmed: bool) -> str:
     return "" if confirmed else f" ({NOT_CONFIRMED_FIGURE})"
 
@@ -78,8 +83,7 @@ def render_text(d: dict[str, Any], full_trace: bool = False, rule=None) -> str:
         lines.append(f"Erreur : {d['error']}")
     if d["amounts"]:
         lines.append("Montants :")
-        flags = {a["id"]: _figure_flag(a.get("confirmed", True) and a["legal_reference"].get("confirmed") is not False)
-                 for a in t["amounts"]}
+        flags = {a["id"]: _figure_flag(_amount_confirmed(a)) for a in t["amounts"]}
         for item in d["amounts"].get("schedule", []):
             aid = next((a["id"] for a in t["amounts"] if a["year"] == item["year"] and a["label"] == item["label"]), None)
             lines.append(f"  année {item['year']} : {euros(item['amount'])}{flags.get(aid, '')}")
@@ -145,9 +149,8 @@ def render_text(d: dict[str, Any], full_trace: bool = False, rule=None) -> str:
         lines.append("Calcul des montants :")
         for a in t["amounts"]:
             ref = a["legal_reference"]
-            sure = a.get("confirmed", True) and ref.get("confirmed") is not False  # one mention, not two
             lines.append(f"  {a['label']} → {euros(a['value'])} ({ref_text({**ref, 'confirmed': True})})"
-                         f"{_figure_flag(sure)}")
+                         f"{_figure_flag(_amount_confirmed(a))}")  # one mention, not two
     for v in t["data_versions"]:
         lines.append(f"Données : {v['vintage']} (empreinte sha256 {v['sha256'][:16]}…)")
     return "\n".join(lines)

@@ -46,25 +46,21 @@ def batch() -> None:
 
 def _run(job_factory, input_path, output, map_file, keep, chunk_size, resume, traces, engine, scheduler, workers,
          no_progress, as_json, label, record, register_url, keep_facts):
-    import tempfile
-
-    from eligibility.batch import open_job, run_file
+    from eligibility.batch import run_file
 
     if scheduler and engine != "dask":
         raise BadInput("--scheduler n'a de sens qu'avec --engine dask", field="--scheduler")
-    register = open_register(register_url, keep_facts) if record else None  # unreachable: refused before the work
-    with tempfile.TemporaryDirectory(prefix="qpv-record-") as folder:
-        trace_file = traces or (Path(folder) / "traces.jsonl" if record else None)  # --record reads every row's trace
-        summary = run_file(job_factory, input_path, output, map_file=map_file, chunk_size=chunk_size, resume=resume,
-                           traces=trace_file, engine=engine, scheduler=scheduler, workers=workers,
-                           show_progress=not no_progress, label=label,
-                           announce=lambda text: click.echo(text, err=True) if not no_progress else None)
-        summary["traces"] = str(traces) if traces else None
-        if register is not None:
-            from eligibility.register.batch import record_batch
+    recording = None
+    if record:  # an unreachable register is refused here, before the work; each chunk is recorded once done
+        from eligibility.register.batch import BatchRecording
 
-            job, _ = open_job(job_factory, input_path, map_file=map_file)
-            summary["recorded"] = record_batch(register, job, Path(input_path), trace_file, chunk_size)
+        recording = BatchRecording(open_register(register_url, keep_facts))
+    summary = run_file(job_factory, input_path, output, map_file=map_file, chunk_size=chunk_size, resume=resume,
+                       traces=traces, engine=engine, scheduler=scheduler, workers=workers,
+                       show_progress=not no_progress, label=label, record=recording,
+                       announce=lambda text: click.echo(text, err=True) if not no_progress else None)
+    if recording is not None:
+        summary["recorded"] = recording.recorded
     emit(summary, as_json, functools.partial(_text, decisions=label != "qpv batch locate"))
 
 

@@ -31,7 +31,7 @@ def open_job(job_factory: Callable, input_path, *, map_file=None) -> tuple:
 def run_file(job_factory: Callable, input_path, output, *, map_file=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
              resume: bool = False, traces=None, engine: str = "local", scheduler: str | None = None,
              workers: int = 2, processes: bool = True, show_progress: bool = True, label: str = "qpv batch",
-             announce: Callable[[str], None] | None = None) -> dict:
+             announce: Callable[[str], None] | None = None, record=None) -> dict:
     input_path, output = Path(input_path), Path(output)
     if output.resolve() == input_path.resolve():
         raise BadInput("le fichier de sortie ne peut pas être le fichier d'entrée", field="-o")
@@ -46,13 +46,13 @@ def run_file(job_factory: Callable, input_path, output, *, map_file=None, chunk_
 
         with dask_mapper(scheduler, n_workers=workers, processes=processes, warm=getattr(job, "warm", None)) as mapper:
             summary = run(job, source, output, chunk_size=chunk_size, resume=resume, traces=traces, mapper=mapper,
-                          show_progress=show_progress, progress_label=label)
+                          show_progress=show_progress, progress_label=label, record=record)
     else:  # this process reads and writes; `workers` processes answer the chunks (1: all here)
         from .pool import process_mapper
 
         summary = run(job, source, output, chunk_size=chunk_size, resume=resume, traces=traces,
                       mapper=process_mapper(workers, warm=job.warm_all),
-                      show_progress=show_progress, progress_label=label)
+                      show_progress=show_progress, progress_label=label, record=record)
     summary["engine"] = engine
     return summary
 

@@ -78,14 +78,19 @@ def answer_chunk(job, chunk):
     return job.run(chunk.set_aside(rows, np.array(list(refused.values()), dtype=object)))
 
 
-def process_chunk(job, fmt: OutputFormat, chunk):
-    """The unit of work, run wherever the engine says: parse, answer, encode. Returns bytes."""
+def process_chunk(job, fmt: OutputFormat, chunk, prepare: Callable | None = None, keep_traces: bool = True):
+    """The unit of work, run wherever the engine says: parse, answer, encode. Returns bytes.
+    `prepare(job, chunk, trace_lines)`, when given, runs here too and its value comes sixth (the register's
+    entries of the chunk, built by the worker that answered it); `keep_traces=False`: the trace lines served
+    `prepare` only and are not encoded."""
     res = answer_chunk(job, chunk)
     part = encode_part(res.frame, job.columns, fmt)
     traces = None
-    if res.traces is not None:
+    if res.traces is not None and keep_traces:
         traces = ("\n".join(res.traces) + "\n").encode("utf-8") if res.traces else b""
     meta = (chunk.index, chunk.first_row, chunk.n_rows, chunk.next.to_json())  # not the rows: they stay there
+    if prepare is not None:
+        return meta, part, traces, res.counts, res.notes, prepare(job, chunk, res.traces)
     return meta, part, traces, res.counts, res.notes
 
 
@@ -95,9 +100,9 @@ def local_map(fn: Callable, items: Iterable) -> Iterator:
 
 
 def chunk_results(job, source, fmt: OutputFormat, chunk_size: int, start: Position | None = None, index: int = 0,
-                  mapper: Callable = local_map) -> Iterator:
+                  mapper: Callable = local_map, **prepared) -> Iterator:
     """`process_chunk` over the source's chunks, in order: what both the file runner and `stream_job` consume."""
-    return mapper(functools.partial(process_chunk, job, fmt), source.chunks(chunk_size, start, index))
+    return mapper(functools.partial(process_chunk, job, fmt, **prepared), source.chunks(chunk_size, start, index))
 
 
 def stream_job(job, source, *, chunk_size: int = DEFAULT_CHUNK_SIZE, end_row: bool = False,
@@ -165,21 +170,27 @@ def _reference_version() -> str:
 
 def run(job, source, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE, resume: bool = False,
         traces: Path | None = None, mapper: Callable = local_map, show_progress: bool = True,
-        progress_label: str = "qpv batch") -> dict:
+        progress_label: str = "qpv batch", record=None) -> dict:
     """Run `job` over `source` (from `open_source`) into `out`; returns the summary (JSON-ready). The output's
-    lock is held throughout: a second job on the same output is refused (`lock.output_lock`)."""
+    lock is held throughout: a second job on the same output is refused (`lock.output_lock`).
+    `record` (`register.batch.BatchRecording`): each chunk's `record.prepare` value, computed where the chunk
+    is answered, goes to `record.on_chunk` here, in chunk order, before the chunk is journaled."""
     out = Path(out)
     fmt = output_format(out, source)
     with output_lock(out, progress_label, source.path):
-        return _run_locked(job, source, out, fmt, chunk_size, resume, traces, mapper, show_progress, progress_label)
+        return _run_locked(job, source, out, fmt, chunk_size, resume, traces, mapper, show_progress, progress_label,
+                           record)
 
 
 def _run_locked(job, source, out: Path, fmt: OutputFormat, chunk_size: int, resume: bool, traces: Path | None,
-                mapper: Callable, show_progress: bool, progress_label: str) -> dict:
+                mapper: Callable, show_progress: bool, progress_label: str, record=None) -> dict:
     stat = source.path.stat()
     signature = {"qpv": __version__, "input": str(source.path.resolve()), "size": stat.st_size,
                  "mtime_ns": stat.st_mtime_ns, "job": job.describe(), "chunk_size": chunk_size,
                  "output": fmt.to_json(), "traces": traces is not None, "reference_data": _reference_version()}
+    if record is not None:  # a journal of a run that did not record cannot be resumed by one that does
+        signature["recorded"] = True
+    prepared = {} if record is None else {"prepare": record.prepare, "keep_traces": traces is not None}
     journal = Journal(out, signature, resume)
     start, index = None, len(journal.entries)
     if journal.entries:
@@ -188,8 +199,11 @@ def _run_locked(job, source, out: Path, fmt: OutputFormat, chunk_size: int, resu
     done, total = source.progress_of(start or source.start)
     progress = Progress(progress_label, total, unit_is_bytes=hasattr(source, "dialect"), enabled=show_progress)
     try:
-        for meta, part, trace_bytes, counts, notes in chunk_results(job, source, fmt, chunk_size, start, index, mapper):
+        for meta, part, trace_bytes, counts, notes, *built in chunk_results(job, source, fmt, chunk_size, start, index,
+                                                                             mapper, **prepared):
             index, first_row, n_rows, next_pos = meta
+            if record is not None:
+                record.on_chunk(job, built[0])
             journal.record(index, first_row, n_rows, next_pos, counts, notes, part, trace_bytes)
             progress.update(n_rows, source.progress_of(Position(**next_pos))[0])
     finally:

@@ -120,8 +120,10 @@ class LocateResult:
     def take(self, rows) -> LocateResult:
         """The rows `rows` as a result of their own (what `row(i)` computes on: one row, not a million)."""
         rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
-        return LocateResult(**{f.name: (v[rows] if isinstance(v := getattr(self, f.name), np.ndarray) else v)
-                               for f in fields(LocateResult)})
+        out = LocateResult(**{f.name: (v[rows] if isinstance(v := getattr(self, f.name), np.ndarray) else v)
+                              for f in fields(LocateResult)})
+        out.__dict__["_cited"] = self.__dict__.setdefault("_cited", {})  # trace._cited: once per result, not per row
+        return out
 
     # -- text columns -----------------------------------------------------------------------------
     @functools.cached_property

@@ -84,6 +84,16 @@ def _vintage_part(res, i: int, date) -> dict:
     }
 
 
+def _cited(res, key: tuple, compute) -> list[dict]:
+    """The datasets a row's trace cites (manifest entry, sha256 of the bytes read): the same for every row of
+    `res` that read the same files, so computed once per result and files (a batch's traces cost a row's
+    fields, not a walk of the manifest and a path resolution per cited file). Each row gets its own copy."""
+    memo = res.__dict__.setdefault("_cited", {})
+    if key not in memo:
+        memo[key] = compute()
+    return [{**d, "files": [dict(f) for f in d["files"]]} if "files" in d else dict(d) for d in memo[key]]
+
+
 def row_json(res, i: int) -> dict:
     i = int(i)
     date = None if res.dates[i] is None or np.isnat(np.datetime64(res.dates[i], "D")) else np.datetime64(res.dates[i], "D").astype(object)
@@ -142,10 +152,12 @@ def row_json(res, i: int) -> dict:
             "note": "coin inférieur gauche, identifiant INSPIRE (law.md §6.2)" + (
                 "" if zone.carreau_epsg == carreaux.METRO_EPSG else " ; grille UTM locale d'outre-mer [C2 pour 972/974, déduite ailleurs]")},
         "commune_source": "contours des communes IGN Admin Express COG 2018 (codes de 2018), simplifiés",
-        "datasets": ([layers.provenance(rule.dataset_id)] if rule else [])
-        + [datasets.dataset(d).provenance(files) for d, files in used],
-        "zone_layers": [{**layers.provenance(e.dataset_id), "tolerance_m": res.tolerance_m if res.tolerance_m is not None else e.tolerance_m}
-                        for e in layers.of_kind("zonage")],
+        "datasets": _cited(res, ("datasets", rule.dataset_id if rule else None, communes_file),
+                           lambda: ([layers.provenance(rule.dataset_id)] if rule else [])
+                           + [datasets.dataset(d).provenance(files) for d, files in used]),
+        "zone_layers": _cited(res, ("zone_layers",), lambda: [
+            {**layers.provenance(e.dataset_id), "tolerance_m": res.tolerance_m if res.tolerance_m is not None else e.tolerance_m}
+            for e in layers.of_kind("zonage")]),
         "caveats": (list(layers.dataset(rule.dataset_id).caveats) if rule else []) + list(datasets.dataset("communes_geo").caveats),
         "conclusion": _FR_STATUS[status].format(q=quartier["code"] + " " + quartier["name"] if quartier else "—",
                                                 d=f"{res.tolerance[i]:g}", t=f"{res.tolerance[i]:g}")

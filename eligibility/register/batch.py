@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
@@ -77,7 +76,7 @@ def _locate_facts(job, df) -> tuple[list[dict[str, Any]], list[dt.date | None]]:
     return [{"address": t} for t in texts], dates
 
 
-def chunk_entries(job, chunk, trace_lines: list[str], versions: dict[str, Any], data_sha: str) -> Iterator[dict]:
+def chunk_entries(job, chunk, trace_lines: list[str], builder: E.Builder) -> Iterator[dict]:
     """One built entry per row of `chunk` (a source chunk the job answered), from its trace lines, in order."""
     df = chunk.frame().rename(columns=job.renamed)
     good = np.flatnonzero(np.equal(chunk.errors, None))
@@ -89,7 +88,7 @@ def chunk_entries(job, chunk, trace_lines: list[str], versions: dict[str, Any], 
     if len(trace_lines) != chunk.n_rows:  # one trace line per row, or the rows and their answers would be crossed
         raise ValueError(f"{len(trace_lines)} lignes de trace pour {chunk.n_rows} lignes d'entrée")
     for pos, text in enumerate(trace_lines):
-        line = json.loads(text)
+        line = json.loads(text)  # the trace line is the row's answer as JSON: already plain
         line.pop("row", None)
         j = by_pos.get(pos)
         row_facts = facts[j] if j is not None else {}
@@ -104,34 +103,49 @@ def chunk_entries(job, chunk, trace_lines: list[str], versions: dict[str, Any], 
             if "trace" in line:  # a single answer says where its date came from: here, the row or --date
                 line["trace"]["date_source"] = "option"
         answer = line if "error" not in line else {"outcome" if job.kind == "evaluate" else "status": "error", **line}
-        yield E.build(question, answer, versions, served="answer", channel="batch", data_sha256=data_sha)
+        yield builder.build(E.plain(question), answer)
 
 
-def entries_for(job, input_path: Path, traces_path: Path, chunk_size: int, versions: dict[str, Any]) -> Iterator[dict]:
-    """One built entry per input row, in order (rows read again chunk by chunk beside the trace lines)."""
-    from ..batch.sources import open_source
+class ChunkEntries:
+    """`prepare(job, chunk, traces)` for `batch.runner.run`: the register entries of an answered chunk, built
+    (and their content hashed) in the process that answered it, so that with `--workers 2` both cores build
+    entries while this process only links them to the chain and writes them. Picklable (forked pool, Dask)."""
 
-    source = open_source(Path(input_path))
-    data_sha = E.data_fingerprint()
-    with open(traces_path, encoding="utf-8") as traces:
-        for chunk in source.chunks(chunk_size):
-            yield from chunk_entries(job, chunk, [traces.readline() for _ in range(chunk.n_rows)], versions, data_sha)
+    def __init__(self, versions: dict[str, Any], data_sha256: str, keep_facts: bool):
+        self.versions, self.data_sha256, self.keep_facts = E.plain(versions), data_sha256, keep_facts
+
+    def __call__(self, job, chunk, trace_lines: list[str] | None) -> list[dict]:
+        builder = E.Builder(self.versions, served="answer", channel="batch", data_sha256=self.data_sha256,
+                            keep_facts=self.keep_facts)
+        built = list(chunk_entries(job, chunk, trace_lines or [], builder))
+        for item in built:
+            item["digest"] = E.body_digest(item["row"])
+        return built
 
 
 def chunk_recorder(register, versions: dict[str, Any]):
     """`on_chunk(job, chunk, traces)` for `batch.stream_job`: a file sent to the service, one entry per input row,
     each chunk's entries appended (one transaction) before its lines are given."""
-    data_sha = E.data_fingerprint()
+    prepare = ChunkEntries(versions, E.data_fingerprint(), register.keep_facts)
 
     def on_chunk(job, chunk, traces: bytes | None) -> None:
-        lines = traces.decode("utf-8").splitlines() if traces else []
-        register.append(list(chunk_entries(job, chunk, lines, versions, data_sha)))
+        register.append(prepare(job, chunk, traces.decode("utf-8").splitlines() if traces else []))
 
     return on_chunk
 
 
-def record_batch(register, job, input_path: Path, traces_path: Path, chunk_size: int) -> int:
-    """Append one entry per input row of a finished batch; returns the number of entries written."""
-    from ..web.engine import DomainEngine
+class BatchRecording:
+    """`qpv batch … --record`: `prepare` builds each chunk's entries where the chunk is answered (`ChunkEntries`),
+    `on_chunk` appends them, chunk by chunk as the batch goes (`store.BULK_ROWS` per transaction), before the
+    chunk is written to the resume journal. A batch killed midway has recorded the chunks it finished, each
+    one whole or absent; `--resume` answers and records the others (the chunk that was being journaled when
+    the process died may then be recorded twice: docs/register.md)."""
 
-    return len(register.append(entries_for(job, input_path, traces_path, chunk_size, DomainEngine().versions())))
+    def __init__(self, register):
+        from ..web.engine import DomainEngine
+
+        self.register, self.recorded = register, 0
+        self.prepare = ChunkEntries(DomainEngine().versions(), E.data_fingerprint(), register.keep_facts)
+
+    def on_chunk(self, job, built: list[dict]) -> None:
+        self.recorded += len(self.register.append(built))

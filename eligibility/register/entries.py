@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -105,44 +106,78 @@ def build(question: dict[str, Any], answer: dict[str, Any], versions: dict[str, 
           data_sha256: str | None = None, recorded_at: str | None = None) -> dict[str, Any]:
     """One entry: `row` (the register_entries columns except seq and the chain), `personal` (facts and the
     full answer, stored only when the operator keeps facts) and `rule` (to archive the rule text)."""
-    from ..web.attestation import build as attestation
-
     # Made plain once (JSON types, string keys): the attestation's hash, the redacted answer and the facts
     # kept in full are then each one json.dumps, not a to_json/loads/dumps round each.
-    question, answer, versions = plain(question), plain(answer), plain(versions)
-    att = attestation(question, answer, versions, is_plain=True)
-    public, facts = split_question(question)
-    kind = "dispositif" if question.get("kind") == "evaluate" else "locate"
-    trace = answer.get("trace") or {}
-    rule = trace.get("rule") or {}
-    if kind == "dispositif":
-        outcome, decision_date = answer.get("outcome"), (trace.get("decision_date") or {}).get("value")
-    else:
-        outcome, decision_date = answer.get("status"), answer.get("date") or question.get("date")
-    row = {
-        "recorded_at": recorded_at or now_utc(),
-        "attestation_id": att["identifier"],
-        "attestation_sha256": att["sha256"],
-        "kind": kind,
-        "served": served,
-        "channel": channel,
-        "dispositif": question.get("dispositif") if kind == "dispositif" else None,
-        "outcome": str(outcome),
-        "quartier": quartier_of(kind, answer),
-        "rule_id": rule.get("id"),
-        "rule_version": None if rule.get("version") is None else str(rule.get("version")),
-        "rule_sha256": rule.get("sha256"),
-        "data_sha256": data_sha256 or data_fingerprint(),
-        "decision_date": decision_date,
-        "question": canonical_plain(public).decode(),
-        "answer": canonical_plain(redact(answer, is_plain=True)).decode(),
-        "versions": canonical_plain(att["versions"]).decode(),
-        "facts_sha256": hashlib.sha256(canonical_plain(facts)).hexdigest(),
-    }
-    # Serialised only when the register keeps facts in full (store.Register.keep_facts).
-    personal = lambda: {"facts": canonical_plain(facts).decode(), "answer": canonical_plain(answer).decode()}  # noqa: E731
-    return {"row": row, "personal": personal, "rule": {"id": rule.get("id"), "file": rule.get("file"),
-                                                       "sha256": rule.get("sha256")} if rule.get("sha256") else None}
+    return Builder(plain(versions), served=served, channel=channel, data_sha256=data_sha256).build(
+        plain(question), plain(answer), recorded_at=recorded_at)
+
+
+class Builder:
+    """Builds the entries of answers given with the same engine and rule versions and the same data: what is
+    the same for all of them (the versions' canonical JSON, per set of datasets cited) is serialised once.
+    Every entry is byte for byte what `build` gives alone (`tests/register/test_batch_record.py`).
+
+    `keep_facts`: None, the facts and full answer are serialised only if the register asks (`personal` is then a
+    function); True or False, now or never (`personal` is then a value, so that the entry can be pickled: a
+    batch builds its entries in the worker process that answered the chunk)."""
+
+    def __init__(self, versions: dict[str, Any], *, served: str, channel: str, data_sha256: str | None = None,
+                 keep_facts: bool | None = None):
+        self.versions, self.served, self.channel = versions, served, channel
+        self.data_sha256 = data_sha256 or data_fingerprint()
+        self.keep_facts = keep_facts
+        self._versions_json: dict[bytes, bytes] = {}  # canonical JSON of the datasets cited -> of the versions
+
+    def _versions_for(self, answer: dict[str, Any]) -> bytes:
+        from ..web.wording import datasets_in
+
+        cited = canonical_plain(datasets_in(answer.get("trace")))
+        if cited not in self._versions_json:
+            self._versions_json[cited] = canonical_plain({**self.versions, "datasets": json.loads(cited)})
+        return self._versions_json[cited]
+
+    def build(self, question: dict[str, Any], answer: dict[str, Any], recorded_at: str | None = None) -> dict[str, Any]:
+        """The entry of `question` and `answer`, both plain JSON already (`plain`, or read back from JSON)."""
+        from ..web.attestation import identifier_of
+
+        versions_json, answer_json = self._versions_for(answer), canonical_plain(answer)
+        # The attestation's canonical JSON (`attestation.build`): {"answer", "question", "versions"}, keys
+        # sorted, so the three parts joined in that order are its very bytes.
+        att_sha = hashlib.sha256(b'{"answer":' + answer_json + b',"question":' + canonical_plain(question)
+                                 + b',"versions":' + versions_json + b"}").hexdigest()
+        public, facts = split_question(question)
+        kind = "dispositif" if question.get("kind") == "evaluate" else "locate"
+        trace = answer.get("trace") or {}
+        rule = trace.get("rule") or {}
+        if kind == "dispositif":
+            outcome, decision_date = answer.get("outcome"), (trace.get("decision_date") or {}).get("value")
+        else:
+            outcome, decision_date = answer.get("status"), answer.get("date") or question.get("date")
+        facts_json = canonical_plain(facts)
+        row = {
+            "recorded_at": recorded_at or now_utc(),
+            "attestation_id": identifier_of(att_sha),
+            "attestation_sha256": att_sha,
+            "kind": kind,
+            "served": self.served,
+            "channel": self.channel,
+            "dispositif": question.get("dispositif") if kind == "dispositif" else None,
+            "outcome": str(outcome),
+            "quartier": quartier_of(kind, answer),
+            "rule_id": rule.get("id"),
+            "rule_version": None if rule.get("version") is None else str(rule.get("version")),
+            "rule_sha256": rule.get("sha256"),
+            "data_sha256": self.data_sha256,
+            "decision_date": decision_date,
+            "question": canonical_plain(public).decode(),
+            "answer": canonical_plain(redact(answer, is_plain=True)).decode(),
+            "versions": versions_json.decode(),
+            "facts_sha256": hashlib.sha256(facts_json).hexdigest(),
+        }
+        full = lambda: {"facts": facts_json.decode(), "answer": answer_json.decode()}  # noqa: E731
+        personal = full if self.keep_facts is None else full() if self.keep_facts else None
+        return {"row": row, "personal": personal, "rule": {"id": rule.get("id"), "file": rule.get("file"),
+                                                           "sha256": rule.get("sha256")} if rule.get("sha256") else None}
 
 
 # The columns the chain covers (quartier is derived from the answer, so it needs no hash of its own).

@@ -163,8 +163,9 @@ class Register:
         return fn(*args)
 
     def _append_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        digests = [E.body_digest(item["row"]) for item in batch]  # the heavy hashing, outside the lock
-        personal_rows = [item["personal"]() for item in batch] if self.keep_facts else []
+        # The heavy hashing, outside the lock (a batch's entries come with it, hashed where the chunk was answered).
+        digests = [item.get("digest") or E.body_digest(item["row"]) for item in batch]
+        personal_rows = [_personal(item, self.keep_facts) for item in batch] if self.keep_facts else []
         self._archive_rules([item["rule"] for item in batch if item.get("rule")])
         if self.backend == "postgresql":
             first = self._append_postgresql(batch, digests, personal_rows)
@@ -395,6 +396,14 @@ def _day_after(day: str) -> str:
     import datetime as dt
 
     return (dt.date.fromisoformat(day[:10]) + dt.timedelta(days=1)).isoformat()
+
+
+def _personal(item: dict[str, Any], keep_facts: bool) -> dict[str, str]:
+    """The facts and full answer of a built entry (`entries.Builder`: serialised now, or already)."""
+    found = item["personal"]() if callable(item["personal"]) else item["personal"]
+    if found is None:  # built for a register that does not keep facts, then given to one that does
+        raise ValueError("entrée construite sans ses faits pour un registre qui les conserve")
+    return found
 
 
 def _entry(row) -> dict[str, Any]:

@@ -45,8 +45,12 @@ def build(question: dict[str, Any], answer: dict[str, Any], versions: dict[str, 
         "versions": {**versions, "datasets": datasets_in(answer.get("trace"))},
     }
     digest = hashlib.sha256(canonical_plain(body if is_plain else plain(body))).hexdigest()
-    short = "-".join(digest[i:i + 4] for i in range(0, 20, 4)).upper()
-    return {"identifier": f"QPV-{short}", "sha256": digest, **body}
+    return {"identifier": identifier_of(digest), "sha256": digest, **body}
+
+
+def identifier_of(digest: str) -> str:
+    """The printed identifier of an attestation whose canonical JSON hashes to `digest`."""
+    return "QPV-" + "-".join(digest[i:i + 4] for i in range(0, 20, 4)).upper()
 
 
 def flat_facts(facts: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -139,7 +139,7 @@ class BatchRecording:
     `on_chunk` appends them, chunk by chunk as the batch goes (`store.BULK_ROWS` per transaction), before the
     chunk is written to the resume journal. A batch killed midway has recorded the chunks it finished, each
     one whole or absent; `--resume` answers and records the others (the chunk that was being journaled when
-    the process died may then be recorded twice: docs/register.md)."""
+    the process died may then be recorded twice: docs/register.md, « Entrée écrite deux fois »)."""
 
     def __init__(self, register):
         from ..web.engine import DomainEngine

@@ -1,9 +1,12 @@
 """`qpv batch … --record`: one entry per input row, written in bulk, each row re-checkable."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from eligibility.register import Register
 from eligibility.register.recheck import recheck
@@ -69,3 +72,81 @@ def test_unreachable_register_refuses_the_batch_before_work(tmp_path):
                                    "--no-progress"])
     assert out.exit_code == 1 and "registre injoignable" in out.output
     assert not (tmp_path / "out.csv").exists()
+
+
+# Rows whose entries are compared with the entry of the same question answered alone: points in and around
+# quartiers of Montauban and Toulouse, with the row's own date.
+def _points_file(path, points) -> None:
+    path.write_text("id,lon,lat,date\n" + "".join(f"{i},{lon},{lat},{d}\n" for i, (lon, lat, d) in enumerate(points)),
+                    encoding="utf-8")
+
+
+CHAINED_CONTENT = ("attestation_id", "attestation_sha256", "kind", "served", "channel", "dispositif", "outcome",
+                   "quartier", "rule", "data_sha256", "decision_date", "question", "answer", "versions", "facts_sha256",
+                   "facts_kept")
+
+
+def _recorded(url: str) -> list[dict]:
+    reg = Register(url)
+    assert reg.verify_chain()["ok"]
+    return [{k: e[k] for k in CHAINED_CONTENT} for e in (reg.get(str(s["id"])) for s in reg.list())]
+
+
+def test_recorded_batch_is_the_same_with_one_or_two_workers(tmp_path, any_url, monkeypatch):
+    """Entries built in the forked workers (3 chunks over 2 processes) are those built in one process, in the
+    input's order, on both backends; every row re-checks."""
+    from eligibility.batch import pool
+
+    monkeypatch.setattr(pool, "MIN_ROWS", 0)  # the pool even for these few rows
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    points = [(round(float(lon), 6), round(float(lat), 6), f"2025-0{1 + i % 9}-1{i % 10}")
+              for i, (lon, lat) in enumerate(zip(rng.uniform(1.30, 1.45, 45), rng.uniform(43.55, 44.05, 45)))]
+    points[7] = ("pas un nombre", "43.6", "2025-01-01")  # an error row is recorded too
+    data = tmp_path / "points.csv"
+    _points_file(data, points)
+    urls = {1: f"sqlite:///{tmp_path / 'one.sqlite3'}", 2: any_url}
+    for workers, url in urls.items():
+        out = CliRunner().invoke(qpv, ["batch", "locate", str(data), "-o", str(tmp_path / f"out{workers}.csv"), "--record",
+                                       "--register", url, "--no-progress", "--workers", str(workers), "--chunk-size", "15"])
+        assert out.exit_code == 0, out.output
+    one, two = _recorded(urls[1]), _recorded(urls[2])
+    assert len(one) == len(points) and one == two
+    assert one[7]["outcome"] == "error"
+    reg = Register(urls[2])
+    for e in reg.list()[:3]:
+        row = points[e["id"] - 1]
+        assert recheck(reg, str(e["id"]), {"lon": row[0], "lat": row[1]})["reproduced"]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(points=st.lists(st.tuples(st.floats(1.30, 1.45), st.floats(43.55, 44.05), st.dates(dt.date(2015, 1, 1),
+                                                                                          dt.date(2026, 12, 31))),
+                       min_size=1, max_size=6))
+def test_batch_entry_is_the_entry_of_the_row_answered_alone(tmp_path, points):
+    """Each batch entry (built per chunk, the versions' JSON shared) is byte for byte the entry of the same
+    question answered and recorded alone (`entries.build`, as `qpv locate --record` does)."""
+    from eligibility.register import entries as E
+    from eligibility.register.recording import locate_question
+    from eligibility.web.engine import DomainEngine
+
+    from .conftest import versions
+
+    points = [(round(lon, 6), round(lat, 6), d) for lon, lat, d in points]
+    folder = tmp_path / f"case{len(list(tmp_path.iterdir()))}"
+    folder.mkdir()
+    _points_file(folder / "points.csv", points)
+    url = f"sqlite:///{folder / 'register.sqlite3'}"
+    out = CliRunner().invoke(qpv, ["batch", "locate", str(folder / "points.csv"), "-o", str(folder / "out.csv"),
+                                   "--record", "--keep-facts", "--register", url, "--no-progress", "--chunk-size", "4"])
+    assert out.exit_code == 0, out.output
+    recorded = _recorded(url)
+    assert len(recorded) == len(points)
+    engine = DomainEngine()
+    for entry, (lon, lat, day) in zip(recorded, points):
+        alone = E.build(locate_question(day, lon=lon, lat=lat), engine.locate(lon, lat, day), versions(),
+                        served="answer", channel="batch")["row"]
+        got = {**entry, "question": E.canonical(entry["question"]).decode(), "answer": E.canonical(entry["answer"]).decode(),
+               "versions": E.canonical(entry["versions"]).decode()}
+        assert {k: got[k] for k in alone if k in got} == {k: alone[k] for k in alone if k in got}

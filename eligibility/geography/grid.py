@@ -132,3 +132,69 @@ def build(polygons: np.ndarray, boundaries: np.ndarray, *, cell: float, margin: 
     labels[quiet[n_hits > 1]] = CROSSING  # overlapping polygons: let the exact test decide
     keep = labels != CLEAR
     return Grid(float(x0), float(y0), float(cell), float(margin), ny, keys[keep], labels[keep].astype(np.int32))
+
+
+@dataclass(frozen=True)
+class StackedGrids:
+    """Several grids (one per département) as dense blocks of labels in one array, so that one vectorised
+    lookup answers points of any of them: where `Grid.lookup` searches sorted keys grid by grid, a point
+    here costs a few gathers. Grid k's block covers the box of its stored cells; a point outside the block,
+    or in a cell the grid does not store, is CLEAR, as in `Grid.lookup` (same arithmetic, same answers).
+    A point of no grid (which < 0, or a grid given as None) reads CROSSING: the caller tests it exactly."""
+
+    params: np.ndarray   # (m, 4) float: x0, y0, cell, ny of each grid (as in `Grid`)
+    blocks: np.ndarray   # (m, 5) int64: first ix, first iy, columns, rows of the block, offset in `labels`
+    labels: np.ndarray   # int16: block k column-major, labels[offset + (ix - ix0) * rows + (iy - iy0)]
+
+    @classmethod
+    def stack(cls, grids: list[Grid | None]) -> StackedGrids:
+        params = np.zeros((len(grids), 4))
+        blocks = np.zeros((len(grids), 5), np.int64)
+        parts, offset = [], 0
+        for k, g in enumerate(grids):
+            blocks[k, 4] = offset
+            if g is None:
+                params[k] = (0.0, 0.0, 1.0, 0.0)  # ny = 0: no point is ever in this grid
+                blocks[k, 2:4] = -1  # marks "no grid": CROSSING
+                continue
+            if len(g.labels) and (g.labels.max() > np.iinfo(np.int16).max):
+                raise ValueError("more areas than int16 labels can hold")
+            params[k] = (g.x0, g.y0, g.cell, g.ny)
+            if not len(g.keys):
+                continue
+            ix, iy = g.keys // g.ny, g.keys % g.ny
+            ix0, iy0 = ix.min(), iy.min()
+            cols, rows = ix.max() - ix0 + 1, iy.max() - iy0 + 1
+            block = np.full(cols * rows, CLEAR, np.int16)
+            block[(ix - ix0) * rows + (iy - iy0)] = g.labels
+            blocks[k, :4] = (ix0, iy0, cols, rows)
+            parts.append(block)
+            offset += len(block)
+        labels = np.concatenate(parts) if parts else np.zeros(0, np.int16)
+        return cls(params, blocks, labels)
+
+    def lookup(self, which: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """CLEAR, CROSSING or the polygon index of grid `which[i]` for each point i (vectorised)."""
+        which = np.asarray(which, dtype=np.int64)
+        some = which >= 0
+        w = np.where(some, which, 0)
+        x0, y0, cell, ny = (self.params[w, j] for j in range(4))
+        ix0, iy0, cols, rows, offset = (self.blocks[w, j] for j in range(5))
+        with np.errstate(invalid="ignore"):
+            ix = np.floor((np.asarray(x, dtype=float) - x0) / cell)  # the arithmetic of `Grid.lookup`
+            iy = np.floor((np.asarray(y, dtype=float) - y0) / cell)
+            ix -= ix0
+            iy -= iy0
+            inside = (ix >= 0) & (iy >= 0) & (ix < cols) & (iy < rows)  # NaN compares False
+        pos = offset + np.where(inside, ix * rows + iy, 0).astype(np.int64)
+        out = np.where(inside, self.labels[np.minimum(pos, max(len(self.labels) - 1, 0))] if len(self.labels)
+                       else np.int16(CLEAR), np.int16(CLEAR)).astype(np.int32)
+        out[~some | (cols < 0)] = CROSSING
+        return out
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        return {f"{prefix}_params": self.params, f"{prefix}_blocks": self.blocks, f"{prefix}_labels": self.labels}
+
+    @classmethod
+    def from_arrays(cls, arrays, prefix: str) -> StackedGrids:
+        return cls(arrays[f"{prefix}_params"], arrays[f"{prefix}_blocks"], arrays[f"{prefix}_labels"])

@@ -27,6 +27,7 @@ COMMUNE_CELL_M = 200.0
 SNAP_BY_PIECES = 200          # from this many points off a coast, nearby areas come from their boundary segments
 SMALL_BATCH = 2000            # up to this many points, nearest boundaries come from an STRtree query
 DENSIFY_M = 50.0              # boundary vertices at most this far apart: nearest vertex bounds the nearest segment
+FAR_SORT_CELL_M = 2000.0      # far points are queried cell by cell (memory locality of the KD-tree)
 
 
 def _project(geoms: np.ndarray, epsg: int) -> np.ndarray:
@@ -129,6 +130,11 @@ class QuartierIndex:
         out_q[answered], out_d[answered] = cell_q[answered], cell_d[answered]
         todo = np.flatnonzero(~answered)
         if len(todo):
+            # queries in the order of coarse cells: neighbouring points walk the same branches of the
+            # tree while they are in the CPU cache (about twice as fast as random order; same answers)
+            cell = FAR_SORT_CELL_M
+            ix, iy = np.floor(x[todo] / cell), np.floor(y[todo] / cell)
+            todo = todo[np.argsort(ix * 1e6 + iy, kind="stable")]
             out_q[todo], out_d[todo] = self._nearest_by_vertices(x[todo], y[todo])
         return out_q, out_d
 
@@ -263,20 +269,26 @@ class AreaIndex:
             out[out == grid.CLEAR] = grid.CROSSING  # the grid cannot tell "within snap_m": test exactly
         todo = np.flatnonzero(out == grid.CROSSING)
         if len(todo):
-            pts = shapely.points(x[todo], y[todo])
-            pi, ai = self.tree.query(pts)  # envelopes; exact test on the prepared polygons
-            hit = shapely.intersects(self.polygons[ai], pts[pi])
-            pi, ai = pi[hit], ai[hit]
-            found = np.full(len(todo), -1, dtype=np.int64)
-            found[pi[::-1]] = ai[::-1]  # deterministic: the lowest area index wins on shared edges
-            miss = np.flatnonzero(found < 0)
-            if len(miss) and snap_m > 0:  # off a simplified coast: the nearest area within snap_m, if any
-                mi, ai2, d = self._areas_within(pts[miss], snap_m)
-                order = np.lexsort((ai2, d, mi))
-                first = order[np.concatenate([[True], mi[order][1:] != mi[order][:-1]])] if len(order) else order
-                found[miss[mi[first]]] = ai2[first]
-            out[todo] = found
+            out[todo] = self.locate_exactly(x[todo], y[todo], snap_m)
         return out.astype(np.int64)
+
+    def locate_exactly(self, x: np.ndarray, y: np.ndarray, snap_m: float = COAST_SNAP_M) -> np.ndarray:
+        """`locate` without a grid: exact tests on every point."""
+        found = np.full(len(x), -1, dtype=np.int64)
+        if not len(x):
+            return found
+        pts = shapely.points(x, y)
+        pi, ai = self.tree.query(pts)  # envelopes; exact test on the prepared polygons
+        hit = shapely.intersects(self.polygons[ai], pts[pi])
+        pi, ai = pi[hit], ai[hit]
+        found[pi[::-1]] = ai[::-1]  # deterministic: the lowest area index wins on shared edges
+        miss = np.flatnonzero(found < 0)
+        if len(miss) and snap_m > 0:  # off a simplified coast: the nearest area within snap_m, if any
+            mi, ai2, d = self._areas_within(pts[miss], snap_m)
+            order = np.lexsort((ai2, d, mi))
+            first = order[np.concatenate([[True], mi[order][1:] != mi[order][:-1]])] if len(order) else order
+            found[miss[mi[first]]] = ai2[first]
+        return found
 
 
 def _read_features(src: datasets.Source) -> list[dict]:
@@ -351,9 +363,48 @@ def commune_grid(dep: str) -> grid.Grid | None:
         return None
     _, entry, zone = _communes_entry(dep)
     a = cache.cached(f"communes-grid-{dep}", cache.key(entry.sha256, str(zone.epsg), str(COMMUNE_CELL_M)),
-                     lambda: grid.build(ci.polygons, shapely.boundary(ci.polygons), cell=COMMUNE_CELL_M, margin=0.0).to_arrays("grid"),
-                     sources=[datasets.source("communes_geo", entry.path)])
+                     lambda: _commune_grid(ci).to_arrays("grid"), sources=[datasets.source("communes_geo", entry.path)])
     return grid.Grid.from_arrays(a, "grid")
+
+
+def _commune_grid(ci: AreaIndex) -> grid.Grid:
+    return grid.build(ci.polygons, shapely.boundary(ci.polygons), cell=COMMUNE_CELL_M, margin=0.0)
+
+
+@dataclass(frozen=True)
+class CommuneCells:
+    """The commune grids of every département stacked (`grid.StackedGrids`, indexed by the position in
+    `territories.dep_table()`), with every commune's code and name in one table: a large batch reads the
+    commune of most points with one lookup for all départements, and tests exactly only the others."""
+
+    grids: grid.StackedGrids
+    first: np.ndarray   # int64: département k's communes are codes[first[k]:first[k + 1]]
+    codes: np.ndarray   # object: Python strings (taking rows copies references)
+    names: np.ndarray
+
+
+@functools.cache
+def commune_cells() -> CommuneCells:
+    """Built once from the communes files (about a minute), cached; `qpv data prepare` builds it."""
+    from .territories import dep_table
+
+    deps = [d for d in dep_table()[0] if d]
+    entries = {d: _communes_entry(d)[1] for d in deps}
+    present = [d for d in deps if entries[d] is not None]
+
+    def build():
+        stacked = grid.StackedGrids.stack([_commune_grid(commune_index(d)) if entries[d] is not None else None
+                                           for d in deps])
+        codes = [commune_index(d).codes if entries[d] is not None else np.zeros(0, str) for d in deps]
+        names = [commune_index(d).names if entries[d] is not None else np.zeros(0, str) for d in deps]
+        first = np.concatenate([[0], np.cumsum([len(c) for c in codes])]).astype(np.int64)
+        return {**stacked.to_arrays("cells"), "first": first, "codes": np.concatenate(codes).astype(str),
+                "names": np.concatenate(names).astype(str)}
+
+    a = cache.cached("communes-cells", cache.key(*(f"{d}:{entries[d].sha256}" for d in present), str(COMMUNE_CELL_M)),
+                     build, sources=[datasets.source("communes_geo", entries[d].path) for d in present])
+    return CommuneCells(grid.StackedGrids.from_arrays(a, "cells"), a["first"], a["codes"].astype(object),
+                        a["names"].astype(object))
 
 
 # -- grids in WGS84 degrees (degree_grid.py): large batches answer most points without projecting them --
@@ -432,6 +483,8 @@ def prepare_all() -> list[str]:
             quartier_index(rule.dataset_id, zone.name).boundary_cells  # distances in large batches
             quartier_degree_grid(rule.dataset_id, zone.name)
             ready.append(f"quartiers {rule.dataset_id} {zone.name}")
+    commune_cells()  # communes of large batches
+    ready.append("communes")
     return ready
 
 
@@ -454,6 +507,7 @@ def load_all(communes: bool = False, distances: bool = False) -> None:
                 if distances:
                     qi.boundary_cells
     if communes:
+        commune_cells()
         for dep in territories.dep_table()[0]:
-            if dep and commune_index(dep) is not None:
-                commune_grid(dep)
+            if dep:
+                commune_index(dep)  # polygons for the exact tests near commune boundaries

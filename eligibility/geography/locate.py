@@ -239,14 +239,22 @@ class LocateResult:
         code = np.full(len(self), None, dtype=object)
         name = np.full(len(self), None, dtype=object)
         dep_codes = territories.dep_table()[0]
-        for (d,), rows in _groups(self.dep_idx):
-            if d < 0:
-                continue
+        dep = _int(self.dep_idx)
+        todo = np.flatnonzero(dep >= 0)
+        if len(todo) >= index.SMALL_BATCH:
+            # the stacked grids of every département: most points in one lookup; exact tests for the others
+            cells = index.commune_cells()
+            lab = cells.grids.lookup(dep[todo], self.x[todo], self.y[todo])
+            known = lab >= 0
+            at = cells.first[dep[todo[known]]] + lab[known]
+            code[todo[known]], name[todo[known]] = cells.codes[at], cells.names[at]
+            todo = todo[~known]
+        for (d,), rows in _groups(dep[todo]):
+            rows = todo[rows]
             ci = index.commune_index(dep_codes[d])
             if ci is None:
                 continue
-            g = index.commune_grid(dep_codes[d]) if len(rows) >= index.SMALL_BATCH else None
-            k = ci.locate(self.x[rows], self.y[rows], area_grid=g)
+            k = ci.locate_exactly(self.x[rows], self.y[rows])
             ok = k >= 0
             codes, names = ci.labels
             code[rows[ok]], name[rows[ok]] = codes[k[ok]], names[k[ok]]

@@ -10,6 +10,7 @@ def test_prepare_readies_every_vintage_and_zone_with_contours():
     assert "quartiers qp2024 metropole" in ready
     assert "quartiers qp2015_occitanie metropole" in ready
     assert "départements reunion" in ready
+    assert "communes" in ready  # the stacked commune grids of large batches
     # QP2015 is bundled for metropolitan France only: no overseas index is claimed for it
     assert not any(name.startswith("quartiers qp2015_occitanie") and not name.endswith("metropole") for name in ready)
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import BadInput
 from .dialect import CsvDialect, sniff
-from .records import MAX_RECORD_LINES, split_records
+from .records import _NL, MAX_RECORD_LINES, split_records
 
 READ_BYTES = 8 << 20
 
@@ -36,19 +36,37 @@ class Position:
 
 @dataclass
 class Chunk:
-    """Rows `first_row` … `first_row + n_rows - 1`, not yet parsed (parsing runs where the job runs)."""
+    """Rows `first_row` … `first_row + n_rows - 1`, not yet parsed (parsing runs where the job runs).
+
+    A chunk cut by the fast path (`CsvSource.chunks`: lines without quotes, CR or blank line) is checked
+    where it is parsed: `errors` and `lines` are known once Arrow has read its text, or, for a chunk with a
+    broken line, once the tolerant splitter (`records.split_records`) has, giving the rows it would have given."""
 
     index: int
     first_row: int
     n_rows: int
-    errors: np.ndarray                    # per row: None or the French message of a broken record
+    row_errors: np.ndarray | None         # per row: None or the French message of a broken record; None: unchecked
     columns: tuple[str, ...]
     text: bytes | None = None             # CSV: the good records (UTF-8), parsed by `frame()`
     separator: str = ","
     table: object = None                  # Parquet: a pyarrow Table of the rows
     next: Position | None = None
-    lines: np.ndarray | None = field(default=None, repr=False)  # CSV physical line of each row (1-based)
+    row_lines: np.ndarray | None = field(default=None, repr=False)  # CSV physical line of each row (1-based)
+    first_line: int = 0                   # CSV, unchecked chunk: physical line of its first row
+    encoding_label: str = "UTF-8"         # unchecked chunk: named by the message of a row with invalid bytes
     parsed: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # `frame()`, once computed
+
+    @property
+    def errors(self) -> np.ndarray:
+        if self.row_errors is None:
+            self.frame()
+        return self.row_errors
+
+    @property
+    def lines(self) -> np.ndarray | None:
+        if self.row_errors is None:
+            self.frame()
+        return self.row_lines
 
     def frame(self) -> pd.DataFrame:
         """The well-formed rows as a DataFrame (CSV: strings as written; Parquet: native types)."""
@@ -64,29 +82,49 @@ class Chunk:
         keep = ~np.isin(good, rows)
         errors = self.errors.copy()
         errors[rows] = messages
-        return replace(self, errors=errors, parsed=frame[keep].reset_index(drop=True))
+        return replace(self, row_errors=errors, parsed=frame[keep].reset_index(drop=True))
 
     def _parse(self) -> pd.DataFrame:
         if self.table is not None:
             return self.table.to_pandas()
-        n_good = int(np.equal(self.errors, None).sum())
+        if self.row_errors is None:  # fast-path chunk: every line a record, if Arrow reads them all
+            table = self._arrow(self.n_rows)
+            if table is not None:
+                self.row_errors = np.full(self.n_rows, None, dtype=object)
+                self.row_lines = np.arange(self.first_line, self.first_line + self.n_rows)
+                return table.to_pandas()
+            self._split_tolerantly()
+        n_good = int(np.equal(self.row_errors, None).sum())
         if n_good == 0:
             return pd.DataFrame({c: pd.Series([], dtype="str") for c in self.columns})
+        table = self._arrow(n_good)
+        return table.to_pandas() if table is not None else self._frame_record_by_record()
+
+    def _arrow(self, n_rows: int):
+        """The text read by Arrow's C++ reader, every cell as text exactly as written; None unless it gives
+        `n_rows` rows (a record with the wrong number of fields or bytes that are not UTF-8 make it refuse)."""
         import pyarrow as pa
         import pyarrow.csv as pa_csv
 
-        try:  # Arrow's C++ reader: every cell as text, exactly as written
+        try:
             table = pa_csv.read_csv(
                 io.BytesIO(self.text),
                 read_options=pa_csv.ReadOptions(column_names=list(self.columns), use_threads=False),
                 parse_options=pa_csv.ParseOptions(delimiter=self.separator, newlines_in_values=True),
                 convert_options=pa_csv.ConvertOptions(column_types={c: pa.string() for c in self.columns},
                                                       strings_can_be_null=False, quoted_strings_can_be_null=False))
-            if table.num_rows == n_good:
-                return table.to_pandas()
         except (pa.ArrowInvalid, ValueError):
-            pass
-        return self._frame_record_by_record()
+            return None
+        return table if table.num_rows == n_rows else None
+
+    def _split_tolerantly(self) -> None:
+        """A fast-path chunk Arrow refused: its lines through the tolerant splitter, which finds the broken ones
+        (its lines hold no quote, so each is one record, as the splitter would have cut them in the file)."""
+        recs = split_records(self.text, sep=self.separator, ncols=len(self.columns), encoding="utf-8",
+                             encoding_label=self.encoding_label, limit=self.n_rows, at_eof=True)
+        assert recs.n_rows == self.n_rows, (recs.n_rows, self.n_rows)
+        self.row_errors, self.text = recs.errors, recs.good_text
+        self.row_lines = recs.lines + self.first_line
 
     def _frame_record_by_record(self) -> pd.DataFrame:
         """Rare path: quotes that pandas reads differently (e.g. a quote inside an unquoted field)."""
@@ -94,16 +132,16 @@ class Chunk:
             rows = list(csv.reader(io.StringIO(self.text.decode("utf-8"), newline=""), delimiter=self.separator))
         except csv.Error:
             rows = None
-        good = np.flatnonzero(np.equal(self.errors, None))
+        good = np.flatnonzero(np.equal(self.row_errors, None))
         if rows is None or len(rows) != len(good):
             # cannot align safely: report every record of the chunk rather than guess
             for i in good:
-                self.errors[i] = "ligne illisible (guillemets incohérents dans ce bloc de lignes)"
+                self.row_errors[i] = "ligne illisible (guillemets incohérents dans ce bloc de lignes)"
             return pd.DataFrame({c: pd.Series([], dtype="str") for c in self.columns})
         keep = []
         for i, r in zip(good, rows):
             if len(r) != len(self.columns):
-                self.errors[i] = f"{len(r)} champs au lieu de {len(self.columns)} (séparateur « {self.separator} »)"
+                self.row_errors[i] = f"{len(r)} champs au lieu de {len(self.columns)} (séparateur « {self.separator} »)"
             else:
                 keep.append(r)
         return pd.DataFrame(keep, columns=list(self.columns), dtype="str")
@@ -146,19 +184,59 @@ class CsvSource:
                     if pieces:
                         buf = buf + b"".join(pieces)
                         pieces = []
+                    chunk, consumed = self._fast_chunk(buf, size, eof, pos, index)
+                    if chunk is not None:
+                        lines_consumed = chunk.n_rows
+                        break
                     recs = split_records(buf, sep=d.separator, ncols=len(d.header), encoding=d.encoding,
                                          encoding_label=d.encoding_label, limit=size, at_eof=eof)
                     if recs.n_rows == size or eof:
+                        consumed, lines_consumed = recs.consumed, recs.lines_consumed
+                        if recs.n_rows:
+                            chunk = Chunk(index, pos.row, recs.n_rows, recs.errors, d.header, text=recs.good_text,
+                                          separator=d.separator, row_lines=recs.lines + pos.line)
                         break
                     need = n_nl + size  # multi-line records used lines up: read further
-                if recs.n_rows == 0:
+                if chunk is None:
                     return
-                nxt = Position(pos.offset + recs.consumed, pos.row + recs.n_rows, pos.line + recs.lines_consumed)
-                yield Chunk(index, pos.row, recs.n_rows, recs.errors, d.header, text=recs.good_text,
-                            separator=d.separator, next=nxt, lines=recs.lines + pos.line)
-                n_nl -= buf.count(b"\n", 0, recs.consumed)
-                buf = buf[recs.consumed:]
+                nxt = Position(pos.offset + consumed, pos.row + chunk.n_rows, pos.line + lines_consumed)
+                chunk.next = nxt
+                yield chunk
+                n_nl -= buf.count(b"\n", 0, consumed)
+                buf = buf[consumed:]
                 pos, index = nxt, index + 1
+
+    def _fast_chunk(self, buf: bytes, size: int, eof: bool, pos: Position, index: int) -> tuple[Chunk | None, int]:
+        """(chunk, bytes it uses): the next `size` lines as an unchecked chunk when each is surely one record:
+        UTF-8, no quote (no multi-line field, no quoting to read), no CR, no blank line (nor blank lines ending
+        the file). Else (None, 0): the tolerant splitter cuts the chunk."""
+        d = self.dialect
+        if d.encoding != "utf-8" or not buf:
+            return None, 0
+        nl = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8, count=min(len(buf), _guess(buf, size))) == _NL)
+        if len(nl) < size and len(nl) < buf.count(b"\n"):
+            nl = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == _NL)
+        if len(nl) >= size:
+            end = int(nl[size - 1]) + 1
+        elif eof:
+            end = len(buf)  # the last lines of the file (the very last one may lack its line break)
+        else:
+            return None, 0
+        text = buf[:end]
+        if b'"' in text or b"\r" in text or b"\n\n" in text or text.startswith(b"\n"):
+            return None, 0
+        n_rows = min(len(nl), size)
+        if not text.endswith(b"\n"):  # the file's last line, without its line break
+            text, n_rows = text + b"\n", n_rows + 1
+        return Chunk(index, pos.row, n_rows, None, d.header, text=text, separator=d.separator, first_line=pos.line,
+                     encoding_label=d.encoding_label), end
+
+
+def _guess(buf: bytes, size: int) -> int:
+    """Bytes that likely hold `size` lines, from the first lines' length (scanning all of `buf` costs more)."""
+    sample = buf[: 1 << 16]
+    per_line = len(sample) / max(sample.count(b"\n"), 1)
+    return int(size * per_line * 1.25) + (1 << 16)
 
 
 class ParquetSource:

@@ -1,0 +1,76 @@
+"""The fast reader (issue 13: Arrow straight on the file's lines, no record splitter) gives, chunk by chunk,
+the rows, errors, lines and resume positions of the tolerant reader, whatever the file holds: broken lines,
+a BOM, `;`, decimal commas, quoted line breaks, CRLF, bytes that are not UTF-8, a missing last line break."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from eligibility.batch.sources import CsvSource
+
+from test_parallel import KINDS, _csv
+
+CLEAN = ["1;2,5;3", "x;y;z", "é;;", ";;"]
+BROKEN = ["1;2", "1;2;3;4", "", "bad\xff;1;2", "a\rb;1;2", '1;"deux\nlignes";3', '1;"jamais fermé;3']
+
+
+def _tolerant_chunks(path, size):
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(CsvSource, "_fast_chunk", lambda *a, **k: (None, 0))
+        return _read(CsvSource(path), size)
+
+
+def _read(source, size):
+    out = []
+    for chunk in source.chunks(size):
+        unchecked = chunk.row_errors is None
+        frame = chunk.frame()
+        out.append({"unchecked": unchecked, "rows": (chunk.first_row, chunk.n_rows), "next": chunk.next,
+                    "errors": list(chunk.errors), "lines": np.asarray(chunk.lines).tolist(),
+                    "frame": (list(frame.columns), frame.astype(object).values.tolist())})
+    return out
+
+
+def _same(fast, slow):
+    assert len(fast) == len(slow)
+    for f, s in zip(fast, slow):
+        assert {k: v for k, v in f.items() if k != "unchecked"} == {k: v for k, v in s.items() if k != "unchecked"}
+
+
+def _write(tmp_path_factory, data: bytes):
+    p = tmp_path_factory.mktemp("fast") / "in.csv"
+    p.write_bytes(data)
+    return p
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(CLEAN + BROKEN), min_size=1, max_size=30), st.integers(1, 9), st.booleans(),
+       st.booleans(), st.booleans())
+def test_fast_and_tolerant_readers_give_the_same_chunks(tmp_path_factory, lines, size, bom, crlf, last_break):
+    body = ("\n".join(lines) + ("\n" if last_break else "")).encode().replace("\xff".encode(), b"\xff")
+    data = ("\ufeff" if bom else "").encode() + b"a;b;c\n" + body
+    if crlf:
+        data = data.replace(b"\n", b"\r\n")
+    path = _write(tmp_path_factory, data)
+    _same(_read(CsvSource(path), size), _tolerant_chunks(path, size))
+
+
+FILES = st.tuples(st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 50)), min_size=1, max_size=40),
+                  st.sampled_from([";", ","]), st.booleans(), st.booleans())
+
+
+@settings(max_examples=30, deadline=None)
+@given(FILES, st.integers(1, 12))
+def test_fast_and_tolerant_readers_agree_on_the_batch_test_files(tmp_path_factory, spec, size):
+    path = _write(tmp_path_factory, _csv(*spec).encode("utf-8"))
+    _same(_read(CsvSource(path), size), _tolerant_chunks(path, size))
+
+
+def test_clean_lines_take_the_fast_path_and_a_broken_one_is_found_where_it_is_parsed(tmp_path_factory):
+    lines = ["1;2,5;3"] * 5 + ["1;2"] + ["4;5;6"] * 3 + ['"q";1;2'] + ["7;8;9"] * 3
+    path = _write(tmp_path_factory, ("a;b;c\n" + "\n".join(lines)).encode())  # no final line break
+    fast = _read(CsvSource(path), 3)
+    assert [c["unchecked"] for c in fast] == [True, True, True, False, True]  # the quoted line: tolerant cut
+    assert fast[1]["errors"][2].startswith("2 champs au lieu de 3") and fast[1]["lines"] == [5, 6, 7]
+    assert fast[3]["rows"] == (10, 3) and fast[3]["frame"][1][0] == ["q", "1", "2"]
+    assert fast[4]["rows"] == (13, 1) and fast[4]["frame"][1] == [["7", "8", "9"]] and fast[4]["lines"] == [14]
+    _same(fast, _tolerant_chunks(path, 3))

@@ -5,10 +5,9 @@ Columns are the dotted fact paths of the rule file (places as `employee.residenc
 fact's declared type: decimal comma in numbers, JJ/MM/AAAA dates, stray spaces around codes. A value
 that still does not fit is reported by the engine against its row (outcome `error`), never defaulted.
 
-Reasons, missing inputs and ambiguities are columns, not per-row calls: rows that share the same
-column results (each condition's true/false/unknown, which facts are known, geography statuses,
-parameter periods) share the same lists, so the engine's own per-row functions run once per distinct
-pattern (a handful per chunk) and the answer is broadcast to its rows.
+Reasons, missing inputs and ambiguities are columns, not per-row calls: the engine's `blame` finds the
+missing facts, ambiguous places and unknown parameters of every undetermined row at once (boolean masks), and
+each text is built once per distinct combination of what it prints, then broadcast to its rows.
 """
 from __future__ import annotations
 
@@ -188,19 +187,16 @@ def _group(columns: list[np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.
     return first, groups
 
 
-def _param_keys(frame) -> list[np.ndarray]:
-    """Per parameter: the period index where its value is unknown (what an ambiguity would cite), else -1."""
-    keys = []
-    for name in sorted(frame.ctx.param_idx):
-        idx = np.asarray(frame.ctx.param_idx[name])
-        items = frame.rule.params[name].items
-        unknown = np.array([it.value is None for it in items] + [True], dtype=bool)  # one per period, not per row
-        keys.append(np.where(unknown[np.where(idx >= 0, idx, len(items))], idx, -1))
-    return keys
+def _texts(masks: list[np.ndarray], rows: np.ndarray, text) -> np.ndarray:
+    """One text per row of `rows`, from which of `masks` (boolean arrays over `rows`) hold on it:
+    `text(j)` runs once per distinct combination, on its first position j, and is broadcast."""
+    first, groups = _group(masks, np.arange(len(rows)))
+    return np.asarray([text(int(j)) for j in first], dtype=object)[groups]
 
 
 def row_details(frame) -> dict[str, np.ndarray]:
-    """reasons, missing_inputs, ambiguities and error as columns (see the module docstring)."""
+    """reasons, missing_inputs and ambiguities as columns, computed once per distinct combination of
+    what they print (see the module docstring), and error."""
     n = frame.n
     out = {k: np.full(n, None, dtype=object) for k in ("reasons", "missing_inputs", "ambiguities", "error")}
     if n == 0:
@@ -210,33 +206,35 @@ def row_details(frame) -> dict[str, np.ndarray]:
     if frame.errors:
         rows = np.fromiter(sorted(frame.errors), dtype=np.int64)
         out["error"][rows] = [frame.error(int(i)) for i in rows]  # error path only
-    # reasons: a function of each condition's (known, value) only
-    cond_keys = [final.known * 2 + final.value for _, _, final, _, _ in frame.results]
+    # reasons of a not-eligible row: the conditions known false, in the rule's order
     failed = np.flatnonzero(code == 1)
     if len(failed):
-        first, groups = _group(cond_keys, failed)
-        texts = [LIST_SEPARATOR.join(r["condition"] for r in frame.reasons(int(i))) or None for i in first]
-        out["reasons"][failed] = np.asarray(texts, dtype=object)[groups]
-    # missing inputs and ambiguities: only rows kept open by an unknown condition or required amount
-    open_ = np.zeros(n, dtype=bool)
-    for _, _, final, _, _ in frame.results:
-        open_ |= ~final.known
-    open_ |= code == 2
-    rows = np.flatnonzero(open_ & ((code == 1) | (code == 2)))
+        conditions = [cond.id for cond, _, _, _, _ in frame.results]
+        falses = [(final.known & ~final.value)[failed] for _, _, final, _, _ in frame.results]
+        out["reasons"][failed] = _texts(falses, failed, lambda j: LIST_SEPARATOR.join(
+            c for c, f in zip(conditions, falses) if f[j]) or None)
+    # missing inputs and ambiguities: only undetermined rows have open items
+    rows = np.flatnonzero(code == 2)
     if len(rows):
-        keys = [code] + cond_keys + [col.known for _, _, _, col in frame.amount_cols.values()]
-        keys += [ctx.cols[p].known for p in sorted(ctx.cols)] + [ctx.places[p].known for p in sorted(ctx.places)]
-        keys.append(ctx.decision_date.known)
-        for k in sorted(ctx.geo):
-            g = ctx.geo[k]
-            keys += [g.asked, np.asarray(g.status, dtype=object), g.col("in_overseas").known]
-        keys += _param_keys(frame)
-        first, groups = _group(keys, rows)
-        missing, ambig = [], []
-        for i in first:  # one call per distinct pattern of column results
-            missing.append(LIST_SEPARATOR.join(frame.missing(int(i))) or None)
-            ambig.append(LIST_SEPARATOR.join(f"{a.get('fact') or a.get('parameter')}:{a['status']}"
-                                             for a in frame.ambiguities(int(i))) or None)
-        out["missing_inputs"][rows] = np.asarray(missing, dtype=object)[groups]
-        out["ambiguities"][rows] = np.asarray(ambig, dtype=object)[groups]
+        facts, geo, params = frame.blame(rows)
+        names = sorted(facts)
+        masks = [facts[k] for k in names]
+        out["missing_inputs"][rows] = _texts(masks, rows, lambda j: LIST_SEPARATOR.join(
+            k for k, m in zip(names, masks) if m[j]) or None)
+        # what an ambiguity prints: the geography status or parameter period behind each blamed key
+        geo_keys, param_keys = sorted(geo), sorted(params)
+        keys = [geo[k] for k in geo_keys] + [params[k] for k in param_keys] + [ctx.decision_date.known[rows]]
+        for which, key in geo_keys:
+            g = ctx.geo[key]
+            status = (g.zone_status(which.split(":", 1)[1]) if which.startswith("in_zone:")
+                      else g.status if which == "in_qpv" else None)
+            keys.append(g.col(which).known[rows])
+            if status is not None:
+                keys.append(np.asarray(status, dtype=object)[rows])
+
+        def ambiguities(j: int) -> str | None:
+            blamed = ({k for k in geo_keys if geo[k][j]}, {k for k in param_keys if params[k][j]})
+            return LIST_SEPARATOR.join(f"{a.get('fact') or a.get('parameter')}:{a['status']}"
+                                       for a in frame.ambiguities(int(rows[j]), blamed)) or None
+        out["ambiguities"][rows] = _texts(keys, rows, ambiguities)
     return out

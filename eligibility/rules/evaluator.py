@@ -34,18 +34,18 @@ class Context:
         self.geo: dict[tuple, Any] = {}
         self.decision_date: V.Col = V.unknown("date", n)
         self.record: dict | None = None
-        self.parent: tuple[Context, int] | None = None
+        self.parent: tuple[Context, np.ndarray] | None = None
 
-    def row_view(self, i: int) -> "Context":
-        """The same facts restricted to row i, recording every node's result; geography is reused."""
-        cut = slice(i, i + 1)
-        cols = {k: V.Col(c.kind, c.value[cut], c.known[cut]) for k, c in self.cols.items()}
-        places = {k: PlaceCols(p.form[cut], p.lon[cut], p.lat[cut], p.quartier_code[cut], p.address[cut])
+    def rows_view(self, rows: np.ndarray) -> "Context":
+        """The same facts restricted to `rows`, recording every node's result; geography is reused.
+        Every operation is elementwise, so a row's results do not depend on which other rows are in the view."""
+        cols = {k: V.Col(c.kind, c.value[rows], c.known[rows]) for k, c in self.cols.items()}
+        places = {k: PlaceCols(p.form[rows], p.lon[rows], p.lat[rows], p.quartier_code[rows], p.address[rows])
                   for k, p in self.places.items()}
-        view = Context(self.rule, cols, places, self.bad, 1)
+        view = Context(self.rule, cols, places, self.bad, len(rows))
         dd = self.decision_date
-        view.decision_date = V.Col("date", dd.value[cut], dd.known[cut])
-        view.record, view.parent = {}, (self, i)
+        view.decision_date = V.Col("date", dd.value[rows], dd.known[rows])
+        view.record, view.parent = {}, (self, rows)
         return view
 
     def fact(self, path: str) -> V.Col:
@@ -72,9 +72,9 @@ class Context:
         """`in_qpv` / `in_overseas` of the place key[0] at the dates of expression key[1]: one oracle call
         per key, shared by both functions."""
         if self.parent is not None:
-            parent, i = self.parent
+            parent, rows = self.parent
             col = parent.geo[key].col(which)
-            return V.Col("bool", col.value[i:i + 1], col.known[i:i + 1])
+            return V.Col("bool", col.value[rows], col.known[rows])
         if key not in self.geo:
             place_path = key[0]
             self.geo[key] = answer(place_path, key[1], self.places[place_path], dates, self.bad)
@@ -184,88 +184,106 @@ class DecisionFrame:
                             "legal_reference": self.rule.ref_json(r.legal_reference, self._date(i))})
         return out
 
-    def _open_items(self, i: int) -> list:
-        """Expressions whose unknown result keeps row i from a full answer (conditions, then amounts).
-
-        None for a row that is not eligible: a known failure settles it, whatever the missing facts say.
-        """
-        if self._code[i] in (1, 3, 4):  # settled, in error (facts to correct first) or out of scope
-            return []
+    def _open_items(self, rows: np.ndarray) -> list[tuple[Any, np.ndarray]]:
+        """(expression, for which of `rows`) whose unknown result keeps a row from a full answer:
+        conditions, then amounts once every condition is known. Nothing for a row that is settled (a known
+        failure settles it, whatever the missing facts say), in error (facts to correct first) or out of scope."""
+        answerable = ~np.isin(self._code[rows], (1, 3, 4))
         items = []
+        conditions_known = np.ones(len(rows), dtype=bool)
         for cond, expr, final, base, excs in self.scope_results + self.results:
-            if not final.known[i]:
-                items.append(expr)
-                items += [eexpr for _, eexpr, _ in excs]
-        if all(f.known[i] for _, _, f, _, _ in self.scope_results + self.results):  # what keeps amounts open
-            for a, expr, ceiling, col in self.amount_cols.values():
-                if not col.known[i]:
-                    items += [expr] + ([ceiling] if ceiling else [])
+            open_ = answerable & ~final.known[rows]
+            conditions_known &= final.known[rows]
+            if open_.any():
+                items += [(expr, open_)] + [(eexpr, open_) for _, eexpr, _ in excs]
+        for a, expr, ceiling, col in self.amount_cols.values():
+            open_ = answerable & conditions_known & ~col.known[rows]
+            if open_.any():
+                items += [(expr, open_)] + ([(ceiling, open_)] if ceiling else [])
         return items
 
-    def _blame(self, i: int) -> tuple[set, set, set]:
-        """(missing fact paths, ambiguous geography keys, unknown parameters) behind row i's open items.
+    def blame(self, rows: np.ndarray) -> tuple[dict, dict, dict]:
+        """({missing fact path: mask}, {(function, geography key): mask}, {unknown parameter: mask}) behind
+        the open items of `rows` (each mask a boolean array over `rows`).
 
-        The open expressions are re-run on row i alone (same compiled code) keeping every node's result;
-        the walk then follows only the unknown branches: a fact that cannot change the answer (the CDD
-        duration of a CDI) is not reported.
+        The open expressions are re-run on those rows alone (same compiled code) keeping every node's
+        result; the walk then follows only the unknown branches, row by row through the masks: a fact that
+        cannot change the answer (the CDD duration of a CDI) is not reported.
         """
-        if i in self._blamed:
-            return self._blamed[i]
-        items = self._open_items(i)
-        facts, geo, params = set(), set(), set()
-        self._blamed[i] = (facts, geo, params)
+        rows = np.asarray(rows, dtype=np.int64)
+        facts: dict[str, np.ndarray] = {}
+        geo: dict[tuple, np.ndarray] = {}
+        params: dict[str, np.ndarray] = {}
+        items = self._open_items(rows)
         if not items:
             return facts, geo, params
-        view = self.ctx.row_view(i)
+        view = self.ctx.rows_view(rows)
         if self.date_overridden is None:
             self.rule.decision_date.run(view)
-        for expr in items:
+        for expr, _ in items:
             expr.run(view)
         rec = view.record
 
-        def walk(e):
+        def add(out: dict, key, mask: np.ndarray) -> None:
+            out[key] = out[key] | mask if key in out else mask
+
+        def walk(e, mask: np.ndarray) -> None:
             col = rec.get(id(e))
-            if col is not None and col.known[0]:
+            if col is not None:
+                mask = mask & ~col.known
+            if not mask.any():
                 return
             if e.op == "fact":
-                facts.add(e.name)
+                add(facts, e.name, mask)
             elif e.op == "param":  # list parameters are read inside `in`, so ask the period directly
-                idx = int(view._period(e.name)[0])
-                if idx < 0 or self.rule.params[e.name].items[idx].value is None:
-                    params.add(e.name)
+                idx = view._period(e.name)
+                periods = self.rule.params[e.name].items
+                unknown = np.array([it.value is None for it in periods] + [True], dtype=bool)
+                add(params, e.name, mask & unknown[np.where(idx >= 0, idx, len(periods))])
             elif e.op == "decision_date":
                 if self.date_overridden is None:
-                    walk(self.rule.decision_date)
+                    walk(self.rule.decision_date, mask)
             elif e.op == "if":
                 c = e.children[0]
                 cc = rec.get(id(c))
-                if cc is not None and cc.known[0]:
-                    walk(e.children[1] if cc.value[0] else e.children[2])
-                else:
+                if cc is not None:
+                    settled = mask & cc.known
+                    walk(e.children[1], settled & cc.value)
+                    walk(e.children[2], settled & ~cc.value)
+                    mask = mask & ~cc.known
+                if mask.any():
                     for child in e.children:
-                        walk(child)
+                        walk(child, mask)
             elif e.op == "geo":  # e.name: in_qpv | in_overseas; e.geo[-1]: (place path, date expression)
                 place, date_expr = e.children
                 key = e.geo[-1]
-                if not view.places[key[0]].known[0]:
-                    facts.add(key[0])
-                elif not (rec.get(id(date_expr)) and rec[id(date_expr)].known[0]):
-                    walk(date_expr)
-                else:
-                    geo.add((e.name, key))
+                located = view.places[key[0]].known
+                add(facts, key[0], mask & ~located)
+                dated = rec.get(id(date_expr))
+                dated = dated.known if dated is not None else np.zeros(len(rows), dtype=bool)
+                walk(date_expr, mask & located & ~dated)
+                add(geo, (e.name, key), mask & located & dated)
             else:
                 for child in e.children:
-                    walk(child)
+                    walk(child, mask)
 
-        for expr in items:
-            walk(expr)
+        for expr, open_ in items:
+            walk(expr, open_)
         return facts, geo, params
+
+    def _blame(self, i: int) -> tuple[set, set, set]:
+        """`blame` of row i as sets."""
+        if i not in self._blamed:
+            self._blamed[i] = tuple({k for k, mask in found.items() if mask[0]}
+                                    for found in self.blame(np.array([i])))
+        return self._blamed[i]
 
     def missing(self, i: int) -> list[str]:
         return sorted(self._blame(i)[0])
 
-    def ambiguities(self, i: int) -> list[dict]:
-        _, geo, params = self._blame(i)
+    def ambiguities(self, i: int, blamed: tuple[set, set] | None = None) -> list[dict]:
+        """Row i's ambiguities; `blamed`: its (geography keys, parameters) from `blame` when already known."""
+        geo, params = blamed if blamed is not None else self._blame(i)[1:]
         out = []
         for which, key in sorted(geo):
             g = self.ctx.geo[key]

@@ -6,6 +6,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from eligibility.batch import run_file
+from eligibility.errors import BadInput
 from eligibility.batch.evaluate import EvaluateJob, LIST_SEPARATOR, row_details
 from eligibility.rules import evaluate, evaluate_frame, get_rule
 
@@ -161,3 +162,78 @@ def test_address_facts_are_resolved_like_the_single_decision(tmp_path):
     alone = evaluate("emplois-francs", facts).to_json()
     line = json.loads((tmp_path / "t.jsonl").read_text())
     assert line == {"row": 1, **json.loads(json.dumps(alone))}
+
+
+def _nested(flat: dict) -> dict:
+    """Dotted fact paths to the facts dict of the single-decision API (None: the fact is not given)."""
+    out: dict = {}
+    for path, value in flat.items():
+        if value is None:
+            continue
+        *head, last = path.split(".")
+        d = out
+        for h in head:
+            d = d.setdefault(h, {})
+        d[last] = value
+    return out
+
+
+MANY_FACT_VALUES = {  # several values per fact, every fact may be missing: rows share known-ness, not values
+    **FACT_VALUES,
+    "contract.follows_emploi_franc_cdd": st.sampled_from([True, False, None]),
+    "employee.birth_date": st.sampled_from(["1960-02-01", "1990-05-01", "2003-07-14", None]),
+    "employee.status": st.sampled_from(["jobseeker", "csp", "mission_locale", "other", None]),
+    "employee.employed_by_employer_last_6_months": st.sampled_from([True, False, None]),
+    "employer.repayment_plan_respected": st.sampled_from([True, False, None]),
+    "employer.economic_dismissal_last_6_months": st.sampled_from([True, False, None]),
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.fixed_dictionaries(MANY_FACT_VALUES), min_size=1, max_size=40))
+def test_grouped_detail_columns_equal_single_decisions(rows):
+    """The batch computes reasons, missing inputs and ambiguities once per distinct combination of what they
+    print and broadcasts them; each row must still read exactly what `evaluate()` of that row alone says."""
+    rule = get_rule("emplois-francs")
+    pts = [r.pop("point") for r in rows]
+    df = pd.DataFrame(rows)
+    df["employee.residence.lon"] = [np.nan if p is None else POINTS[p][0] for p in pts]
+    df["employee.residence.lat"] = [np.nan if p is None else POINTS[p][1] for p in pts]
+    frame = evaluate_frame(rule, df, errors="collect")
+    details = row_details(frame)
+    for i, (row, p) in enumerate(zip(rows, pts)):
+        flat = dict(row)
+        if flat["employee.jobseeker_category"] is not None:
+            flat["employee.jobseeker_category"] = int(flat["employee.jobseeker_category"])
+        facts = _nested(flat)
+        if p is not None:
+            facts.setdefault("employee", {})["residence"] = {"lon": POINTS[p][0], "lat": POINTS[p][1]}
+        try:
+            d = evaluate(rule, facts)
+        except BadInput:  # contradictory facts: an error row in the batch, with no detail lists
+            assert frame.outcome[i] == "error"
+            assert (details["reasons"][i], details["missing_inputs"][i], details["ambiguities"][i]) == (None,) * 3
+            continue
+        assert frame.outcome[i] == d.outcome
+        assert details["reasons"][i] == (LIST_SEPARATOR.join(r["condition"] for r in d.reasons) or None)
+        assert details["missing_inputs"][i] == (LIST_SEPARATOR.join(d.missing_inputs) or None)
+        amb = LIST_SEPARATOR.join(f"{a.get('fact') or a.get('parameter')}:{a['status']}" for a in d.ambiguities)
+        assert details["ambiguities"][i] == (amb or None)
+
+
+def test_rows_with_the_same_known_facts_keep_their_own_missing_inputs():
+    """Two undetermined CDD rows with the same facts known but a different status: the jobseeker's category is
+    missing for the jobseeker only (a batch once grouped rows by which facts were known and gave both rows the
+    first one's list)."""
+    common = {"contract.type": "CDD", "contract.signature_date": "2024-06-01", "contract.duration_months": 12.0,
+              "contract.working_time_ratio": 1.0, "employee.birth_date": "1990-05-01",
+              "employer.kind": "company", "employer.up_to_date_with_obligations": True,
+              "employer.economic_dismissal_last_6_months": False, "application_date": "2024-06-20",
+              "employee.residence.lon": POINTS[0][0], "employee.residence.lat": POINTS[0][1]}
+    df = pd.DataFrame([{**common, "employee.status": "other"}, {**common, "employee.status": "jobseeker"}])
+    frame = evaluate_frame(get_rule("emplois-francs"), df, errors="collect")
+    details = row_details(frame)
+    assert list(frame.outcome) == ["undetermined", "undetermined"]
+    assert [frame.missing(0), frame.missing(1)] == [m.split(LIST_SEPARATOR) for m in details["missing_inputs"]]
+    assert "employee.jobseeker_category" in frame.missing(1)
+    assert "employee.jobseeker_category" not in frame.missing(0)

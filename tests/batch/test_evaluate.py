@@ -21,6 +21,20 @@ BASE = ["x", "CDI", "01/03/2024", "", "1", "5,23227", "46,21069", "1990-05-01", 
         "oui", "non", "2024-03-15"]
 
 
+def _nested(flat: dict) -> dict:
+    """Dotted fact paths to the facts dict of the single-decision API (None: the fact is not given)."""
+    out: dict = {}
+    for path, value in flat.items():
+        if value is None:
+            continue
+        *head, last = path.split(".")
+        d = out
+        for h in head:
+            d = d.setdefault(h, {})
+        d[last] = value
+    return out
+
+
 def fr_to_facts(row: dict) -> dict:
     """What a row of the French CSV says, as the facts dict of the single-decision API."""
     facts = {}
@@ -37,17 +51,7 @@ def fr_to_facts(row: dict) -> dict:
         elif v in ("oui", "non"):
             v = v == "oui"
         facts[k] = v
-    nested: dict = {}
-    for k, v in facts.items():
-        if k.startswith("employee.residence."):
-            nested.setdefault("employee", {}).setdefault("residence", {})[k.rsplit(".", 1)[1]] = v
-            continue
-        *head, last = k.split(".")
-        d = nested
-        for h in head:
-            d = d.setdefault(h, {})
-        d[last] = v
-    return nested
+    return _nested(facts)
 
 
 VARIANTS = [
@@ -162,20 +166,6 @@ def test_address_facts_are_resolved_like_the_single_decision(tmp_path):
     alone = evaluate("emplois-francs", facts).to_json()
     line = json.loads((tmp_path / "t.jsonl").read_text())
     assert line == {"row": 1, **json.loads(json.dumps(alone))}
-
-
-def _nested(flat: dict) -> dict:
-    """Dotted fact paths to the facts dict of the single-decision API (None: the fact is not given)."""
-    out: dict = {}
-    for path, value in flat.items():
-        if value is None:
-            continue
-        *head, last = path.split(".")
-        d = out
-        for h in head:
-            d = d.setdefault(h, {})
-        d[last] = value
-    return out
 
 
 MANY_FACT_VALUES = {  # several values per fact, every fact may be missing: rows share known-ness, not values

@@ -126,39 +126,66 @@ class LocateResult:
         return out
 
     # -- text columns -----------------------------------------------------------------------------
+    def coded(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(labels, index) such that text column `name` is labels[index] (numpy indexing: -1 is the last
+        label), for the columns that are lookups in a small table; None for the others. A caller can build
+        such a column without one Python object per row (the batch's Arrow columns)."""
+        if name == "status":
+            return _STATUS_OBJ, _small_int(self.status_code)
+        if name in ("quartier_code", "quartier_name"):
+            return self._quartier_coded(name.removeprefix("quartier_"))
+        if name == "vintage":
+            return np.array([r.vintage for r in vintages.rules()] + [None], dtype=object), \
+                np.where(_int(self.zone) >= 0, _int(self.rule), -1)
+        if name in ("departement", "region"):
+            return territories.dep_table()[0 if name == "departement" else 1], _int(self.dep_idx)
+        if name == "reason" and not len(self._undetermined_rows()):
+            return _REASON_OBJ, _int(self.why)
+        if name in ("commune_code", "commune_name"):
+            codes, names, at = self._commune
+            return (codes if name == "commune_code" else names), at
+        return None
+
+    def _column(self, name: str) -> np.ndarray:
+        labels, at = self.coded(name)
+        return np.take(labels, at.astype(np.intp))  # intp: numpy's fastest take
+
     @functools.cached_property
     def status(self) -> np.ndarray:
-        return np.take(_STATUS_OBJ, _small_int(self.status_code).astype(np.intp))  # intp: numpy's fastest take
+        return self._column("status")
 
-    def _quartier_column(self, attr: str) -> np.ndarray:
-        out = np.full(len(self), None, dtype=object)
+    def _quartier_coded(self, attr: str) -> tuple[np.ndarray, np.ndarray]:
+        at = np.full(len(self), -1, np.int64)
         pos, rule = _small_int(self.quartier_pos), _small_int(self.rule)
         has = np.flatnonzero(pos >= 0)  # the few rows in or near a quartier
+        labels, first = [], 0
         for r in np.unique(rule[has]):  # the few vintages among them
             rows = has[rule[has] == r]
-            out[rows] = getattr(load_perimeters(vintages.rules()[r].dataset_id), attr)[pos[rows]]
-        return out
+            values = getattr(load_perimeters(vintages.rules()[r].dataset_id), attr)
+            at[rows] = first + pos[rows]
+            labels.append(np.asarray(values, dtype=object))
+            first += len(values)
+        return np.concatenate(labels + [np.array([None], dtype=object)]), at
 
     @functools.cached_property
     def quartier_code(self) -> np.ndarray:    # None when no quartier
-        return self._quartier_column("code")
+        return self._column("quartier_code")
 
     @functools.cached_property
     def quartier_name(self) -> np.ndarray:
-        return self._quartier_column("name")
+        return self._column("quartier_name")
 
     @functools.cached_property
     def vintage(self) -> np.ndarray:          # None when not_covered
-        table = np.array([r.vintage for r in vintages.rules()] + [None], dtype=object)
-        return table[np.where(_int(self.zone) >= 0, _int(self.rule), -1)]
+        return self._column("vintage")
 
     @functools.cached_property
     def departement(self) -> np.ndarray:      # '' outside France
-        return territories.dep_table()[0][_int(self.dep_idx)]
+        return self._column("departement")
 
     @functools.cached_property
     def region(self) -> np.ndarray:
-        return territories.dep_table()[1][_int(self.dep_idx)]
+        return self._column("region")
 
     def _undetermined_rows(self) -> np.ndarray:
         if self.detail is None:
@@ -235,19 +262,22 @@ class LocateResult:
         return out
 
     @functools.cached_property
-    def _commune(self) -> tuple[np.ndarray, np.ndarray]:
-        code = np.full(len(self), None, dtype=object)
-        name = np.full(len(self), None, dtype=object)
+    def _commune(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(codes, names, index): each row's commune is codes[index], names[index] (index -1: None)."""
+        at = np.full(len(self), -1, np.int64)
+        codes, names, first = [], [], 0  # the label tables, and where the next one starts
         dep_codes = territories.dep_table()[0]
         dep = _int(self.dep_idx)
         todo = np.flatnonzero(dep >= 0)
-        if len(todo) >= index.SMALL_BATCH:
+        cells = index.commune_cells() if len(todo) >= index.SMALL_BATCH else None
+        if cells is not None:
             # the stacked grids of every département: most points in one lookup; exact tests for the others
-            cells = index.commune_cells()
             lab = cells.grids.lookup(dep[todo], self.x[todo], self.y[todo])
             known = lab >= 0
-            at = cells.first[dep[todo[known]]] + lab[known]
-            code[todo[known]], name[todo[known]] = cells.codes[at], cells.names[at]
+            at[todo[known]] = cells.first[dep[todo[known]]] + lab[known]
+            codes.append(cells.codes)
+            names.append(cells.names)
+            first = len(cells.codes)
             todo = todo[~known]
         for (d,), rows in _groups(dep[todo]):
             rows = todo[rows]
@@ -256,8 +286,13 @@ class LocateResult:
                 continue
             k = ci.locate_exactly(self.x[rows], self.y[rows])
             ok = k >= 0
-            codes, names = ci.labels
-            code[rows[ok]], name[rows[ok]] = codes[k[ok]], names[k[ok]]
+            if cells is not None:  # the département's communes are in the stacked table
+                at[rows[ok]] = cells.first[d] + k[ok]
+            else:
+                at[rows[ok]] = first + k[ok]
+                codes.append(ci.labels[0])
+                names.append(ci.labels[1])
+                first += len(ci.labels[0])
         # No contours (Saint-Martin, Polynésie): a point inside a single-commune quartier is in that commune.
         no_contours = np.array([not z.has_contours for z in territories.ZONES] + [False])[_int(self.zone)]
         contained = np.equal(self.contained, True)  # padded rows hold None
@@ -267,16 +302,20 @@ class LocateResult:
             per = load_perimeters(vintages.rules()[r].dataset_id)
             pos = _int(self.quartier_pos)[rows]
             single = np.char.find(per.communes[pos].astype(str), ",") < 0
-            code[rows[single]], name[rows[single]] = per.communes[pos[single]], per.commune_names[pos[single]]
-        return code, name
+            at[rows[single]] = first + np.arange(np.count_nonzero(single))
+            codes.append(np.asarray(per.communes[pos[single]], dtype=object))
+            names.append(np.asarray(per.commune_names[pos[single]], dtype=object))
+            first += np.count_nonzero(single)
+        none = [np.array([None], dtype=object)]
+        return np.concatenate(codes + none), np.concatenate(names + none), at
 
-    @property
+    @functools.cached_property
     def commune_code(self) -> np.ndarray:
-        return self._commune[0]
+        return self._column("commune_code")
 
-    @property
+    @functools.cached_property
     def commune_name(self) -> np.ndarray:
-        return self._commune[1]
+        return self._column("commune_name")
 
     @functools.cached_property
     def carreau(self) -> np.ndarray:

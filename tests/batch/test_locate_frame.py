@@ -28,3 +28,20 @@ def test_a_column_arrow_will_not_take_as_text_is_left_to_pandas():
     out = {"row": np.arange(2, dtype=np.int64), "status": np.array(["inside", 3], dtype=object),
            "distance_to_boundary_m": np.zeros(2), "error": np.array([None, "x"], dtype=object)}
     pd.testing.assert_frame_equal(_frame(out, COLUMNS), pd.DataFrame(out))
+
+
+@settings(max_examples=50, deadline=None)
+@given(labels=st.lists(st.one_of(st.none(), st.just(""), st.text(max_size=6)), min_size=1, max_size=6),
+       picks=st.lists(st.integers(0, 10**6), max_size=30))
+def test_property_coded_columns_equal_pandas_inference(labels, picks):
+    """A text column given as (labels, index) (geography's small tables) is the column pandas infers from
+    the same values as objects: same dtype, same values, same missing values."""
+    table = np.array(labels + [None], dtype=object)[:len(labels)]
+    index = np.array([p % len(labels) for p in picks], dtype=np.int64)
+    n = len(index)
+    out = {"row": np.arange(n, dtype=np.int64), "status": np.full(n, None, dtype=object),
+           "distance_to_boundary_m": np.zeros(n), "error": np.full(n, None, dtype=object)}
+    got = _frame(out, COLUMNS, {"status": (table, index)})
+    want = pd.DataFrame({**out, "status": table[index]})
+    assert list(got.dtypes) == list(want.dtypes)
+    pd.testing.assert_frame_equal(got, want)

@@ -123,7 +123,16 @@ class LocateResult:
         out = LocateResult(**{f.name: (v[rows] if isinstance(v := getattr(self, f.name), np.ndarray) else v)
                               for f in fields(LocateResult)})
         out.__dict__["_cited"] = self.__dict__.setdefault("_cited", {})  # trace._cited: once per result, not per row
+        for name, value in list(self.__dict__.items()):  # columns already computed for every row (a batch's output)
+            if isinstance(getattr(type(self), name, None), functools.cached_property):  # are sliced, not computed again
+                if self._is_column(value):
+                    out.__dict__[name] = value[rows]
+                elif isinstance(value, tuple) and value and all(self._is_column(v) for v in value):
+                    out.__dict__[name] = tuple(v[rows] for v in value)
         return out
+
+    def _is_column(self, value) -> bool:
+        return isinstance(value, np.ndarray) and value.shape[:1] == (len(self),)
 
     # -- text columns -----------------------------------------------------------------------------
     def coded(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:

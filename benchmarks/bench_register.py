@@ -10,6 +10,13 @@ PostgreSQL: --pg-url URL, or else a temporary cluster is started with the tests'
 free port, Debian's postgresql package), fsync on.
 
     .venv/bin/python benchmarks/bench_register.py [--n 300] [--pg-url postgresql://…]
+
+`--batch`: what `qpv batch … --record` costs instead. The same seeded synthetic file (`bench_batch_data`: dated
+points for `batch locate`, hires for `batch evaluate emplois-francs`) is processed by `qpv batch` without
+recording (the peer), then with `--record` into SQLite and into PostgreSQL, in turn, `--repeat` times each;
+reported: median wall time, rows/s, and the time recording adds per row.
+
+    .venv/bin/python benchmarks/bench_register.py --batch [--rows 20000] [--workers 2] [--repeat 3]
 """
 from __future__ import annotations
 
@@ -54,6 +61,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--pg-url", default=None)
+    ap.add_argument("--batch", action="store_true", help="qpv batch --record instead of the service")
+    ap.add_argument("--rows", type=int, default=20_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "tests"))
     from register.conftest import PostgresCluster, free_port  # the tests' own cluster helper
@@ -69,6 +80,13 @@ def main() -> None:
         cluster.start()
         pg_url = cluster.new_database()
     env = {**os.environ, "QPV_USER_DIR": str(work / "user")}
+    if args.batch:
+        try:
+            return batch(args, work, pg_url, env)
+        finally:
+            if cluster is not None:
+                cluster.stop()
+            shutil.rmtree(work, ignore_errors=True)
     configs = {"register off": ["--no-record"],
                "SQLite (WAL, synchronous=NORMAL)": ["--register", f"sqlite:///{work / 'register.sqlite3'}"],
                "PostgreSQL (same host)": ["--register", pg_url]}
@@ -110,6 +128,37 @@ def main() -> None:
         if cluster is not None:
             cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def batch(args, work: Path, pg_url: str, env: dict) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_batch_data import dated_points_frame, emplois_francs_frame, write
+
+    points, hires = work / "points.csv", work / "hires.csv"
+    dated_points_frame(args.rows).to_csv(points, index=False, date_format="%Y-%m-%d")
+    write(emplois_francs_frame(args.rows), hires)
+    jobs = {"batch locate": ["batch", "locate", str(points)],
+            "batch evaluate emplois-francs": ["batch", "evaluate", "emplois-francs", str(hires)]}
+    configs = {"not recorded": [], "SQLite (WAL, synchronous=NORMAL)": ["--record", "--register", f"sqlite:///{work / 'register.sqlite3'}"],
+               "PostgreSQL (same host)": ["--record", "--register", pg_url]}
+    times: dict[tuple[str, str], list[float]] = {(j, c): [] for j in jobs for c in configs}
+    for _ in range(args.repeat):
+        for job, cmd in jobs.items():
+            for name, extra in configs.items():
+                t = time.perf_counter()
+                subprocess.run([QPV, *cmd, "-o", str(work / "out.csv"), "--workers", str(args.workers), "--no-progress",
+                                *extra], env=env, check=True, stdout=subprocess.DEVNULL)
+                times[(job, name)].append(time.perf_counter() - t)
+    print(f"{args.rows} rows, --workers {args.workers}, median of {args.repeat} runs each, configurations in turn; "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
+    print("| command | register | median wall | rows/s | added per row vs not recorded |")
+    print("|---|---|---|---|---|")
+    for job in jobs:
+        base = statistics.median(times[(job, "not recorded")])
+        for name in configs:
+            med = statistics.median(times[(job, name)])
+            added = "—" if name == "not recorded" else f"{1000 * (med - base) / args.rows:.2f} ms ({med / base:.2f}×)"
+            print(f"| {job} | {name} | {med:.2f} s | {args.rows / med:,.0f} | {added} |")
 
 
 if __name__ == "__main__":

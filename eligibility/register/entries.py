@@ -42,11 +42,14 @@ def redact(obj: Any, is_plain: bool = False) -> Any:
     `obj` is already plain JSON (entries.build), so each value is hashed over one json.dumps."""
     digest = (lambda v: hashlib.sha256(canonical_plain(v)).hexdigest()) if is_plain else sha256_of
 
-    def walk(node: Any) -> Any:
+    nested = (dict, list)
+
+    def walk(node: Any) -> Any:  # leaves are kept without a call each (a decision's trace has hundreds)
         if isinstance(node, dict):
-            return {k: (_hashed(v, digest) if k in PERSONAL_KEYS and v is not None else walk(v)) for k, v in node.items()}
+            return {k: (_hashed(v, digest) if k in PERSONAL_KEYS and v is not None
+                        else walk(v) if isinstance(v, nested) else v) for k, v in node.items()}
         if isinstance(node, list):
-            return [walk(v) for v in node]
+            return [walk(v) if isinstance(v, nested) else v for v in node]
         return node
 
     return walk(obj)

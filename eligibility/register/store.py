@@ -142,10 +142,10 @@ class Register:
             for item in built:
                 batch.append(item)
                 if len(batch) >= BULK_ROWS:
-                    out += self._retry(self._append_batch, batch)
+                    out += self._append_retried(batch)
                     batch = []
             if batch:
-                out += self._retry(self._append_batch, batch)
+                out += self._append_retried(batch)
         except SQLAlchemyError as exc:
             raise _unavailable(exc, self.url) from None
         return out
@@ -161,6 +161,19 @@ class Register:
             if not exc.connection_invalidated:
                 raise
         return fn(*args)
+
+    def _append_retried(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`_append_batch`, once more if it failed on a pooled connection the server had closed (`_retry`), unless
+        the first attempt had committed and only its answer was lost: its entries, found in the register, are then
+        returned instead of being written twice (docs/register.md, « Entrée écrite deux fois »)."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return self._append_batch(batch)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return self._read(lambda conn: _already_appended(conn, batch)) or self._append_batch(batch)
 
     def _append_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # The heavy hashing, outside the lock (a batch's entries come with it, hashed where the chunk was answered).
@@ -396,6 +409,23 @@ def _day_after(day: str) -> str:
     import datetime as dt
 
     return (dt.date.fromisoformat(day[:10]) + dt.timedelta(days=1)).isoformat()
+
+
+def _already_appended(conn, batch: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """[{seq, attestation_id}] of `batch` if the register holds it already: its first entry (same attestation,
+    same recording time to the microsecond, same content) and, as many entries further, its last one."""
+    from sqlalchemy import select
+
+    def same(stored, item) -> bool:
+        return stored is not None and E.body_digest(dict(stored)) == (item.get("digest") or E.body_digest(item["row"]))
+
+    first = batch[0]["row"]
+    for found in conn.execute(select(entries).where(entries.c.attestation_id == first["attestation_id"],
+                                                    entries.c.recorded_at == first["recorded_at"])).mappings():
+        last = conn.execute(select(entries).where(entries.c.seq == found["seq"] + len(batch) - 1)).mappings().first()
+        if same(found, batch[0]) and same(last, batch[-1]):
+            return [{"seq": found["seq"] + i, "attestation_id": item["row"]["attestation_id"]} for i, item in enumerate(batch)]
+    return None
 
 
 def _personal(item: dict[str, Any], keep_facts: bool) -> dict[str, str]:

@@ -130,6 +130,29 @@ def test_postgresql_connection_closed_by_the_server_is_retried_once(pg_url):
     assert report["ok"] and report["entries"] == 2
 
 
+def test_retried_append_whose_first_attempt_committed_is_not_written_twice(pg_url):
+    """The connection drops after the server committed, before its answer arrived: the retry finds the very
+    entries (same recording time, same content) and returns them instead of appending them a second time.
+    Here the first attempt of the second append fails on a connection the server closed, and the same built
+    entries are in the register already, as they would be had the lost answer been a commit."""
+    import psycopg
+
+    reg = open_register(pg_url)
+    built = [locate_entry(), decision_entry(), locate_entry(lon=1.35, lat=44.0)]
+    assert [d["seq"] for d in reg.append(built)] == [1, 2, 3]
+    with psycopg.connect(pg_url) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    assert reg.append(built) == [{"seq": i, "attestation_id": e["row"]["attestation_id"]} for i, e in enumerate(built, 1)]
+    assert reg.verify_chain()["entries"] == 3
+    other = locate_entry(lon=1.36, lat=44.01)  # not in the register: the retry writes it
+    with psycopg.connect(pg_url) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    assert [d["seq"] for d in reg.append([other])] == [4]
+    assert reg.verify_chain()["ok"]
+
+
 def test_bulk_append_bigger_than_one_postgresql_statement_is_one_chain(any_url, monkeypatch):
     """On PostgreSQL a bulk over PG_STATEMENT_ROWS is several register_append statements in one transaction."""
     from eligibility.register import store

@@ -145,26 +145,34 @@ def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame
     """French spreadsheet values to typed columns (numbers float64, dates datetime64), with per row
     None or the message of the first value that does not parse. Codes and enums go to the engine as
     text (it checks them against the rule's values); a blank cell is an unknown fact, never a default."""
+    from ..rules.facts import per_distinct  # the rules engine loads with the job, not with `qpv batch locate`
+
     out, notes, errors = {}, [], [np.full(len(df), None, dtype=object)]
     for name in df.columns:
         s, kind = df[name], accepted[name]
         if kind in ("number", "integer"):
-            v, _, err, comma = to_float(s, name)
+            v, _, err, comma = per_distinct(to_float, s, name)
             out[name] = v
             errors.append(err)
             if comma:
                 notes.append(f"virgule décimale dans « {name} »")
         elif kind == "date":
-            v, missing, err = to_date(s, name)
+            v, missing, err, slash = per_distinct(_date, s, name)
             out[name] = pd.Series(v.astype("datetime64[s]"))
             errors.append(err)
-            if not pd.api.types.is_datetime64_any_dtype(s.dtype):
-                slash = s.astype("str").str.contains("/", regex=False).fillna(False).to_numpy(dtype=bool)
-                if (slash & ~missing & np.equal(err, None)).any():
-                    notes.append(f"dates JJ/MM/AAAA dans « {name} »")
+            if (slash & ~missing & np.equal(err, None)).any():
+                notes.append(f"dates JJ/MM/AAAA dans « {name} »")
         else:  # booleans, codes, enums: the engine reads them; a blank cell (any text dtype) is a missing fact
             out[name] = s
     return pd.DataFrame(out, index=pd.RangeIndex(len(df))), first_error(*errors), notes
+
+
+def _date(s: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`to_date`, and which cells are written JJ/MM/AAAA (for the note)."""
+    v, missing, err = to_date(s, name)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return v, missing, err, np.zeros(len(s), dtype=bool)
+    return v, missing, err, s.astype("str").str.contains("/", regex=False).fillna(False).to_numpy(dtype=bool)
 
 
 def _group(columns: list[np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

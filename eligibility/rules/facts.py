@@ -306,12 +306,30 @@ _TRUE = {"true", "1", "oui", "vrai", "yes"}
 _FALSE = {"false", "0", "non", "faux", "no"}
 
 
-def _bool_col(s: pd.Series, field: str, bad: BadValues) -> V.Col:
+def per_distinct(convert, s: pd.Series, *args) -> tuple:
+    """`convert(s, *args)` (a tuple of per-row arrays and flags) run once per distinct text of the column and
+    broadcast to its rows: a cell's result depends on its text only, and a flag on whether some cell raises
+    it. Columns of mostly distinct values (coordinates) and non-text columns are converted directly."""
+    if s.dtype == object or not pd.api.types.is_string_dtype(s.dtype):
+        return convert(s, *args)  # objects: True and 1 would count as one distinct value
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if len(uniques) > len(s) // 2:
+        return convert(s, *args)
+    distinct = pd.Series(np.append(np.asarray(uniques, dtype=object), None), dtype=s.dtype)  # NA last: code -1
+    return tuple(r[codes] if isinstance(r, np.ndarray) else r for r in convert(distinct, *args))
+
+
+def _bool_words(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(missing, reads true, reads false) per cell."""
     missing = _missing(s)
+    text = s.astype(str).str.strip().str.lower().where(~missing, "")
+    return missing, text.isin(_TRUE).to_numpy(), text.isin(_FALSE).to_numpy()
+
+
+def _bool_col(s: pd.Series, field: str, bad: BadValues) -> V.Col:
     if s.dtype == bool:
         return V.Col("bool", s.to_numpy(), np.ones(len(s), dtype=bool))
-    text = s.astype(str).str.strip().str.lower().where(~missing, "")
-    is_true, is_false = text.isin(_TRUE).to_numpy(), text.isin(_FALSE).to_numpy()
+    missing, is_true, is_false = per_distinct(_bool_words, s)
     known = is_true | is_false
     bad.add(~missing & ~known, field, "booléen attendu (true/false)", s)
     return V.Col("bool", is_true, known)

@@ -278,7 +278,10 @@ def _pydantic_error(path: Path, raw: dict, exc: ValidationError) -> RuleFileErro
 def load_file(path: Path) -> Rule:
     data = path.read_bytes()
     try:
-        raw = yaml.safe_load(data)
+        try:  # libyaml when present (the rule file's parse was most of a batch's start-up); same values
+            raw = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError:  # the pure-Python parser says where, as it always did
+            raw = yaml.safe_load(data)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)  # PyYAML's own text is English: say where, in French
         where = f"ligne {mark.line + 1}, colonne {mark.column + 1}" if mark else "position inconnue"

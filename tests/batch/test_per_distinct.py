@@ -1,0 +1,50 @@
+"""Converting a text column once per distinct value (`per_distinct`) gives every row what converting the
+column cell by cell gives: values, missing flags, error messages and notes."""
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings, strategies as st
+
+from eligibility.batch.columns import to_float
+from eligibility.batch.evaluate import _date
+from eligibility.rules.facts import _bool_words, per_distinct
+from eligibility.paths import rules_dir
+
+CELLS = {  # what spreadsheets put in number, date and yes/no columns, good and bad
+    "number": ["12", "12,5", "0.5", " 1 234,5 ", "1.234,5", "deux", "nan", "-3", "1e3", ""],
+    "date": ["2024-03-01", "01/03/2024", " 2024-03-01 ", "2024-02-30", "31/12/2023", "2024-3-1", "hier", ""],
+    "bool": ["oui", "non", "True", "false", " OUI ", "1", "0", "peut-être", ""],
+}
+CONVERT = {"number": to_float, "date": _date, "bool": _bool_words}
+
+
+def _same(a, b) -> None:
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and len(a) == len(b)
+        if a.dtype == object:
+            assert list(a) == list(b)
+        else:
+            np.testing.assert_array_equal(a, b)
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize("kind", sorted(CELLS))
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_per_distinct_equals_cell_by_cell(kind, data):
+    # at least 24 cells of at most 11 distinct texts: the grouped path is the one taken
+    cells = data.draw(st.lists(st.sampled_from(CELLS[kind] + [None]), min_size=24, max_size=80))
+    s = pd.Series(cells, dtype="str")
+    args = () if kind == "bool" else ("colonne",)
+    direct, grouped = CONVERT[kind](s, *args), per_distinct(CONVERT[kind], s, *args)
+    assert len(direct) == len(grouped)
+    for a, b in zip(direct, grouped):
+        _same(a, b)
+
+
+def test_libyaml_reads_every_rule_file_as_the_pure_python_parser():
+    for path in sorted(rules_dir().glob("*.yaml")):
+        data = path.read_bytes()
+        assert yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) == yaml.safe_load(data), path.name

@@ -129,7 +129,9 @@ def to_float(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     import pyarrow.compute as pc
 
     raw = _arrow_text(s)
-    if raw.null_count == 0:
+    comma = pc.fill_null(pc.match_substring(raw, ","), False)
+    # a refused cast costs ~30 ms per 100,000 cells (measured): a decimal comma, which makes it refuse, skips it
+    if raw.null_count == 0 and not pc.any(comma).as_py():
         try:  # the usual column, plain numbers with a point: one C++ cast (a blank or a comma makes it refuse)
             v = pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=True)
             if np.isfinite(v).all():
@@ -137,7 +139,6 @@ def to_float(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         except pa.ArrowInvalid:
             pass
     blank = pc.fill_null(pc.equal(raw, ""), True)
-    comma = pc.fill_null(pc.match_substring(raw, ","), False)
     try:  # fast path, one C++ cast: plain numbers with a point or a lone decimal comma, and blanks
         v = pc.cast(pc.if_else(blank, pa.scalar(None, pa.string()), pc.replace_substring(raw, ",", ".")),
                     pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=True)

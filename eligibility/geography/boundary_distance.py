@@ -4,8 +4,10 @@ per point: a grid of cells, each holding the boundary segments that can be neare
 Within a cell of centre o and half-diagonal h, the distance d to the boundaries changes by at most h
 (it is 1-Lipschitz), so every point p of the cell has d(p) <= d(o) + h, and a segment s can be nearest
 to p only if dist(o, s) <= d(p) + h <= d(o) + 2h. The cell keeps exactly those segments, computed once
-with GEOS when the index is built; a point then costs a cell lookup and a few exact point-segment
-distances in numpy. Cells are kept only up to REACH_M from the boundaries: farther away the segments that
+with GEOS when the index is built, in the order of their distance to the centre. A point p at
+distance δ from its cell's centre then needs fewer: with U its exact distance to the cell's first
+candidate (the nearest to the centre), a segment s can be nearest only if dist(o, s) - δ <= dist(p, s) <= U,
+so only the candidates with dist(o, s) <= U + δ (a prefix of the cell's list) get exact distances, in numpy. Cells are kept only up to REACH_M from the boundaries: farther away the segments that
 satisfy the condition grow in number (the band around the nearest ones widens with the distance), and the
 vertex KD-tree of `index.QuartierIndex.nearest_boundary` answers those points.
 """
@@ -19,6 +21,7 @@ import shapely
 CELL_M = 250.0
 REACH_M = 1000.0
 _SLACK_M = 0.01  # widen the candidate test by 1 cm: floating-point rounding can never drop the nearest one
+LAYOUT = "sorted-2"  # of the stored arrays (part of the cache key)
 _BLOCK = 50_000  # points per numpy pass: bounds the (points x candidates) temporaries
 
 
@@ -52,7 +55,7 @@ def build(boundaries: np.ndarray, cell: float = CELL_M, reach: float = REACH_M) 
     each with its candidate segments."""
     a, b, owner = segments(boundaries)
     empty = {"meta": np.array([0.0, 0.0, cell, 1.0]), "keys": np.zeros(0, np.int64), "offsets": np.zeros(1, np.int64),
-             "cand": np.zeros(0, np.int32), "a": a, "b": b, "owner": owner}
+             "cand": np.zeros(0, np.int32), "cand_d": np.zeros(0), "a": a, "b": b, "owner": owner}
     if not len(a):
         return empty
     lo = np.minimum(a, b) - reach
@@ -84,11 +87,12 @@ def build(boundaries: np.ndarray, cell: float = CELL_M, reach: float = REACH_M) 
     keys, centres, d_centre = keys[keep], centres[keep], d_centre[keep]
     half_diagonal = cell * np.sqrt(0.5)
     ci, si = tree.query(centres, predicate="dwithin", distance=d_centre + 2 * half_diagonal + _SLACK_M)
-    order = np.lexsort((si, ci))
-    ci, si = ci[order], si[order]
+    d_cand = shapely.distance(centres[ci], lines[si])  # bounds only: the answers are computed in numpy
+    order = np.lexsort((si, d_cand, ci))  # each cell's candidates from the nearest to its centre
+    ci, si, d_cand = ci[order], si[order], d_cand[order]
     offsets = np.concatenate([[0], np.cumsum(np.bincount(ci, minlength=len(keys)))]).astype(np.int64)
     return {**empty, "meta": np.array([x0, y0, cell, float(ny)]), "keys": keys, "offsets": offsets,
-            "cand": si.astype(np.int32)}
+            "cand": si.astype(np.int32), "cand_d": d_cand}
 
 
 @dataclass(frozen=True)
@@ -96,14 +100,15 @@ class CellSegments:
     meta: np.ndarray      # x0, y0, cell size, cells per column
     keys: np.ndarray      # int64, sorted: ix * ny + iy of every stored cell
     offsets: np.ndarray   # candidates of cell k: cand[offsets[k]:offsets[k + 1]]
-    cand: np.ndarray      # int32 segment indexes
+    cand: np.ndarray      # int32 segment indexes, each cell's by distance to its centre (then index)
+    cand_d: np.ndarray    # float: distance of each candidate to its cell's centre
     a: np.ndarray
     b: np.ndarray
     owner: np.ndarray
 
     @classmethod
     def from_arrays(cls, arrays: dict) -> CellSegments:
-        return cls(**{k: arrays[k] for k in ("meta", "keys", "offsets", "cand", "a", "b", "owner")})
+        return cls(**{k: arrays[k] for k in ("meta", "keys", "offsets", "cand", "cand_d", "a", "b", "owner")})
 
     def nearest(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(answered, owner, distance): for points in a stored cell, the boundary index and exact distance
@@ -114,32 +119,76 @@ class CellSegments:
         if not len(self.keys):
             return np.zeros(n, bool), owner, dist
         with np.errstate(invalid="ignore"):
-            ix, iy = np.floor((x - x0) / cell), np.floor((y - y0) / cell)
-            inside = (ix >= 0) & (iy >= 0) & (iy < ny)
-        key = np.where(inside, ix * ny + iy, -1).astype(np.int64)
+            fx, fy = np.floor((x - x0) / cell), np.floor((y - y0) / cell)
+            inside = (fx >= 0) & (fy >= 0) & (fy < ny)
+        columns, side, tiles_y = self._tiling
+        inside &= fx < columns  # beyond the last stored column: no cell
+        rows = np.flatnonzero(inside)
+        # points by tile of side x side cells (a stable radix sort on 16-bit keys): the searches and
+        # gathers below then run through each tile's part of the arrays while it is in the CPU cache
+        by_tile = (fx[rows] // side * tiles_y + fy[rows] // side).astype(np.uint16)
+        rows = rows[np.argsort(by_tile, kind="stable")]
+        key = (fx[rows] * ny + fy[rows]).astype(np.int64)
         pos = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
-        answered = inside & (self.keys[pos] == key)
-        rows = np.flatnonzero(answered)
-        ax, ay, dx, dy, inv = self._segment_terms
+        stored = self.keys[pos] == key
+        rows, pos = rows[stored], pos[stored]
+        answered = np.zeros(n, bool)
+        answered[rows] = True
+        shifted, span = self._shifted
         for s in range(0, len(rows), _BLOCK):
-            r = rows[s:s + _BLOCK]
-            k = pos[r]
-            start, count = self.offsets[k], self.offsets[k + 1] - self.offsets[k]
+            r, k = rows[s:s + _BLOCK], pos[s:s + _BLOCK]
+            px, py = x[r], y[r]
+            start = self.offsets[k]
+            delta = np.hypot(px - (x0 + (fx[r] + 0.5) * cell), py - (y0 + (fy[r] + 0.5) * cell))
+            upper = np.sqrt(self._d2(px, py, self.cand[start]))  # the cell's first candidate
+            # candidates with dist(centre, s) <= U + δ: a prefix of the cell's list, found by one search
+            # over every cell's distances laid end to end (cell k's shifted by k * span)
+            limit = k * span + np.minimum(upper + delta + _SLACK_M, span / 2)
+            count = np.maximum(np.searchsorted(shifted, limit, side="right") - start, 1)
             first = np.cumsum(count) - count
             which = np.repeat(np.arange(len(r)), count)
             seg = self.cand[np.repeat(start - first, count) + np.arange(count.sum())]
-            ex, ey = x[r][which] - ax[seg], y[r][which] - ay[seg]  # p - a
-            sx, sy = dx[seg], dy[seg]
-            t = np.clip((ex * sx + ey * sy) * inv[seg], 0.0, 1.0)  # where the perpendicular foot falls
-            ex -= t * sx
-            ey -= t * sy
-            d2 = ex * ex + ey * ey
+            d2 = self._d2(px[which], py[which], seg)
             best = np.minimum.reduceat(d2, first)
-            hit = np.flatnonzero(d2 == best[which])
-            lead = hit[np.concatenate([[True], which[hit][1:] != which[hit][:-1]])]  # first minimum per point
+            tied = np.where(d2 == best[which], seg, np.iinfo(np.int32).max)
             dist[r] = np.sqrt(best)  # sqrt is monotonic and correctly rounded: the min of the distances
-            owner[r] = self.owner[seg[lead]]
+            owner[r] = self.owner[np.minimum.reduceat(tied, first)]
         return answered, owner, dist
+
+    def _d2(self, px: np.ndarray, py: np.ndarray, seg: np.ndarray) -> np.ndarray:
+        """Squared distance from points (px, py) to segments seg (same length), one arithmetic for all."""
+        ax, ay, dx, dy, inv = self._segment_terms
+        ex, ey = px - ax[seg], py - ay[seg]  # p - a
+        sx, sy = dx[seg], dy[seg]
+        t = np.clip((ex * sx + ey * sy) * inv[seg], 0.0, 1.0)  # where the perpendicular foot falls
+        ex -= t * sx
+        ey -= t * sy
+        return ex * ex + ey * ey
+
+    @property
+    def _shifted(self) -> tuple[np.ndarray, float]:
+        """(cand_d + k * span for the candidates of cell k, span): non-decreasing over the whole array."""
+        cached = self.__dict__.get("_shifted_d")
+        if cached is None:
+            span = 2.0 * (float(self.cand_d.max()) + 1.0) if len(self.cand_d) else 1.0
+            cell_of = np.repeat(np.arange(len(self.keys)), np.diff(self.offsets))
+            cached = (cell_of * span + self.cand_d, span)
+            object.__setattr__(self, "_shifted_d", cached)
+        return cached
+
+    @property
+    def _tiling(self) -> tuple[int, int, int]:
+        """(columns of cells, tile side in cells, tiles per column): fewer than 2**16 tiles."""
+        cached = self.__dict__.get("_tiles")
+        if cached is None:
+            ny = int(self.meta[3])
+            columns = int(self.keys.max() // ny) + 1
+            side = 1
+            while (columns // side + 1) * (ny // side + 1) >= 2 ** 16:
+                side *= 2
+            cached = (columns, side, ny // side + 1)
+            object.__setattr__(self, "_tiles", cached)
+        return cached
 
     @property
     def _segment_terms(self):

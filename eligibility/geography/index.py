@@ -144,7 +144,7 @@ class QuartierIndex:
             ds = layers.dataset(self.dataset_id)
             arrays = cache.cached(f"boundary-cells-{self.dataset_id}-{self.zone.name}",
                                   cache.key(ds.sha256, self.zone.name, str(self.zone.epsg), str(boundary_distance.CELL_M),
-                                            str(boundary_distance.REACH_M)),
+                                            str(boundary_distance.REACH_M), boundary_distance.LAYOUT),
                                   lambda: boundary_distance.build(self.boundaries), sources=[layers.source(self.dataset_id)])
             self._trees["cells"] = boundary_distance.CellSegments.from_arrays(arrays)
         return self._trees["cells"]

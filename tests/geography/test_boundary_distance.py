@@ -26,7 +26,13 @@ def test_cells_give_the_exact_distance_and_leave_far_points(seed, cell, reach):
     bounds = _boundaries(seed)
     cells = boundary_distance.CellSegments.from_arrays(boundary_distance.build(bounds, cell=cell, reach=reach))
     rng = np.random.default_rng(seed + 1)
-    x, y = rng.uniform(-1_500, 4_500, 4_000), rng.uniform(-1_500, 4_500, 4_000)
+    # random points, and points on the boundaries: every vertex, points along segments, and points a few
+    # millimetres to centimetres off them (where the nearest segment changes, and rounding could matter)
+    verts = shapely.get_coordinates(bounds)
+    t = rng.uniform(0, 1, (len(verts) - 1, 1))
+    along = verts[:-1] + t * (verts[1:] - verts[:-1])
+    near = np.concatenate([verts, along]) + rng.normal(0, 0.01, (len(verts) + len(along), 2))
+    x, y = np.concatenate([rng.uniform(-1_500, 4_500, (4_000, 2)), verts, along, near]).T
     answered, owner, dist = cells.nearest(x, y)
     pts = shapely.points(x, y)
     geos = shapely.distance(pts[:, None], bounds[None, :])  # (points, boundaries)
@@ -42,3 +48,21 @@ def test_no_boundaries_answers_nothing():
     cells = boundary_distance.CellSegments.from_arrays(boundary_distance.build(np.array([], dtype=object)))
     answered, owner, dist = cells.nearest(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
     assert not answered.any() and (owner == -1).all() and np.isnan(dist).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**16), cell=st.sampled_from([60.0, 250.0]))
+def test_pruned_candidates_give_the_bits_of_every_segment(seed, cell):
+    """Each point tests only a prefix of its cell's candidates: the answer is the one all segments give,
+    to the bit (same arithmetic on every segment, minimum, lowest index on ties)."""
+    bounds = _boundaries(seed)
+    cells = boundary_distance.CellSegments.from_arrays(boundary_distance.build(bounds, cell=cell, reach=600.0))
+    rng = np.random.default_rng(seed + 2)
+    verts = shapely.get_coordinates(bounds)
+    x, y = np.concatenate([rng.uniform(-700, 3_700, (3_000, 2)), verts, verts + rng.normal(0, 0.005, verts.shape)]).T
+    answered, owner, dist = cells.nearest(x, y)
+    rows = np.flatnonzero(answered)
+    segs = np.arange(len(cells.a))
+    d2 = np.stack([cells._d2(x[rows], y[rows], np.full(len(rows), s)) for s in segs], axis=1)
+    np.testing.assert_array_equal(dist[rows], np.sqrt(d2.min(axis=1)))
+    np.testing.assert_array_equal(owner[rows], cells.owner[np.argmin(d2, axis=1)])  # argmin: the first minimum

@@ -40,14 +40,37 @@ def segments(boundaries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return a, b, np.concatenate([owner[line[starts]], owner[line[single]]]).astype(np.int64)
 
 
+def cell_order(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
+    """The permutation that sorts points by their cell (ix, iy: whole numbers as floats), column by column;
+    points of a cell keep their order. Two stable sorts of 16-bit halves of the cell number (numpy sorts
+    16-bit keys with a radix sort: together ~4x faster than sorting 64-bit keys). Falls back to one 64-bit
+    sort when the cells span more than 2**32 numbers."""
+    if not len(ix):
+        return np.zeros(0, np.int64)
+    finite = np.isfinite(ix) & np.isfinite(iy)
+    if not finite.all():  # NaN rows first (their order does not matter), the others sorted
+        ix, iy = np.where(finite, ix, np.nanmin(ix[finite], initial=0.0)), np.where(finite, iy, np.nanmin(iy[finite], initial=0.0))
+    cx, cy = ix - ix.min(), iy - iy.min()
+    rows = cy.max() + 1
+    key = cx * rows + cy
+    if key.max() >= 2.0 ** 32:
+        return np.argsort(key, kind="stable")
+    key = key.astype(np.uint32)
+    order = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
+    return order[np.argsort((key[order] >> 16).astype(np.uint16), kind="stable")]
+
+
 def point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Euclidean distance from points p to segments [a, b] (broadcast over the last axis of size 2)."""
-    ab = b - a
-    den = np.einsum("...i,...i->...", ab, ab)
-    t = np.where(den > 0, np.einsum("...i,...i->...", p - a, ab) / np.where(den > 0, den, 1), 0.0)
+    """Euclidean distance from points p to segments [a, b] (broadcast over the last axis of size 2).
+    Written per coordinate (x0 * y0 + x1 * y1: the bits `einsum` gives for two terms, without its cost)."""
+    px, py, ax, ay = p[..., 0], p[..., 1], a[..., 0], a[..., 1]
+    abx, aby = b[..., 0] - ax, b[..., 1] - ay
+    den = abx * abx + aby * aby
+    some = den > 0
+    t = np.where(some, ((px - ax) * abx + (py - ay) * aby) / np.where(some, den, 1), 0.0)
     t = np.clip(t, 0.0, 1.0)
-    closest = a + t[..., None] * ab
-    return np.sqrt(np.einsum("...i,...i->...", p - closest, p - closest))
+    ex, ey = px - (ax + t * abx), py - (ay + t * aby)
+    return np.sqrt(ex * ex + ey * ey)
 
 
 def build(boundaries: np.ndarray, cell: float = CELL_M, reach: float = REACH_M) -> dict[str, np.ndarray]:
@@ -121,13 +144,9 @@ class CellSegments:
         with np.errstate(invalid="ignore"):
             fx, fy = np.floor((x - x0) / cell), np.floor((y - y0) / cell)
             inside = (fx >= 0) & (fy >= 0) & (fy < ny)
-        columns, side, tiles_y = self._tiling
-        inside &= fx < columns  # beyond the last stored column: no cell
         rows = np.flatnonzero(inside)
-        # points by tile of side x side cells (a stable radix sort on 16-bit keys): the searches and
-        # gathers below then run through each tile's part of the arrays while it is in the CPU cache
-        by_tile = (fx[rows] // side * tiles_y + fy[rows] // side).astype(np.uint16)
-        rows = rows[np.argsort(by_tile, kind="stable")]
+        # points cell by cell: the searches and gathers below run through memory in order
+        rows = rows[cell_order(fx[rows], fy[rows])]
         key = (fx[rows] * ny + fy[rows]).astype(np.int64)
         pos = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
         stored = self.keys[pos] == key
@@ -174,20 +193,6 @@ class CellSegments:
             cell_of = np.repeat(np.arange(len(self.keys)), np.diff(self.offsets))
             cached = (cell_of * span + self.cand_d, span)
             object.__setattr__(self, "_shifted_d", cached)
-        return cached
-
-    @property
-    def _tiling(self) -> tuple[int, int, int]:
-        """(columns of cells, tile side in cells, tiles per column): fewer than 2**16 tiles."""
-        cached = self.__dict__.get("_tiles")
-        if cached is None:
-            ny = int(self.meta[3])
-            columns = int(self.keys.max() // ny) + 1
-            side = 1
-            while (columns // side + 1) * (ny // side + 1) >= 2 ** 16:
-                side *= 2
-            cached = (columns, side, ny // side + 1)
-            object.__setattr__(self, "_tiles", cached)
         return cached
 
     @property

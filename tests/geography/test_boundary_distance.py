@@ -66,3 +66,19 @@ def test_pruned_candidates_give_the_bits_of_every_segment(seed, cell):
     d2 = np.stack([cells._d2(x[rows], y[rows], np.full(len(rows), s)) for s in segs], axis=1)
     np.testing.assert_array_equal(dist[rows], np.sqrt(d2.min(axis=1)))
     np.testing.assert_array_equal(owner[rows], cells.owner[np.argmin(d2, axis=1)])  # argmin: the first minimum
+
+
+@given(cells=st.lists(st.tuples(st.integers(-5, 5), st.integers(-3, 3)), max_size=60),
+       far=st.booleans())
+def test_cell_order_sorts_points_by_cell_and_keeps_ties_in_order(cells, far):
+    ix = np.array([c[0] for c in cells], dtype=float) * (1e6 if far else 1.0)  # far: the 64-bit fallback
+    iy = np.array([c[1] for c in cells], dtype=float) * (1e6 if far else 1.0)
+    order = boundary_distance.cell_order(ix, iy)
+    assert sorted(order.tolist()) == list(range(len(cells)))
+    expected = sorted(range(len(cells)), key=lambda i: (ix[i], iy[i], i))
+    assert order.tolist() == expected
+
+
+def test_cell_order_accepts_missing_coordinates():
+    order = boundary_distance.cell_order(np.array([3.0, np.nan, 1.0]), np.array([0.0, 2.0, np.nan]))
+    assert sorted(order.tolist()) == [0, 1, 2]

@@ -40,9 +40,9 @@ def open_register(url: str | None, keep_facts: bool | None = None):
 def record_answer(url: str | None, keep_facts: bool | None, question: dict, answer: dict, channel: str = "cli") -> dict:
     """Record one answer of the command line; returns {seq, attestation_id}."""
     from eligibility.register import entries
-    from eligibility.web.engine import DomainEngine
+    from eligibility.rules.loader import cited_versions
 
-    entry = entries.build(question, answer, DomainEngine().versions(), served="answer", channel=channel)
+    entry = entries.build(question, answer, cited_versions(), served="answer", channel=channel)
     done = open_register(url, keep_facts).append([entry])[0]
     click.echo(f"Inscrit au registre : entrée n° {done['seq']} ({done['attestation_id']})", err=True)
     return done

@@ -94,6 +94,18 @@ def _cited(res, key: tuple, compute) -> list[dict]:
     return [{**d, "files": [dict(f) for f in d["files"]]} if "files" in d else dict(d) for d in memo[key]]
 
 
+# The columns of a result that `row_json` reads. A caller about to take many rows' traces one by one (a batch
+# evaluated with traces: one place per row) computes them once for the whole result, vectorised: each row's
+# `LocateResult.row` then slices them instead of computing its commune, distance and carreau alone.
+TRACE_COLUMNS = ("status", "coverage", "reason", "departement", "region", "tolerance", "exact",
+                 "distance_to_boundary_m", "commune_code", "commune_name", "carreau")
+
+
+def compute_trace_columns(res) -> None:
+    for name in TRACE_COLUMNS:
+        getattr(res, name)
+
+
 def row_json(res, i: int) -> dict:
     i = int(i)
     date = None if res.dates[i] is None or np.isnat(np.datetime64(res.dates[i], "D")) else np.datetime64(res.dates[i], "D").astype(object)

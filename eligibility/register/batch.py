@@ -142,10 +142,10 @@ class BatchRecording:
     the process died may then be recorded twice: docs/register.md, « Entrée écrite deux fois »)."""
 
     def __init__(self, register):
-        from ..web.engine import DomainEngine
+        from ..rules.loader import cited_versions  # what DomainEngine().versions() gives, without the web modules
 
         self.register, self.recorded = register, 0
-        self.prepare = ChunkEntries(DomainEngine().versions(), E.data_fingerprint(), register.keep_facts)
+        self.prepare = ChunkEntries(cited_versions(), E.data_fingerprint(), register.keep_facts)
 
     def on_chunk(self, job, built: list[dict]) -> None:
         self.recorded += len(self.register.append(built))

@@ -298,9 +298,40 @@ def load_file(path: Path) -> Rule:
     return Rule(model, path, hashlib.sha256(data).hexdigest())
 
 
+# path -> (stamp, sha256) of the bytes `_load_one` last parsed there: what an attestation cites for a rule file
+# (`cited_sha256`) without parsing every rule of the directory.
+_PARSED: dict[Path, tuple[tuple, str]] = {}
+
+
 @functools.lru_cache(maxsize=32)
 def _load_one(path: Path, stamp: tuple) -> Rule:
-    return load_file(path)
+    rule = load_file(path)
+    _PARSED[path.resolve()] = (stamp, rule.sha256)
+    return rule
+
+
+def cited_versions() -> dict:
+    """The engine's version and the sha256 of every rule file (`cited_sha256`): what an attestation cites
+    (`eligibility.web.attestation.build`). Light: no rule is parsed for it, and no web module is imported."""
+    from .. import __version__
+    from ..paths import rules_dir
+
+    root = Path(rules_dir())
+    files = sorted(p for p in root.rglob("*.yaml") if p.is_file())
+    return {"engine": f"qpv {__version__}",
+            "rules": [{"file": p.relative_to(root).as_posix(), "sha256": cited_sha256(p)} for p in files]}
+
+
+def cited_sha256(path: Path) -> str:
+    """The sha256 an attestation cites for the rule file `path`: that of the bytes `get_rule` parsed it from when
+    it is loaded with the file's current stamp, else that of the bytes on disk (which `get_rule` would parse now,
+    or which a broken file holds). Reading and hashing a few files instead of parsing them all: an attestation's
+    versions cost a fraction of a millisecond, not the parse of every rule (a batch --record's start-up)."""
+    st = path.stat()
+    parsed = _PARSED.get(path.resolve())
+    if parsed is not None and parsed[0] == (st.st_mtime_ns, st.st_size):
+        return parsed[1]
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @functools.lru_cache(maxsize=8)

@@ -7,13 +7,10 @@ first question). Tests hand `create_app` another object with the same methods.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 from typing import Any, Iterator
 
-from .. import __version__
-from ..errors import BadInput, QpvError
-from ..paths import rules_dir
+from ..errors import BadInput
 from .problems import WebError
 
 
@@ -183,20 +180,11 @@ class DomainEngine:
     # --- versions ------------------------------------------------------------------------------
     def versions(self) -> dict[str, Any]:
         """Engine version and the sha256 of every rule file: an attestation cites them. A rule's sha256 is
-        that of the bytes its loaded (and used) version was parsed from, not a fresh read of the file."""
-        files = sorted(p for p in rules_dir().rglob("*.yaml") if p.is_file())
-        rules = [{"file": p.relative_to(rules_dir()).as_posix(), "sha256": _parsed_sha256(p)} for p in files]
-        return {"engine": f"qpv {__version__}", "rules": rules}
+        that of the bytes its loaded (and used) version was parsed from, not a fresh read of the file; a rule not
+        loaded is not parsed for it (`rules.loader.cited_versions`)."""
+        from ..rules.loader import cited_versions
 
-
-def _parsed_sha256(path: Path) -> str:
-    from ..rules.loader import get_rule
-
-    try:
-        rule = get_rule(path.stem)
-    except QpvError:  # a broken neighbour file: cite the bytes on disk, as before
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    return rule.sha256 if rule.path.resolve() == path.resolve() else hashlib.sha256(path.read_bytes()).hexdigest()
+        return cited_versions()
 
 
 # Rows per streamed chunk: small enough for the page's progress bar to move, large enough to stay vectorised.

@@ -212,7 +212,7 @@ def export_cmd(fmt, output, register_url, as_json) -> None:
     count, writer = 0, None
     tmp = f"{output}.partiel"
     try:
-        for i, rows in enumerate(reg.iter_rows()):
+        for i, rows in enumerate(reg.expanded_rows()):
             frame = pd.DataFrame([{k: r.get(k) for k in EXPORT_COLUMNS} for r in rows], columns=list(EXPORT_COLUMNS))
             count += len(frame)
             if fmt == "csv":

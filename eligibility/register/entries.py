@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,22 @@ PERSONAL_KEYS = frozenset({"input", "inputs", "metric_coordinates", "carreau", "
 REDACTED_PREFIX = "sha256:"
 # The parts of a locate question that are the person's place: kept apart like an evaluation's facts.
 PLACE_KEYS = ("lon", "lat", "x", "y", "address")
+# Keys of an answer whose values (a dict, or the dicts of a list) are the same for every decision of a rule
+# version or a data version: legal references (text, article, url, provenance notes), the parameters' values
+# and their references, the datasets cited. They are most of a decision's trace (about 30 of its 54 kB). The
+# register stores each distinct one once (`register_fragments`, keyed by the sha256 of its canonical JSON) and
+# an entry's answer refers to it as {"$fragment": sha256}; `expand` puts them back. The attestation's bytes are
+# composed from their cached canonical JSON instead of serialising them again for every decision.
+FRAGMENT_KEYS = frozenset({"legal_reference", "parameters", "data_versions", "datasets", "zone_layers"})
+FRAGMENT_REF = "$fragment"
+# A stored reference, as it appears in an entry's canonical JSON (quotes inside JSON strings are escaped, so this
+# text can only be a real object of the document).
+_REF_TEXT = re.compile(r'\{"\$fragment":"([0-9a-f]{64})"\}')
+# What stands for a fragment in the canonical JSON composed for the attestation's hash: control characters,
+# which JSON escapes, so the marker is found as `"\u0000\u0001<sha256>"`; a string of the answer that happens
+# to be spelled the same is detected (one marker too many) and the answer is then serialised whole.
+_MARK = "\x00\x01"
+_MARK_TEXT = re.compile(rb'"\\u0000\\u0001([0-9a-f]{64})"')
 
 
 def canonical(obj: Any) -> bytes:
@@ -130,20 +146,24 @@ class Builder:
         self.data_sha256 = data_sha256 or data_fingerprint()
         self.keep_facts = keep_facts
         self._versions_json: dict[bytes, bytes] = {}  # canonical JSON of the datasets cited -> of the versions
+        self._walk = Walk()
 
-    def _versions_for(self, answer: dict[str, Any]) -> bytes:
-        from ..web.wording import datasets_in
-
-        cited = canonical_plain(datasets_in(answer.get("trace")))
-        if cited not in self._versions_json:
-            self._versions_json[cited] = canonical_plain({**self.versions, "datasets": json.loads(cited)})
-        return self._versions_json[cited]
+    def _versions_for(self, cited: list[dict[str, Any]]) -> bytes:
+        key = canonical_plain(cited)
+        if key not in self._versions_json:
+            self._versions_json[key] = canonical_plain({**self.versions, "datasets": cited})
+        return self._versions_json[key]
 
     def build(self, question: dict[str, Any], answer: dict[str, Any], recorded_at: str | None = None) -> dict[str, Any]:
         """The entry of `question` and `answer`, both plain JSON already (`plain`, or read back from JSON)."""
         from ..web.attestation import identifier_of
+        from ..web.wording import merge_datasets
 
-        versions_json, answer_json = self._versions_for(answer), canonical_plain(answer)
+        walk = self._walk
+        walk.start()
+        marked, stored = walk.answer(answer)
+        answer_json = walk.full_json(marked, answer)
+        versions_json = self._versions_for(merge_datasets(walk.cited))
         # The attestation's canonical JSON (`attestation.build`): {"answer", "question", "versions"}, keys
         # sorted, so the three parts joined in that order are its very bytes.
         att_sha = hashlib.sha256(b'{"answer":' + answer_json + b',"question":' + canonical_plain(question)
@@ -173,14 +193,149 @@ class Builder:
             "data_sha256": self.data_sha256,
             "decision_date": decision_date,
             "question": canonical_plain(public).decode(),
-            "answer": canonical_plain(redact(answer, is_plain=True)).decode(),
+            "answer": canonical_plain(stored).decode(),
             "versions": versions_json.decode(),
             "facts_sha256": hashlib.sha256(facts_json).hexdigest(),
         }
         full = lambda: {"facts": facts_json.decode(), "answer": answer_json.decode()}  # noqa: E731
         personal = full if self.keep_facts is None else full() if self.keep_facts else None
-        return {"row": row, "personal": personal, "rule": {"id": rule.get("id"), "file": rule.get("file"),
-                                                           "sha256": rule.get("sha256")} if rule.get("sha256") else None}
+        return {"row": row, "personal": personal, "fragments": {} if walk.plain_only else walk.used,
+                "rule": {"id": rule.get("id"), "file": rule.get("file"), "sha256": rule.get("sha256")} if rule.get("sha256") else None}
+
+
+class Walk:
+    """One pass over an answer (plain JSON) that gives what an entry needs of it:
+
+    - `marked`: the answer with each fragment (FRAGMENT_KEYS) replaced by a marker, from which `full_json`
+      composes the answer's canonical JSON with each fragment's cached canonical JSON (the attestation's bytes);
+    - `stored`: the answer kept in the register: personal values (PERSONAL_KEYS) replaced by their sha256, each
+      fragment by {"$fragment": sha256};
+    - `cited`: the dicts of the trace that cite a dataset, in the order `web.wording.datasets_in` meets them;
+    - `used`: {sha256: canonical JSON} of the fragments met (the entry refers to them unless `plain_only`: the
+      answer holds a "$fragment" key of its own, and is then stored whole).
+
+    A fragment's canonical JSON, sha256 and cited datasets are computed once per distinct fragment (per Walk).
+    `tests/register/test_fragments.py` checks the bytes against the plain serialisation (hypothesis)."""
+
+    MAX_CACHED = 20_000  # distinct fragments remembered (a rule file has a few hundred)
+    # canonical JSON -> (sha256, text, cited) | None (not a fragment); shared by the walks of a process (the
+    # service builds one entry per answer). Its values are never changed, so threads may share it.
+    _known: dict[bytes, tuple | None] = {}
+
+    def start(self) -> None:
+        self.cited: list[dict] = []
+        self.used: dict[str, str] = {}
+        self.marks = 0
+        self.plain_only = False
+
+    def answer(self, answer: dict[str, Any]) -> tuple[Any, Any]:
+        marked, stored = {}, {}
+        for k, v in answer.items():  # `datasets_in` reads the trace only
+            marked[k], stored[k] = self._value(k, v, collect=k == "trace")
+        if self.plain_only:
+            return marked, redact(answer, is_plain=True)
+        return marked, stored
+
+    def full_json(self, marked: Any, answer: dict[str, Any]) -> bytes:
+        """The canonical JSON of the answer, composed from `marked` and the fragments' cached JSON."""
+        text = canonical_plain(marked)
+        parts = _MARK_TEXT.split(text)
+        if len(parts) // 2 != self.marks:  # a string of the answer spelled like a marker: serialise it whole
+            return canonical_plain(answer)
+        for i in range(1, len(parts), 2):
+            parts[i] = self._text(parts[i].decode())
+        return b"".join(parts)
+
+    def _text(self, sha: str) -> bytes:
+        return self.used[sha].encode()
+
+    def _fragment(self, node: dict) -> tuple | None:
+        text = canonical_plain(node)
+        found = self._known.get(text, False)
+        if found is False:
+            if len(self._known) >= self.MAX_CACHED:
+                self._known.clear()
+            from ..web.wording import dataset_nodes
+
+            personal = any(k in PERSONAL_KEYS or k == FRAGMENT_REF for k in _keys(node))
+            found = None if personal else (hashlib.sha256(text).hexdigest(), text.decode(), dataset_nodes(node))
+            self._known[text] = found
+        return found
+
+    def _value(self, key: str, v: Any, collect: bool) -> tuple[Any, Any]:
+        if key in PERSONAL_KEYS and v is not None:
+            if collect:
+                from ..web.wording import dataset_nodes
+
+                self.cited += dataset_nodes(v)
+            return v, _hashed(v, _plain_digest)
+        if key in FRAGMENT_KEYS:
+            if isinstance(v, dict):
+                return self._as_fragment(v, collect)
+            if isinstance(v, list):
+                pairs = [self._as_fragment(x, collect) if isinstance(x, dict) else self._node(x, collect) for x in v]
+                return [p[0] for p in pairs], [p[1] for p in pairs]
+        return self._node(v, collect)
+
+    def _as_fragment(self, node: dict, collect: bool) -> tuple[Any, Any]:
+        found = self._fragment(node)
+        if found is None:
+            return self._node(node, collect)
+        sha, text, cited = found
+        self.used[sha] = text
+        self.marks += 1
+        if collect:
+            self.cited += cited
+        return _MARK + sha, {FRAGMENT_REF: sha}
+
+    def _node(self, node: Any, collect: bool) -> tuple[Any, Any]:
+        if isinstance(node, dict):
+            if collect:
+                from ..web.wording import is_dataset_node
+
+                if is_dataset_node(node):
+                    self.cited.append(node)
+            if FRAGMENT_REF in node:
+                self.plain_only = True
+            marked, stored = {}, {}
+            for k, v in node.items():
+                if isinstance(v, (dict, list)) or k in PERSONAL_KEYS:
+                    marked[k], stored[k] = self._value(k, v, collect)
+                else:
+                    marked[k] = stored[k] = v
+            return marked, stored
+        if isinstance(node, list):
+            pairs = [self._node(x, collect) if isinstance(x, (dict, list)) else (x, x) for x in node]
+            return [p[0] for p in pairs], [p[1] for p in pairs]
+        return node, node
+
+
+def _plain_digest(value: Any) -> str:
+    return hashlib.sha256(canonical_plain(value)).hexdigest()
+
+
+def _keys(node: Any):
+    """Every key of a plain JSON value, at any depth."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield k
+            yield from _keys(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _keys(v)
+
+
+def fragment_refs(stored_answer: str) -> list[str]:
+    """The sha256 of the fragments an entry's stored answer refers to."""
+    return _REF_TEXT.findall(stored_answer) if FRAGMENT_REF in stored_answer else []
+
+
+def expand(stored_answer: str, fragments: dict[str, str]) -> str:
+    """The stored answer with its fragments back: the canonical JSON of the redacted answer, as stored before
+    fragments existed (and as `qpv register show` and `export` give it). KeyError: a fragment is missing."""
+    if FRAGMENT_REF not in stored_answer:
+        return stored_answer
+    return _REF_TEXT.sub(lambda m: fragments[m.group(1)], stored_answer)
 
 
 # The columns the chain covers (quartier is derived from the answer, so it needs no hash of its own).

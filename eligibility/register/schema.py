@@ -7,6 +7,10 @@
   `purge` deletes these rows, which the chain does not cover.
 - `register_rules`: the text of every rule file a recorded decision used, by sha256, so `recheck` can
   recompute with the rules of the day of the decision.
+- `register_fragments`: the parts of answers that are the same for every decision of a rule or data version
+  (legal references, parameters, datasets cited), each stored once under the sha256 of its canonical JSON;
+  an entry's `answer` refers to them (`entries.FRAGMENT_KEYS`). The chain covers the references, and each
+  fragment's key is its own hash, so a changed or removed fragment is detected too.
 - `register_head`: one row, the last sequence number and hash, so that removing the newest entries is
   detected too.
 """
@@ -62,6 +66,12 @@ rules = Table(
     Column("text", Text, nullable=False),
 )
 
+fragments = Table(
+    "register_fragments", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("body", Text, nullable=False),  # canonical JSON; sha256(body) == sha256
+)
+
 head = Table(
     "register_head", metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
@@ -72,4 +82,4 @@ head = Table(
 GENESIS = "0" * 64
 # The newest Alembic revision (tests check it is the migrations' head): a register already there is not
 # handed to Alembic at all when opened.
-REVISION = "r0003"
+REVISION = "r0004"

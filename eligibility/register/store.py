@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator
 
 from ..errors import RegisterUnavailable
 from . import entries as E
-from .schema import GENESIS, REVISION, entries, head, personal, rules
+from .schema import GENESIS, REVISION, entries, fragments, head, personal, rules
 
 # Any 64-bit number: the advisory lock under which one process at a time runs the migrations.
 MIGRATION_LOCK_KEY = 0x717076_5245_48  # "qpv" "REH"
@@ -85,6 +85,7 @@ class Register:
         self.url = resolve_url(url)
         self.keep_facts = keep_facts
         self._archived: set[str] = set()  # rule texts known to be in the register (one query per new sha256)
+        self._stored_fragments: set[str] = set()  # fragments known to be in the register (written once each)
         self.backend = "postgresql" if self.url.startswith("postgresql") else "sqlite" if self.url.startswith("sqlite") else None
         if self.backend is None:
             raise RegisterUnavailable(f"adresse de registre non reconnue ({describe_url(self.url)}) : "
@@ -180,10 +181,16 @@ class Register:
         digests = [item.get("digest") or E.body_digest(item["row"]) for item in batch]
         personal_rows = [_personal(item, self.keep_facts) for item in batch] if self.keep_facts else []
         self._archive_rules([item["rule"] for item in batch if item.get("rule")])
+        new_fragments = {sha: text for item in batch for sha, text in (item.get("fragments") or {}).items()
+                         if sha not in self._stored_fragments}
         if self.backend == "postgresql":
+            if new_fragments:  # its own statement first: a fragment stored for an entry that then failed is harmless
+                with self.engine.begin() as conn:
+                    self._store_fragments(conn, new_fragments)
             first = self._append_postgresql(batch, digests, personal_rows)
         else:
-            first = self._append_sqlite(batch, digests, personal_rows)
+            first = self._append_sqlite(batch, digests, personal_rows, new_fragments)
+        self._stored_fragments |= set(new_fragments)
         return [{"seq": first + i, "attestation_id": item["row"]["attestation_id"]} for i, item in enumerate(batch, start=1)]
 
     def _append_postgresql(self, batch, digests, personal_rows) -> int:
@@ -203,12 +210,18 @@ class Register:
         with self.engine.begin() as conn:  # each call locks the head row again (already this transaction's)
             return [call(conn, lo, lo + PG_STATEMENT_ROWS) for lo in range(0, len(batch), PG_STATEMENT_ROWS)][0]
 
-    def _append_sqlite(self, batch, digests, personal_rows) -> int:
+    def _store_fragments(self, conn, new: dict[str, str]) -> None:
+        insert = _insert_or_ignore(self.backend)
+        conn.execute(insert(fragments).on_conflict_do_nothing(), [{"sha256": k, "body": v} for k, v in new.items()])
+
+    def _append_sqlite(self, batch, digests, personal_rows, new_fragments) -> int:
         from sqlalchemy import select, update
 
         with self.engine.begin() as conn:
             # A write first: this transaction holds SQLite's write lock until it commits.
             conn.execute(update(head).where(head.c.id == 1).values(seq=head.c.seq))
+            if new_fragments:  # in the entries' transaction: an entry is never there without its fragments
+                self._store_fragments(conn, new_fragments)
             first, prev = conn.execute(select(head.c.seq, head.c.entry_hash).where(head.c.id == 1)).one()
             rows = []
             for seq, item, digest in zip(range(first + 1, first + 1 + len(batch)), batch, digests):
@@ -280,7 +293,7 @@ class Register:
             else:
                 q = q.where(entries.c.attestation_id == text.upper()).order_by(entries.c.seq.desc()).limit(1)
             row = conn.execute(q).mappings().first()
-            return None if row is None else _entry(row)
+            return None if row is None else _entry(self._expanded(conn, [dict(row)])[0])
 
         return self._read(read)
 
@@ -307,7 +320,7 @@ class Register:
             q = q.offset(offset)
         if limit is not None:
             q = q.limit(limit)
-        return self._read(lambda conn: [_entry(r) for r in conn.execute(q).mappings()])
+        return self._read(lambda conn: [_entry(r) for r in self._expanded(conn, [dict(r) for r in conn.execute(q).mappings()])])
 
     def iter_rows(self, chunk: int = 10_000) -> Iterator[list[dict[str, Any]]]:
         """Every entry row as stored (all columns), in order, `chunk` at a time."""
@@ -321,6 +334,36 @@ class Register:
                 return
             yield rows
             last = rows[-1]["seq"]
+
+    def expanded_rows(self, chunk: int = 10_000) -> Iterator[list[dict[str, Any]]]:
+        """`iter_rows` with each answer whole again (its shared fragments put back): what `export` writes."""
+        for rows in self.iter_rows(chunk):
+            yield self._read(lambda conn: self._expanded(conn, rows))
+
+    def _fragments(self, conn, wanted: set[str]) -> dict[str, str]:
+        """{sha256: canonical JSON} of the fragments `wanted` that the register holds."""
+        from sqlalchemy import select
+
+        found: dict[str, str] = {}
+        wanted_list = sorted(wanted)
+        for lo in range(0, len(wanted_list), 500):
+            found.update(conn.execute(select(fragments.c.sha256, fragments.c.body)
+                                      .where(fragments.c.sha256.in_(wanted_list[lo:lo + 500]))).all())
+        return found
+
+    def _expanded(self, conn, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`rows` with their answers whole again. A fragment missing from the register is an error (verify-chain
+        says which entries)."""
+        wanted = {sha for r in rows for sha in E.fragment_refs(r["answer"])}
+        if not wanted:
+            return rows
+        found = self._fragments(conn, wanted)
+        if wanted - set(found):
+            error = RegisterUnavailable(f"registre incomplet : {len(wanted - set(found))} partie(s) partagée(s) de "
+                                        "trace introuvable(s) (qpv register verify-chain)")
+            error.reason = "registre incomplet"
+            raise error
+        return [{**r, "answer": E.expand(r["answer"], found)} for r in rows]
 
     def rule_text(self, sha256: str) -> dict[str, Any] | None:
         from sqlalchemy import select
@@ -336,8 +379,13 @@ class Register:
         kept in full that no longer match their hash."""
         from sqlalchemy import select
 
+        import hashlib
+
         problems: list[dict[str, Any]] = []
         prev_seq, prev_hash, count = 0, GENESIS, 0
+        # Each shared fragment is stored under its own sha256: one whose text no longer gives it was changed.
+        good = {sha for sha, body in self._read(lambda conn: conn.execute(select(fragments.c.sha256, fragments.c.body)).all())
+                if hashlib.sha256(body.encode()).hexdigest() == sha}
         for rows in self.iter_rows():
             for row in rows:
                 count += 1
@@ -354,6 +402,11 @@ class Register:
                 elif E.quartier_of(row["kind"], json.loads(row["answer"])) != row.get("quartier"):
                     problems.append({"seq": seq, "problem": "altered",
                                      "message": f"entrée {seq} : quartier modifié après l'enregistrement"})
+                bad = [sha for sha in E.fragment_refs(row["answer"]) if sha not in good]
+                if bad:
+                    problems.append({"seq": seq, "problem": "fragment_altered",
+                                     "message": f"entrée {seq} : {len(bad)} partie(s) partagée(s) de sa trace modifiée(s) "
+                                                "ou supprimée(s) après l'enregistrement"})
                 prev_seq, prev_hash = seq, row["entry_hash"]
         head_seq, head_hash = self._read(lambda conn: conn.execute(select(head.c.seq, head.c.entry_hash)).one())
         if head_seq != prev_seq or head_hash != prev_hash:

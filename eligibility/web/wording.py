@@ -31,17 +31,23 @@ def datasets_in(trace: Any) -> list[dict[str, Any]]:
     """Every dataset cited anywhere in a trace ({dataset, vintage, sha256, files, …}, or the address index
     as {index, sha256, files, …}), once each, in the order met, with the files read and the sha256 of their
     bytes as the trace gives them ({path, sha256}; names only for the address index's sources)."""
-    found: dict[tuple, dict] = {}
+    return merge_datasets(dataset_nodes(trace))
+
+
+def is_dataset_node(node: dict) -> bool:
+    """A dict of a trace that cites a dataset (`datasets_in`)."""
+    name = node.get("dataset") or node.get("index")
+    return isinstance(name, str) and isinstance(node.get("sha256"), str)
+
+
+def dataset_nodes(trace: Any) -> list[dict]:
+    """The dicts of `trace` that cite a dataset, depth first in the order met (dict values in their order)."""
+    out: list[dict] = []
 
     def walk(node):
         if isinstance(node, dict):
-            name = node.get("dataset") or node.get("index")
-            if isinstance(name, str) and isinstance(node.get("sha256"), str):
-                entry = found.setdefault((name, node["sha256"]), {"dataset": name, "vintage": node.get("vintage"),
-                                                                  "sha256": node["sha256"], "files": []})
-                for f in node.get("files") or []:
-                    if isinstance(f, dict) and f not in entry["files"]:
-                        entry["files"].append({"path": f.get("path"), "sha256": f.get("sha256")})
+            if is_dataset_node(node):
+                out.append(node)
             for v in node.values():
                 walk(v)
         elif isinstance(node, list):
@@ -49,6 +55,19 @@ def datasets_in(trace: Any) -> list[dict[str, Any]]:
                 walk(v)
 
     walk(trace)
+    return out
+
+
+def merge_datasets(nodes) -> list[dict[str, Any]]:
+    """`datasets_in` of the dataset nodes `nodes` (`dataset_nodes`): one entry per dataset and sha256."""
+    found: dict[tuple, dict] = {}
+    for node in nodes:
+        name = node.get("dataset") or node.get("index")
+        entry = found.setdefault((name, node["sha256"]), {"dataset": name, "vintage": node.get("vintage"),
+                                                          "sha256": node["sha256"], "files": []})
+        for f in node.get("files") or []:
+            if isinstance(f, dict) and f not in entry["files"]:
+                entry["files"].append({"path": f.get("path"), "sha256": f.get("sha256")})
     return list(found.values())
 
 

@@ -31,6 +31,7 @@ def test_previous_schema_is_migrated_with_its_entries(any_url):
     with old.engine.begin() as conn:
         for seq, built in enumerate([decision_entry(), locate_entry()], start=1):
             row = {k: v for k, v in built["row"].items() if k != "quartier"}
+            row["answer"] = E.expand(row["answer"], built["fragments"])  # whole: the r0001 code had no fragments
             row.update(seq=seq, prev_hash=prev, entry_hash=E.link(seq, prev, E.body_digest(row)))
             prev = row["entry_hash"]
             conn.execute(text(f"INSERT INTO register_entries ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"), row)

@@ -26,6 +26,7 @@ from .jobs import (
     counts_of,
     empty_output,
     fill_kept,
+    output_frame,
     row_numbers,
     trace_lines,
     with_kept,
@@ -138,7 +139,7 @@ class EvaluateJob:
             answered = good[np.equal(details["error"], None)]
             back = {int(p): j for j, p in enumerate(good)}
             traces = trace_lines(chunk, errors, answered, lambda k: frame.decision(back[int(answered[k])]).to_json())
-        return ChunkResult(pd.DataFrame(out), traces, counts_of(out["outcome"]), notes)
+        return ChunkResult(output_frame(out, self.columns), traces, counts_of(out["outcome"]), notes)
 
 
 def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame, np.ndarray, list[str]]:

@@ -116,6 +116,33 @@ def empty_output(columns, n) -> dict[str, np.ndarray]:
     return data
 
 
+def output_frame(out: dict, columns, coded: dict | None = None) -> pd.DataFrame:
+    """A chunk's answers (`empty_output` columns) as a DataFrame. Text columns go object -> Arrow strings
+    directly (about half the CPU of letting pandas infer them); the dtype is the one pandas would give. A column Arrow will
+    not take as text (a value that is not a string), or with no string at all, is left to pandas.
+    `coded`: text columns given as (labels, index): Arrow takes the labels, without an object per row."""
+    import pyarrow as pa
+
+    data = dict(out)
+    text = pd.StringDtype(na_value=np.nan)  # pandas' default `str` dtype
+    for name, (labels, index) in (coded or {}).items():
+        if (~np.equal(labels, None))[index].any():
+            data[name] = pd.array(pa.array(labels, type=pa.string()).take(pa.array(index)), dtype=text)
+        else:  # no string at all: pandas infers object, so keep its way
+            data[name] = np.full(len(index), None, dtype=object)
+    for name, kind in columns:
+        if name in (coded or {}):
+            continue
+        if kind == "str" and data[name].dtype == object:
+            try:
+                arr = pa.array(data[name], type=pa.string())
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                continue
+            if arr.null_count < len(arr):  # no string at all: pandas infers object, so keep its way
+                data[name] = pd.array(arr, dtype=text)
+    return pd.DataFrame(data)
+
+
 def trace_lines(chunk, errors, answered, row_json) -> list[str]:
     """One JSON line per input row: the engine's own single-row JSON (answered rows) or the error."""
     from ..jsonio import to_json  # the one deterministic JSON encoder of the project

@@ -17,6 +17,7 @@ from .jobs import (
     empty_output,
     fill_kept,
     messages_where,
+    output_frame,
     row_numbers,
     trace_lines,
     with_kept,
@@ -105,7 +106,7 @@ class LocateJob:
         out["row"] = row_numbers(chunk)
         fill_kept(out, raw, good, self.keep)
         res, answered = None, np.zeros(0, dtype=np.int64)
-        coded = {}  # text columns as (labels, index): built as Arrow columns in `_frame`, no object per row
+        coded = {}  # text columns as (labels, index): built as Arrow columns in `output_frame`, no object per row
         if len(ok):
             res = locate(ok, dates[ok])
             at = good[ok]
@@ -138,7 +139,7 @@ class LocateJob:
         if self.traces:  # each row's object is the one `qpv locate --json --date D` gives for it alone
             traces = trace_lines(chunk, errors, good[ok][answered],
                                  lambda j: locate_answer(res, "le point", date_given=True, i=int(answered[j])))
-        return ChunkResult(_frame(out, self.columns, coded), traces, counts_of(out["status"]), notes)
+        return ChunkResult(output_frame(out, self.columns, coded), traces, counts_of(out["status"]), notes)
 
     def _places(self, df):
         """(per-row error arrays, locate(rows, dates) -> LocateResult, notes) for the place columns:
@@ -170,33 +171,6 @@ class LocateJob:
             v = np.where(np.isnat(v), np.datetime64("1970-01-01", "D"), v)  # only error rows are NaT
             return v, err
         return np.full(n, np.datetime64(self.date, "D")), np.full(n, None, dtype=object)
-
-
-def _frame(out: dict, columns, coded: dict | None = None) -> pd.DataFrame:
-    """The chunk's answers as a DataFrame. Text columns go object -> Arrow strings directly (about half
-    the CPU of letting pandas infer them); the dtype is the one pandas would give. A column Arrow will
-    not take as text (a value that is not a string), or with no string at all, is left to pandas.
-    `coded`: text columns given as (labels, index): Arrow takes the labels, without an object per row."""
-    import pyarrow as pa
-
-    data = dict(out)
-    text = pd.StringDtype(na_value=np.nan)  # pandas' default `str` dtype
-    for name, (labels, index) in (coded or {}).items():
-        if (~np.equal(labels, None))[index].any():
-            data[name] = pd.array(pa.array(labels, type=pa.string()).take(pa.array(index)), dtype=text)
-        else:  # no string at all: pandas infers object, so keep its way
-            data[name] = np.full(len(index), None, dtype=object)
-    for name, kind in columns:
-        if name in (coded or {}):
-            continue
-        if kind == "str" and data[name].dtype == object:
-            try:
-                arr = pa.array(data[name], type=pa.string())
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                continue
-            if arr.null_count < len(arr):  # no string at all: pandas infers object, so keep its way
-                data[name] = pd.array(arr, dtype=text)
-    return pd.DataFrame(data)
 
 
 def _missing_coordinate(mask):

@@ -306,12 +306,17 @@ _TRUE = {"true", "1", "oui", "vrai", "yes"}
 _FALSE = {"false", "0", "non", "faux", "no"}
 
 
+SAMPLE = 8192  # cells looked at before hashing a whole column
+
+
 def per_distinct(convert, s: pd.Series, *args) -> tuple:
     """`convert(s, *args)` (a tuple of per-row arrays and flags) run once per distinct text of the column and
     broadcast to its rows: a cell's result depends on its text only, and a flag on whether some cell raises
     it. Columns of mostly distinct values (coordinates) and non-text columns are converted directly."""
     if s.dtype == object or not pd.api.types.is_string_dtype(s.dtype):
         return convert(s, *args)  # objects: True and 1 would count as one distinct value
+    if len(s) > 2 * SAMPLE and pd.Series(s.array[:SAMPLE]).nunique(dropna=False) > 0.95 * SAMPLE:
+        return convert(s, *args)  # a first sample almost all distinct (coordinates): hashing the column is wasted
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if len(uniques) > len(s) // 2:
         return convert(s, *args)
@@ -358,14 +363,25 @@ def _place_cols(df: pd.DataFrame, path: str, bad: BadValues) -> PlaceCols:
         parts = {p: objs.map(lambda v, p=p: v.get(p) if isinstance(v, dict) else None) for p in PLACE_PARTS}
         not_dict = ~objs.map(lambda v: isinstance(v, dict) or v is None or (isinstance(v, float) and np.isnan(v)))
         bad.add(not_dict.to_numpy(), path, "lieu attendu ({lon, lat}, {quartier_code} ou {address})", objs)
-    else:
-        parts = {p: df[f"{path}.{p}"] if f"{path}.{p}" in df.columns else pd.Series([None] * n, index=df.index)
-                 for p in PLACE_PARTS}
-    lon = pd.to_numeric(parts["lon"], errors="coerce").astype(float).to_numpy()
-    lat = pd.to_numeric(parts["lat"], errors="coerce").astype(float).to_numpy()
+    else:  # an absent part is None: no column of n Nones to build and read (a batch has only some parts)
+        parts = {p: df[f"{path}.{p}"] if f"{path}.{p}" in df.columns else None for p in PLACE_PARTS}
+    none = np.zeros(n, dtype=bool)
+
+    def numbers(part) -> np.ndarray:
+        return np.full(n, np.nan) if part is None else pd.to_numeric(part, errors="coerce").astype(float).to_numpy()
+
+    def present(part) -> np.ndarray:
+        return none if part is None else ~_missing(part)
+
+    def texts(part, where: np.ndarray) -> np.ndarray:
+        if part is None:
+            return np.full(n, None, dtype=object)
+        return part.astype(object).where(where, None).to_numpy(dtype=object)
+
+    lon, lat = numbers(parts["lon"]), numbers(parts["lat"])
     given, usable = {}, {}
     for p, arr, lim in (("lon", lon, 180), ("lat", lat, 90)):
-        given[p] = ~_missing(parts[p])
+        given[p] = present(parts[p])
         wrong = given[p] & (~np.isfinite(arr) | (np.abs(np.nan_to_num(arr)) > lim))
         bad.add(wrong, f"{path}.{p}", f"coordonnée invalide (WGS84, |{p}| ≤ {lim})", parts[p])
         usable[p] = given[p] & ~wrong
@@ -374,8 +390,8 @@ def _place_cols(df: pd.DataFrame, path: str, bad: BadValues) -> PlaceCols:
     has_ll = usable["lon"] & usable["lat"]
     half = given["lon"] ^ given["lat"]
     bad.add(half, path, "un lieu en coordonnées demande lon ET lat")
-    code = ~_missing(parts["quartier_code"])
-    addr = ~_missing(parts["address"])
+    code = present(parts["quartier_code"])
+    addr = present(parts["address"])
     forms = has_ll.astype(int) + code + addr
     bad.add(forms > 1, path, "un lieu a une seule forme : {lon, lat}, {quartier_code} ou {address}")
     form = np.full(n, None, dtype=object)
@@ -383,8 +399,7 @@ def _place_cols(df: pd.DataFrame, path: str, bad: BadValues) -> PlaceCols:
     form[one & has_ll] = "lon_lat"
     form[one & code] = "quartier_code"
     form[one & addr] = "address"
-    qc = parts["quartier_code"].astype(object).where(code, None).to_numpy(dtype=object)
-    ad = parts["address"].astype(object).where(addr, None).to_numpy(dtype=object)
+    qc, ad = texts(parts["quartier_code"], code), texts(parts["address"], addr)
     return PlaceCols(form, lon, lat, qc, ad)
 
 

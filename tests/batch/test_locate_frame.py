@@ -1,4 +1,5 @@
-"""The locate job's answer frame: text columns built through Arrow equal what pandas infers itself."""
+"""A job's answer frame (`jobs.output_frame`, locate and evaluate): text columns built through Arrow
+equal what pandas infers itself."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eligibility.batch.locate import _frame
+from eligibility.batch.jobs import output_frame
 
 COLUMNS = [("row", "int"), ("status", "str"), ("distance_to_boundary_m", "float"), ("error", "str")]
 
@@ -19,7 +20,7 @@ def test_property_frame_equals_pandas_inference(rows):
            "status": np.array([r[0] for r in rows] + [None], dtype=object)[:len(rows)],
            "distance_to_boundary_m": np.linspace(0, 1, len(rows)),
            "error": np.array([r[1] for r in rows] + [None], dtype=object)[:len(rows)]}
-    got, want = _frame(out, COLUMNS), pd.DataFrame(out)
+    got, want = output_frame(out, COLUMNS), pd.DataFrame(out)
     assert list(got.dtypes) == list(want.dtypes)
     pd.testing.assert_frame_equal(got, want)
 
@@ -27,7 +28,7 @@ def test_property_frame_equals_pandas_inference(rows):
 def test_a_column_arrow_will_not_take_as_text_is_left_to_pandas():
     out = {"row": np.arange(2, dtype=np.int64), "status": np.array(["inside", 3], dtype=object),
            "distance_to_boundary_m": np.zeros(2), "error": np.array([None, "x"], dtype=object)}
-    pd.testing.assert_frame_equal(_frame(out, COLUMNS), pd.DataFrame(out))
+    pd.testing.assert_frame_equal(output_frame(out, COLUMNS), pd.DataFrame(out))
 
 
 @settings(max_examples=50, deadline=None)
@@ -41,7 +42,7 @@ def test_property_coded_columns_equal_pandas_inference(labels, picks):
     n = len(index)
     out = {"row": np.arange(n, dtype=np.int64), "status": np.full(n, None, dtype=object),
            "distance_to_boundary_m": np.zeros(n), "error": np.full(n, None, dtype=object)}
-    got = _frame(out, COLUMNS, {"status": (table, index)})
+    got = output_frame(out, COLUMNS, {"status": (table, index)})
     want = pd.DataFrame({**out, "status": table[index]})
     assert list(got.dtypes) == list(want.dtypes)
     pd.testing.assert_frame_equal(got, want)

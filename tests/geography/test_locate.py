@@ -229,3 +229,20 @@ def test_commune_grid_gives_the_exact_answers():
     b = shapely.total_bounds(ci.polygons)
     x, y = rng.uniform(b[0], b[2], 20_000), rng.uniform(b[1], b[3], 20_000)
     np.testing.assert_array_equal(ci.locate(x, y, area_grid=index.commune_grid("40")), ci.locate(x, y))
+
+
+def test_a_vintage_with_few_points_in_a_large_batch_gets_exact_distances():
+    """In a large batch every vintage's group takes the boundary cells, even a group of a few points (here
+    QP2015 Occitanie, dated 2020, among QP2024 points): still the exact distance (GEOS as the oracle)."""
+    x, y = _near_quartiers(6_000, 2_000.0, seed=11)
+    lon, lat = territories.unproject(x, y, 2154)
+    occitanie = index.quartier_index("qp2015_occitanie", "metropole")
+    ox, oy = shapely.get_coordinates(shapely.centroid(occitanie.boundaries))[:40].T
+    olon, olat = territories.unproject(ox + 300.0, oy - 200.0, 2154)
+    dates = np.array([D2024] * len(lon) + [dt.date(2020, 6, 1)] * len(olon), dtype="datetime64[D]")
+    res = locate_points(np.concatenate([lon, olon]), np.concatenate([lat, olat]), dates)
+    few = np.flatnonzero(res.vintage == "QP2015")
+    assert 0 < len(few) <= index.SMALL_BATCH < len(res)
+    pts = shapely.points(res.x[few], res.y[few])
+    truth = shapely.distance(pts[:, None], occitanie.boundaries[None, :]).min(axis=1)
+    np.testing.assert_allclose(res.distance_to_boundary_m[few], truth, rtol=0, atol=1e-6)

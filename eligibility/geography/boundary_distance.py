@@ -21,7 +21,7 @@ import shapely
 CELL_M = 250.0
 REACH_M = 1000.0
 _SLACK_M = 0.01  # widen the candidate test by 1 cm: floating-point rounding can never drop the nearest one
-LAYOUT = "sorted-2"  # of the stored arrays (part of the cache key)
+LAYOUT = "sorted-3"  # of the stored arrays (part of the cache key)
 _BLOCK = 50_000  # points per numpy pass: bounds the (points x candidates) temporaries
 
 
@@ -78,7 +78,7 @@ def build(boundaries: np.ndarray, cell: float = CELL_M, reach: float = REACH_M) 
     each with its candidate segments."""
     a, b, owner = segments(boundaries)
     empty = {"meta": np.array([0.0, 0.0, cell, 1.0]), "keys": np.zeros(0, np.int64), "offsets": np.zeros(1, np.int64),
-             "cand": np.zeros(0, np.int32), "cand_d": np.zeros(0), "a": a, "b": b, "owner": owner}
+             "cand": np.zeros(0, np.int32), "cand_d": np.zeros(0, np.float32), "a": a, "b": b, "owner": owner}
     if not len(a):
         return empty
     lo = np.minimum(a, b) - reach
@@ -113,6 +113,9 @@ def build(boundaries: np.ndarray, cell: float = CELL_M, reach: float = REACH_M) 
     d_cand = shapely.distance(centres[ci], lines[si])  # bounds only: the answers are computed in numpy
     order = np.lexsort((si, d_cand, ci))  # each cell's candidates from the nearest to its centre
     ci, si, d_cand = ci[order], si[order], d_cand[order]
+    # stored in 32 bits, rounded down: a lower distance can only keep more candidates for a point, never fewer
+    low = d_cand.astype(np.float32)
+    d_cand = np.where(low > d_cand, np.nextafter(low, np.float32(-np.inf)), low)
     offsets = np.concatenate([[0], np.cumsum(np.bincount(ci, minlength=len(keys)))]).astype(np.int64)
     return {**empty, "meta": np.array([x0, y0, cell, float(ny)]), "keys": keys, "offsets": offsets,
             "cand": si.astype(np.int32), "cand_d": d_cand}
@@ -124,7 +127,7 @@ class CellSegments:
     keys: np.ndarray      # int64, sorted: ix * ny + iy of every stored cell
     offsets: np.ndarray   # candidates of cell k: cand[offsets[k]:offsets[k + 1]]
     cand: np.ndarray      # int32 segment indexes, each cell's by distance to its centre (then index)
-    cand_d: np.ndarray    # float: distance of each candidate to its cell's centre
+    cand_d: np.ndarray    # float32: distance of each candidate to its cell's centre, rounded down
     a: np.ndarray
     b: np.ndarray
     owner: np.ndarray

@@ -270,13 +270,12 @@ class AreaIndex:
             out[todo] = self.locate_exactly(x[todo], y[todo], snap_m)
         return out.astype(np.int64)
 
-    def locate_exactly(self, x: np.ndarray, y: np.ndarray, snap_m: float = COAST_SNAP_M, points=None) -> np.ndarray:
-        """`locate` without a grid: exact tests on every point (`points`: the same points as geometries, when
-        the caller has them)."""
+    def locate_exactly(self, x: np.ndarray, y: np.ndarray, snap_m: float = COAST_SNAP_M) -> np.ndarray:
+        """`locate` without a grid: exact tests on every point."""
         found = np.full(len(x), -1, dtype=np.int64)
         if not len(x):
             return found
-        pts = shapely.points(x, y) if points is None else points
+        pts = shapely.points(x, y)
         pi, ai = self.tree.query(pts)  # envelopes; exact test on the prepared polygons
         hit = shapely.intersects(self.polygons[ai], pts[pi])
         pi, ai = pi[hit], ai[hit]

@@ -291,13 +291,12 @@ class LocateResult:
             names.append(cells.names)
             first = len(cells.codes)
             todo = todo[~known]
-        points = shapely.points(self.x[todo], self.y[todo])  # once for all départements
-        for (d,), at_rows in _groups(dep[todo]):
-            rows = todo[at_rows]
+        for (d,), rows in _groups(dep[todo]):
+            rows = todo[rows]
             ci = index.commune_index(dep_codes[d])
             if ci is None:
                 continue
-            k = ci.locate_exactly(self.x[rows], self.y[rows], points=points[at_rows])
+            k = ci.locate_exactly(self.x[rows], self.y[rows])
             ok = k >= 0
             if cells is not None:  # the département's communes are in the stacked table
                 at[rows[ok]] = cells.first[d] + k[ok]

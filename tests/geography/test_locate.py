@@ -246,3 +246,24 @@ def test_a_vintage_with_few_points_in_a_large_batch_gets_exact_distances():
     pts = shapely.points(res.x[few], res.y[few])
     truth = shapely.distance(pts[:, None], occitanie.boundaries[None, :]).min(axis=1)
     np.testing.assert_allclose(res.distance_to_boundary_m[few], truth, rtol=0, atol=1e-6)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(zone=st.sampled_from(["metropole", "guadeloupe", "martinique", "guyane", "reunion", "mayotte"]),
+       seed=st.integers(0, 2**16))
+def test_large_batch_distances_are_exact_in_every_zone(zone, seed):
+    """The large-batch path (boundary cells within 1 km, vertex KD-tree farther) against GEOS, in metropolitan
+    France and overseas: points on boundary vertices, along segments, millimetres to centimetres off them, and
+    up to kilometres away."""
+    qi = index.quartier_index("qp2024", zone)
+    rng = np.random.default_rng(seed)
+    verts = shapely.get_coordinates(qi.boundaries)
+    k = rng.integers(0, len(verts) - 1, 1_000)
+    along = verts[k] + rng.uniform(0, 1, (len(k), 1)) * (verts[k + 1] - verts[k])
+    pts = np.concatenate([verts[k], along, along + rng.normal(0, 0.01, along.shape),
+                          verts[k] + rng.normal(0, 300, along.shape), verts[k] + rng.normal(0, 5_000, along.shape)])
+    owner, dist = qi.nearest_boundary(pts[:, 0], pts[:, 1], small_batch=0)
+    geoms = shapely.points(pts)
+    (_, _), truth = shapely.STRtree(qi.boundaries).query_nearest(geoms, all_matches=False, return_distance=True)
+    np.testing.assert_allclose(dist, truth, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(shapely.distance(geoms, qi.boundaries[owner]), truth, rtol=0, atol=1e-6)

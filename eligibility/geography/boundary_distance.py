@@ -7,9 +7,10 @@ to p only if dist(o, s) <= d(p) + h <= d(o) + 2h. The cell keeps exactly those s
 with GEOS when the index is built, in the order of their distance to the centre. A point p at
 distance δ from its cell's centre then needs fewer: with U its exact distance to the cell's first
 candidate (the nearest to the centre), a segment s can be nearest only if dist(o, s) - δ <= dist(p, s) <= U,
-so only the candidates with dist(o, s) <= U + δ (a prefix of the cell's list) get exact distances, in numpy. Cells are kept only up to REACH_M from the boundaries: farther away the segments that
-satisfy the condition grow in number (the band around the nearest ones widens with the distance), and the
-vertex KD-tree of `index.QuartierIndex.nearest_boundary` answers those points.
+so only the candidates with dist(o, s) <= U + δ (a prefix of the cell's list) get exact distances, in
+numpy. Cells are kept only up to REACH_M from the boundaries: farther away the segments that satisfy the
+condition grow in number (the band around the nearest ones widens with the distance), and the vertex
+KD-tree of `index.QuartierIndex.nearest_boundary` answers those points.
 """
 from __future__ import annotations
 

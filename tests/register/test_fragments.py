@@ -18,6 +18,7 @@ from eligibility.register import Register
 from eligibility.register import entries as E
 from eligibility.register.schema import GENESIS, REVISION
 from eligibility.web.attestation import build as attestation, canonical_plain
+from eligibility.web.wording import datasets_in
 
 from .conftest import EXAMPLE_FACTS, decision_entry, locate_entry, open_register, versions
 
@@ -40,6 +41,25 @@ SHARED = [{"text": "Décret n° 2019-1471", "article": "art. 11", "confirmed": T
           {"parameter": "age", "value": 26, "legal_reference": {"text": "Décret", "confirmed": False}}]
 
 
+def plain_canonical(obj) -> bytes:
+    """The plain canonical serialisation the attestation identifier is defined over (the oracle)."""
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def plain_redact(node):
+    """entries.redact, spelled plainly with the oracle's bytes."""
+    if isinstance(node, dict):
+        return {k: (v if isinstance(v, str) and v.startswith("sha256:") else "sha256:" + hashlib.sha256(plain_canonical(v)).hexdigest())
+                if k in E.PERSONAL_KEYS and v is not None else plain_redact(v) for k, v in node.items()}
+    return [plain_redact(v) for v in node] if isinstance(node, list) else node
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON)
+def test_canonical_bytes_are_json_dumps(value):
+    assert canonical_plain(value) == plain_canonical(value)
+
+
 def _question():
     return {"kind": "evaluate", "dispositif": "emplois-francs", "facts": {"employee.birth_date": "2000-01-01"}, "date": None}
 
@@ -53,12 +73,13 @@ def _check(answer: dict, builder: E.Builder) -> None:
             builder.build(_question(), answer)
         return
     built = builder.build(_question(), answer)
-    assert built["row"]["attestation_sha256"] == expected["sha256"]
+    body = {"question": _question(), "answer": answer, "versions": {**builder.versions, "datasets": datasets_in(answer.get("trace"))}}
+    assert built["row"]["attestation_sha256"] == hashlib.sha256(plain_canonical(body)).hexdigest() == expected["sha256"]
     assert built["row"]["attestation_id"] == expected["identifier"]
     assert built["row"]["versions"] == canonical_plain(expected["versions"]).decode()
     # The stored answer, its fragments put back, is the redacted answer as stored before fragments existed.
-    assert E.expand(built["row"]["answer"], built["fragments"]) == canonical_plain(E.redact(answer, is_plain=True)).decode()
-    assert built["personal"]()["answer"] == canonical_plain(answer).decode()
+    assert E.expand(built["row"]["answer"], built["fragments"]) == plain_canonical(plain_redact(answer)).decode()
+    assert built["personal"]()["answer"] == plain_canonical(answer).decode()
     for sha, body in built["fragments"].items():
         assert hashlib.sha256(body.encode()).hexdigest() == sha
         assert not set(E._keys(json.loads(body))) & E.PERSONAL_KEYS  # never personal data in a shared fragment

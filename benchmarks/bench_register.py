@@ -14,7 +14,8 @@ free port, Debian's postgresql package), fsync on.
 `--batch`: what `qpv batch … --record` costs instead. The same seeded synthetic file (`bench_batch_data`: dated
 points for `batch locate`, hires for `batch evaluate emplois-francs`) is processed by `qpv batch` without
 recording (the peer), then with `--record` into SQLite and into PostgreSQL, in turn, `--repeat` times each;
-reported: median wall time, rows/s, and the time recording adds per row.
+reported: median wall time, rows/s, the time recording adds per row, the CPU time it adds per row (user + system
+of the `qpv` process: steadier than wall time on a shared machine) and the SQLite register's size per entry.
 
     .venv/bin/python benchmarks/bench_register.py --batch [--rows 20000] [--workers 2] [--repeat 3]
 """
@@ -24,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -139,26 +141,38 @@ def batch(args, work: Path, pg_url: str, env: dict) -> None:
     write(emplois_francs_frame(args.rows), hires)
     jobs = {"batch locate": ["batch", "locate", str(points)],
             "batch evaluate emplois-francs": ["batch", "evaluate", "emplois-francs", str(hires)]}
-    configs = {"not recorded": [], "SQLite (WAL, synchronous=NORMAL)": ["--record", "--register", f"sqlite:///{work / 'register.sqlite3'}"],
-               "PostgreSQL (same host)": ["--record", "--register", pg_url]}
+    sqlite = {job: work / f"register-{i}.sqlite3" for i, job in enumerate(jobs)}  # one file per job: its size per entry
+    configs = {"not recorded": lambda job: [],
+               "SQLite (WAL, synchronous=NORMAL)": lambda job: ["--record", "--register", f"sqlite:///{sqlite[job]}"],
+               "PostgreSQL (same host)": lambda job: ["--record", "--register", pg_url]}
     times: dict[tuple[str, str], list[float]] = {(j, c): [] for j in jobs for c in configs}
+    cpu: dict[tuple[str, str], list[float]] = {(j, c): [] for j in jobs for c in configs}
     for _ in range(args.repeat):
         for job, cmd in jobs.items():
             for name, extra in configs.items():
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t = time.perf_counter()
                 subprocess.run([QPV, *cmd, "-o", str(work / "out.csv"), "--workers", str(args.workers), "--no-progress",
-                                *extra], env=env, check=True, stdout=subprocess.DEVNULL)
+                                *extra(job)], env=env, check=True, stdout=subprocess.DEVNULL)
                 times[(job, name)].append(time.perf_counter() - t)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[(job, name)].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     print(f"{args.rows} rows, --workers {args.workers}, median of {args.repeat} runs each, configurations in turn; "
           f"load average {os.getloadavg()[0]:.1f} at the end")
-    print("| command | register | median wall | rows/s | added per row vs not recorded |")
-    print("|---|---|---|---|---|")
+    print("| command | register | median wall | rows/s | added per row vs not recorded | median CPU | CPU added per row |")
+    print("|---|---|---|---|---|---|---|")
     for job in jobs:
         base = statistics.median(times[(job, "not recorded")])
+        base_cpu = statistics.median(cpu[(job, "not recorded")])
         for name in configs:
-            med = statistics.median(times[(job, name)])
+            med, med_cpu = statistics.median(times[(job, name)]), statistics.median(cpu[(job, name)])
             added = "—" if name == "not recorded" else f"{1000 * (med - base) / args.rows:.2f} ms ({med / base:.2f}×)"
-            print(f"| {job} | {name} | {med:.2f} s | {args.rows / med:,.0f} | {added} |")
+            added_cpu = "—" if name == "not recorded" else f"{1000 * (med_cpu - base_cpu) / args.rows:.2f} ms"
+            print(f"| {job} | {name} | {med:.2f} s | {args.rows / med:,.0f} | {added} | {med_cpu:.2f} s | {added_cpu} |")
+    for job, path in sqlite.items():  # every run appended args.rows entries to its job's file
+        size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+        print(f"SQLite register of {job}: {size / (args.rows * args.repeat) / 1000:.1f} kB per entry "
+              f"({size / 1e6:.1f} MB with its WAL for {args.rows * args.repeat} entries)")
 
 
 if __name__ == "__main__":

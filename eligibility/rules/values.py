@@ -64,15 +64,39 @@ def k_not(a: Col) -> Col:
 
 # --- calendar arithmetic on int64 day numbers, vectorised -----------------------------------------
 
+def _civil(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of day numbers, in integer arithmetic (proleptic Gregorian calendar; H. Hinnant's
+    `civil_from_days`): the same dates numpy's datetime64 conversions give, without three casts per call."""
+    z = np.asarray(d, dtype=np.int64) + 719468  # days since 0000-03-01
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153  # months since March
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (month <= 2), month, day
+
+
+def _first_of(month_index: np.ndarray) -> np.ndarray:
+    """Day number of the first day of each month (months since 1970-01), `days_from_civil` of day 1."""
+    y = 1970 + month_index // 12
+    m = month_index % 12 + 1
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * np.where(m > 2, m - 3, m + 9) + 2) // 5
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
 def _months(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(months since 1970-01, first day of that month as a day number)."""
-    m = np.asarray(d, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    return m, m.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    y, m, day = _civil(d)
+    return (y - 1970) * 12 + m - 1, np.asarray(d, dtype=np.int64) - day + 1
 
 
 def ymd(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    m, first = _months(d)
-    return m // 12 + 1970, m % 12 + 1, d - first + 1
+    return _civil(d)
 
 
 def from_ymd(y: np.ndarray, m: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -82,8 +106,8 @@ def from_ymd(y: np.ndarray, m: np.ndarray, day: np.ndarray) -> np.ndarray:
 
 
 def _clamped(month_index: np.ndarray, day: np.ndarray) -> np.ndarray:
-    first = month_index.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    next_first = (month_index + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    first = _first_of(month_index)
+    next_first = _first_of(month_index + 1)
     return first + np.minimum(np.asarray(day, dtype=np.int64), next_first - first) - 1
 
 
@@ -99,7 +123,7 @@ def full_months(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     m_hi, first_hi = _months(hi)
     k = m_hi - m_lo
     # add_months(lo, k) falls in hi's month, on lo's day clamped to that month's length
-    month_len = (m_hi + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - first_hi
+    month_len = _first_of(m_hi + 1) - first_hi
     k = k - (np.minimum(lo - first_lo + 1, month_len) > hi - first_hi + 1)
     return np.where(end >= start, k, -k)
 

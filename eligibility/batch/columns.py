@@ -220,7 +220,10 @@ def to_date(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def first_error(*per_row: np.ndarray) -> np.ndarray:
     """Per row, the first non-None message among several error arrays (None where all are None)."""
     out = np.full(len(per_row[0]), None, dtype=object)
+    free = np.ones(len(out), dtype=bool)  # rows without a message yet
     for errs in per_row:
-        take = np.equal(out, None) & ~np.equal(errs, None)
-        out[take] = errs[take]
+        take = free & ~np.equal(errs, None)
+        if take.any():  # the usual array holds no message at all
+            out[take] = errs[take]
+            free &= ~take
     return out

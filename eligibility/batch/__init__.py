@@ -15,8 +15,6 @@ from typing import Callable
 
 from ..errors import BadInput
 from .columns import apply_map, load_map
-from .evaluate import EvaluateJob
-from .locate import LocateJob
 from .runner import DEFAULT_CHUNK_SIZE, run, stream_job
 from .sources import open_source
 
@@ -55,6 +53,19 @@ def run_file(job_factory: Callable, input_path, output, *, map_file=None, chunk_
                       show_progress=show_progress, progress_label=label, record=record)
     summary["engine"] = engine
     return summary
+
+
+def __getattr__(name: str):
+    """The jobs are imported when named: `qpv batch locate` never loads the rules engine (nor pandas)."""
+    if name == "LocateJob":
+        from .locate import LocateJob
+
+        return LocateJob
+    if name == "EvaluateJob":
+        from .evaluate import EvaluateJob
+
+        return EvaluateJob
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["run_file", "open_job", "stream_job", "open_source", "LocateJob", "EvaluateJob", "DEFAULT_CHUNK_SIZE"]

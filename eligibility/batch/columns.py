@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..errors import BadInput, shown
 from ..jsonio import load_user_json
+from .arrow_only import scalar, to_numpy
 
 
 def load_map(path: Path | None) -> dict[str, str]:
@@ -93,33 +93,51 @@ def _messages(mask: np.ndarray, template: str, values) -> np.ndarray:
     out = np.full(len(mask), None, dtype=object)
     idx = np.flatnonzero(mask)
     if len(idx):
-        vals = np.asarray(values, dtype=object)[idx]
+        text = _text_array(values)  # an Arrow column: only the bad cells become Python strings
+        vals = text.take(idx).to_pylist() if text is not None else np.asarray(values, dtype=object)[idx]
         out[idx] = [template.format(value=shown(v)) for v in vals]
     return out
-
-
-def _blank(s: pd.Series) -> np.ndarray:
-    return (s.isna() | s.astype(str).str.strip().eq("")).to_numpy()
 
 
 NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
-def _arrow_text(s: pd.Series):
+def _text_array(s):
+    """`s` itself when it is an Arrow text column (a CSV chunk read without pandas), else None."""
     import pyarrow as pa
 
+    if isinstance(s, pa.ChunkedArray):
+        s = s.combine_chunks()
+    return s if isinstance(s, pa.Array) and (pa.types.is_string(s.type) or pa.types.is_large_string(s.type)) else None
+
+
+def _as_series(s):
+    """A pandas Series of `s` (an Arrow column of another type, e.g. Parquet numbers, is read by pandas)."""
+    import pyarrow as pa
+
+    return s.to_pandas() if isinstance(s, (pa.Array, pa.ChunkedArray)) else s
+
+
+def _arrow_text(s):
+    text = _text_array(s)
+    if text is not None:
+        return text
+    import pandas as pd
+    import pyarrow as pa
+
+    s = _as_series(s)
     if not pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
         s = s.astype(object).where(s.notna(), None).astype("str")
     arr = pa.array(s)
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
-def to_float(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """(values, missing, errors, saw_decimal_comma). Accepts 2.35, 2,35, « 1 234,5 » and numeric dtypes.
 
     Text is cleaned and checked with Arrow compute (C++), no per-row Python; « 1.234,5 » is refused
-    rather than guessed."""
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+    rather than guessed. `s`: a pandas Series or an Arrow column."""
+    if _text_array(s) is None and _numeric(s := _as_series(s)):
         v = s.to_numpy(dtype=float, na_value=np.nan, copy=True)
         missing = np.isnan(v)
         bad = ~missing & ~np.isfinite(v)
@@ -129,21 +147,21 @@ def to_float(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     import pyarrow.compute as pc
 
     raw = _arrow_text(s)
-    comma = pc.fill_null(pc.match_substring(raw, ","), False)
+    comma = pc.fill_null(pc.match_substring(raw, ","), scalar(False, pa.bool_()))
     # a refused cast costs ~30 ms per 100,000 cells (measured): a decimal comma, which makes it refuse, skips it
     if raw.null_count == 0 and not pc.any(comma).as_py():
         try:  # the usual column, plain numbers with a point: one C++ cast (a blank or a comma makes it refuse)
-            v = pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=True)
+            v = to_numpy(pc.cast(raw, pa.float64())).astype(float, copy=True)
             if np.isfinite(v).all():
                 return v, np.zeros(len(v), dtype=bool), np.full(len(v), None, dtype=object), False
         except pa.ArrowInvalid:
             pass
-    blank = pc.fill_null(pc.equal(raw, ""), True)
+    blank = pc.fill_null(pc.equal(raw, scalar("", pa.string())), scalar(True, pa.bool_()))
     try:  # fast path, one C++ cast: plain numbers with a point or a lone decimal comma, and blanks
-        v = pc.cast(pc.if_else(blank, pa.scalar(None, pa.string()), pc.replace_substring(raw, ",", ".")),
-                    pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=True)
-        dot = pc.fill_null(pc.match_substring(raw, "."), False)
-        blank_np = blank.to_numpy(zero_copy_only=False)
+        v = to_numpy(pc.cast(pc.if_else(blank, scalar(None, pa.string()), pc.replace_substring(raw, ",", ".")),
+                             pa.float64())).astype(float, copy=True)
+        dot = pc.fill_null(pc.match_substring(raw, "."), scalar(False, pa.bool_()))
+        blank_np = to_numpy(blank)
         # Arrow reads « nan », « inf », « -Infinity » as floats: any non-finite value of a non-blank cell
         # takes the careful path, which refuses it (else a NaN would reach the engine as if it were a number)
         if np.isfinite(v[~blank_np]).all() and not pc.any(pc.and_(comma, dot)).as_py():
@@ -151,19 +169,19 @@ def to_float(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     except pa.ArrowInvalid:
         pass  # some cell needs the careful path below (spaces, « 1.234,5 », text…)
     text = pc.utf8_trim_whitespace(raw)
-    missing = pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False)
+    missing = to_numpy(pc.fill_null(pc.equal(text, scalar("", pa.string())), scalar(True, pa.bool_())))
     cleaned = pc.replace_substring_regex(text, r"[\s\x{00a0}\x{202f}]", "")
-    comma = pc.fill_null(pc.match_substring(cleaned, ","), False)
-    lone_comma = pc.and_(comma, pc.invert(pc.fill_null(pc.match_substring(cleaned, "."), False)))
+    comma = pc.fill_null(pc.match_substring(cleaned, ","), scalar(False, pa.bool_()))
+    lone_comma = pc.and_(comma, pc.invert(pc.fill_null(pc.match_substring(cleaned, "."), scalar(False, pa.bool_()))))
     cleaned = pc.if_else(lone_comma, pc.replace_substring(cleaned, ",", "."), cleaned)
-    valid = pc.fill_null(pc.match_substring_regex(cleaned, NUMBER), False)
-    v = pc.cast(pc.if_else(valid, cleaned, pa.scalar(None, pa.string())), pa.float64())
-    v = v.to_numpy(zero_copy_only=False).astype(float, copy=True)
-    valid = valid.to_numpy(zero_copy_only=False)
+    valid = pc.fill_null(pc.match_substring_regex(cleaned, NUMBER), scalar(False, pa.bool_()))
+    v = pc.cast(pc.if_else(valid, cleaned, scalar(None, pa.string())), pa.float64())
+    v = to_numpy(v).astype(float, copy=True)
+    valid = to_numpy(valid)
     bad = ~missing & (~valid | ~np.isfinite(v))
     v[bad | missing] = np.nan
     errors = _messages(bad, f"colonne « {column} » : nombre attendu, reçu « {{value}} »", s)
-    seen_comma = bool((lone_comma.to_numpy(zero_copy_only=False) & ~bad).any())
+    seen_comma = bool((to_numpy(lone_comma) & ~bad).any())
     return v, missing, errors, seen_comma
 
 
@@ -173,7 +191,7 @@ def _ten_chars(text) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pc.fill_null(text, "").cast(pa.large_string())
+    text = pc.fill_null(text, scalar("", pa.string())).cast(pa.large_string())
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + len(text) + 1]
@@ -185,16 +203,18 @@ def _ten_chars(text) -> np.ndarray:
     return out
 
 
-def to_date(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(datetime64[D] values, missing, errors). Accepts AAAA-MM-JJ, JJ/MM/AAAA and date dtypes."""
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+def to_date(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(datetime64[D] values, missing, errors). Accepts AAAA-MM-JJ, JJ/MM/AAAA and date dtypes.
+    `s`: a pandas Series or an Arrow column."""
+    if _text_array(s) is None and _dated(s := _as_series(s)):
         v = s.to_numpy(dtype="datetime64[D]")
         missing = np.isnat(v)
         return v, missing, np.full(len(s), None, dtype=object)
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     text = pc.utf8_trim_whitespace(_arrow_text(s))
-    blank = pc.fill_null(pc.equal(text, ""), True)
+    blank = pc.fill_null(pc.equal(text, scalar("", pa.string())), scalar(True, pa.bool_()))
     chars = _ten_chars(text)  # (n, 10) bytes of 10-character cells, 0 elsewhere
     digit = (chars >= 48) & (chars <= 57)
     num = chars.astype(np.int64) - 48
@@ -211,10 +231,22 @@ def to_date(s: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
     days = month.astype("datetime64[D]") + (d - 1)
     ok &= days < (month + 1).astype("datetime64[D]")  # 2024-02-30 does not exist: refused, not rolled over
     v = np.where(ok, days, np.datetime64("NaT", "D"))
-    missing = blank.to_numpy(zero_copy_only=False)
+    missing = to_numpy(blank)
     bad = ~missing & np.isnat(v)
     errors = _messages(bad, f"colonne « {column} » : date invalide « {{value}} » (attendu AAAA-MM-JJ ou JJ/MM/AAAA)", s)
     return v, missing, errors
+
+
+def _numeric(s) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+
+
+def _dated(s) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_datetime64_any_dtype(s.dtype)
 
 
 def first_error(*per_row: np.ndarray) -> np.ndarray:

@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from ..errors import BadInput
 
+
 @dataclass
 class ChunkResult:
-    frame: pd.DataFrame          # output columns of the job, one row per input row
+    frame: object                # output columns of the job, one row per input row: a DataFrame or an Arrow Table
     traces: list[str] | None     # JSON lines (without newline), one per input row, when asked
     counts: dict[str, int]       # rows per status / outcome (and "error"), for the summary
     notes: list[str] = field(default_factory=list)  # what was detected, e.g. a decimal comma
@@ -57,8 +57,17 @@ def row_numbers(chunk) -> np.ndarray:
 
 
 def counts_of(labels: np.ndarray) -> dict[str, int]:
+    import pandas as pd
+
     counts = pd.Series(labels, dtype=object).value_counts(sort=False)  # hashing, no sort of strings
     return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+
+
+def counts_of_coded(labels: np.ndarray, index: np.ndarray) -> dict[str, int]:
+    """`counts_of(labels[index])` for a column held as (labels, index), None labels left out."""
+    n = np.bincount(index, minlength=len(labels))
+    return {str(labels[k]): int(n[k]) for k in sorted(np.flatnonzero(n), key=lambda k: str(labels[k]))
+            if labels[k] is not None}
 
 
 def error_trace(row: int, message: str) -> dict:
@@ -80,10 +89,22 @@ def with_kept(columns, keep: tuple[str, ...]):
     return columns[:1] + [(k, "str") for k in keep] + columns[1:]
 
 
-def fill_kept(out: dict, raw: pd.DataFrame, good: np.ndarray, keep: tuple[str, ...]) -> None:
+def fill_kept(out: dict, raw, good: np.ndarray, keep: tuple[str, ...]) -> None:
     for k in keep:
         s = raw[k]
         out[k][good] = np.where(s.notna().to_numpy(), s.astype("str").to_numpy(dtype=object), None)
+
+
+def kept_text(raw, name: str):
+    """A kept column of an Arrow table as Arrow text, as `fill_kept` writes it (a CSV column already is)."""
+    import pyarrow as pa
+
+    col = raw.column(name).combine_chunks()
+    if pa.types.is_string(col.type):
+        return col
+    out = np.full(len(col), None, dtype=object)  # another type (Parquet): pandas' text of each value
+    fill_kept({name: out}, {name: col.to_pandas()}, np.arange(len(col)), (name,))
+    return pa.array(out, type=pa.string())
 
 
 def with_lines(chunk, errors: np.ndarray) -> np.ndarray:
@@ -93,8 +114,7 @@ def with_lines(chunk, errors: np.ndarray) -> np.ndarray:
     if chunk.lines is None or not len(bad):
         return errors
     out = errors.copy()
-    out[bad] = (pd.Series(errors[bad], dtype=object) + " (ligne "
-                + pd.Series(chunk.lines[bad]).astype(str) + " du fichier)").to_numpy(dtype=object)
+    out[bad] = [f"{e} (ligne {line} du fichier)" for e, line in zip(errors[bad], chunk.lines[bad].tolist())]
     return out
 
 
@@ -116,11 +136,13 @@ def empty_output(columns, n) -> dict[str, np.ndarray]:
     return data
 
 
-def output_frame(out: dict, columns, coded: dict | None = None) -> pd.DataFrame:
+def output_frame(out: dict, columns, coded: dict | None = None):
     """A chunk's answers (`empty_output` columns) as a DataFrame. Text columns go object -> Arrow strings
     directly (about half the CPU of letting pandas infer them); the dtype is the one pandas would give. A column Arrow will
     not take as text (a value that is not a string), or with no string at all, is left to pandas.
-    `coded`: text columns given as (labels, index): Arrow takes the labels, without an object per row."""
+    `coded`: text columns given as (labels, index): Arrow takes the labels, without an object per row.
+    (The locate job builds its Arrow table directly, without pandas: `locate._table`.)"""
+    import pandas as pd
     import pyarrow as pa
 
     data = dict(out)

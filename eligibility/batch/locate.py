@@ -5,7 +5,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from ..errors import BadInput
 from . import jobs
@@ -13,16 +12,15 @@ from .columns import first_error, to_date, to_float
 from .jobs import (
     ChunkResult,
     check_keep,
-    counts_of,
-    empty_output,
-    fill_kept,
+    counts_of_coded,
+    kept_text,
     messages_where,
-    output_frame,
     row_numbers,
     trace_lines,
     with_kept,
     with_lines,
 )
+from .sinks import arrow_schema
 
 # output column kinds: "int" (row), "float" (distances), "str"
 LOCATE_COLUMNS = [
@@ -31,6 +29,8 @@ LOCATE_COLUMNS = [
     ("distance_to_boundary_m", "float"), ("carreau", "str"), ("error", "str"),
 ]
 ADDRESS_PARTS = ("numero", "voie", "code_postal", "commune")
+# answered by the quartier lookup alone, as small label tables: no commune, distance or carreau to compute
+QUARTIER_FIELDS = frozenset({"status", "reason", "quartier_code", "quartier_name", "vintage", "departement", "region"})
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,8 @@ class LocateJob:
 
     def run(self, chunk) -> ChunkResult:
         jobs.require_layers(self.layers)
-        raw = chunk.frame()
-        df = raw.rename(columns=self.renamed)
+        raw = chunk.arrow()  # the chunk's columns as Arrow (no pandas on this path: see `_table`)
+        df = _Columns(raw, self.renamed)
         good = np.flatnonzero(np.equal(chunk.errors, None))
         errors = chunk.errors.copy()
         place_errors, locate, notes = self._places(df)
@@ -102,16 +102,16 @@ class LocateJob:
         row_err = first_error(*place_errors, d_err)
         errors[good] = row_err
         ok = np.flatnonzero(np.equal(row_err, None))  # positions in df
-        out = empty_output(self.columns, chunk.n_rows)  # column -> numpy array, filled in place
-        out["row"] = row_numbers(chunk)
-        fill_kept(out, raw, good, self.keep)
+        n = chunk.n_rows
+        out = {}  # column -> numpy array (floats, objects) of every row
+        # text columns as (labels, index): built as Arrow columns in `_table`, no object per row
+        coded = {"status": (np.array([None], dtype=object), np.zeros(n, np.int64))}
         res, answered = None, np.zeros(0, dtype=np.int64)
-        coded = {}  # text columns as (labels, index): built as Arrow columns in `output_frame`, no object per row
         if len(ok):
             res = locate(ok, dates[ok])
             at = good[ok]
             # outside France is bad input for `qpv locate` (exit 2): here the same message, on its row
-            from ..geography.trace import OUTSIDE_FRANCE, locate_answer
+            from ..geography.trace import OUTSIDE_FRANCE
             from ..geography.vintages import REASON_CODES
 
             abroad = np.asarray(res.why) == REASON_CODES.index("hors_france")  # integer codes: one comparison
@@ -123,23 +123,30 @@ class LocateJob:
             for name, kind in self.columns:
                 if name in ("row", "error") or name in self.keep:
                     continue
-                pair = res.coded(name) if kind == "str" and name != "status" else None
+                pair = res.coded(name) if kind == "str" else None
                 if pair is not None:
                     labels, index = pair
-                    at_all = np.full(chunk.n_rows, len(labels), np.int64)  # unanswered rows: None
+                    at_all = np.full(n, len(labels), np.int64)  # unanswered rows: None
                     at_all[at[sel]] = np.asarray(index, dtype=np.int64)[sel] % len(labels)
                     coded[name] = (np.append(labels, None), at_all)
                     continue
                 values = np.asarray(getattr(res, name))[sel]  # extra columns are computed on first access
+                out[name] = np.full(n, np.nan) if kind == "float" else np.full(n, None, dtype=object)
                 out[name][at[sel]] = values.astype(float) if kind == "float" else values
         errors = with_lines(chunk, errors)
+        labels, status = coded["status"]
+        labels = np.append(labels, "error")
+        status[~np.equal(errors, None)] = len(labels) - 1
+        coded["status"] = labels, status
         out["error"] = errors
-        out["status"][~np.equal(errors, None)] = "error"
         traces = None
         if self.traces:  # each row's object is the one `qpv locate --json --date D` gives for it alone
+            from ..geography.trace import locate_answer
+
             traces = trace_lines(chunk, errors, good[ok][answered],
                                  lambda j: locate_answer(res, "le point", date_given=True, i=int(answered[j])))
-        return ChunkResult(output_frame(out, self.columns, coded), traces, counts_of(out["status"]), notes)
+        table = _table(self.columns, row_numbers(chunk), out, coded, {k: (kept_text(raw, k), good) for k in self.keep})
+        return ChunkResult(table, traces, counts_of_coded(labels, status), notes)
 
     def _places(self, df):
         """(per-row error arrays, locate(rows, dates) -> LocateResult, notes) for the place columns:
@@ -155,7 +162,7 @@ class LocateJob:
                                                         tolerance_m=self.tolerance_m), notes
         from ..addresses import compose_address, locate_addresses
 
-        texts = compose_address(df).str.strip().to_numpy(dtype=object)
+        texts = compose_address(df.frame() if isinstance(df, _Columns) else df).str.strip().to_numpy(dtype=object)
         blank = messages_where(texts == "", "adresse manquante")
         return [blank], lambda rows, d: locate_addresses(texts[rows], d, tolerance_m=self.tolerance_m), \
             ["adresses géocodées par l'index local (BAN/BAL/BANO)"]
@@ -171,6 +178,53 @@ class LocateJob:
             v = np.where(np.isnat(v), np.datetime64("1970-01-01", "D"), v)  # only error rows are NaT
             return v, err
         return np.full(n, np.datetime64(self.date, "D")), np.full(n, None, dtype=object)
+
+
+def _table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
+    """The chunk's answers as an Arrow table of the output schema, without pandas: `rows` the row numbers,
+    `out` numpy columns (floats: NaN is null, as pandas writes it; objects: strings or None), `coded` text
+    columns as (labels, index) (one Arrow `take`, no object per row), `kept` input columns as (Arrow text of
+    the well-formed rows, their positions)."""
+    import pyarrow as pa
+
+    data = []
+    for name, kind in columns:
+        if name == "row":
+            data.append(pa.array(rows, type=pa.int64()))
+        elif name in kept:
+            values, at = kept[name]
+            index = np.full(len(rows), -1, np.int64)
+            index[at] = np.arange(len(at))
+            data.append(values.take(pa.array(index, mask=index < 0)))
+        elif name in coded:
+            labels, index = coded[name]
+            data.append(pa.array(labels, type=pa.string()).take(pa.array(index)))
+        elif name not in out:  # no row answered: the column is empty
+            data.append(pa.nulls(len(rows), type=pa.float64() if kind == "float" else pa.string()))
+        elif kind == "float":
+            data.append(pa.array(out[name], type=pa.float64(), from_pandas=True))
+        else:
+            data.append(pa.array(out[name], type=pa.string()))
+    return pa.Table.from_arrays(data, schema=arrow_schema(columns))
+
+
+class _Columns:
+    """The renamed columns of a chunk's Arrow table, read like a DataFrame's (`df[name]`, `df.columns`, `len`)."""
+
+    def __init__(self, table, renamed: dict[str, str]):
+        self.table = table
+        self.by_name = {renamed.get(c, c): c for c in table.column_names}
+        self.columns = list(self.by_name)
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def __getitem__(self, name: str):
+        return self.table.column(self.by_name[name]).combine_chunks()
+
+    def frame(self):
+        """As a pandas DataFrame (the address path composes its texts with pandas)."""
+        return self.table.to_pandas().rename(columns={c: n for n, c in self.by_name.items()})
 
 
 def _missing_coordinate(mask):

@@ -13,7 +13,6 @@ from typing import Callable, Iterable, Iterator
 import logging
 
 import numpy as np
-import pandas as pd
 
 from .. import __version__
 from ..errors import BadInput, DataIntegrityError, RegisterUnavailable, field_words
@@ -155,6 +154,8 @@ def _why(exc: Exception) -> str:
 
 def end_of_stream(job, fmt: OutputFormat, rows: int, problem: str | None = None) -> bytes:
     """The row that closes a streamed result (`stream_job(end_row=True)`), in the job's own columns."""
+    import pandas as pd
+
     out = empty_output(job.columns, 1)
     out["row"][0] = rows
     out["outcome" if "outcome" in out else "status"][0] = "incomplete" if problem else "complete"

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..errors import BadInput, OutputIntegrityError
+from .arrow_only import scalar, to_numpy
 
 FORMULA_START = r"^[=+\-@\t\r\x00]"  # OWASP's list, and NUL, which some spreadsheets drop before reading the rest
 _ARROW_TYPES = {"int": "int64", "float": "float64", "str": "string"}
@@ -105,39 +105,42 @@ def _csv_cells(col, kind: str, fmt: OutputFormat):
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    empty = scalar("", pa.string())
     if kind == "float":  # digits, sign, point or comma: never a separator, a quote or a line break
-        col = pc.if_else(pc.is_nan(col), pa.scalar(None, pa.float64()), col)
+        col = pc.if_else(pc.is_nan(col), scalar(None, pa.float64()), col)
         text = pc.cast(pc.round(col, 2), pa.string())
         if fmt.decimal == ",":
             text = pc.replace_substring(text, ".", ",")
-        return pc.fill_null(text, ""), False
+        return pc.fill_null(text, empty), False
     if kind == "int":
-        return pc.fill_null(pc.cast(col, pa.string()), ""), False
+        return pc.fill_null(pc.cast(col, pa.string()), empty), False
     # Cells are found by their bytes (C speed, no regular expression): every byte of the values is looked at,
     # and a null cell's bytes (Arrow leaves none from pandas) could only make a cell look risky, never hide one.
     offsets, body = _text_bytes(col)
-    valid = ~col.is_null().to_numpy(zero_copy_only=False)
+    valid = ~to_numpy(col.is_null())
     risky = _formula_led(offsets, body) & valid
     needs = _holding(offsets, body, fmt.separator) & valid
     text = col
     if risky.any():  # the usual column has none: no copy
-        text = pc.if_else(pa.array(risky), pc.binary_join_element_wise("'", col, ""), col)
+        text = pc.if_else(pa.array(risky), pc.binary_join_element_wise(scalar("'", pa.string()), col, empty), col)
     if not needs.any():
-        return pc.fill_null(text, ""), False
+        return pc.fill_null(text, empty), False
     mask = pa.array(needs)
     few = text.filter(mask)  # only the cells to quote are rewritten
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(few, '"', '""'), '"', "")
-    return pc.fill_null(pc.replace_with_mask(text, mask, quoted), ""), True
+    quote = scalar('"', pa.string())
+    quoted = pc.binary_join_element_wise(quote, pc.replace_substring(few, '"', '""'), quote, empty)
+    return pc.fill_null(pc.replace_with_mask(text, mask, quoted), empty), True
 
 
-def encode_part(df: pd.DataFrame, columns, fmt: OutputFormat) -> bytes:
-    """A chunk's rows as bytes of the output format (CSV without header, or one Parquet file).
+def encode_part(df, columns, fmt: OutputFormat) -> bytes:
+    """A chunk's rows as bytes of the output format (CSV without header, or one Parquet file). `df`: a pandas
+    DataFrame, or an Arrow table of the output schema (`arrow_schema(columns)`).
 
     CSV cells are built column by column with Arrow compute (no per-row Python), then joined into lines:
     by Arrow's CSV writer when no cell is quoted (it then writes them as they are), else element-wise."""
     import pyarrow as pa
 
-    table = pa.Table.from_pandas(df, schema=arrow_schema(columns), preserve_index=False)
+    table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, schema=arrow_schema(columns), preserve_index=False)
     if fmt.kind == "csv":
         import pyarrow.compute as pc
         import pyarrow.csv as pa_csv
@@ -155,7 +158,9 @@ def encode_part(df: pd.DataFrame, columns, fmt: OutputFormat) -> bytes:
                 return sink.getvalue()
             except pa.ArrowInvalid:
                 pass  # a character the writer counts as structural: join the lines ourselves
-        lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, fmt.separator), "", "\n")
+        string = pa.string()
+        lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, scalar(fmt.separator, string)),
+                                            scalar("", string), scalar("\n", string))
         lines = lines.cast(pa.large_string())  # 64-bit offsets: the concatenated values are the file body
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
         return lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
@@ -168,8 +173,12 @@ def encode_part(df: pd.DataFrame, columns, fmt: OutputFormat) -> bytes:
 
 def csv_header(columns, fmt: OutputFormat) -> bytes:
     """The header line; a kept column's name is the user's text and is neutralised like a cell."""
+    import csv
+
     names = ["'" + name if re.match(FORMULA_START, name) else name for name, _ in columns]
-    head = pd.DataFrame(columns=names).to_csv(sep=fmt.separator, index=False, lineterminator="\n")
+    line = io.StringIO()
+    csv.writer(line, delimiter=fmt.separator, lineterminator="\n").writerow(names)  # as pandas' to_csv writes it
+    head = line.getvalue()
     return ("\ufeff" if fmt.bom else "").encode("utf-8") + head.encode("utf-8")
 
 

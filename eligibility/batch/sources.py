@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import pandas as pd
 
 from ..errors import BadInput
 from .dialect import CsvDialect, sniff
@@ -54,51 +53,60 @@ class Chunk:
     row_lines: np.ndarray | None = field(default=None, repr=False)  # CSV physical line of each row (1-based)
     first_line: int = 0                   # CSV, unchecked chunk: physical line of its first row
     encoding_label: str = "UTF-8"         # unchecked chunk: named by the message of a row with invalid bytes
-    parsed: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # `frame()`, once computed
+    parsed: object = field(default=None, repr=False, compare=False)  # `frame()`, once computed
+    parsed_table: object = field(default=None, repr=False, compare=False)  # `arrow()`, once computed
 
     @property
     def errors(self) -> np.ndarray:
         if self.row_errors is None:
-            self.frame()
+            self.arrow()
         return self.row_errors
 
     @property
     def lines(self) -> np.ndarray | None:
         if self.row_errors is None:
-            self.frame()
+            self.arrow()
         return self.row_lines
 
-    def frame(self) -> pd.DataFrame:
-        """The well-formed rows as a DataFrame (CSV: strings as written; Parquet: native types)."""
+    def arrow(self):
+        """The well-formed rows as a pyarrow Table (CSV: strings as written; Parquet: native types)."""
+        if self.parsed_table is None:
+            self.parsed_table = self._parse()
+        return self.parsed_table
+
+    def frame(self):
+        """`arrow()` as a pandas DataFrame (what the jobs that work on pandas read)."""
         if self.parsed is None:
-            self.parsed = self._parse()
+            self.parsed = self.arrow().to_pandas()
         return self.parsed
 
     def set_aside(self, rows: np.ndarray, messages) -> "Chunk":
         """This chunk with the well-formed rows `rows` (positions) turned into error rows with `messages`
         (one, or one per row): how `runner.answer_chunk` isolates a row that a vectorised step refused."""
-        frame = self.frame()
+        import pyarrow as pa
+
+        table = self.arrow()
         good = np.flatnonzero(np.equal(self.errors, None))
         keep = ~np.isin(good, rows)
         errors = self.errors.copy()
         errors[rows] = messages
-        return replace(self, row_errors=errors, parsed=frame[keep].reset_index(drop=True))
+        return replace(self, row_errors=errors, parsed_table=table.filter(pa.array(keep)), parsed=None)
 
-    def _parse(self) -> pd.DataFrame:
+    def _parse(self):
         if self.table is not None:
-            return self.table.to_pandas()
+            return self.table
         if self.row_errors is None:  # fast-path chunk: every line a record, if Arrow reads them all
             table = self._arrow(self.n_rows)
             if table is not None:
                 self.row_errors = np.full(self.n_rows, None, dtype=object)
                 self.row_lines = np.arange(self.first_line, self.first_line + self.n_rows)
-                return table.to_pandas()
+                return table
             self._split_tolerantly()
         n_good = int(np.equal(self.row_errors, None).sum())
         if n_good == 0:
-            return pd.DataFrame({c: pd.Series([], dtype="str") for c in self.columns})
+            return _text_table(self.columns, [[] for _ in self.columns])
         table = self._arrow(n_good)
-        return table.to_pandas() if table is not None else self._frame_record_by_record()
+        return table if table is not None else self._table_record_by_record()
 
     def _arrow(self, n_rows: int):
         """The text read by Arrow's C++ reader, every cell as text exactly as written; None unless it gives
@@ -126,7 +134,7 @@ class Chunk:
         self.row_errors, self.text = recs.errors, recs.good_text
         self.row_lines = recs.lines + self.first_line
 
-    def _frame_record_by_record(self) -> pd.DataFrame:
+    def _table_record_by_record(self):
         """Rare path: quotes that pandas reads differently (e.g. a quote inside an unquoted field)."""
         try:
             rows = list(csv.reader(io.StringIO(self.text.decode("utf-8"), newline=""), delimiter=self.separator))
@@ -137,14 +145,21 @@ class Chunk:
             # cannot align safely: report every record of the chunk rather than guess
             for i in good:
                 self.row_errors[i] = "ligne illisible (guillemets incohérents dans ce bloc de lignes)"
-            return pd.DataFrame({c: pd.Series([], dtype="str") for c in self.columns})
+            return _text_table(self.columns, [[] for _ in self.columns])
         keep = []
         for i, r in zip(good, rows):
             if len(r) != len(self.columns):
                 self.row_errors[i] = f"{len(r)} champs au lieu de {len(self.columns)} (séparateur « {self.separator} »)"
             else:
                 keep.append(r)
-        return pd.DataFrame(keep, columns=list(self.columns), dtype="str")
+        return _text_table(self.columns, [list(c) for c in zip(*keep)] if keep else [[] for _ in self.columns])
+
+
+def _text_table(columns, values):
+    """A table of text columns (`values`: one list of strings per column)."""
+    import pyarrow as pa
+
+    return pa.table({c: pa.array(v, type=pa.string()) for c, v in zip(columns, values)})
 
 
 class CsvSource:

@@ -1,4 +1,4 @@
-"""A job's answer frame (`jobs.output_frame`, locate and evaluate): text columns built through Arrow
+"""A job's answer frame (`jobs.output_frame`, the evaluate job's): text columns built through Arrow
 equal what pandas infers itself."""
 from __future__ import annotations
 

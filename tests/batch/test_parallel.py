@@ -77,8 +77,8 @@ def test_fast_reader_and_fallback_read_the_same_rows(tmp_path_factory, spec, chu
     rows = 0
     for chunk in source.chunks(chunk_size):
         fast = chunk._parse()
-        slow = chunk._frame_record_by_record()
-        assert list(fast.columns) == list(slow.columns) == list(source.columns)
-        assert fast.astype(object).values.tolist() == slow.astype(object).values.tolist()
+        slow = chunk._table_record_by_record()
+        assert fast.column_names == slow.column_names == list(source.columns)
+        assert fast.to_pylist() == slow.to_pylist()
         rows += chunk.n_rows
     assert rows == _records(spec[0])

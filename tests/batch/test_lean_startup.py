@@ -1,0 +1,38 @@
+"""`qpv batch locate --fields …` with answer fields that need only the quartier (issue 13) loads neither pandas
+nor the libraries of other commands: the whole process, as a user runs it, checked in a child process."""
+import json
+import subprocess
+import sys
+
+HEAVY = ("pandas", "scipy", "sqlalchemy", "rich", "fastapi", "dask")
+RUN = """
+import json, sys
+from qpv_cli.main import qpv
+try:
+    qpv.main(sys.argv[1:], standalone_mode=False)
+finally:
+    print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+def _run(tmp_path, fields: str, *options: str):
+    src = tmp_path / "in.csv"
+    src.write_text("id,lon,lat,date\n1,1.35,44.01,2024-06-01\n2,x,44.01,2024-06-01\n3,2.35,48.85,2024-06-01\n"
+                   "4,-74.0,40.7,2024-06-01\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    cmd = [sys.executable, "-c", RUN.format(heavy=HEAVY), "batch", "locate", str(src), "-o", str(out),
+           "--fields", fields, "--no-progress", "--json", *options]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary, loaded = done.stdout.strip().splitlines()
+    return json.loads(summary), json.loads(loaded), out.read_text(encoding="utf-8").splitlines()
+
+
+def test_quartier_fields_load_no_pandas(tmp_path):
+    summary, loaded, lines = _run(tmp_path, "status,quartier_code,quartier_name,vintage,reason,departement,region",
+                                  "--keep", "id")
+    assert loaded == []
+    assert summary["rows"] == 4 and summary["errors"] == 2
+    assert lines[0] == "row,id,status,reason,quartier_code,quartier_name,vintage,departement,region,error"
+    assert [line.split(",")[2] for line in lines[1:]] == ["outside", "error", "outside", "error"]
+    assert lines[1].split(",")[6:9] == ["QP2024", "82", "76"]

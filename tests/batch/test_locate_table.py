@@ -1,0 +1,45 @@
+"""The locate job's answer table, built with Arrow alone (no pandas on `qpv batch locate`), is the table the
+former route gave: a pandas DataFrame of the same columns, converted by `pa.Table.from_pandas` to the output
+schema. Same values, same nulls (NaN distances are null, as pandas converts them), same types."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eligibility.batch.locate import _table
+from eligibility.batch.sinks import arrow_schema
+
+COLUMNS = [("row", "int"), ("id", "str"), ("status", "str"), ("quartier_code", "str"),
+           ("distance_to_boundary_m", "float"), ("error", "str")]
+TEXT = st.one_of(st.none(), st.just(""), st.text(max_size=8))
+
+
+def _via_pandas(columns, data: dict):
+    return pa.Table.from_pandas(pd.DataFrame(data), schema=arrow_schema(columns), preserve_index=False)
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(st.tuples(TEXT, st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=False)),
+                               st.booleans(), st.text(max_size=5)), max_size=30),
+       labels=st.lists(TEXT, min_size=1, max_size=6), picks=st.lists(st.integers(0, 10**6), min_size=30, max_size=30))
+def test_property_table_equals_the_pandas_route(rows, labels, picks):
+    n = len(rows)
+    table = np.array(labels + [None], dtype=object)[:len(labels)]  # geography's small label tables
+    index = np.array([p % len(labels) for p in picks[:n]], dtype=np.int64)
+    good = np.array([i for i, r in enumerate(rows) if r[2]], dtype=np.int64)  # rows with a kept input value
+    kept_values = pa.array([rows[i][3] for i in good], type=pa.string())
+    status = np.array(["inside", "outside", None, "error"], dtype=object)
+    status_at = np.array([p % 4 for p in picks[:n]], dtype=np.int64)
+    distance = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float)
+    errors = np.array([r[0] for r in rows] + [None], dtype=object)[:n]
+    got = _table(COLUMNS, np.arange(1, n + 1, dtype=np.int64), {"distance_to_boundary_m": distance, "error": errors},
+                 {"status": (status, status_at), "quartier_code": (table, index)}, {"id": (kept_values, good)})
+    kept = np.full(n, None, dtype=object)
+    kept[good] = [rows[i][3] for i in good]
+    want = _via_pandas(COLUMNS, {"row": np.arange(1, n + 1, dtype=np.int64), "id": kept, "status": status[status_at],
+                                 "quartier_code": table[index], "distance_to_boundary_m": distance, "error": errors})
+    assert got.schema == want.schema
+    assert got.equals(want)

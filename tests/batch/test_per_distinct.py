@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from eligibility.batch.columns import to_float
 from eligibility.batch.evaluate import _date
-from eligibility.rules.facts import _bool_words, per_distinct
+from eligibility.rules.facts import SAMPLE, _bool_words, per_distinct
 from eligibility.paths import rules_dir
 
 CELLS = {  # what spreadsheets put in number, date and yes/no columns, good and bad
@@ -48,3 +48,19 @@ def test_libyaml_reads_every_rule_file_as_the_pure_python_parser():
     for path in sorted(rules_dir().glob("*.yaml")):
         data = path.read_bytes()
         assert yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) == yaml.safe_load(data), path.name
+
+
+@pytest.mark.parametrize("first_distinct", [True, False])
+def test_long_columns_give_the_same_answers_whichever_path_the_first_cells_choose(first_distinct):
+    """A column longer than two samples: a first sample of almost all distinct texts (coordinates) sends it to the
+    direct conversion, a repetitive one to the per-distinct path; either way each cell reads as it would alone."""
+    n = 2 * SAMPLE + 500
+    rng = np.random.default_rng(13)
+    distinct = [f"{x:.6f}".replace(".", ",") for x in rng.uniform(-5, 10, n)]
+    repeated = [["12", "0,5", "", "deux", " 1 234,5 "][i % 5] for i in range(n)]
+    # distinct first: the direct path; distinct only in the last 500 cells: the per-distinct path with distinct values
+    cells = distinct[:SAMPLE] + repeated[SAMPLE:] if first_distinct else repeated[:-500] + distinct[-500:]
+    s = pd.Series(cells, dtype="str")
+    direct, grouped = to_float(s, "colonne"), per_distinct(to_float, s, "colonne")
+    for a, b in zip(direct, grouped):
+        _same(a, b)

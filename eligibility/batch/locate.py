@@ -162,7 +162,7 @@ class LocateJob:
                                                         tolerance_m=self.tolerance_m), notes
         from ..addresses import compose_address, locate_addresses
 
-        texts = compose_address(df.frame() if isinstance(df, _Columns) else df).str.strip().to_numpy(dtype=object)
+        texts = compose_address(df.frame()).str.strip().to_numpy(dtype=object)
         blank = messages_where(texts == "", "adresse manquante")
         return [blank], lambda rows, d: locate_addresses(texts[rows], d, tolerance_m=self.tolerance_m), \
             ["adresses géocodées par l'index local (BAN/BAL/BANO)"]

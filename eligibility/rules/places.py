@@ -61,7 +61,6 @@ class GeoAnswer:
     departement: np.ndarray  # object: INSEE code, None where not known
     _located: list = field(default_factory=list)  # (row indices, LocateResult) for lazy traces
     _cols: dict = field(default_factory=dict)
-    _traced: set = field(default_factory=set)  # id of each LocateResult of _located whose trace columns are computed
 
     def zone_status(self, layer: str) -> np.ndarray:
         """Per row, how the place stands against the zoning layer: inside, outside, near_boundary,
@@ -126,11 +125,11 @@ class GeoAnswer:
             for rows, res in self._located:
                 j = np.searchsorted(rows, i)
                 if j < len(rows) and rows[j] == i:
-                    if id(res) not in self._traced:  # many rows' traces: their columns computed once, vectorised
-                        from eligibility.geography.trace import compute_trace_columns
+                    from eligibility.geography.trace import compute_trace_columns
 
-                        compute_trace_columns(res)
-                        self._traced.add(id(res))
+                    # many rows' traces: their columns computed once for the whole result (cached properties:
+                    # a second call only looks them up), each row then slices them
+                    compute_trace_columns(res)
                     out["geography"] = res.row(int(j))
         return out
 

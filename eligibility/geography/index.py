@@ -325,20 +325,27 @@ def departement_index(zone_name: str) -> AreaIndex:
 
 
 def communes_file(dep: str) -> str | None:
+    entry = _communes_files().get(dep)
+    return entry.path if entry is not None else None
+
+
+@functools.cache
+def _communes_files() -> dict:
+    """{département: its entry of the communes dataset} (a batch asks for each of a hundred files: one pass)."""
+    out = {}
     for f in datasets.dataset("communes_geo").files:
         name = f.path.rsplit("/", 1)[-1]
-        if name.startswith(f"communes-{dep}-"):
-            return f.path
-    return None
+        if name.startswith("communes-"):
+            out.setdefault(name[len("communes-"):].split("-", 1)[0], f)  # the first file listed, as before
+    return out
 
 
 def _communes_entry(dep: str):
-    rel = communes_file(dep)
-    if rel is None:
+    entry = _communes_files().get(dep)
+    if entry is None:
         return None, None, None
-    entry = next(f for f in datasets.dataset("communes_geo").files if f.path == rel)
     zone = next((z for z in ZONES[1:] if dep in z.departements), ZONES[0])
-    return rel, entry, zone
+    return entry.path, entry, zone
 
 
 @functools.cache

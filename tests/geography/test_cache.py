@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import shapely
 from click.testing import CliRunner
 from qpv_cli.main import qpv
@@ -188,3 +190,59 @@ def test_corrupted_perimeter_file_is_refused_even_with_a_warm_cache(tmp_path, mo
 def test_cache_key_follows_the_data():
     assert cache.key("a") != cache.key("b")
     assert cache.key("a") == cache.key("a")
+
+
+_DTYPES = [np.int64, np.int32, np.int16, np.uint8, np.float64, np.float32, np.bool_, "<U5"]
+
+
+@st.composite
+def _arrays(draw) -> dict[str, np.ndarray]:
+    out = {}
+    for k in range(draw(st.integers(1, 6))):
+        dtype = np.dtype(draw(st.sampled_from(_DTYPES)))
+        shape = tuple(draw(st.lists(st.integers(0, 7), max_size=3)))
+        values = np.arange(int(np.prod(shape, dtype=np.int64))) * draw(st.integers(1, 97))
+        a = (values.astype(str) if dtype.kind == "U" else values).astype(dtype).reshape(shape)
+        out[f"a{k}"] = np.asfortranarray(a) if draw(st.booleans()) else a
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays=_arrays())
+def test_entries_read_in_place_equal_np_load(tmp_path_factory, arrays):
+    """`load_entry` takes the arrays in place from the file's bytes: the same names, dtypes, shapes and values as
+    np.load gives, writable and aligned, whatever the dtypes, shapes (0-d, empty) and memory order."""
+    path = tmp_path_factory.mktemp("e") / "x.npz"
+    meta = np.frombuffer(json.dumps({"sha256": cache.arrays_sha256(arrays)}).encode(), dtype=np.uint8)
+    np.savez(path, **arrays, **{cache.META: meta})
+    got, _ = cache.load_entry(path)
+    with np.load(path, allow_pickle=False) as z:
+        want = {k: z[k] for k in z.files if k != cache.META}
+    assert got.keys() == want.keys()
+    for k, a in want.items():
+        assert got[k].dtype == a.dtype and got[k].shape == a.shape and np.array_equal(got[k], a)
+        assert got[k].flags.writeable and got[k].flags.aligned
+
+
+@settings(max_examples=80, deadline=None)
+@given(where=st.floats(0, 1, exclude_max=True), bit=st.integers(0, 7))
+def test_a_flipped_bit_anywhere_is_refused_or_changes_no_array(tmp_path_factory, where, bit):
+    """Without the zip's CRC the entry's sha256 still guards every array: a bit flipped anywhere in the file
+    is refused (DamagedEntry), or it fell outside every array's name, dtype, shape and bytes."""
+    tmp = tmp_path_factory.mktemp("e")
+    os.environ["QPV_CACHE_DIR"] = str(tmp)
+    try:
+        arrays = {"geom_blob": np.arange(3000, dtype=np.uint8), "n": np.arange(7), "f": np.linspace(0, 1, 5)}
+        cache.cached("t", "k", lambda: arrays, sources=[_source(tmp)])
+    finally:
+        del os.environ["QPV_CACHE_DIR"]
+    path = _entry(tmp)
+    data = bytearray(path.read_bytes())
+    data[int(where * len(data))] ^= 1 << bit
+    path.write_bytes(bytes(data))
+    try:
+        got, _ = cache.load_entry(path)
+    except cache.DamagedEntry:
+        return
+    assert got.keys() == arrays.keys()
+    assert all(got[k].dtype == a.dtype and np.array_equal(got[k], a) for k, a in arrays.items())

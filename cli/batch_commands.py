@@ -103,12 +103,12 @@ def _text(s: dict, decisions: bool) -> str:
 def locate_cmd(input_path, date_str, tolerance, fields, **common) -> None:
     """Situe chaque ligne par rapport aux QPV : colonnes lon, lat (WGS84), ou x, y (Lambert-93), ou une adresse
     (address, ou numero, voie, code_postal, commune) ; colonne date facultative (sinon --date)."""
-    from eligibility.batch.locate import QUARTIER_FIELDS, LocateJob
+    from eligibility.batch.locate import LocateJob
 
     date = parse_date(date_str) if date_str is not None else None
     wanted = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields else None
     traces = common["traces"] is not None or common["record"]
-    if wanted and set(wanted) <= QUARTIER_FIELDS and not traces:  # Arrow and numpy answer it: pandas is not loaded
+    if not traces:  # Arrow and numpy answer every field (the default too): pandas is loaded only by a path that needs it
         from eligibility.batch.arrow_only import skip_pandas_probe
 
         skip_pandas_probe()

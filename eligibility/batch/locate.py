@@ -29,8 +29,6 @@ LOCATE_COLUMNS = [
     ("distance_to_boundary_m", "float"), ("carreau", "str"), ("error", "str"),
 ]
 ADDRESS_PARTS = ("numero", "voie", "code_postal", "commune")
-# answered by the quartier lookup alone, as small label tables: no commune, distance or carreau to compute
-QUARTIER_FIELDS = frozenset({"status", "reason", "quartier_code", "quartier_name", "vintage", "departement", "region"})
 
 
 @dataclass(frozen=True)

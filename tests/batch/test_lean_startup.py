@@ -1,5 +1,6 @@
-"""`qpv batch locate --fields …` with answer fields that need only the quartier (issue 13) loads neither pandas
-nor the libraries of other commands: the whole process, as a user runs it, checked in a child process."""
+"""`qpv batch locate` (issue 13) loads neither pandas nor the libraries of other commands, with answer fields
+that need only the quartier and with every field (the default): the whole process, as a user runs it, checked
+in a child process."""
 import json
 import subprocess
 import sys
@@ -15,13 +16,13 @@ finally:
 """
 
 
-def _run(tmp_path, fields: str, *options: str):
+def _run(tmp_path, fields: str | None, *options: str):
     src = tmp_path / "in.csv"
     src.write_text("id,lon,lat,date\n1,1.35,44.01,2024-06-01\n2,x,44.01,2024-06-01\n3,2.35,48.85,2024-06-01\n"
                    "4,-74.0,40.7,2024-06-01\n", encoding="utf-8")
     out = tmp_path / "out.csv"
     cmd = [sys.executable, "-c", RUN.format(heavy=HEAVY), "batch", "locate", str(src), "-o", str(out),
-           "--fields", fields, "--no-progress", "--json", *options]
+           *(["--fields", fields] if fields else []), "--no-progress", "--json", *options]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     summary, loaded = done.stdout.strip().splitlines()
@@ -36,3 +37,14 @@ def test_quartier_fields_load_no_pandas(tmp_path):
     assert lines[0] == "row,id,status,reason,quartier_code,quartier_name,vintage,departement,region,error"
     assert [line.split(",")[2] for line in lines[1:]] == ["outside", "error", "outside", "error"]
     assert lines[1].split(",")[6:9] == ["QP2024", "82", "76"]
+
+
+def test_every_field_loads_no_pandas(tmp_path):
+    summary, loaded, lines = _run(tmp_path, None)
+    assert loaded == []
+    assert summary["rows"] == 4 and summary["errors"] == 2
+    assert lines[0] == ("row,status,reason,quartier_code,quartier_name,vintage,commune_code,commune_name,departement,"
+                        "region,distance_to_boundary_m,carreau,error")
+    assert lines[1].split(",")[1:] == ["outside", "", "", "", "QP2024", "82121", "Montauban", "82", "76", "807.99",
+                                       "CRS3035RES200mN2362200E3627400", ""]
+    assert lines[3].split(",")[6:8] == ["75056", "Paris"]

@@ -9,6 +9,7 @@ fewer than MIN_ROWS rows in its first two) is answered here, without starting an
 from __future__ import annotations
 
 import collections
+import gc
 import itertools
 import multiprocessing
 import os
@@ -31,8 +32,16 @@ def process_mapper(workers: int, warm: Callable[[], None] | None = None, in_flig
             return
         if warm is not None:
             warm()
-        # fork: the children start with this process's loaded indexes (pyarrow's thread pools are fork-aware)
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
+        # fork: the children start with this process's loaded indexes (pyarrow's thread pools are fork-aware).
+        # What is loaded by now lives as long as the command: frozen out of the cyclic collector's reach, the
+        # workers' collections no longer walk it (nor copy its pages, which each walk writes to): ~0.3 CPU s less
+        # per worker on the default 1M-row locate. The parent collects as before once the workers exist.
+        gc.freeze()
+        try:
+            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_exit_with_parent, initargs=(os.getpid(),))
+        finally:
+            gc.unfreeze()
+        with pool:
             pending: collections.deque = collections.deque()
             for item in itertools.chain(head, it):
                 pending.append(pool.apply_async(fn, (item,)))

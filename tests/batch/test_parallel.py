@@ -82,3 +82,25 @@ def test_fast_reader_and_fallback_read_the_same_rows(tmp_path_factory, spec, chu
         assert fast.to_pylist() == slow.to_pylist()
         rows += chunk.n_rows
     assert rows == _records(spec[0])
+
+
+def _frozen_in_worker(_item) -> int:
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def test_workers_start_with_the_loaded_objects_frozen_and_the_parent_collects_them_again():
+    """The workers' cyclic collections leave alone what the parent had loaded before the fork (gc.freeze): they
+    neither walk it nor copy its pages; the parent itself is back to collecting everything."""
+    import gc
+
+    loaded = [[k] for k in range(1000)]  # container objects alive before the fork
+    mapper = pool.process_mapper(2)
+    small, pool.MIN_ROWS = pool.MIN_ROWS, 0
+    try:
+        counts = list(mapper(_frozen_in_worker, range(4)))
+    finally:
+        pool.MIN_ROWS = small
+    assert len(counts) == 4 and min(counts) >= len(loaded)
+    assert gc.get_freeze_count() == 0

@@ -61,9 +61,9 @@ def to_numpy(arr):
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     if arr.null_count and pa.types.is_floating(arr.type):  # null reads NaN, as in pyarrow's own
-        import pyarrow.compute as pc
+        from .arrow_compute import fill_null
 
-        arr = pc.fill_null(arr, pa.array(np.array([np.nan], dtype=arr.type.to_pandas_dtype()))[0])
+        arr = fill_null(arr, pa.array(np.array([np.nan], dtype=arr.type.to_pandas_dtype()))[0])
     if arr.null_count:
         return arr.to_numpy(zero_copy_only=False)
     data = arr.buffers()[1]

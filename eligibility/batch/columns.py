@@ -94,7 +94,9 @@ def _messages(mask: np.ndarray, template: str, values) -> np.ndarray:
     idx = np.flatnonzero(mask)
     if len(idx):
         text = _text_array(values)  # an Arrow column: only the bad cells become Python strings
-        vals = text.take(idx).to_pylist() if text is not None else np.asarray(values, dtype=object)[idx]
+        from . import arrow_compute as ac
+
+        vals = ac.take(text, idx).to_pylist() if text is not None else np.asarray(values, dtype=object)[idx]
         out[idx] = [template.format(value=shown(v)) for v in vals]
     return out
 
@@ -144,38 +146,39 @@ def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         v[bad] = np.nan
         return v, missing, _messages(bad, f"colonne « {column} » : nombre fini attendu, reçu « {{value}} »", s), False
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from . import arrow_compute as ac
 
     raw = _arrow_text(s)
-    comma = pc.fill_null(pc.match_substring(raw, ","), scalar(False, pa.bool_()))
+    comma = ac.fill_null(ac.match_substring(raw, ","), scalar(False, pa.bool_()))
     # a refused cast costs ~30 ms per 100,000 cells (measured): a decimal comma, which makes it refuse, skips it
-    if raw.null_count == 0 and not pc.any(comma).as_py():
+    if raw.null_count == 0 and not ac.any(comma).as_py():
         try:  # the usual column, plain numbers with a point: one C++ cast (a blank or a comma makes it refuse)
-            v = to_numpy(pc.cast(raw, pa.float64())).astype(float, copy=True)
+            v = to_numpy(ac.cast(raw, pa.float64())).astype(float, copy=True)
             if np.isfinite(v).all():
                 return v, np.zeros(len(v), dtype=bool), np.full(len(v), None, dtype=object), False
         except pa.ArrowInvalid:
             pass
-    blank = pc.fill_null(pc.equal(raw, scalar("", pa.string())), scalar(True, pa.bool_()))
+    blank = ac.fill_null(ac.equal(raw, scalar("", pa.string())), scalar(True, pa.bool_()))
     try:  # fast path, one C++ cast: plain numbers with a point or a lone decimal comma, and blanks
-        v = to_numpy(pc.cast(pc.if_else(blank, scalar(None, pa.string()), pc.replace_substring(raw, ",", ".")),
+        v = to_numpy(ac.cast(ac.if_else(blank, scalar(None, pa.string()), ac.replace_substring(raw, ",", ".")),
                              pa.float64())).astype(float, copy=True)
-        dot = pc.fill_null(pc.match_substring(raw, "."), scalar(False, pa.bool_()))
+        dot = ac.fill_null(ac.match_substring(raw, "."), scalar(False, pa.bool_()))
         blank_np = to_numpy(blank)
         # Arrow reads « nan », « inf », « -Infinity » as floats: any non-finite value of a non-blank cell
         # takes the careful path, which refuses it (else a NaN would reach the engine as if it were a number)
-        if np.isfinite(v[~blank_np]).all() and not pc.any(pc.and_(comma, dot)).as_py():
-            return v, blank_np, np.full(len(v), None, dtype=object), bool(pc.any(comma).as_py())
+        if np.isfinite(v[~blank_np]).all() and not ac.any(ac.and_(comma, dot)).as_py():
+            return v, blank_np, np.full(len(v), None, dtype=object), bool(ac.any(comma).as_py())
     except pa.ArrowInvalid:
         pass  # some cell needs the careful path below (spaces, « 1.234,5 », text…)
-    text = pc.utf8_trim_whitespace(raw)
-    missing = to_numpy(pc.fill_null(pc.equal(text, scalar("", pa.string())), scalar(True, pa.bool_())))
-    cleaned = pc.replace_substring_regex(text, r"[\s\x{00a0}\x{202f}]", "")
-    comma = pc.fill_null(pc.match_substring(cleaned, ","), scalar(False, pa.bool_()))
-    lone_comma = pc.and_(comma, pc.invert(pc.fill_null(pc.match_substring(cleaned, "."), scalar(False, pa.bool_()))))
-    cleaned = pc.if_else(lone_comma, pc.replace_substring(cleaned, ",", "."), cleaned)
-    valid = pc.fill_null(pc.match_substring_regex(cleaned, NUMBER), scalar(False, pa.bool_()))
-    v = pc.cast(pc.if_else(valid, cleaned, scalar(None, pa.string())), pa.float64())
+    text = ac.utf8_trim_whitespace(raw)
+    missing = to_numpy(ac.fill_null(ac.equal(text, scalar("", pa.string())), scalar(True, pa.bool_())))
+    cleaned = ac.replace_substring_regex(text, r"[\s\x{00a0}\x{202f}]", "")
+    comma = ac.fill_null(ac.match_substring(cleaned, ","), scalar(False, pa.bool_()))
+    lone_comma = ac.and_(comma, ac.invert(ac.fill_null(ac.match_substring(cleaned, "."), scalar(False, pa.bool_()))))
+    cleaned = ac.if_else(lone_comma, ac.replace_substring(cleaned, ",", "."), cleaned)
+    valid = ac.fill_null(ac.match_substring_regex(cleaned, NUMBER), scalar(False, pa.bool_()))
+    v = ac.cast(ac.if_else(valid, cleaned, scalar(None, pa.string())), pa.float64())
     v = to_numpy(v).astype(float, copy=True)
     valid = to_numpy(valid)
     bad = ~missing & (~valid | ~np.isfinite(v))
@@ -189,9 +192,10 @@ def _ten_chars(text) -> np.ndarray:
     """The bytes of every 10-character cell of an Arrow string array as an (n, 10) array (zeros for other
     cells): dates are then read with integer arithmetic, no string parsing per cell."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    text = pc.fill_null(text, scalar("", pa.string())).cast(pa.large_string())
+    from . import arrow_compute as ac
+
+    text = ac.cast(ac.fill_null(text, scalar("", pa.string())), pa.large_string())
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + len(text) + 1]
@@ -211,10 +215,11 @@ def to_date(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         missing = np.isnat(v)
         return v, missing, np.full(len(s), None, dtype=object)
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    text = pc.utf8_trim_whitespace(_arrow_text(s))
-    blank = pc.fill_null(pc.equal(text, scalar("", pa.string())), scalar(True, pa.bool_()))
+    from . import arrow_compute as ac
+
+    text = ac.utf8_trim_whitespace(_arrow_text(s))
+    blank = ac.fill_null(ac.equal(text, scalar("", pa.string())), scalar(True, pa.bool_()))
     chars = _ten_chars(text)  # (n, 10) bytes of 10-character cells, 0 elsewhere
     digit = (chars >= 48) & (chars <= 57)
     num = chars.astype(np.int64) - 48

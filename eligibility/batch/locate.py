@@ -185,6 +185,8 @@ def _table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
     the well-formed rows, their positions)."""
     import pyarrow as pa
 
+    from . import arrow_compute as ac
+
     data = []
     for name, kind in columns:
         if name == "row":
@@ -193,10 +195,10 @@ def _table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
             values, at = kept[name]
             index = np.full(len(rows), -1, np.int64)
             index[at] = np.arange(len(at))
-            data.append(values.take(pa.array(index, mask=index < 0)))
+            data.append(ac.take(values, pa.array(index, mask=index < 0)))
         elif name in coded:
             labels, index = coded[name]
-            data.append(pa.array(labels, type=pa.string()).take(pa.array(index)))
+            data.append(ac.take(pa.array(labels, type=pa.string()), pa.array(index)))
         elif name not in out:  # no row answered: the column is empty
             data.append(pa.nulls(len(rows), type=pa.float64() if kind == "float" else pa.string()))
         elif kind == "float":

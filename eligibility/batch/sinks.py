@@ -103,33 +103,34 @@ def _csv_cells(col, kind: str, fmt: OutputFormat):
     """One column as CSV cell texts: numbers as numbers, text neutralised, quoted where needed.
     Returns (cells, quoted): `quoted` when some cell was put between quotes."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from . import arrow_compute as ac
 
     empty = scalar("", pa.string())
     if kind == "float":  # digits, sign, point or comma: never a separator, a quote or a line break
-        col = pc.if_else(pc.is_nan(col), scalar(None, pa.float64()), col)
-        text = pc.cast(pc.round(col, 2), pa.string())
+        col = ac.if_else(ac.is_nan(col), scalar(None, pa.float64()), col)
+        text = ac.cast(ac.round(col, 2), pa.string())
         if fmt.decimal == ",":
-            text = pc.replace_substring(text, ".", ",")
-        return pc.fill_null(text, empty), False
+            text = ac.replace_substring(text, ".", ",")
+        return ac.fill_null(text, empty), False
     if kind == "int":
-        return pc.fill_null(pc.cast(col, pa.string()), empty), False
+        return ac.fill_null(ac.cast(col, pa.string()), empty), False
     # Cells are found by their bytes (C speed, no regular expression): every byte of the values is looked at,
     # and a null cell's bytes (Arrow leaves none from pandas) could only make a cell look risky, never hide one.
     offsets, body = _text_bytes(col)
-    valid = ~to_numpy(col.is_null())
+    valid = ~to_numpy(ac.is_null(col))
     risky = _formula_led(offsets, body) & valid
     needs = _holding(offsets, body, fmt.separator) & valid
     text = col
     if risky.any():  # the usual column has none: no copy
-        text = pc.if_else(pa.array(risky), pc.binary_join_element_wise(scalar("'", pa.string()), col, empty), col)
+        text = ac.if_else(pa.array(risky), ac.binary_join_element_wise(scalar("'", pa.string()), col, empty), col)
     if not needs.any():
-        return pc.fill_null(text, empty), False
+        return ac.fill_null(text, empty), False
     mask = pa.array(needs)
-    few = text.filter(mask)  # only the cells to quote are rewritten
+    few = ac.filter(text, mask)  # only the cells to quote are rewritten
     quote = scalar('"', pa.string())
-    quoted = pc.binary_join_element_wise(quote, pc.replace_substring(few, '"', '""'), quote, empty)
-    return pc.fill_null(pc.replace_with_mask(text, mask, quoted), empty), True
+    quoted = ac.binary_join_element_wise(quote, ac.replace_substring(few, '"', '""'), quote, empty)
+    return ac.fill_null(ac.replace_with_mask(text, mask, quoted), empty), True
 
 
 def encode_part(df, columns, fmt: OutputFormat) -> bytes:
@@ -142,8 +143,9 @@ def encode_part(df, columns, fmt: OutputFormat) -> bytes:
 
     table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, schema=arrow_schema(columns), preserve_index=False)
     if fmt.kind == "csv":
-        import pyarrow.compute as pc
         import pyarrow.csv as pa_csv
+
+        from . import arrow_compute as ac
 
         if table.num_rows == 0:
             return b""
@@ -159,9 +161,9 @@ def encode_part(df, columns, fmt: OutputFormat) -> bytes:
             except pa.ArrowInvalid:
                 pass  # a character the writer counts as structural: join the lines ourselves
         string = pa.string()
-        lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, scalar(fmt.separator, string)),
+        lines = ac.binary_join_element_wise(ac.binary_join_element_wise(*cells, scalar(fmt.separator, string)),
                                             scalar("", string), scalar("\n", string))
-        lines = lines.cast(pa.large_string())  # 64-bit offsets: the concatenated values are the file body
+        lines = ac.cast(lines, pa.large_string())  # 64-bit offsets: the concatenated values are the file body
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
         return lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
     import pyarrow.parquet as pq

@@ -1,11 +1,14 @@
 """`qpv batch locate` (issue 13) loads neither pandas nor the libraries of other commands, with answer fields
 that need only the quartier and with every field (the default): the whole process, as a user runs it, checked
-in a child process."""
+in a child process. The quartier fields do not load pyarrow.compute's Python wrappers either."""
 import json
 import subprocess
 import sys
 
 HEAVY = ("pandas", "scipy", "sqlalchemy", "rich", "fastapi", "dask")
+# pyarrow.compute: its import builds a wrapper per Arrow kernel (0.1-0.2 s per process); the batch calls the
+# kernels it needs through eligibility/batch/arrow_compute.py (the carreau of the default fields still imports it)
+QUARTIER_FIELDS_HEAVY = HEAVY + ("pyarrow.compute",)
 RUN = """
 import json, sys
 from qpv_cli.main import qpv
@@ -16,12 +19,12 @@ finally:
 """
 
 
-def _run(tmp_path, fields: str | None, *options: str):
+def _run(tmp_path, fields: str | None, *options: str, heavy=HEAVY):
     src = tmp_path / "in.csv"
     src.write_text("id,lon,lat,date\n1,1.35,44.01,2024-06-01\n2,x,44.01,2024-06-01\n3,2.35,48.85,2024-06-01\n"
                    "4,-74.0,40.7,2024-06-01\n", encoding="utf-8")
     out = tmp_path / "out.csv"
-    cmd = [sys.executable, "-c", RUN.format(heavy=HEAVY), "batch", "locate", str(src), "-o", str(out),
+    cmd = [sys.executable, "-c", RUN.format(heavy=heavy), "batch", "locate", str(src), "-o", str(out),
            *(["--fields", fields] if fields else []), "--no-progress", "--json", *options]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -31,7 +34,7 @@ def _run(tmp_path, fields: str | None, *options: str):
 
 def test_quartier_fields_load_no_pandas(tmp_path):
     summary, loaded, lines = _run(tmp_path, "status,quartier_code,quartier_name,vintage,reason,departement,region",
-                                  "--keep", "id")
+                                  "--keep", "id", heavy=QUARTIER_FIELDS_HEAVY)
     assert loaded == []
     assert summary["rows"] == 4 and summary["errors"] == 2
     assert lines[0] == "row,id,status,reason,quartier_code,quartier_name,vintage,departement,region,error"

@@ -102,6 +102,7 @@ def _messages(mask: np.ndarray, template: str, values) -> np.ndarray:
 
 
 NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+COMMA_SAMPLE = 1000  # cells looked at for a decimal comma before trying the one-cast path
 
 
 def _text_array(s):
@@ -150,15 +151,16 @@ def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     from . import arrow_compute as ac
 
     raw = _arrow_text(s)
-    comma = ac.fill_null(ac.match_substring(raw, ","), scalar(False, pa.bool_()))
-    # a refused cast costs ~30 ms per 100,000 cells (measured): a decimal comma, which makes it refuse, skips it
-    if raw.null_count == 0 and not ac.any(comma).as_py():
+    # a refused cast costs ~30 ms per 100,000 cells (measured): a decimal comma in the first cells, which would
+    # make it refuse, skips it (a comma further down makes it refuse: Arrow reads no number with a comma)
+    if raw.null_count == 0 and not ac.any(ac.match_substring(raw.slice(0, COMMA_SAMPLE), ",")).as_py():
         try:  # the usual column, plain numbers with a point: one C++ cast (a blank or a comma makes it refuse)
             v = to_numpy(ac.cast(raw, pa.float64())).astype(float, copy=True)
             if np.isfinite(v).all():
                 return v, np.zeros(len(v), dtype=bool), np.full(len(v), None, dtype=object), False
         except pa.ArrowInvalid:
             pass
+    comma = ac.fill_null(ac.match_substring(raw, ","), scalar(False, pa.bool_()))
     blank = ac.fill_null(ac.equal(raw, scalar("", pa.string())), scalar(True, pa.bool_()))
     try:  # fast path, one C++ cast: plain numbers with a point or a lone decimal comma, and blanks
         v = to_numpy(ac.cast(ac.if_else(blank, scalar(None, pa.string()), ac.replace_substring(raw, ",", ".")),
@@ -209,7 +211,8 @@ def _ten_chars(text) -> np.ndarray:
 
 def to_date(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(datetime64[D] values, missing, errors). Accepts AAAA-MM-JJ, JJ/MM/AAAA and date dtypes.
-    `s`: a pandas Series or an Arrow column."""
+    `s`: a pandas Series or an Arrow column. A text column is read once per distinct text (dates repeat:
+    a few thousand in 100,000 rows) unless its first cells are almost all distinct."""
     if _text_array(s) is None and _dated(s := _as_series(s)):
         v = s.to_numpy(dtype="datetime64[D]")
         missing = np.isnat(v)
@@ -218,8 +221,40 @@ def to_date(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     from . import arrow_compute as ac
 
-    text = ac.utf8_trim_whitespace(_arrow_text(s))
-    blank = ac.fill_null(ac.equal(text, scalar("", pa.string())), scalar(True, pa.bool_()))
+    text = ac.fill_null(ac.utf8_trim_whitespace(_arrow_text(s)), scalar("", pa.string()))  # null reads blank
+    distinct = _distinct(text)
+    if distinct is None:
+        v, missing = _read_dates(text)
+    else:
+        values, index = distinct
+        v, missing = (per_value[index] for per_value in _read_dates(values))
+    bad = ~missing & np.isnat(v)
+    errors = _messages(bad, f"colonne « {column} » : date invalide « {{value}} » (attendu AAAA-MM-JJ ou JJ/MM/AAAA)", s)
+    return v, missing, errors
+
+
+DISTINCT_SAMPLE = 8192  # cells looked at before hashing a whole column (as `rules.facts.per_distinct`)
+
+
+def _distinct(text):
+    """(distinct texts, each row's position among them) of an Arrow text column without nulls; None when its
+    first DISTINCT_SAMPLE cells are almost all distinct (hashing the column would then cost more than it saves)."""
+    from . import arrow_compute as ac
+
+    n = len(text)
+    if n > 2 * DISTINCT_SAMPLE and len(ac.dictionary_encode(text.slice(0, DISTINCT_SAMPLE)).dictionary) > 0.95 * DISTINCT_SAMPLE:
+        return None
+    encoded = ac.dictionary_encode(text)
+    return encoded.dictionary, to_numpy(encoded.indices)
+
+
+def _read_dates(text) -> tuple[np.ndarray, np.ndarray]:
+    """(datetime64[D] values, blank) of each cell of an Arrow text column without nulls (NaT: not a date)."""
+    import pyarrow as pa
+
+    from . import arrow_compute as ac
+
+    blank = to_numpy(ac.equal(text, scalar("", pa.string())))
     chars = _ten_chars(text)  # (n, 10) bytes of 10-character cells, 0 elsewhere
     digit = (chars >= 48) & (chars <= 57)
     num = chars.astype(np.int64) - 48
@@ -235,11 +270,7 @@ def to_date(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     month = ((y - 1970) * 12 + np.clip(m, 1, 12) - 1).astype("datetime64[M]")
     days = month.astype("datetime64[D]") + (d - 1)
     ok &= days < (month + 1).astype("datetime64[D]")  # 2024-02-30 does not exist: refused, not rolled over
-    v = np.where(ok, days, np.datetime64("NaT", "D"))
-    missing = to_numpy(blank)
-    bad = ~missing & np.isnat(v)
-    errors = _messages(bad, f"colonne « {column} » : date invalide « {{value}} » (attendu AAAA-MM-JJ ou JJ/MM/AAAA)", s)
-    return v, missing, errors
+    return np.where(ok, days, np.datetime64("NaT", "D")), blank
 
 
 def _numeric(s) -> bool:

@@ -47,3 +47,65 @@ def test_thousands_with_spaces_and_ambiguous_separators():
     v, _, errors, _ = to_float(pd.Series(["1 234,5", "1\u202f234,5", "1.234,5", "inf"]), "n")
     assert v[:2].tolist() == [1234.5, 1234.5]
     assert errors[2] and errors[3]  # « 1.234,5 » is refused rather than guessed; infinities are not numbers
+
+
+
+DATE_CELLS = st.one_of(st.none(), st.sampled_from(["", " ", "2024-02-29", "2023-02-29", "31/12/2024", " 2024-06-01 ",
+                                                   "2024-6-1", "01/13/2024", "x", "2024-06-01T00:00"]),
+                       st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 12, 31)).map(dt.date.isoformat))
+
+
+def _same_rows(got, want, rows):
+    """Every row in `rows` of the per-row arrays `got` holds the values `want` (NaT equal to NaT)."""
+    for arr, value in zip(got, want):
+        part = arr[rows]
+        if isinstance(value, np.datetime64) and np.isnat(value):
+            assert np.isnat(part).all()
+        else:
+            assert all(x == value for x in part.tolist())
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(DATE_CELLS, min_size=1, max_size=12, unique=True), st.booleans(), st.integers(0, 2**32 - 1))
+def test_a_long_date_column_reads_each_row_as_its_cell_alone(cells, distinct_head, seed):
+    """Long text columns are read once per distinct text, or directly when their first cells are almost all
+    distinct: either way every row gets what its text gets in a column of its own."""
+    import pyarrow as pa
+
+    from eligibility.batch.columns import DISTINCT_SAMPLE
+
+    column = [cells[i] for i in np.random.default_rng(seed).integers(0, len(cells), 3 * DISTINCT_SAMPLE)]
+    if distinct_head:
+        column[:DISTINCT_SAMPLE] = [(dt.date(1970, 1, 1) + dt.timedelta(days=k)).isoformat() for k in range(DISTINCT_SAMPLE)]
+    got = to_date(pa.array(column, type=pa.string()), "date")
+    for c in set(column[DISTINCT_SAMPLE:]) | ({column[0]} if distinct_head else set()):
+        rows = np.flatnonzero([x == c for x in column])
+        alone = to_date(pa.array([c], type=pa.string()), "date")
+        _same_rows(got, [a[0] for a in alone], rows)
+
+
+NUMBER_CELLS = st.one_of(st.sampled_from(["", " 1,5", "2,25", "1.234,5", "abc", "nan", "inf", "1 234,5", "-0.5"]),
+                         st.floats(-180, 180, allow_nan=False).map(lambda x: f"{x:.6f}"))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(NUMBER_CELLS, min_size=1, max_size=5), st.integers(0, 19_999))
+def test_a_comma_or_bad_cell_after_the_first_cells_reads_as_alone(cells, at):
+    """Only the first cells are looked at for a decimal comma before the one-cast path: a comma, blank or bad
+    cell further down still reads exactly as it would alone, and so does every plain number."""
+    import pyarrow as pa
+
+    column = [f"{k / 1000:.3f}" for k in range(20_000)]
+    placed = [(at + 37 * j) % len(column) for j in range(len(cells))]
+    for k, c in zip(placed, cells):
+        column[k] = c
+    v, missing, errors, seen = to_float(pa.array(column, type=pa.string()), "n")
+    comma_seen = False
+    for k in set(placed):
+        alone = to_float(pa.array([column[k]], type=pa.string()), "n")
+        assert (np.isnan(v[k]) and np.isnan(alone[0][0])) or v[k] == alone[0][0]
+        assert missing[k] == alone[1][0] and errors[k] == alone[2][0]
+        comma_seen |= alone[3]
+    plain = np.setdiff1d(np.arange(20_000), placed)
+    assert np.array_equal(v[plain], plain / 1000) and not missing[plain].any()
+    assert seen == comma_seen

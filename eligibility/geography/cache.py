@@ -72,50 +72,44 @@ class DamagedEntry(Exception):
 
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of an .npz, each a view of one buffer that holds the whole file, read once.
+    """The arrays of an .npz, each read from the file straight into its own (aligned, writable) array.
 
-    `np.savez` stores every array uncompressed: a zip member is a .npy header, then the array's raw bytes.
-    Taking them in place skips what `np.load` adds for each of the hundred-odd entries a large batch loads: a
-    copy of every member out of the archive and the zip's CRC-32 over its bytes (~0.3 CPU s per process for
-    210 MB). Nothing is checked less: `load_entry` compares the entry's sha256, which covers the name, dtype,
-    shape and every byte of every array (a byte the CRC would have caught changes it as well)."""
-    with open(path, "rb") as f:
-        data = np.empty(os.fstat(f.fileno()).st_size, np.uint8)  # writable as np.load's arrays; not zeroed first
-        if f.readinto(data) != len(data):
-            raise ValueError("lecture incomplète")
-        f.seek(0)
-        with zipfile.ZipFile(f) as zf:  # the central directory only, from the same open file
-            members = zf.infolist()
-    view = memoryview(data)
+    `np.savez` stores every array uncompressed: a zip member is a .npy header, then the array's raw bytes. Reading
+    those bytes in place skips what `np.load` adds for each of the hundred-odd entries a large batch loads: the
+    whole file read into memory first, a copy of every member out of the archive and the zip's CRC-32 over it
+    (~0.3 CPU s per process for 210 MB). Nothing is checked less: `load_entry` compares the entry's sha256, which
+    covers the name, dtype, shape and every byte of every array (a byte the CRC would have caught changes it)."""
     arrays = {}
-    for info in members:
-        if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
-            raise ValueError(f"membre inattendu : {info.filename}")
-        local = bytes(view[info.header_offset:info.header_offset + 30])  # the member's local header
-        if len(local) < 30 or local[:4] != b"PK\x03\x04":
-            raise ValueError("en-tête de membre absent")
-        start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
-        arrays[info.filename[:-4]] = _npy_view(view[start:start + info.file_size])
+    with open(path, "rb") as f:
+        with zipfile.ZipFile(f) as zf:  # the central directory only
+            members = zf.infolist()
+        for info in members:
+            if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
+                raise ValueError(f"membre inattendu : {info.filename}")
+            f.seek(info.header_offset)
+            local = f.read(30)  # the member's local header
+            if len(local) < 30 or local[:4] != b"PK\x03\x04":
+                raise ValueError("en-tête de membre absent")
+            f.seek(int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little"), os.SEEK_CUR)
+            arrays[info.filename[:-4]] = _read_npy(f, info.file_size)
     return arrays
 
 
-def _npy_view(member: memoryview) -> np.ndarray:
-    """The array a .npy file's bytes hold, as a view of them (a copy only where the bytes are not aligned
-    for the dtype). Object arrays are refused, as np.load(allow_pickle=False) refuses them."""
-    fp = io.BytesIO(bytes(member[:16]))
-    major, _ = np.lib.format.read_magic(fp)
-    width = 2 if major == 1 else 4
-    head = 8 + width + int.from_bytes(member[8:8 + width], "little")
-    fp = io.BytesIO(bytes(member[:head]))
-    np.lib.format.read_magic(fp)
+def _read_npy(f, size: int) -> np.ndarray:
+    """The array of the .npy file of `size` bytes at f's position, its data read into a new array. Object arrays
+    are refused, as np.load(allow_pickle=False) refuses them."""
+    magic = f.read(8)
+    width = 2 if magic[6:7] == b"\x01" else 4
+    length = f.read(width)
+    header = io.BytesIO(magic + length + f.read(int.from_bytes(length, "little")))
+    major, _ = np.lib.format.read_magic(header)
     read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-    shape, fortran, dtype = read_header(fp)
+    shape, fortran, dtype = read_header(header)
     if dtype.hasobject:
         raise ValueError("tableau d'objets")
-    count = int(np.prod(shape, dtype=np.int64))
-    flat = np.frombuffer(member, dtype=dtype, count=count, offset=head)
-    if not flat.flags.aligned:  # the zip places data at any byte: numpy and shapely want aligned numbers
-        flat = flat.copy()
+    flat = np.empty(int(np.prod(shape, dtype=np.int64)), dtype=dtype)
+    if flat.nbytes != size - len(header.getvalue()) or f.readinto(flat.view(np.uint8)) != flat.nbytes:
+        raise ValueError("membre tronqué")
     return flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
 
 

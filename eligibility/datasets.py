@@ -12,6 +12,7 @@ import functools
 import gzip
 import hashlib
 import io
+import os
 from pathlib import Path
 from typing import IO, Any
 
@@ -107,7 +108,14 @@ def _load_manifest(path: Path) -> Manifest:
 
 
 def manifest() -> Manifest:
-    return _load_manifest(data_dir() / "manifest.yaml")
+    return _load_manifest(_manifest_path(os.environ.get("QPV_DATA_DIR")))
+
+
+@functools.lru_cache(maxsize=8)
+def _manifest_path(data_dir_setting: str | None) -> Path:
+    """The manifest's path for a value of QPV_DATA_DIR: a trace asks for datasets several times per row, and
+    building the path each time cost more than the lookup itself."""
+    return data_dir() / "manifest.yaml"
 
 
 def manifest_sha256() -> str:

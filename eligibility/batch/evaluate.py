@@ -138,7 +138,11 @@ class EvaluateJob:
             errors = out["error"].copy()
             answered = good[np.equal(details["error"], None)]
             back = {int(p): j for j, p in enumerate(good)}
-            traces = trace_lines(chunk, errors, answered, lambda k: frame.decision(back[int(answered[k])]).to_json())
+            frame.blame_each([back[int(p)] for p in answered])  # what each trace's missing inputs need, at once
+            # the decisions' plain JSON objects, encoded only for the traces file: the register's entries read them
+            # as they are, not their text parsed back
+            traces = trace_lines(chunk, errors, answered, lambda k: frame.decision_json(back[int(answered[k])]),
+                                 encode=False)
         return ChunkResult(output_frame(out, self.columns), traces, counts_of(out["outcome"]), notes)
 
 

@@ -15,7 +15,9 @@ from ..errors import BadInput
 @dataclass
 class ChunkResult:
     frame: object                # output columns of the job, one row per input row: a DataFrame or an Arrow Table
-    traces: list[str] | None     # JSON lines (without newline), one per input row, when asked
+    # One per input row, when asked: its JSON line (without newline), or the object that line encodes (a plain JSON
+    # value, `jsonio.to_json` gives the line): the register's entries then read the object, not the text back
+    traces: list[str | dict] | None
     counts: dict[str, int]       # rows per status / outcome (and "error"), for the summary
     notes: list[str] = field(default_factory=list)  # what was detected, e.g. a decimal comma
 
@@ -165,15 +167,27 @@ def output_frame(out: dict, columns, coded: dict | None = None):
     return pd.DataFrame(data)
 
 
-def trace_lines(chunk, errors, answered, row_json) -> list[str]:
-    """One JSON line per input row: the engine's own single-row JSON (answered rows) or the error."""
+def trace_lines(chunk, errors, answered, row_json, encode: bool = True) -> list[str] | list[dict]:
+    """One JSON line per input row: the engine's own single-row JSON (answered rows) or the error.
+    `encode=False`: the objects, not their text (`row_json` must then give plain JSON: `encode_traces` encodes
+    them later to the same bytes)."""
     from ..jsonio import to_json  # the one deterministic JSON encoder of the project
 
+    encoded = to_json if encode else (lambda obj: obj)
     rows = row_numbers(chunk)
     lines = [None] * chunk.n_rows
     for j, pos in enumerate(answered):  # only when --traces is asked: a trace is per-row by nature
-        lines[pos] = to_json({"row": int(rows[pos]), **row_json(j)})
+        lines[pos] = encoded({"row": int(rows[pos]), **row_json(j)})
     for pos in np.flatnonzero(~np.equal(errors, None)):
-        lines[pos] = to_json(error_trace(rows[pos], errors[pos]))
+        lines[pos] = encoded(error_trace(rows[pos], errors[pos]))
     return lines
+
+
+def encode_traces(traces: list) -> bytes:
+    """A chunk's trace lines as the bytes of the traces file: each object encoded by `jsonio.to_json`."""
+    from ..jsonio import to_json
+
+    if not traces:
+        return b""
+    return ("\n".join(t if isinstance(t, str) else to_json(t) for t in traces) + "\n").encode("utf-8")
 

@@ -17,7 +17,7 @@ import numpy as np
 from .. import __version__
 from ..errors import BadInput, DataIntegrityError, RegisterUnavailable, field_words
 from ..paths import data_dir
-from .jobs import empty_output
+from .jobs import empty_output, encode_traces
 from .journal import Journal
 from .lock import output_lock
 from .progress import Progress
@@ -86,7 +86,7 @@ def process_chunk(job, fmt: OutputFormat, chunk, prepare: Callable | None = None
     part = encode_part(res.frame, job.columns, fmt)
     traces = None
     if res.traces is not None and keep_traces:
-        traces = ("\n".join(res.traces) + "\n").encode("utf-8") if res.traces else b""
+        traces = encode_traces(res.traces)
     meta = (chunk.index, chunk.first_row, chunk.n_rows, chunk.next.to_json())  # not the rows: they stay there
     if prepare is not None:
         return meta, part, traces, res.counts, res.notes, prepare(job, chunk, res.traces)

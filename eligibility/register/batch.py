@@ -76,8 +76,9 @@ def _locate_facts(job, df) -> tuple[list[dict[str, Any]], list[dt.date | None]]:
     return [{"address": t} for t in texts], dates
 
 
-def chunk_entries(job, chunk, trace_lines: list[str], builder: E.Builder) -> Iterator[dict]:
-    """One built entry per row of `chunk` (a source chunk the job answered), from its trace lines, in order."""
+def chunk_entries(job, chunk, trace_lines: list[str | dict], builder: E.Builder) -> Iterator[dict]:
+    """One built entry per row of `chunk` (a source chunk the job answered), from its trace lines (the JSON text,
+    or the plain object it encodes: read as it is, never changed), in order."""
     df = chunk.frame().rename(columns=job.renamed)
     good = np.flatnonzero(np.equal(chunk.errors, None))
     if job.kind == "evaluate":
@@ -88,8 +89,9 @@ def chunk_entries(job, chunk, trace_lines: list[str], builder: E.Builder) -> Ite
     if len(trace_lines) != chunk.n_rows:  # one trace line per row, or the rows and their answers would be crossed
         raise ValueError(f"{len(trace_lines)} lignes de trace pour {chunk.n_rows} lignes d'entrée")
     for pos, text in enumerate(trace_lines):
-        line = json.loads(text)  # the trace line is the row's answer as JSON: already plain
-        line.pop("row", None)
+        # the trace line is the row's answer as plain JSON (text parsed here, or the object the job built)
+        line = json.loads(text) if isinstance(text, str) else text
+        line = {k: v for k, v in line.items() if k != "row"}
         j = by_pos.get(pos)
         row_facts = facts[j] if j is not None else {}
         if "error" in line and job.kind == "locate":  # an unreadable place has nothing to keep
@@ -101,7 +103,7 @@ def chunk_entries(job, chunk, trace_lines: list[str], builder: E.Builder) -> Ite
             question = locate_question(when, tolerance_m=job.tolerance_m, **row_facts) if row_facts else \
                 {"kind": "locate", "date": None, "date_given": False}
             if "trace" in line:  # a single answer says where its date came from: here, the row or --date
-                line["trace"]["date_source"] = "option"
+                line["trace"] = {**line["trace"], "date_source": "option"}
         answer = line if "error" not in line else {"outcome" if job.kind == "evaluate" else "status": "error", **line}
         yield builder.build(E.plain(question), answer)
 

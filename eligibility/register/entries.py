@@ -222,6 +222,15 @@ class Walk:
     # service builds one entry per answer). Its values are never changed, so threads may share it.
     _known: dict[bytes, tuple | None] = {}
 
+    MAX_SEEN = 4_096  # shared objects remembered by identity (a rule version's references and values)
+
+    def __init__(self) -> None:
+        # id(node) -> (node, what `_fragment` found): the answers of one decision frame share their references and
+        # parameter values (`DecisionFrame._ref`), so a builder meeting the same object again looks it up instead
+        # of serialising it. The node is held, so its id cannot be reused by another object meanwhile; answers are
+        # never changed once built (the batch and the service only read them).
+        self._seen: dict[int, tuple] = {}
+
     def start(self) -> None:
         self.cited: list[dict] = []
         self.used: dict[str, str] = {}
@@ -250,6 +259,16 @@ class Walk:
         return self.used[sha].encode()
 
     def _fragment(self, node: dict) -> tuple | None:
+        seen = self._seen.get(id(node))
+        if seen is not None and seen[0] is node:
+            return seen[1]
+        found = self._fragment_of(node)
+        if len(self._seen) >= self.MAX_SEEN:
+            self._seen.clear()
+        self._seen[id(node)] = (node, found)
+        return found
+
+    def _fragment_of(self, node: dict) -> tuple | None:
         text = canonical_plain(node)
         found = self._known.get(text, False)
         if found is False:

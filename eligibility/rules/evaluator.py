@@ -90,6 +90,7 @@ class DecisionFrame:
         self.errors: dict[int, list[str]] = {}
         self._blamed: dict[int, tuple] = {}
         self._cols: dict[int, V.Col] = {}
+        self._shared: dict[tuple, Any] = {}  # `_ref`, `_param_json`: one object per reference (period), per value
         # (condition model, expr, final Col, base Col, [(exception model, Col)]): field of application, conditions
         self.scope_results = [self._run_condition(ctx, *c) for c in rule.scope]
         self.results = [self._run_condition(ctx, *c) for c in rule.conditions]
@@ -153,6 +154,25 @@ class DecisionFrame:
         dd = self.ctx.decision_date
         return V.to_date(dd.value[i]) if dd.known[i] else None
 
+    def _ref(self, ref, day: dt.date | None) -> dict:
+        """`rule.ref_json(ref, day)`, built once per reference and period in force for the whole frame: every
+        decision of the frame shares the object (read only: the register recognises such a shared part by its
+        identity instead of serialising it again for every decision)."""
+        chosen = None
+        if isinstance(ref, list) and day is not None:
+            chosen = next((k for k, r in enumerate(ref) if r.start <= day and (r.end is None or day <= r.end)), None)
+        key = ("ref", id(ref), chosen)
+        if key not in self._shared:
+            self._shared[key] = self.rule.ref_json(ref, day)
+        return self._shared[key]
+
+    def _param_json(self, item) -> dict:
+        """`item.to_json()` (a parameter's value in force), built once per value for the frame, like `_ref`."""
+        key = ("param", id(item))
+        if key not in self._shared:
+            self._shared[key] = item.to_json()
+        return self._shared[key]
+
     def column(self, expr) -> V.Col:
         """An expression of a computed message over the whole frame, run once."""
         if id(expr) not in self._cols:
@@ -170,7 +190,7 @@ class DecisionFrame:
             if final.known[i] and not final.value[i]:
                 out.append({"rule": self.rule.id, "condition": cond.id, "label": cond.label,
                             "message": self.rule.messages[cond.id].render(self.column, i),
-                            "legal_reference": self.rule.ref_json(cond.legal_reference, day)})
+                            "legal_reference": self._ref(cond.legal_reference, day)})
         return out
 
     def remarks(self, i: int) -> list[dict]:
@@ -181,7 +201,7 @@ class DecisionFrame:
             stated = self._code[i] != 3 and (r.outcomes is None or self.outcome[i] in r.outcomes)
             if stated and col.known[i] and col.value[i]:
                 out.append({"id": r.id, "message": tpl.render(self.column, i),
-                            "legal_reference": self.rule.ref_json(r.legal_reference, self._date(i))})
+                            "legal_reference": self._ref(r.legal_reference, self._date(i))})
         return out
 
     def _open_items(self, rows: np.ndarray) -> list[tuple[Any, np.ndarray]]:
@@ -278,6 +298,17 @@ class DecisionFrame:
                                     for found in self.blame(np.array([i])))
         return self._blamed[i]
 
+    def blame_each(self, rows) -> None:
+        """`_blame` of every row of `rows` at once (one vectorised `blame`, each row reading its own mask), for a
+        caller about to take many rows' decisions (a batch with traces): not one re-run of the open expressions
+        per row. Each row's sets are those `_blame(i)` gives it alone (`tests/rules/test_blame_each.py`)."""
+        rows = np.asarray([i for i in rows if int(i) not in self._blamed], dtype=np.int64)
+        if not len(rows):
+            return
+        found = self.blame(rows)
+        for j, i in enumerate(rows):
+            self._blamed[int(i)] = tuple({k for k, mask in f.items() if mask[j]} for f in found)
+
     def missing(self, i: int) -> list[str]:
         return sorted(self._blame(i)[0])
 
@@ -346,10 +377,10 @@ class DecisionFrame:
             "result": self._tri(final, i),
             "inputs": {p: self._fact_value(p, i) for p in facts},
             "parameters": sorted(expr.params | {p for _, e, _ in excs for p in e.params}),
-            "legal_reference": self.rule.ref_json(cond.legal_reference, day),
+            "legal_reference": self._ref(cond.legal_reference, day),
             "exceptions": [{"id": e.id, "label": e.label, "result": self._tri(ec, i),
                             "applied": bool(ec.known[i] and ec.value[i] and not (base.known[i] and base.value[i])),
-                            "legal_reference": self.rule.ref_json(e.legal_reference, day)} for e, _, ec in excs],
+                            "legal_reference": self._ref(e.legal_reference, day)} for e, _, ec in excs],
         }
 
     def trace(self, i: int) -> dict:
@@ -365,12 +396,12 @@ class DecisionFrame:
                             "value": float(col.value[i]) if col.known[i] else None,
                             "parameters": used,
                             "confirmed": all(f is not None and f.confirmed for f in figures),
-                            "legal_reference": rule.ref_json(a.legal_reference, day)})
+                            "legal_reference": self._ref(a.legal_reference, day)})
         parameters = []
         for name in sorted(ctx.param_idx):
             idx = ctx.param_idx[name][i]
             if idx >= 0:
-                parameters.append(rule.params[name].items[idx].to_json())
+                parameters.append(self._param_json(rule.params[name].items[idx]))
             else:
                 parameters.append({"parameter": name, "value": None, "from": None, "to": None,
                                    "legal_reference": None, "confirmed": False,
@@ -392,7 +423,7 @@ class DecisionFrame:
                               "source": "option --date" if self.date_overridden is not None else "règle",
                               "expression": rule.model.decision_date.expression,
                               "label": rule.model.decision_date.label,
-                              "legal_reference": rule.ref_json(rule.model.decision_date.legal_reference, day)},
+                              "legal_reference": self._ref(rule.model.decision_date.legal_reference, day)},
             **scope,
             "conditions": conditions,
             "amounts": amounts,
@@ -419,20 +450,33 @@ class DecisionFrame:
             out["currency"] = currency
         return out
 
+    def _fields(self, i: int) -> dict[str, Any]:
+        """Row i's decision, field by field in the order of `Decision`'s fields."""
+        return {
+            "dispositif": self.rule.id,
+            "outcome": str(self.outcome[i]),
+            "amounts": self.amounts_row(i),
+            "reasons": self.reasons(i),
+            "missing_inputs": self.missing(i),
+            "ambiguities": self.ambiguities(i),
+            "obligations": [{"id": o.id, "label": o.label, "legal_reference": self._ref(o.legal_reference, self._date(i))}
+                            for o in self.rule.model.obligations],
+            "remarks": self.remarks(i),
+            "error": self.error(i),
+            "trace": self.trace(i),
+        }
+
     def decision(self, i: int) -> Decision:
-        return Decision(
-            dispositif=self.rule.id,
-            outcome=self.outcome[i],
-            amounts=self.amounts_row(i),
-            reasons=self.reasons(i),
-            missing_inputs=self.missing(i),
-            ambiguities=self.ambiguities(i),
-            obligations=[{"id": o.id, "label": o.label, "legal_reference": self.rule.ref_json(o.legal_reference, self._date(i))}
-                         for o in self.rule.model.obligations],
-            remarks=self.remarks(i),
-            error=self.error(i),
-            trace=self.trace(i),
-        ).with_rule(self.rule)
+        return Decision(**self._fields(i)).with_rule(self.rule)
+
+    def decision_json(self, i: int) -> dict[str, Any]:
+        """`decision(i).to_json()` without the pydantic model's validation and dump (a batch with traces takes one
+        per row): the fields are plain JSON already, so the object is the same, its shared parts (`_ref`,
+        `_param_json`) not copied (`tests/rules/test_decision_json.py` compares the bytes)."""
+        out = self._fields(i)
+        if out["error"] is None:
+            del out["error"]
+        return out
 
 
 def _tally(results: list, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,8 +15,8 @@ from ..errors import BadInput
 @dataclass
 class ChunkResult:
     frame: object                # output columns of the job, one row per input row: a DataFrame or an Arrow Table
-    # One per input row, when asked: its JSON line (without newline), or the object that line encodes (a plain JSON
-    # value, `jsonio.to_json` gives the line): the register's entries then read the object, not the text back
+    # One per input row, when asked: its JSON line (without newline), or the object that line encodes
+    # (`jsonio.to_json` gives the line): the register's entries then read the object, not the text back
     traces: list[str | dict] | None
     counts: dict[str, int]       # rows per status / outcome (and "error"), for the summary
     notes: list[str] = field(default_factory=list)  # what was detected, e.g. a decimal comma
@@ -169,8 +169,8 @@ def output_frame(out: dict, columns, coded: dict | None = None):
 
 def trace_lines(chunk, errors, answered, row_json, encode: bool = True) -> list[str] | list[dict]:
     """One JSON line per input row: the engine's own single-row JSON (answered rows) or the error.
-    `encode=False`: the objects, not their text (`row_json` must then give plain JSON: `encode_traces` encodes
-    them later to the same bytes)."""
+    `encode=False`: the objects, not their text (`encode_traces` encodes them later to the same bytes; the
+    register's entries read the objects instead of parsing the text back)."""
     from ..jsonio import to_json  # the one deterministic JSON encoder of the project
 
     encoded = to_json if encode else (lambda obj: obj)

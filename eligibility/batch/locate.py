@@ -139,10 +139,12 @@ class LocateJob:
         out["error"] = errors
         traces = None
         if self.traces:  # each row's object is the one `qpv locate --json --date D` gives for it alone
-            from ..geography.trace import locate_answer
+            from ..geography.trace import compute_trace_columns, locate_answer
 
+            compute_trace_columns(res)  # once for the chunk (vectorised): each row's trace then slices the columns
             traces = trace_lines(chunk, errors, good[ok][answered],
-                                 lambda j: locate_answer(res, "le point", date_given=True, i=int(answered[j])))
+                                 lambda j: locate_answer(res, "le point", date_given=True, i=int(answered[j])),
+                                 encode=False)  # objects: encoded for the traces file, read as they are by the register
         table = _table(self.columns, row_numbers(chunk), out, coded, {k: (kept_text(raw, k), good) for k in self.keep})
         return ChunkResult(table, traces, counts_of_coded(labels, status), notes)
 

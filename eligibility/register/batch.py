@@ -90,7 +90,7 @@ def chunk_entries(job, chunk, trace_lines: list[str | dict], builder: E.Builder)
         raise ValueError(f"{len(trace_lines)} lignes de trace pour {chunk.n_rows} lignes d'entrée")
     for pos, text in enumerate(trace_lines):
         # the trace line is the row's answer as plain JSON (text parsed here, or the object the job built)
-        line = json.loads(text) if isinstance(text, str) else text
+        line = json.loads(text) if isinstance(text, str) else E.as_plain(text)
         line = {k: v for k, v in line.items() if k != "row"}
         j = by_pos.get(pos)
         row_facts = facts[j] if j is not None else {}
@@ -105,7 +105,7 @@ def chunk_entries(job, chunk, trace_lines: list[str | dict], builder: E.Builder)
             if "trace" in line:  # a single answer says where its date came from: here, the row or --date
                 line["trace"] = {**line["trace"], "date_source": "option"}
         answer = line if "error" not in line else {"outcome" if job.kind == "evaluate" else "status": "error", **line}
-        yield builder.build(E.plain(question), answer)
+        yield builder.build(E.as_plain(question), answer)
 
 
 class ChunkEntries:

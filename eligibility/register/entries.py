@@ -57,8 +57,9 @@ def _is_plain(node: Any) -> bool:
     while stack:  # iterative: a trace is deep and wide
         n = stack.pop()
         if type(n) is dict:
-            if not all(type(k) is str for k in n):
-                return False
+            for k in n:
+                if type(k) is not str:
+                    return False
             children = n.values()
         elif type(n) is list:
             children = n

@@ -542,6 +542,16 @@ def _check_consistency(rule: Rule, ctx: Context, bad, single: bool) -> None:
 
 def evaluate(dispositif: str | Rule, facts: dict, date: dt.date | None = None) -> Decision:
     """One decision: facts validated through pydantic, then a frame of one row through the same evaluator."""
+    return _one(dispositif, facts, date).decision(0)
+
+
+def evaluate_json(dispositif: str | Rule, facts: dict, date: dt.date | None = None) -> dict[str, Any]:
+    """`evaluate(...).to_json()`, the same object, without the model's validation and dump (the web service's
+    answer, which it serialises and records)."""
+    return _one(dispositif, facts, date).decision_json(0)
+
+
+def _one(dispositif: str | Rule, facts: dict, date: dt.date | None) -> DecisionFrame:
     rule = dispositif if isinstance(dispositif, Rule) else get_rule(dispositif)
     cols, places, bad = row_columns(rule, validate_one(rule, facts))
-    return _evaluate_columns(rule, cols, places, bad, 1, date, "raise").decision(0)
+    return _evaluate_columns(rule, cols, places, bad, 1, date, "raise")

@@ -114,10 +114,10 @@ class DomainEngine:
                 "decision_date": model.decision_date.label if model.decision_date else None}
 
     def evaluate(self, dispositif: str, facts: dict, date: dt.date | None) -> dict[str, Any]:
-        from ..rules import evaluate
+        from ..rules.evaluator import evaluate_json
 
         self._check_dispositif(dispositif)
-        return evaluate(dispositif, facts, date=date).to_json()
+        return evaluate_json(dispositif, facts, date=date)
 
     def explain(self, decision: dict[str, Any]) -> str:
         """The decision and its full trace in readable French (what `qpv explain` prints)."""

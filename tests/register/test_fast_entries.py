@@ -46,6 +46,18 @@ def test_decision_json_is_the_decision_dumped_for_every_yaml_case():
             assert canonical_plain(got) == canonical_plain(json.loads(to_json(expected)))
 
 
+def test_evaluate_json_is_evaluate_dumped():
+    """The web service's answer (`evaluate_json`) is `evaluate(...).to_json()`, byte for byte, for every YAML case."""
+    from eligibility.rules import evaluate
+    from eligibility.rules.evaluator import evaluate_json
+
+    for rid, rule in sorted(load_rules().items()):
+        for case in rule.model.tests if rule.model.kind == "dispositif" else []:
+            if case.expect.outcome != "bad_input":
+                assert to_json(evaluate_json(rid, case.facts, case.date)) == \
+                    to_json(evaluate(rid, case.facts, case.date).to_json()), (rid, case.name)
+
+
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_entry_built_the_fast_way_is_the_entry_built_alone(data):

@@ -141,7 +141,8 @@ class LocateJob:
         if self.traces:  # each row's object is the one `qpv locate --json --date D` gives for it alone
             from ..geography.trace import compute_trace_columns, locate_answer
 
-            compute_trace_columns(res)  # once for the chunk (vectorised): each row's trace then slices the columns
+            if res is not None:  # no row located: nothing to compute
+                compute_trace_columns(res)  # once for the chunk (vectorised): each row's trace then slices the columns
             traces = trace_lines(chunk, errors, good[ok][answered],
                                  lambda j: locate_answer(res, "le point", date_given=True, i=int(answered[j])),
                                  encode=False)  # objects: encoded for the traces file, read as they are by the register

@@ -88,7 +88,7 @@ def _text(s: dict, decisions: bool) -> str:
     if s["traces"]:
         lines.append(f"traces : {s['traces']}")
     if s.get("recorded") is not None:
-        lines.append(f"registre des décisions : {s['recorded']} entrées inscrites (une par ligne d'entrée)")
+        lines.append(f"registre des décisions : {s['recorded']} entrée(s) inscrite(s) (une par ligne d'entrée)")
     return "\n".join(lines)
 
 

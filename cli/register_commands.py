@@ -184,7 +184,7 @@ def recheck_cmd(entry_id, facts_path, register_url, as_json) -> None:
 def verify_chain_cmd(register_url, as_json) -> None:
     """Vérifie la chaîne d'empreintes : code de sortie 0 si aucune entrée n'a été modifiée ni supprimée, 1 sinon."""
     report = open_register(register_url).verify_chain()
-    emit(report, as_json, lambda r: (f"Chaîne intacte : {r['entries']} entrées." if r["ok"] else
+    emit(report, as_json, lambda r: (f"Chaîne intacte : {r['entries']} entrée(s)." if r["ok"] else
                                      "Chaîne rompue :\n" + "\n".join(f"  - {p['message']}" for p in r["problems"])))
     if not report["ok"]:
         raise SystemExit(1)
@@ -232,7 +232,7 @@ def export_cmd(fmt, output, register_url, as_json) -> None:
             writer.close()
     os.replace(tmp, output)
     emit({"output": output, "format": fmt, "entries": count}, as_json,
-         lambda o: f"{o['entries']} entrées exportées dans {o['output']} ({o['format']})")
+         lambda o: f"{o['entries']} entrée(s) exportée(s) dans {o['output']} ({o['format']})")
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(y|a|ans?|m|mois|d|j|jours?)\s*$", re.IGNORECASE)

@@ -53,7 +53,7 @@ def test_batch_locate_records_one_entry_per_row(tmp_path, sqlite_url):
     out = CliRunner().invoke(qpv, ["batch", "locate", str(ROOT / "examples" / "seed_points.csv"), "-o",
                                    str(tmp_path / "out.csv"), "--record", "--register", sqlite_url, "--no-progress"])
     assert out.exit_code == 0, out.output
-    assert "10 entrées inscrites" in out.output
+    assert "10 entrée(s) inscrite(s)" in out.output
     reg = Register(sqlite_url)
     entries = reg.list()
     assert len(entries) == 10 and reg.verify_chain()["ok"]

@@ -88,7 +88,7 @@ def test_verify_chain_command_exit_codes(sqlite_url):
     reg = filled(sqlite_url)
     runner = CliRunner()
     ok = runner.invoke(qpv, ["register", "verify-chain", "--register", sqlite_url])
-    assert ok.exit_code == 0 and "Chaîne intacte : 4 entrées." in ok.output
+    assert ok.exit_code == 0 and "Chaîne intacte : 4 entrée(s)." in ok.output
     sql(reg, "DELETE FROM register_entries WHERE seq = 2")
     bad = runner.invoke(qpv, ["register", "verify-chain", "--register", sqlite_url, "--json"])
     assert bad.exit_code == 1

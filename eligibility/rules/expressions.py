@@ -213,6 +213,8 @@ class Compiler:
         def run(ctx):
             x, y = a.run(ctx), b.run(ctx)
             known = x.known & y.known
+            if isinstance(x, V.Coded) and b.const is not None:  # text against a constant: once per label
+                return Col("bool", x.per_label(np.asarray(fn(x.labels, b.const), dtype=bool)) & known, known)
             return Col("bool", np.asarray(fn(x.value, y.value), dtype=bool) & known, known)
         return _merge("bool", run, a, b)
 
@@ -224,7 +226,7 @@ class Compiler:
 
             def run(ctx):
                 x = a.run(ctx)
-                hit = np.isin(x.value, allowed)
+                hit = x.per_label(np.isin(x.labels, allowed)) if isinstance(x, V.Coded) else np.isin(x.value, allowed)
                 return Col("bool", (hit ^ negate) & x.known, x.known.copy())
             return _merge("bool", run, a)
         name = next(iter(b.params))  # a list-valued parameter: membership per period of the parameter
@@ -239,7 +241,9 @@ class Compiler:
                     known &= period != p
                     continue
                 rows = period == p
-                hit[rows] = np.isin(x.value[rows], np.array(allowed_list, dtype=object if a.kind == "str" else float))
+                allowed = np.array(allowed_list, dtype=object if a.kind == "str" else float)
+                hit[rows] = (np.isin(x.labels, allowed)[x.codes[rows]] if isinstance(x, V.Coded)
+                             else np.isin(x.value[rows], allowed))
             return Col("bool", (hit ^ negate) & known, known)
         return _merge("bool", run_param, a, b)
 

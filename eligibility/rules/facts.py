@@ -353,7 +353,7 @@ def _str_col(s: pd.Series, fact, field: str, bad: BadValues) -> V.Col:
                     f"valeur non autorisée (attendu : {', '.join(fact.values)})", s)
         ok &= allowed
     table = np.append(np.where(ok, labels, ""), "").astype(object)  # code -1 (missing) reads the last slot
-    return V.Col("str", table[codes], np.append(ok, False)[codes])
+    return V.Coded("str", table[codes], np.append(ok, False)[codes], codes, table)
 
 
 def _place_cols(df: pd.DataFrame, path: str, bad: BadValues) -> PlaceCols:

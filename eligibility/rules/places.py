@@ -93,7 +93,7 @@ class GeoAnswer:
                 idx, uniques = pd.factorize(np.asarray(self.departement, dtype=object), use_na_sentinel=True)
                 labels = np.array([str(u).strip() for u in uniques] + [""], dtype=object)
                 codes = labels[idx]
-                self._cols[which] = V.Col("str", codes, codes != "")
+                self._cols[which] = V.Coded("str", codes, codes != "", idx, labels)  # idx -1: the last label, ""
             else:
                 self._cols[which] = overseas(self.departement)
         return self._cols[which]

@@ -24,6 +24,19 @@ class Col:
         return len(self.known)
 
 
+@dataclass(frozen=True)
+class Coded(Col):
+    """A text column that also carries its distinct texts: `value == labels[codes]` (numpy indexing, so code -1
+    is the last label). A test against constants (`in [...]`, `==`) then runs once per label and is indexed back:
+    an enum column of 100,000 rows holds a handful of labels. Any operation may ignore `codes` and read `value`."""
+    codes: np.ndarray
+    labels: np.ndarray
+
+    def per_label(self, table: np.ndarray) -> np.ndarray:
+        """`table` (one entry per label) spread to the rows."""
+        return np.asarray(table)[self.codes]
+
+
 def const(kind: str, value, n: int) -> Col:
     dtype = {"bool": bool, "num": float, "date": np.int64, "str": object}[kind]
     arr = np.empty(n, dtype=dtype)

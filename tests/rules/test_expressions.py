@@ -123,6 +123,23 @@ def test_membership_and_strings():
     assert as_tri(run("s not in ['CDI']", s=s)) == [False, True, None]
 
 
+WORDS = ["CDI", "CDD", "CDI_INTERIMAIRE", "", "cdi", "987"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(WORDS), st.booleans()), min_size=1, max_size=30),
+       st.lists(st.sampled_from(WORDS), min_size=1, max_size=3), st.sampled_from(WORDS))
+def test_a_coded_text_column_answers_as_its_plain_values(cells, allowed, word):
+    """`in` and `==`/`!=` against constants on a column carrying its distinct labels (how the batch reads enum
+    columns) give exactly what the plain object column gives, row by row, known or not."""
+    labels = np.array(sorted({w for w, _ in cells}) + [""], dtype=object)
+    codes = np.array([labels.tolist().index(w) if k else -1 for w, k in cells])
+    plain = V.Col("str", labels[codes], np.array([k for _, k in cells]))
+    coded = V.Coded("str", plain.value, plain.known, codes, labels)
+    for text in (f"s in {allowed!r}", f"s not in {allowed!r}", f"s == {word!r}", f"s != {word!r}"):
+        assert as_tri(run(text, s=coded)) == as_tri(run(text, s=plain)), text
+
+
 def test_dates():
     d = V.Col("date", np.array([V.days(dt.date(2024, 1, 31))]), np.array([True]))
     assert as_tri(run("add_months(d, 1) == date('2024-02-29')", d=d)) == [True]

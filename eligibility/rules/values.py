@@ -23,6 +23,9 @@ class Col:
     def __len__(self) -> int:
         return len(self.known)
 
+    def take(self, rows: np.ndarray) -> "Col":
+        return Col(self.kind, self.value[rows], self.known[rows])
+
 
 @dataclass(frozen=True)
 class Coded(Col):
@@ -31,6 +34,9 @@ class Coded(Col):
     an enum column of 100,000 rows holds a handful of labels. Any operation may ignore `codes` and read `value`."""
     codes: np.ndarray
     labels: np.ndarray
+
+    def take(self, rows: np.ndarray) -> "Coded":
+        return Coded(self.kind, self.value[rows], self.known[rows], self.codes[rows], self.labels)
 
     def per_label(self, table: np.ndarray) -> np.ndarray:
         """`table` (one entry per label) spread to the rows."""

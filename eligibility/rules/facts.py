@@ -336,7 +336,17 @@ def per_distinct(convert, s: pd.Series, *args) -> tuple:
     if len(uniques) > len(s) // 2:
         return convert(s, *args)
     distinct = pd.Series(np.append(uniques, None), dtype=s.dtype)  # NA last: code -1
-    return tuple(r[codes] if isinstance(r, np.ndarray) else r for r in convert(distinct, *args))
+    return tuple(_spread(r, codes) for r in convert(distinct, *args))
+
+
+def _spread(per_value, codes: np.ndarray):
+    """A per-distinct-value result to the rows. Messages that are all None (the usual case) are not indexed:
+    an object take costs ~2 ms per 100,000 rows, a fresh array of None a tenth of that."""
+    if not isinstance(per_value, np.ndarray):
+        return per_value
+    if per_value.dtype == object and np.equal(per_value, None).all():
+        return np.full(len(codes), None, dtype=object)
+    return per_value[codes]
 
 
 def _bool_words(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

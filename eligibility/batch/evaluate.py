@@ -23,7 +23,7 @@ from . import jobs
 from .jobs import (
     ChunkResult,
     check_keep,
-    counts_of,
+    counts_of_coded,
     empty_output,
     fill_kept,
     output_frame,
@@ -111,39 +111,44 @@ class EvaluateJob:
         df = raw.rename(columns=self.renamed)
         facts, value_errors, notes = _normalise(df[[c for c in df.columns if c in accepted]], accepted)
         frame = jobs.rules_module().evaluate_frame(rule, facts, date=self.date, errors="collect")
+        from ..rules.evaluator import OUTCOMES
+
         good = np.flatnonzero(np.equal(chunk.errors, None))
         out = empty_output(self.columns, chunk.n_rows)
         out["row"] = row_numbers(chunk)
         fill_kept(out, raw, good, self.keep)
-        out["outcome"][good] = frame.outcome
         amounts = frame.amounts
         for a in rule.model.amounts:
             out[f"amount.{a.id}"][good] = amounts[a.id].to_numpy(dtype=float)
-        details = row_details(frame)
+        # the text columns travel as (labels, index per row): Arrow takes the few labels, no object per row
+        details, detail_errors = coded_details(frame)
         bad_value = ~np.equal(value_errors, None)  # a value the batch could not read: that row is an error
-        details["error"] = np.where(bad_value, value_errors, details["error"])
-        for name in ("reasons", "missing_inputs", "ambiguities"):
-            details[name][bad_value] = None
-        for name in ("reasons", "missing_inputs", "ambiguities", "error"):
-            out[name][good] = details[name]
-        out["outcome"][good[bad_value]] = "error"
+        detail_errors = np.where(bad_value, value_errors, detail_errors)
+        coded = {}
+        for name, (labels, index) in details.items():
+            coded[name] = (labels, np.zeros(chunk.n_rows, dtype=np.intp))
+            coded[name][1][good] = np.where(bad_value, 0, index)  # label 0 is None
+        error_code = list(OUTCOMES).index("error")
+        outcome = np.full(chunk.n_rows, error_code, dtype=np.intp)  # rows the reader refused stay errors
+        outcome[good] = np.where(bad_value, error_code, frame._code)
+        coded["outcome"] = (OUTCOMES, outcome)
+        out["error"][good] = detail_errors
         for a in rule.model.amounts:
             out[f"amount.{a.id}"][good[bad_value]] = np.nan
         broken = ~np.equal(chunk.errors, None)
         out["error"][broken] = chunk.errors[broken]
-        out["outcome"][broken] = "error"
         out["error"] = with_lines(chunk, out["error"])
         traces = None
         if self.traces:
             errors = out["error"].copy()
-            answered = good[np.equal(details["error"], None)]
+            answered = good[np.equal(detail_errors, None)]
             back = {int(p): j for j, p in enumerate(good)}
             frame.blame_each([back[int(p)] for p in answered])  # what each trace's missing inputs need, at once
             # the decisions' plain JSON objects, encoded only for the traces file: the register's entries read them
             # as they are, not their text parsed back
             traces = trace_lines(chunk, errors, answered, lambda k: frame.decision_json(back[int(answered[k])]),
                                  encode=False)
-        return ChunkResult(output_frame(out, self.columns), traces, counts_of(out["outcome"]), notes)
+        return ChunkResult(output_frame(out, self.columns, coded), traces, counts_of_coded(OUTCOMES, outcome), notes)
 
 
 def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
@@ -200,40 +205,58 @@ def _group(columns: list[np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.
     return first, groups
 
 
-def _texts(masks: list[np.ndarray], rows: np.ndarray, text) -> np.ndarray:
-    """One text per row of `rows`, from which of `masks` (boolean arrays over `rows`) hold on it:
-    `text(j)` runs once per distinct combination, on its first position j, and is broadcast."""
+def _texts(masks: list[np.ndarray], rows: np.ndarray, text) -> tuple[np.ndarray, np.ndarray]:
+    """One text per row of `rows`, from which of `masks` (boolean arrays over `rows`) hold on it, as (texts,
+    index of each row's text): `text(j)` runs once per distinct combination, on its first position j."""
     first, groups = _group(masks, np.arange(len(rows)))
-    return np.asarray([text(int(j)) for j in first], dtype=object)[groups]
+    return np.asarray([text(int(j)) for j in first], dtype=object), groups
 
 
 def row_details(frame) -> dict[str, np.ndarray]:
-    """reasons, missing_inputs and ambiguities as columns, computed once per distinct combination of
-    what they print (see the module docstring), and error."""
+    """reasons, missing_inputs, ambiguities and error, one value per row (`coded_details` spread out)."""
+    coded, error = coded_details(frame)
+    out = {name: labels[index] for name, (labels, index) in coded.items()}
+    out["error"] = error
+    return out
+
+
+def coded_details(frame) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """reasons, missing_inputs and ambiguities as (texts, index per row; text 0 is None), each text computed
+    once per distinct combination of what it prints (see the module docstring), and the error per row."""
     n = frame.n
-    out = {k: np.full(n, None, dtype=object) for k in ("reasons", "missing_inputs", "ambiguities", "error")}
+    error = np.full(n, None, dtype=object)
+    texts = {k: [None] for k in ("reasons", "missing_inputs", "ambiguities")}
+    index = {k: np.zeros(n, dtype=np.intp) for k in texts}
+
+    def put(name: str, rows: np.ndarray, found: tuple[np.ndarray, np.ndarray]) -> None:
+        index[name][rows] = len(texts[name]) + found[1]
+        texts[name].extend(found[0])
+
+    def result():
+        return {k: (np.array(texts[k], dtype=object), index[k]) for k in texts}, error
+
     if n == 0:
-        return out
+        return result()
     ctx = frame.ctx
     code = np.asarray(frame._code)
     if frame.errors:
         rows = np.fromiter(sorted(frame.errors), dtype=np.int64)
-        out["error"][rows] = [frame.error(int(i)) for i in rows]  # error path only
+        error[rows] = [frame.error(int(i)) for i in rows]  # error path only
     # reasons of a not-eligible row: the conditions known false, in the rule's order
     failed = np.flatnonzero(code == 1)
     if len(failed):
         conditions = [cond.id for cond, _, _, _, _ in frame.results]
         falses = [(final.known & ~final.value)[failed] for _, _, final, _, _ in frame.results]
-        out["reasons"][failed] = _texts(falses, failed, lambda j: LIST_SEPARATOR.join(
-            c for c, f in zip(conditions, falses) if f[j]) or None)
+        put("reasons", failed, _texts(falses, failed, lambda j: LIST_SEPARATOR.join(
+            c for c, f in zip(conditions, falses) if f[j]) or None))
     # missing inputs and ambiguities: only undetermined rows have open items
     rows = np.flatnonzero(code == 2)
     if len(rows):
         facts, geo, params = frame.blame(rows)
         names = sorted(facts)
         masks = [facts[k] for k in names]
-        out["missing_inputs"][rows] = _texts(masks, rows, lambda j: LIST_SEPARATOR.join(
-            k for k, m in zip(names, masks) if m[j]) or None)
+        put("missing_inputs", rows, _texts(masks, rows, lambda j: LIST_SEPARATOR.join(
+            k for k, m in zip(names, masks) if m[j]) or None))
         # what an ambiguity prints: the geography status or parameter period behind each blamed key
         geo_keys, param_keys = sorted(geo), sorted(params)
         keys = [geo[k] for k in geo_keys] + [params[k] for k in param_keys] + [ctx.decision_date.known[rows]]
@@ -249,5 +272,5 @@ def row_details(frame) -> dict[str, np.ndarray]:
             blamed = ({k for k in geo_keys if geo[k][j]}, {k for k in param_keys if params[k][j]})
             return LIST_SEPARATOR.join(f"{a.get('fact') or a.get('parameter')}:{a['status']}"
                                        for a in frame.ambiguities(int(rows[j]), blamed)) or None
-        out["ambiguities"][rows] = _texts(keys, rows, ambiguities)
-    return out
+        put("ambiguities", rows, _texts(keys, rows, ambiguities))
+    return result()

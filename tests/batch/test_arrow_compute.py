@@ -1,9 +1,12 @@
 """The kernels the batch calls without `pyarrow.compute` (eligibility/batch/arrow_compute.py) give what
 `pyarrow.compute`'s own functions give, on random text, number and boolean columns with nulls."""
+import re
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from eligibility.batch import arrow_compute as ac
@@ -51,6 +54,7 @@ def test_text_kernels(cells):
 
 @settings(max_examples=60, deadline=None)
 @given(CELLS, NUMBERS)
+@example(cells=[], numbers=[1.797693134862316e+306])  # overflowed in pc.round and ac.round alike
 def test_casts_and_rounding(cells, numbers):
     text = pa.array(cells, type=pa.string())
     try:
@@ -65,9 +69,15 @@ def test_casts_and_rounding(cells, numbers):
     else:
         _same(ac.cast(text, pa.float64()), expected)
     floats = pa.array(numbers, type=pa.float64())
-    _same(ac.round(floats, 2), pc.round(floats, 2))
+    try:  # rounding near the largest doubles overflows: both refuse alike (the batch rounds bounded values only)
+        expected = pc.round(floats, 2)
+    except pa.ArrowInvalid as refusal:
+        with pytest.raises(pa.ArrowInvalid, match=re.escape(str(refusal))):
+            ac.round(floats, 2)
+    else:
+        _same(ac.round(floats, 2), expected)
+        _same(ac.cast(ac.round(floats, 2), pa.string()), pc.cast(expected, pa.string()))
     _same(ac.is_nan(floats), pc.is_nan(floats))
-    _same(ac.cast(ac.round(floats, 2), pa.string()), pc.cast(pc.round(floats, 2), pa.string()))
     _same(ac.fill_null(floats, pa.scalar(np.nan)), pc.fill_null(floats, pa.scalar(np.nan)))
 
 

@@ -24,7 +24,8 @@ MAX_RECORD_LINES = 50  # a quoted field may span at most this many physical line
 # The csv module refuses fields over 128 kB by default; a long cell is the value's problem (reported on its
 # row by the column that reads it), never a reason to misread the record or stop the file.
 csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
-_NL, _CR, _QUOTE = 10, 13, 34
+NEWLINE_BYTE = 10  # also what sources.py counts lines by
+_CR, _QUOTE = 13, 34
 
 
 @dataclass
@@ -98,7 +99,7 @@ def split_records(data: bytes, *, sep: str, ncols: int, encoding: str, encoding_
                   at_eof: bool, max_lines: int = MAX_RECORD_LINES) -> Records:
     """The first `limit` records of `data` (fewer at the end of the file, or when the block is short)."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    nl = np.flatnonzero(buf == _NL)
+    nl = np.flatnonzero(buf == NEWLINE_BYTE)
     window = limit + max_lines + 1
     while True:  # look only at the lines this chunk can need; widen if multi-line records used them up
         if window < len(nl):

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import BadInput
 from .dialect import CsvDialect, sniff
-from .records import _NL, MAX_RECORD_LINES, split_records
+from .records import NEWLINE_BYTE, MAX_RECORD_LINES, split_records
 
 READ_BYTES = 8 << 20
 
@@ -228,9 +228,9 @@ class CsvSource:
         d = self.dialect
         if d.encoding != "utf-8" or not buf:
             return None, 0
-        nl = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8, count=min(len(buf), _guess(buf, size))) == _NL)
+        nl = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8, count=min(len(buf), _guess(buf, size))) == NEWLINE_BYTE)
         if len(nl) < size and len(nl) < buf.count(b"\n"):
-            nl = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == _NL)
+            nl = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == NEWLINE_BYTE)
         if len(nl) >= size:
             end = int(nl[size - 1]) + 1
         elif eof:

@@ -307,7 +307,8 @@ class DecisionFrame:
     def blame_each(self, rows) -> None:
         """`_blame` of every row of `rows` at once (one vectorised `blame`, each row reading its own mask), for a
         caller about to take many rows' decisions (a batch with traces): not one re-run of the open expressions
-        per row. Each row's sets are those `_blame(i)` gives it alone (`tests/rules/test_blame_each.py`)."""
+        per row. Each row's sets are those `_blame(i)` gives it alone (checked through the entries compared in
+        tests/register/test_fast_entries.py)."""
         rows = np.asarray([i for i in rows if int(i) not in self._blamed], dtype=np.int64)
         if not len(rows):
             return
@@ -478,7 +479,7 @@ class DecisionFrame:
     def decision_json(self, i: int) -> dict[str, Any]:
         """`decision(i).to_json()` without the pydantic model's validation and dump (a batch with traces takes one
         per row): the fields are plain JSON already, so the object is the same, its shared parts (`_ref`,
-        `_param_json`) not copied (`tests/rules/test_decision_json.py` compares the bytes)."""
+        `_param_json`) not copied (tests/register/test_fast_entries.py compares the bytes on every YAML case)."""
         out = self._fields(i)
         if out["error"] is None:
             del out["error"]

@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 from .. import datasets, integrity
-from . import boundary_distance, cache, degree_grid, grid, layers
+from . import boundary_distance, boundary_subcells, cache, degree_grid, grid, layers
 from .perimeters import load as load_perimeters
 from .territories import ZONE_BY_NAME, ZONES, Zone, transformer
 
@@ -466,6 +466,28 @@ def quartier_degree_grid(dataset_id: str, zone_name: str):
     return degree_grid.DegreeGrid.from_arrays(a, "dgrid"), a["positions"]
 
 
+@functools.cache
+def quartier_subcells(dataset_id: str, zone_name: str) -> boundary_subcells.BoundarySubcells:
+    """The boundary cells of `quartier_degree_grid(dataset_id, zone_name)` split again (`boundary_subcells`):
+    labels of local quartier indexes, near_boundary ones for the default tolerance (DEGREE_MARGIN_M)."""
+    zone = ZONE_BY_NAME[zone_name]
+    ds = layers.dataset(dataset_id)
+
+    def build():
+        from . import territories
+
+        qi, (g, _) = quartier_index(dataset_id, zone_name), quartier_degree_grid(dataset_id, zone_name)
+        return boundary_subcells.build(g, qi.polygons, qi.boundaries, qi.contains,
+                                       lambda lon, lat: territories.project(lon, lat, zone.epsg),
+                                       DEGREE_MARGIN_M).to_arrays()
+
+    a = cache.cached(f"quartiers-sub-{dataset_id}-{zone_name}",
+                     cache.key(ds.sha256, zone_name, str(zone.epsg), str(DEGREE_CELLS_PER_DEG), str(DEGREE_SUB_QUARTIER),
+                               str(DEGREE_MARGIN_M), degree_grid.LAYOUT, str(boundary_subcells.SUB), boundary_subcells.LAYOUT),
+                     build, sources=[layers.source(dataset_id)])
+    return boundary_subcells.BoundarySubcells.from_arrays(a)
+
+
 def prepare_all() -> list[str]:
     """Build every cached index a locate can need (one-time cost, then read from the cache).
 
@@ -487,6 +509,7 @@ def prepare_all() -> list[str]:
                 continue
             quartier_index(rule.dataset_id, zone.name).boundary_cells  # distances in large batches
             quartier_degree_grid(rule.dataset_id, zone.name)
+            quartier_subcells(rule.dataset_id, zone.name)
             ready.append(f"quartiers {rule.dataset_id} {zone.name}")
     commune_cells()  # communes of large batches
     ready.append("communes")
@@ -509,6 +532,7 @@ def load_all(communes: bool = False, distances: bool = False) -> None:
             if zone.territory == rule.territory and zone.has_contours:
                 qi = quartier_index(rule.dataset_id, zone.name)
                 quartier_degree_grid(rule.dataset_id, zone.name)
+                quartier_subcells(rule.dataset_id, zone.name)
                 if distances:
                     qi.boundary_cells
     if communes:

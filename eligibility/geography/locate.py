@@ -621,12 +621,28 @@ def _degree_answer(lon, lat, d64, tol, skip) -> dict:
     part = todo[~dep_slow[todo]]  # département and vintage known: project and test the quartiers only
     for (z, r), rows in _groups(ans["zone"][part], ans["rule"][part]):
         rows = part[rows]
+        rows = _by_subcells(z, r, lon, lat, rows, _tolerance(tol, r), status, qpos, contained, slow)
         x, y = territories.project(lon[rows], lat[rows], territories.ZONES[z].epsg)
         # near a quartier boundary by the degree grid: the metric grid would send nearly all to exact tests
         status[rows], qpos[rows], contained[rows] = _quartiers_metric(z, r, x, y, _tolerance(tol, r), use_grid=False)[:3]
     if skip.any():
         status[skip] = _CODE[UNDETERMINED]
     return {**ans, "contained": contained, "metric_path": slow}
+
+
+def _by_subcells(z: int, r: int, lon, lat, rows, tol: float, status, qpos, contained, slow) -> np.ndarray:
+    """Answer the rows (in a quartier boundary cell of the degree grid) whose sub-cell knows the exact answer
+    (`boundary_subcells`); the rows still to test exactly are returned."""
+    ds_id, zone = vintages.rules()[r].dataset_id, territories.ZONES[z].name
+    g, positions = index.quartier_degree_grid(ds_id, zone)
+    sc = index.quartier_subcells(ds_id, zone)
+    known, near, local, cont = sc.answers(sc.lookup(g, lon[rows], lat[rows]), tol)
+    done = rows[known]
+    status[done] = np.where(near[known], _CODE[NEAR], np.where(cont[known], _CODE[INSIDE], _CODE[OUTSIDE]))
+    qpos[done] = np.where(local[known] >= 0, positions[np.maximum(local[known], 0)] if len(positions) else -1, -1)
+    contained[done] = cont[known]
+    slow[done] = False  # not projected: `metric_path` lists the rows that took the metric path
+    return rows[~known]
 
 
 def _degree_zone(z: int, lon, lat, d64, clip: bool = False) -> dict:

@@ -1,0 +1,175 @@
+"""Third level of a quartier degree grid: its boundary cells split again, each sub-cell labelled with the
+exact answer (inside, outside, near_boundary of one quartier) when that answer is the same everywhere in it.
+
+The degree grid (`degree_grid.py`) sends every point of a fine cell within its margin (15 m) of a boundary to
+the exact tests: about one point in nine of a batch near the quartiers. Each such cell is split into SUB x SUB
+sub-cells (about 4.6 m x 3.4 m in metropolitan France). In the zone's metric CRS a sub-cell is a near-
+parallelogram of centre c; every point p of it lies within h of c (half its longer diagonal, plus the slack
+of `degree_grid.EDGE_SLACK_M` for the projection's bend and the rounding of the cell index). The distance to a
+boundary is 1-Lipschitz, so with d1 the distance from c to the nearest quartier boundary (quartier k) and d2
+to the nearest boundary of any other quartier (computed once, in numpy, when the entry is built):
+- d1 - h > tol: no boundary within tol of any point of the sub-cell, and none crosses it: every point is in
+  the polygon that holds c (the lowest index where perimeters overlap, as the exact path picks) or in none;
+- d1 + h <= tol, d1 > h and d2 - h > d1 + h: every point is within tol of k's boundary only, k is its nearest
+  (so its near_boundary quartier), and no boundary crosses the sub-cell (the polygon holding c holds it all);
+- anything else (sub-cells within h of a boundary, or of the tol line, or with two quartiers alike): unknown,
+  the point takes the exact tests.
+Distances get `_EPS_M` of slack for rounding. The near_boundary labels hold for the tolerance the entry was built
+for only (the degree grid's margin, the default); inside/outside labels for any smaller tolerance.
+
+Storage, per boundary cell: its key (fine cell number), a palette of up to 3 labels and 2 bits per sub-cell
+(0: unknown, else the palette entry): ~30 bytes a cell instead of 2 bytes a sub-cell.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from . import boundary_distance
+from .degree_grid import _BLOCK, EDGE_SLACK_M, DegreeGrid, _quads
+from .grid import CLEAR, CROSSING
+
+SUB = 8                 # sub-cells per side of a boundary cell (a power of two)
+LAYOUT = "subcells-1"   # of the stored arrays (part of the cache key)
+_EPS_M = 0.01           # slack on distances: numpy's and GEOS's roundings are far below a centimetre
+_CELLS_PER_PASS = 2000  # boundary cells classified at a time while building (bounded memory)
+
+
+@dataclass(frozen=True)
+class BoundarySubcells:
+    sub: int
+    tolerance: float     # metres: the near_boundary labels hold for this tolerance only
+    n: int               # polygons: labels k (inside k), n + k (near, inside k), 2n + k (near k, outside), CLEAR
+    keys: np.ndarray     # int64, sorted: fine cell number ix * (ny * grid.sub) + iy of each boundary cell
+    palette: np.ndarray  # int16 (cells, 3): the labels of codes 1, 2, 3
+    codes: np.ndarray    # uint8 (cells, sub * sub // 4): 2 bits per sub-cell (fx * sub + fy), 0 = unknown
+
+    def lookup(self, g: DegreeGrid, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """The label of each point's sub-cell (CROSSING: unknown, or not in a boundary cell). `g` is the
+        degree grid the entry was built from; points must lie inside its box."""
+        out = np.full(len(lon), CROSSING, np.int32)
+        if not len(lon) or not len(self.keys):
+            return out
+        ix, iy = g.cells(lon, lat, g.sub * self.sub)  # exact powers of two: (ix >> shift) is the fine cell
+        shift = self.sub.bit_length() - 1
+        key = (ix >> shift).astype(np.int64) * (g.ny * g.sub) + (iy >> shift)
+        at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        j = (ix & (self.sub - 1)) * self.sub + (iy & (self.sub - 1))
+        code = (self.codes[at, j >> 2] >> ((j & 3) * 2).astype(np.uint8)) & 3
+        code[self.keys[at] != key] = 0
+        known = np.flatnonzero(code)
+        out[known] = self.palette[at[known], code[known] - 1]
+        return out
+
+    def answers(self, labels: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(known, near, local quartier index or -1, contained) of labels, for tolerance `tol`: near_boundary
+        labels are known only at the tolerance they were built for, inside/outside ones up to it."""
+        n = self.n
+        near = (labels >= n) & (labels < 3 * n)
+        known = (labels != CROSSING) & (tol <= self.tolerance) & (~near | (tol == self.tolerance))
+        local = np.where(labels >= 0, labels % max(n, 1), -1)
+        contained = (labels >= 0) & (labels < 2 * n)
+        return known, near, local, contained
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"sub_params": np.array([self.sub, self.tolerance, self.n], dtype=float), "sub_keys": self.keys,
+                "sub_palette": self.palette, "sub_codes": self.codes}
+
+    @classmethod
+    def from_arrays(cls, arrays) -> BoundarySubcells:
+        sub, tolerance, n = arrays["sub_params"]
+        return cls(int(sub), float(tolerance), int(n), arrays["sub_keys"], arrays["sub_palette"], arrays["sub_codes"])
+
+
+def build(g: DegreeGrid, polygons: np.ndarray, boundaries: np.ndarray, contains, project, tol: float,
+          sub: int = SUB) -> BoundarySubcells:
+    """Split the CROSSING fine cells of `g` (a quartier degree grid built against `polygons`, metric CRS).
+    `contains(points) -> local index or -1` is the exact path's own test (overlaps: the lowest index);
+    `project(lon, lat) -> (x, y)` the zone's projection; `tol` the tolerance of the near_boundary labels."""
+    n = len(polygons)
+    if 3 * n >= np.iinfo(np.int16).max:
+        raise ValueError("too many polygons for int16 sub-cell labels")
+    blk, fine = np.nonzero(g.blocks == CROSSING)
+    coarse_of_block = np.zeros(len(g.blocks), np.int64)
+    pointers = np.flatnonzero(g.coarse <= _BLOCK)
+    coarse_of_block[_BLOCK - g.coarse[pointers]] = pointers
+    cx, cy = np.divmod(coarse_of_block[blk], g.ny)
+    fx, fy = np.divmod(fine.astype(np.int64), g.sub)
+    ix, iy = cx * g.sub + fx, cy * g.sub + fy
+    keys = ix * (g.ny * g.sub) + iy
+    order = np.argsort(keys)
+    keys, ix, iy = keys[order], ix[order], iy[order]
+    palette = np.zeros((len(keys), 3), np.int16)
+    codes = np.zeros((len(keys), sub * sub // 4), np.uint8)
+    a, b, owner = boundary_distance.segments(boundaries)
+    if len(keys) and len(a):
+        tree = shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
+        dlon, dlat = 1.0 / (g.per_deg_lon * g.sub), 1.0 / (g.per_deg_lat * g.sub)
+        for at in range(0, len(keys), _CELLS_PER_PASS):
+            cut = slice(at, at + _CELLS_PER_PASS)
+            lon_lo, lat_lo = g.lon0 + ix[cut] * dlon, g.lat0 + iy[cut] * dlat
+            labels = _labels(lon_lo, lat_lo, dlon, dlat, sub, tree, a, b, owner, n, contains, project, tol)
+            palette[cut], codes[cut] = _pack(labels)
+    return BoundarySubcells(sub, float(tol), n, keys, palette, codes)
+
+
+def _labels(lon_lo, lat_lo, dlon, dlat, sub, tree, a, b, owner, n, contains, project, tol) -> np.ndarray:
+    """Labels (cells, sub * sub) of the sub-cells of the cells with lower-left corners (lon_lo, lat_lo)."""
+    m = len(lon_lo)
+    quads = _quads(lon_lo, lat_lo, dlon, dlat, project)
+    corners = shapely.get_coordinates(quads).reshape(m, 5, 2)
+    diag = np.maximum(np.hypot(*(corners[:, 2] - corners[:, 0]).T), np.hypot(*(corners[:, 3] - corners[:, 1]).T))
+    h = diag / (2 * sub) + EDGE_SLACK_M  # every point of a sub-cell is within h of its centre
+    # sub-cell centres, sub-cell (fx, fy) at fx * sub + fy (as the lookup numbers them)
+    fx, fy = np.divmod(np.arange(sub * sub), sub)
+    clon = lon_lo[:, None] + (fx[None, :] + 0.5) * (dlon / sub)
+    clat = lat_lo[:, None] + (fy[None, :] + 0.5) * (dlat / sub)
+    x, y = project(clon.ravel(), clat.ravel())
+    centre = np.stack([x, y], axis=1)
+    hc = np.repeat(h, sub * sub)
+    # the segments that can matter: within tol + 2h (+ 1 m) of the cell; the others are farther than tol + h
+    # from every centre, so they change neither "near" nor "nearest" below
+    ci, si = tree.query(quads, predicate="dwithin", distance=tol + 2 * h.max() + 1.0)
+    k = sub * sub
+    pc = (ci[:, None] * k + np.arange(k)[None, :]).ravel()  # (centre, segment) pairs
+    ps = np.repeat(si, k)
+    d = boundary_distance.point_segment_distance(centre[pc], a[ps], b[ps])
+    po = owner[ps]
+    d1, q1, d2 = np.full(m * k, np.inf), np.full(m * k, -1, np.int64), np.full(m * k, np.inf)
+    if len(pc):
+        first = np.lexsort((po, d, pc))  # per centre: its nearest segment first (ties: lowest quartier)
+        lead = first[np.concatenate([[True], pc[first][1:] != pc[first][:-1]])]
+        d1[pc[lead]], q1[pc[lead]] = d[lead], po[lead]
+        other = po != q1[pc]
+        np.minimum.at(d2, pc[other], d[other])
+    far = d1 - hc > tol + _EPS_M
+    near = (d1 + hc + _EPS_M <= tol) & (d1 > hc + _EPS_M) & (d2 - hc > d1 + hc + 2 * _EPS_M)
+    out = np.full(m * k, CROSSING, np.int32)
+    known = np.flatnonzero(far | near)
+    inside = contains(shapely.points(centre[known]))
+    out[known] = np.where(inside >= 0, inside, CLEAR)
+    is_near = near[known]
+    out[known[is_near]] = np.where(inside[is_near] >= 0, n + inside[is_near], 2 * n + q1[known[is_near]])
+    return out.reshape(m, k)
+
+
+def _pack(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(palette (cells, 3), codes (cells, k // 4)): each cell's first 3 distinct known labels get codes 1-3,
+    the other sub-cells 0 (unknown: they take the exact tests)."""
+    m, k = labels.shape
+    order = np.argsort(labels, axis=1, kind="stable")
+    s = np.take_along_axis(labels, order, axis=1)
+    new = np.ones_like(s, bool)
+    new[:, 1:] = s[:, 1:] != s[:, :-1]
+    new &= s != CROSSING
+    rank = np.cumsum(new, axis=1)
+    code_sorted = np.where((s != CROSSING) & (rank <= 3), rank, 0).astype(np.uint8)
+    palette = np.zeros((m, 3), np.int16)
+    r, c = np.nonzero(new & (rank <= 3))
+    palette[r, rank[r, c] - 1] = s[r, c]
+    codes = np.empty_like(code_sorted)
+    np.put_along_axis(codes, order, code_sorted, axis=1)
+    packed = codes[:, 0::4] | (codes[:, 1::4] << 2) | (codes[:, 2::4] << 4) | (codes[:, 3::4] << 6)
+    return palette, packed.astype(np.uint8)

@@ -132,18 +132,22 @@ def _labels(lon_lo, lat_lo, dlon, dlat, sub, tree, a, b, owner, n, contains, pro
     # the segments that can matter: within tol + 2h (+ 1 m) of the cell; the others are farther than tol + h
     # from every centre, so they change neither "near" nor "nearest" below
     ci, si = tree.query(quads, predicate="dwithin", distance=tol + 2 * h.max() + 1.0)
+    order = np.argsort(ci, kind="stable")
+    ci, si = ci[order], si[order]
     k = sub * sub
-    pc = (ci[:, None] * k + np.arange(k)[None, :]).ravel()  # (centre, segment) pairs
-    ps = np.repeat(si, k)
-    d = boundary_distance.point_segment_distance(centre[pc], a[ps], b[ps])
-    po = owner[ps]
-    d1, q1, d2 = np.full(m * k, np.inf), np.full(m * k, -1, np.int64), np.full(m * k, np.inf)
-    if len(pc):
-        first = np.lexsort((po, d, pc))  # per centre: its nearest segment first (ties: lowest quartier)
-        lead = first[np.concatenate([[True], pc[first][1:] != pc[first][:-1]])]
-        d1[pc[lead]], q1[pc[lead]] = d[lead], po[lead]
-        other = po != q1[pc]
-        np.minimum.at(d2, pc[other], d[other])
+    d1, q1, d2 = np.full((m, k), np.inf), np.full((m, k), -1, np.int64), np.full((m, k), np.inf)
+    if len(ci):
+        # (pair, sub-cell) distances; per cell, the rows of its candidate segments are consecutive
+        d = boundary_distance.point_segment_distance(centre.reshape(m, k, 2)[ci], a[si][:, None, :], b[si][:, None, :])
+        cells, starts = np.unique(ci, return_index=True)
+        row_cell = np.repeat(np.arange(len(cells)), np.diff(np.append(starts, len(ci))))
+        po = owner[si][:, None]
+        best = np.minimum.reduceat(d, starts, axis=0)
+        # the nearest quartier (ties: the lowest index), then the nearest boundary of any other quartier
+        q = np.minimum.reduceat(np.where(d == best[row_cell], po, np.iinfo(np.int64).max), starts, axis=0)
+        d1[cells], q1[cells] = best, q
+        d2[cells] = np.minimum.reduceat(np.where(po != q[row_cell], d, np.inf), starts, axis=0)
+    d1, q1, d2 = d1.ravel(), q1.ravel(), d2.ravel()
     far = d1 - hc > tol + _EPS_M
     near = (d1 + hc + _EPS_M <= tol) & (d1 > hc + _EPS_M) & (d2 - hc > d1 + hc + 2 * _EPS_M)
     out = np.full(m * k, CROSSING, np.int32)

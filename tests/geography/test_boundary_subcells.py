@@ -1,0 +1,140 @@
+"""The sub-cells of the quartier degree grid's boundary cells (`boundary_subcells.py`): points near and on
+quartier boundaries get exactly the answers of the exact shapely tests, and the sub-cells do answer
+many of them (near_boundary included), without projection."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eligibility.geography import boundary_distance, boundary_subcells, grid, index, locate, locate_points, territories
+
+# distances to a boundary around the places where a sub-cell's answer changes: on it, within a sub-cell's
+# half-diagonal (~2.9 m), around the 15 m tolerance, and beyond the boundary cells (~60 m)
+_OFFSETS = np.array([0.0, 1e-7, 0.5, 2.8, 2.95, 3.1, 6.0, 11.9, 12.1, 14.99, 15.0, 15.01, 17.9, 18.1, 25.0, 40.0, 70.0])
+
+
+def _near_boundaries(seed: int, n: int, dataset_id: str = "qp2024") -> tuple[np.ndarray, np.ndarray]:
+    """Points of the boundaries of `dataset_id` (vertices and along segments) moved by the offsets above,
+    in a random direction, as WGS84 lon/lat."""
+    rng = np.random.default_rng(seed)
+    a, b, _ = boundary_distance.segments(index.quartier_index(dataset_id, "metropole").boundaries)
+    s = rng.integers(0, len(a), n)
+    t = np.where(rng.random(n) < 0.3, 0.0, rng.random(n))  # a third exactly on a vertex
+    off = np.where(rng.random(n) < 0.8, _OFFSETS[rng.integers(0, len(_OFFSETS), n)], rng.uniform(0, 80, n))
+    ang = rng.uniform(0, 2 * np.pi, n)
+    x = a[s, 0] + t * (b[s, 0] - a[s, 0]) + off * np.cos(ang)
+    y = a[s, 1] + t * (b[s, 1] - a[s, 1]) + off * np.sin(ang)
+    return territories.unproject(x, y, 2154)
+
+
+class _NoGrid:
+    """Test double for the metric quartier grid: every point to the exact shapely tests."""
+
+    margin = index.GRID_MARGIN_M
+
+    @staticmethod
+    def lookup(x, y):
+        return np.full(len(x), grid.CROSSING, np.int32)
+
+
+def _fast_and_exact(monkeypatch, lon, lat, day, tol):
+    """The degree path (grids and sub-cells) and a reference by exact shapely tests only."""
+    monkeypatch.setattr(locate, "FAST_MIN_POINTS", 1)
+    fast = locate_points(lon, lat, day, tolerance_m=tol)
+    real_q, real_d = index.quartier_index, index.departement_index
+    with monkeypatch.context() as m:
+        m.setattr(locate, "FAST_MIN_POINTS", 10**12)
+        m.setattr(index, "quartier_index", lambda ds, z: dataclasses.replace(real_q(ds, z), grid=_NoGrid()))
+        m.setattr(index, "departement_index", lambda z: dataclasses.replace(real_d(z), grid=None))
+        exact = locate_points(lon, lat, day, tolerance_m=tol)
+    return fast, exact
+
+
+def _assert_same(fast, exact):
+    for col in ("status", "quartier_code", "vintage", "departement", "contained"):
+        a, b = np.asarray(getattr(fast, col), dtype=object), np.asarray(getattr(exact, col), dtype=object)
+        assert a.tolist() == b.tolist(), col
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10**6), tol=st.sampled_from([15.0, 15.0, 5.0, 0.0]),
+       dataset=st.sampled_from(["qp2024", "qp2015_occitanie"]),
+       day=st.sampled_from([dt.date(2020, 6, 1), dt.date(2025, 6, 1)]))
+def test_property_points_on_and_near_boundaries_get_the_exact_answers(monkeypatch, seed, tol, dataset, day):
+    lon, lat = _near_boundaries(seed, 300, dataset)
+    fast, exact = _fast_and_exact(monkeypatch, lon, lat, day, tol)
+    _assert_same(fast, exact)
+
+
+def test_sub_cells_answer_most_boundary_cell_points_with_the_exact_answers(monkeypatch):
+    """Not vacuous: of the points in the degree grid's boundary cells, the sub-cells answer many (inside,
+    outside and near_boundary alike), and every answer is the exact one."""
+    lon, lat = _near_boundaries(7, 6000)
+    day = dt.date(2025, 6, 1)
+    g, _ = index.quartier_degree_grid("qp2024", "metropole")
+    sc = index.quartier_subcells("qp2024", "metropole")
+    in_box = (lon >= g.lon0) & (lat >= g.lat0)
+    lon, lat = lon[in_box], lat[in_box]
+    boundary_cell = g.lookup(lon, lat) == grid.CROSSING
+    known, near, _, contained = sc.answers(sc.lookup(g, lon, lat), 15.0)
+    assert boundary_cell.sum() > 2000
+    assert known[boundary_cell].mean() > 0.4  # many skip the exact tests (these points crowd the thresholds)
+    assert near[known].sum() > 200 and contained[known].sum() > 200 and (~near & ~contained)[known].sum() > 200
+    fast, exact = _fast_and_exact(monkeypatch, lon, lat, day, 15.0)
+    _assert_same(fast, exact)
+    # answered without projection (but points in a département's boundary cell take the whole metric path)
+    assert (~fast.metric_path[known & boundary_cell]).mean() > 0.8
+
+
+def test_near_boundary_labels_hold_for_their_own_tolerance_only():
+    sc = index.quartier_subcells("qp2024", "metropole")
+    n = sc.n
+    labels = np.array([grid.CROSSING, grid.CLEAR, 3, n + 3, 2 * n + 5])
+    known, near, local, contained = sc.answers(labels, sc.tolerance)
+    assert known.tolist() == [False, True, True, True, True]
+    assert near.tolist() == [False, False, False, True, True]
+    assert local[1:].tolist() == [-1, 3, 3, 5] and contained[1:].tolist() == [False, True, True, False]
+    known, *_ = sc.answers(labels, 5.0)  # a smaller tolerance: inside/outside still hold, near_boundary not
+    assert known.tolist() == [False, True, True, False, False]
+    known, *_ = sc.answers(labels, 20.0)  # a larger one: nothing (the degree path never asks)
+    assert not known.any()
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 10**6), distinct=st.integers(0, 6))
+def test_property_packed_codes_give_back_each_sub_cells_label(seed, distinct):
+    """Up to 3 distinct labels per cell are kept exactly; the others read as unknown (exact tests)."""
+    rng = np.random.default_rng(seed)
+    k = boundary_subcells.SUB ** 2
+    values = rng.choice(np.arange(-1, 40), size=distinct, replace=False) if distinct else np.zeros(0, int)
+    pool = np.append(values, grid.CROSSING)
+    labels = pool[rng.integers(0, len(pool), (5, k))].astype(np.int32)
+    palette, codes = boundary_subcells._pack(labels)
+    j = np.arange(k)
+    code = (codes[:, j >> 2] >> ((j & 3) * 2).astype(np.uint8)) & 3
+    got = np.where(code > 0, np.take_along_axis(palette, np.maximum(code.astype(np.int64) - 1, 0), axis=1), grid.CROSSING)
+    for row in range(len(labels)):
+        kept = np.unique(labels[row][labels[row] != grid.CROSSING])[:3]
+        expected = np.where(np.isin(labels[row], kept), labels[row], grid.CROSSING)
+        assert got[row].tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("zone", ["guadeloupe", "reunion"])
+def test_overseas_sub_cells_agree_with_the_exact_tests(monkeypatch, zone):
+    """Other zones, other projections: points around their quartiers' boundaries."""
+    qi = index.quartier_index("qp2024", zone)
+    rng = np.random.default_rng(11)
+    a, b, _ = boundary_distance.segments(qi.boundaries)
+    s = rng.integers(0, len(a), 800)
+    off = _OFFSETS[rng.integers(0, len(_OFFSETS), 800)]
+    ang = rng.uniform(0, 2 * np.pi, 800)
+    x, y = a[s, 0] + off * np.cos(ang), a[s, 1] + off * np.sin(ang)
+    lon, lat = territories.unproject(x, y, territories.ZONE_BY_NAME[zone].epsg)
+    fast, exact = _fast_and_exact(monkeypatch, lon, lat, dt.date(2025, 6, 1), 15.0)
+    _assert_same(fast, exact)
+    assert (fast.status == "near_boundary").sum() > 50

@@ -1,13 +1,18 @@
-"""Real points from the bundled address files (SOURCES.md §6e spot checks), read through the manifest."""
+"""Real points from the bundled address files (SOURCES.md §6e spot checks), read through the manifest; a
+reference `locate_points` by exact shapely tests only."""
 from __future__ import annotations
 
 import csv
 import gzip
 import io
 
+import dataclasses
+
+import numpy as np
 import pytest
 
 from eligibility import datasets
+from eligibility.geography import grid, index, locate
 
 
 def _rows(dataset_id: str, filename: str, delimiter: str) -> list[list[str]]:
@@ -32,3 +37,28 @@ def spot_points() -> dict[str, tuple[float, float]]:
         if r[0] in ("041120030H-1", "041120023A-52", "041120010L-1"):
             out[f"bano:{r[0]}"] = (float(r[7]), float(r[6]))
     return out
+
+
+class _NoGrid:
+    """Test double for the metric quartier grid: every point to the exact shapely tests."""
+
+    margin = index.GRID_MARGIN_M
+
+    @staticmethod
+    def lookup(x, y):
+        return np.full(len(x), grid.CROSSING, np.int32)
+
+
+@pytest.fixture
+def exact_only(monkeypatch):
+    """`locate_points` answering by exact shapely tests only (no degree path, no metric grids): a reference."""
+    def run(*args, **kwargs):
+        real_q, real_d = index.quartier_index, index.departement_index
+        with monkeypatch.context() as m:
+            m.setattr(locate, "FAST_MIN_POINTS", 10**12)
+            m.setattr(index, "quartier_index", lambda ds, z: dataclasses.replace(real_q(ds, z), grid=_NoGrid()))
+            m.setattr(index, "departement_index", lambda z: dataclasses.replace(real_d(z), grid=None))
+            res = locate.locate_points(*args, **kwargs)
+            res.exact  # computed (and kept) while the grids are off
+        return res
+    return run

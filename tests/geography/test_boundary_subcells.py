@@ -3,7 +3,6 @@ quartier boundaries get exactly the answers of the exact shapely tests, and the 
 many of them (near_boundary included), without projection."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -32,27 +31,10 @@ def _near_boundaries(seed: int, n: int, dataset_id: str = "qp2024") -> tuple[np.
     return territories.unproject(x, y, 2154)
 
 
-class _NoGrid:
-    """Test double for the metric quartier grid: every point to the exact shapely tests."""
-
-    margin = index.GRID_MARGIN_M
-
-    @staticmethod
-    def lookup(x, y):
-        return np.full(len(x), grid.CROSSING, np.int32)
-
-
-def _fast_and_exact(monkeypatch, lon, lat, day, tol):
+def _fast_and_exact(monkeypatch, exact_only, lon, lat, day, tol):
     """The degree path (grids and sub-cells) and a reference by exact shapely tests only."""
     monkeypatch.setattr(locate, "FAST_MIN_POINTS", 1)
-    fast = locate_points(lon, lat, day, tolerance_m=tol)
-    real_q, real_d = index.quartier_index, index.departement_index
-    with monkeypatch.context() as m:
-        m.setattr(locate, "FAST_MIN_POINTS", 10**12)
-        m.setattr(index, "quartier_index", lambda ds, z: dataclasses.replace(real_q(ds, z), grid=_NoGrid()))
-        m.setattr(index, "departement_index", lambda z: dataclasses.replace(real_d(z), grid=None))
-        exact = locate_points(lon, lat, day, tolerance_m=tol)
-    return fast, exact
+    return locate_points(lon, lat, day, tolerance_m=tol), exact_only(lon, lat, day, tolerance_m=tol)
 
 
 def _assert_same(fast, exact):
@@ -65,13 +47,13 @@ def _assert_same(fast, exact):
 @given(seed=st.integers(0, 10**6), tol=st.sampled_from([15.0, 15.0, 5.0, 0.0]),
        dataset=st.sampled_from(["qp2024", "qp2015_occitanie"]),
        day=st.sampled_from([dt.date(2020, 6, 1), dt.date(2025, 6, 1)]))
-def test_property_points_on_and_near_boundaries_get_the_exact_answers(monkeypatch, seed, tol, dataset, day):
+def test_property_points_on_and_near_boundaries_get_the_exact_answers(monkeypatch, exact_only, seed, tol, dataset, day):
     lon, lat = _near_boundaries(seed, 300, dataset)
-    fast, exact = _fast_and_exact(monkeypatch, lon, lat, day, tol)
+    fast, exact = _fast_and_exact(monkeypatch, exact_only, lon, lat, day, tol)
     _assert_same(fast, exact)
 
 
-def test_sub_cells_answer_most_boundary_cell_points_with_the_exact_answers(monkeypatch):
+def test_sub_cells_answer_most_boundary_cell_points_with_the_exact_answers(monkeypatch, exact_only):
     """Not vacuous: of the points in the degree grid's boundary cells, the sub-cells answer many (inside,
     outside and near_boundary alike), and every answer is the exact one."""
     lon, lat = _near_boundaries(7, 6000)
@@ -85,7 +67,7 @@ def test_sub_cells_answer_most_boundary_cell_points_with_the_exact_answers(monke
     assert boundary_cell.sum() > 2000
     assert known[boundary_cell].mean() > 0.4  # many skip the exact tests (these points crowd the thresholds)
     assert near[known].sum() > 200 and contained[known].sum() > 200 and (~near & ~contained)[known].sum() > 200
-    fast, exact = _fast_and_exact(monkeypatch, lon, lat, day, 15.0)
+    fast, exact = _fast_and_exact(monkeypatch, exact_only, lon, lat, day, 15.0)
     _assert_same(fast, exact)
     # answered without projection (but points in a département's boundary cell take the whole metric path)
     assert (~fast.metric_path[known & boundary_cell]).mean() > 0.8
@@ -125,7 +107,7 @@ def test_property_packed_codes_give_back_each_sub_cells_label(seed, distinct):
 
 
 @pytest.mark.parametrize("zone", ["guadeloupe", "reunion"])
-def test_overseas_sub_cells_agree_with_the_exact_tests(monkeypatch, zone):
+def test_overseas_sub_cells_agree_with_the_exact_tests(monkeypatch, exact_only, zone):
     """Other zones, other projections: points around their quartiers' boundaries."""
     qi = index.quartier_index("qp2024", zone)
     rng = np.random.default_rng(11)
@@ -135,6 +117,6 @@ def test_overseas_sub_cells_agree_with_the_exact_tests(monkeypatch, zone):
     ang = rng.uniform(0, 2 * np.pi, 800)
     x, y = a[s, 0] + off * np.cos(ang), a[s, 1] + off * np.sin(ang)
     lon, lat = territories.unproject(x, y, territories.ZONE_BY_NAME[zone].epsg)
-    fast, exact = _fast_and_exact(monkeypatch, lon, lat, dt.date(2025, 6, 1), 15.0)
+    fast, exact = _fast_and_exact(monkeypatch, exact_only, lon, lat, dt.date(2025, 6, 1), 15.0)
     _assert_same(fast, exact)
     assert (fast.status == "near_boundary").sum() > 50

@@ -75,35 +75,18 @@ def test_property_degree_path_equals_exact_path(small_batches_take_the_degree_pa
     _assert_same(fast, ref)
 
 
-class _NoGrid:
-    """Test double for the metric quartier grid: every point to the exact shapely tests."""
-
-    margin = index.GRID_MARGIN_M
-
-    @staticmethod
-    def lookup(x, y):
-        return np.full(len(x), grid.CROSSING, np.int32)
-
-
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10**6), spread=st.sampled_from([30.0, 300.0, 3000.0]), tol=st.sampled_from([0.0, 15.0]),
        day=st.dates(dt.date(2014, 6, 1), dt.date(2030, 12, 31)))
-def test_property_degree_path_equals_exact_shapely_tests(monkeypatch, seed, spread, tol, day):
+def test_property_degree_path_equals_exact_shapely_tests(monkeypatch, exact_only, seed, spread, tol, day):
     """The reference here uses no grid at all: départements and quartiers by exact shapely tests only."""
-    import dataclasses
-
     lon, lat = _points(seed, 60, spread)
     monkeypatch.setattr(locate, "FAST_MIN_POINTS", 1)
     fast = locate_points(lon, lat, day, tolerance_m=tol)
-    real_q, real_d = index.quartier_index, index.departement_index
-    with monkeypatch.context() as m:
-        m.setattr(locate, "FAST_MIN_POINTS", 10**12)
-        m.setattr(index, "quartier_index", lambda ds, z: dataclasses.replace(real_q(ds, z), grid=_NoGrid()))
-        m.setattr(index, "departement_index", lambda z: dataclasses.replace(real_d(z), grid=None))
-        exact = locate_points(lon, lat, day, tolerance_m=tol)
-        assert exact.exact[(exact.rule >= 0) & (exact.zone >= 0)].all()  # the reference ran exact tests only
-        for col in ("status", "quartier_code", "vintage", "departement", "region", "reason", "contained"):
-            assert np.asarray(getattr(fast, col), dtype=object).tolist() == np.asarray(getattr(exact, col), dtype=object).tolist(), col
+    exact = exact_only(lon, lat, day, tolerance_m=tol)
+    assert exact.exact[(exact.rule >= 0) & (exact.zone >= 0)].all()  # the reference ran exact tests only
+    for col in ("status", "quartier_code", "vintage", "departement", "region", "reason", "contained"):
+        assert np.asarray(getattr(fast, col), dtype=object).tolist() == np.asarray(getattr(exact, col), dtype=object).tolist(), col
 
 
 def test_mixed_dates_and_undetermined_rows(small_batches_take_the_degree_path):

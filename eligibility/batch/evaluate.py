@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadInput
+from .arrow_only import scalar, to_numpy
 from .columns import first_error, to_date, to_float
 from . import jobs
 from .jobs import (
@@ -107,16 +108,23 @@ class EvaluateJob:
         jobs.require_layers(self.layers)
         rule = _rule(self.dispositif)
         accepted = _accepted_columns(rule)
-        raw = chunk.frame()
-        df = raw.rename(columns=self.renamed)
-        facts, value_errors, notes = _normalise(df[[c for c in df.columns if c in accepted]], accepted)
-        frame = jobs.rules_module().evaluate_frame(rule, facts, date=self.date, errors="collect")
-        from ..rules.evaluator import OUTCOMES
+        from ..rules.evaluator import OUTCOMES, evaluate_columns
+
+        table = chunk.arrow()
+        read = _read_text_columns(rule, table, self.renamed, accepted)
+        if read is not None:  # a CSV chunk: Arrow text columns straight to the engine's columns
+            (cols, places, bad), value_errors, notes = read
+            frame = evaluate_columns(rule, cols, places, bad, table.num_rows, date=self.date, errors="collect")
+        else:  # other column types (Parquet): through pandas
+            df = chunk.frame().rename(columns=self.renamed)
+            facts, value_errors, notes = _normalise(df[[c for c in df.columns if c in accepted]], accepted)
+            frame = jobs.rules_module().evaluate_frame(rule, facts, date=self.date, errors="collect")
 
         good = np.flatnonzero(np.equal(chunk.errors, None))
         out = empty_output(self.columns, chunk.n_rows)
         out["row"] = row_numbers(chunk)
-        fill_kept(out, raw, good, self.keep)
+        if self.keep:
+            fill_kept(out, chunk.frame(), good, self.keep)
         amounts = frame.amounts
         for a in rule.model.amounts:
             out[f"amount.{a.id}"][good] = amounts[a.id].to_numpy(dtype=float)
@@ -175,6 +183,41 @@ def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame
         else:  # booleans, codes, enums: the engine reads them; a blank cell (any text dtype) is a missing fact
             out[name] = s
     return pd.DataFrame(out, index=pd.RangeIndex(len(df))), first_error(*errors), notes
+
+
+def _read_text_columns(rule, table, renamed: dict[str, str], accepted: dict[str, str]):
+    """`_normalise` then `rules.facts.frame_columns` of a chunk whose accepted columns are all Arrow text (a CSV
+    chunk), without pandas Series: ((columns, places, bad values), value errors per row, notes), the same as that
+    pandas path gives (tests/batch/test_evaluate_arrow.py). None for other column types."""
+    import pyarrow as pa
+
+    from ..rules.facts import per_distinct, typed_columns
+    from . import arrow_compute as ac
+
+    names = [(c, renamed.get(c, c)) for c in table.column_names if renamed.get(c, c) in accepted]
+    columns = {}
+    for column, name in names:
+        arr = table.column(column).combine_chunks()
+        if not pa.types.is_string(arr.type):
+            return None
+        columns[name] = arr
+    given, notes, errors = {}, [], [np.full(table.num_rows, None, dtype=object)]
+    for name, arr in columns.items():
+        kind = accepted[name]
+        if kind in ("number", "integer"):
+            given[name], _, err, comma = per_distinct(to_float, arr, name)
+            errors.append(err)
+            if comma:
+                notes.append(f"virgule décimale dans « {name} »")
+        elif kind == "date":
+            given[name], missing, err = to_date(arr, name)
+            errors.append(err)
+            ok = ~missing & np.equal(err, None)
+            if ok.any() and to_numpy(ac.fill_null(ac.match_substring(arr, "/"), scalar(False, pa.bool_())))[ok].any():
+                notes.append(f"dates JJ/MM/AAAA dans « {name} »")
+        else:  # yes/no, codes, enums: read by the engine's side
+            given[name] = arr
+    return typed_columns(rule, table.num_rows, given), first_error(*errors), notes
 
 
 def _date(s: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

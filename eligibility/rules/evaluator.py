@@ -507,10 +507,13 @@ def evaluate_frame(dispositif: str | Rule, df: pd.DataFrame, date: dt.date | Non
         raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
     rule = dispositif if isinstance(dispositif, Rule) else get_rule(dispositif)
     cols, places, bad = frame_columns(rule, df)
-    return _evaluate_columns(rule, cols, places, bad, len(df), date, errors)
+    return evaluate_columns(rule, cols, places, bad, len(df), date, errors)
 
 
-def _evaluate_columns(rule: Rule, cols, places, bad, n: int, date, errors: str) -> DecisionFrame:
+def evaluate_columns(rule: Rule, cols, places, bad, n: int, date: dt.date | None = None,
+                     errors: str = "raise") -> DecisionFrame:
+    """`evaluate_frame` of facts already converted to the engine's columns (`facts.frame_columns`,
+    `facts.typed_columns`)."""
     ctx = Context(rule, cols, places, bad, n)
     override = None
     if date is not None:
@@ -561,4 +564,4 @@ def evaluate_json(dispositif: str | Rule, facts: dict, date: dt.date | None = No
 def _one(dispositif: str | Rule, facts: dict, date: dt.date | None) -> DecisionFrame:
     rule = dispositif if isinstance(dispositif, Rule) else get_rule(dispositif)
     cols, places, bad = row_columns(rule, validate_one(rule, facts))
-    return _evaluate_columns(rule, cols, places, bad, 1, date, "raise")
+    return evaluate_columns(rule, cols, places, bad, 1, date, "raise")

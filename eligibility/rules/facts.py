@@ -287,6 +287,11 @@ def _num_col(s: pd.Series, fact, field: str, bad: BadValues) -> V.Col:
     value = conv.to_numpy()
     known = np.isfinite(value)
     bad.add(~missing & ~known, field, "nombre attendu", s)
+    return _num_checked(value, known, fact, field, bad, s)
+
+
+def _num_checked(value: np.ndarray, known: np.ndarray, fact, field: str, bad: BadValues, s) -> V.Col:
+    """The number column once read: an integer, the minimum and the maximum checked (`s`: the values shown)."""
     if fact.type == "integer":
         frac = known & (value != np.floor(np.where(known, value, 0)))
         bad.add(frac, field, "entier attendu", s)
@@ -324,10 +329,13 @@ def factorize(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, encoded.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
 
 
-def per_distinct(convert, s: pd.Series, *args) -> tuple:
+def per_distinct(convert, s, *args) -> tuple:
     """`convert(s, *args)` (a tuple of per-row arrays and flags) run once per distinct text of the column and
     broadcast to its rows: a cell's result depends on its text only, and a flag on whether some cell raises
-    it. Columns of mostly distinct values (coordinates) and non-text columns are converted directly."""
+    it. Columns of mostly distinct values (coordinates) and non-text columns are converted directly.
+    `s`: a pandas Series, or an Arrow text array (`convert` then takes Arrow arrays too)."""
+    if not isinstance(s, pd.Series):
+        return _per_distinct_arrow(convert, s, *args)
     if s.dtype == object or not pd.api.types.is_string_dtype(s.dtype):
         return convert(s, *args)  # objects: True and 1 would count as one distinct value
     if len(s) > 2 * SAMPLE and pd.Series(s.array[:SAMPLE]).nunique(dropna=False) > 0.95 * SAMPLE:
@@ -337,6 +345,38 @@ def per_distinct(convert, s: pd.Series, *args) -> tuple:
         return convert(s, *args)
     distinct = pd.Series(np.append(uniques, None), dtype=s.dtype)  # NA last: code -1
     return tuple(_spread(r, codes) for r in convert(distinct, *args))
+
+
+def _per_distinct_arrow(convert, arr, *args) -> tuple:
+    """`per_distinct` on an Arrow text array, hashed by Arrow (no pandas Series): the same rule for the first
+    cells, the same results (a null cell, if any, is one more distinct value, as pandas' NA is there)."""
+    from ..batch import arrow_compute as ac
+
+    n = len(arr)
+    if n > 2 * SAMPLE and len(ac.dictionary_encode(arr.slice(0, SAMPLE)).dictionary) > 0.95 * SAMPLE:
+        return convert(arr, *args)
+    codes, uniques = arrow_codes(arr)
+    if len(uniques) > n // 2:
+        return convert(arr, *args)
+    if arr.null_count:  # code -1 reads the last value: a null
+        import pyarrow as pa
+
+        uniques = pa.concat_arrays([uniques, pa.nulls(1, type=uniques.type)])
+    return tuple(_spread(r, codes) for r in convert(uniques, *args))
+
+
+def arrow_codes(arr) -> tuple[np.ndarray, "pa.Array"]:
+    """(code per row, -1 for a null; the distinct values in order of first appearance, as an Arrow array):
+    `factorize` of an Arrow array, by Arrow's dictionary encoding."""
+    from ..batch import arrow_compute as ac
+
+    encoded = ac.dictionary_encode(arr)
+    indices = encoded.indices
+    if indices.null_count:
+        import pyarrow as pa
+
+        indices = ac.fill_null(indices, pa.scalar(-1, indices.type))
+    return indices.to_numpy(zero_copy_only=False).astype(np.intp, copy=False), encoded.dictionary
 
 
 def _spread(per_value, codes: np.ndarray):
@@ -366,8 +406,13 @@ def _bool_col(s: pd.Series, field: str, bad: BadValues) -> V.Col:
 
 
 def _str_col(s: pd.Series, fact, field: str, bad: BadValues) -> V.Col:
-    # Work on the distinct values (few for an enum), then index back: no per-row Python.
     codes, uniques = factorize(s)
+    return _coded_str(codes, uniques, fact, field, bad, lambda: s)
+
+
+def _coded_str(codes: np.ndarray, uniques: np.ndarray, fact, field: str, bad: BadValues, shown) -> V.Coded:
+    """A text column from its distinct values (few for an enum) and each row's code: no per-row Python.
+    `shown()`: the column's cells, for the messages (error path only)."""
     labels = np.array([str(u).strip() for u in uniques], dtype=object)
     ok = labels != ""
     if fact.type == "enum":
@@ -375,7 +420,7 @@ def _str_col(s: pd.Series, fact, field: str, bad: BadValues) -> V.Col:
         wrong = ok & ~allowed
         if wrong.any():
             bad.add(np.append(wrong, False)[codes], field,
-                    f"valeur non autorisée (attendu : {', '.join(fact.values)})", s)
+                    f"valeur non autorisée (attendu : {', '.join(fact.values)})", shown())
         ok &= allowed
     table = np.append(np.where(ok, labels, ""), "").astype(object)  # code -1 (missing) reads the last slot
     return V.Coded("str", table[codes], np.append(ok, False)[codes], codes, table)
@@ -390,12 +435,21 @@ def _place_cols(df: pd.DataFrame, path: str, bad: BadValues) -> PlaceCols:
         bad.add(not_dict.to_numpy(), path, "lieu attendu ({lon, lat}, {quartier_code} ou {address})", objs)
     else:  # an absent part is None: no column of n Nones to build and read (a batch has only some parts)
         parts = {p: df[f"{path}.{p}"] if f"{path}.{p}" in df.columns else None for p in PLACE_PARTS}
+    return _place_parts(parts, n, path, bad)
+
+
+def _place_parts(parts: dict, n: int, path: str, bad: BadValues) -> PlaceCols:
+    """A place from its parts (lon, lat: Series or float arrays; quartier_code, address: Series; None: absent)."""
     none = np.zeros(n, dtype=bool)
 
     def numbers(part) -> np.ndarray:
+        if isinstance(part, np.ndarray):  # already read as numbers (NaN: missing or refused)
+            return part
         return np.full(n, np.nan) if part is None else pd.to_numeric(part, errors="coerce").astype(float).to_numpy()
 
     def present(part) -> np.ndarray:
+        if isinstance(part, np.ndarray):
+            return ~np.isnan(part)
         return none if part is None else ~_missing(part)
 
     def texts(part, where: np.ndarray) -> np.ndarray:
@@ -408,7 +462,8 @@ def _place_cols(df: pd.DataFrame, path: str, bad: BadValues) -> PlaceCols:
     for p, arr, lim in (("lon", lon, 180), ("lat", lat, 90)):
         given[p] = present(parts[p])
         wrong = given[p] & (~np.isfinite(arr) | (np.abs(np.nan_to_num(arr)) > lim))
-        bad.add(wrong, f"{path}.{p}", f"coordonnée invalide (WGS84, |{p}| ≤ {lim})", parts[p])
+        bad.add(wrong, f"{path}.{p}", f"coordonnée invalide (WGS84, |{p}| ≤ {lim})",
+                pd.Series(parts[p]) if isinstance(parts[p], np.ndarray) else parts[p])
         usable[p] = given[p] & ~wrong
     # a refused coordinate is reported once, above, and never reaches geography (which would refuse
     # the whole batch): the row is an error row, its neighbours are answered
@@ -453,3 +508,55 @@ def frame_columns(rule, df: pd.DataFrame) -> tuple[dict[str, V.Col], dict[str, P
         else:
             cols[path] = _str_col(s, fact, path, bad)
     return cols, places, bad
+
+
+def typed_columns(rule, n: int, given: dict) -> tuple[dict[str, V.Col], dict[str, PlaceCols], BadValues]:
+    """`frame_columns` of a frame whose columns are already read: `given` {dotted path (places: one per part):
+    float array (numbers; NaN: missing), datetime64[D] array (dates; NaT: missing) or Arrow text array (yes/no,
+    codes, enums, a place's quartier code or address)}. The same columns and bad values as `frame_columns` of a
+    DataFrame holding them, without a pandas Series per column (the batch's CSV chunks, issue 13)."""
+    bad = BadValues(rule)
+    cols: dict[str, V.Col] = {}
+    places: dict[str, PlaceCols] = {}
+    for path, fact in rule.model.facts.items():
+        if fact.type == "place":
+            parts = {p: given.get(f"{path}.{p}") for p in PLACE_PARTS}
+            for p in ("quartier_code", "address"):  # rare in a batch: read as `frame_columns` reads them
+                if parts[p] is not None:
+                    parts[p] = parts[p].to_pandas()
+            places[path] = _place_parts(parts, n, path, bad)
+        elif path not in given:
+            kind = {"date": "date", "bool": "bool", "number": "num", "integer": "num"}.get(fact.type, "str")
+            cols[path] = V.unknown(kind, n)
+        elif fact.type == "date":
+            v = given[path]
+            known = ~np.isnat(v)
+            cols[path] = V.Col("date", np.where(known, v.astype(np.int64), 0), known)
+        elif fact.type in ("number", "integer"):
+            v = given[path]
+            known = np.isfinite(v)
+            shown = pd.Series(v)
+            bad.add(~np.isnan(v) & ~known, path, "nombre attendu", shown)  # as `_num_col`: an infinity
+            cols[path] = _num_checked(v, known, fact, path, bad, shown)
+        elif fact.type == "bool":
+            cols[path] = _arrow_bool_col(given[path], path, bad)
+        else:
+            text = given[path]
+            codes, uniques = arrow_codes(text)
+            cols[path] = _coded_str(codes, uniques.to_numpy(zero_copy_only=False).astype(object, copy=False),
+                                    fact, path, bad, text.to_pandas)
+    return cols, places, bad
+
+
+def _arrow_bool_col(text, field: str, bad: BadValues) -> V.Col:
+    """`_bool_col` of an Arrow text column: the words read once per distinct text, as `per_distinct` reads them."""
+    import pyarrow as pa
+
+    codes, uniques = arrow_codes(text)
+    distinct = pa.concat_arrays([uniques, pa.nulls(1, type=uniques.type)]).to_pandas()  # code -1: the null, last
+    missing, is_true, is_false = (_spread(r, codes) for r in _bool_words(distinct))
+    known = is_true | is_false
+    wrong = ~missing & ~known
+    if wrong.any():
+        bad.add(wrong, field, "booléen attendu (true/false)", text.to_pandas())
+    return V.Col("bool", is_true, known)

@@ -89,3 +89,19 @@ def test_commas_to_points_is_arrow_replace(cells, start, large):
     """The byte translation of decimal commas gives what Arrow's replace_substring gives, on slices too."""
     arr = pa.array(cells, type=pa.large_string() if large else pa.string()).slice(min(start, len(cells)))
     assert _commas_to_points(arr).to_pylist() == pc.replace_substring(arr, ",", ".").to_pylist()
+
+
+@pytest.mark.parametrize("kind", ["number", "date"])
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_per_distinct_of_an_arrow_column_equals_cell_by_cell(kind, data):
+    """An Arrow text array (a CSV chunk read without pandas) is grouped by Arrow's hashing, nulls included."""
+    from eligibility.batch.columns import to_date
+
+    cells = data.draw(st.lists(st.sampled_from(CELLS[kind] + [None]), min_size=24, max_size=80))
+    arr = pa.array(cells, type=pa.string())
+    convert = to_float if kind == "number" else to_date
+    direct, grouped = convert(arr, "colonne"), per_distinct(convert, arr, "colonne")
+    assert len(direct) == len(grouped)
+    for a, b in zip(direct, grouped):
+        _same(a, b)

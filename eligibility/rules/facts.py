@@ -219,8 +219,8 @@ class PlaceCols:
     quartier_code: np.ndarray
     address: np.ndarray
 
-    @property
-    def known(self) -> np.ndarray:
+    @functools.cached_property
+    def known(self) -> np.ndarray:  # read by every geography question and blame: compared once
         return self.form != None  # noqa: E711 - elementwise on an object array
 
 

@@ -40,27 +40,75 @@ def overseas(departement: np.ndarray) -> V.Col:
     Unknown where the geography named no département (a place outside France, an unreadable code)."""
     # Per distinct code (a few dozen at most), then indexed back: no per-row Python.
     codes, uniques = pd.factorize(np.asarray(departement, dtype=object), use_na_sentinel=True)
-    labels = [str(u).strip() for u in uniques]
-    known = np.append(np.array([lab != "" for lab in labels], dtype=bool), False)[codes]
-    over = np.append(np.array([lab[:2] in ("97", "98") for lab in labels], dtype=bool), False)[codes]
-    return V.Col("bool", over & known, known)
+    return _overseas_coded(np.append(np.asarray(uniques, dtype=object), None), codes)
+
+
+def _overseas_coded(labels: np.ndarray, index: np.ndarray) -> V.Col:
+    """`overseas(labels[index])`, decided once per label (None: no département)."""
+    texts = ["" if u is None else str(u).strip() for u in labels]
+    known = np.array([lab != "" for lab in texts], dtype=bool)
+    over = np.array([lab[:2] in ("97", "98") for lab in texts], dtype=bool)
+    return V.Col("bool", (over & known)[index], known[index])
+
+
+# what `GeoAnswer` columns read in a `LocateResult` (its `coded` columns)
+_RESULT_COLUMNS = {"status": "status", "quartier": "quartier_code", "vintage": "vintage", "departement": "departement"}
 
 
 @dataclass
 class GeoAnswer:
-    """Answers for every row of a frame (None where the question was not asked)."""
+    """Answers for every row of a frame (None where the question was not asked). The columns `status`,
+    `quartier`, `vintage` and `departement` are read from the oracle's answers when first asked, as (labels,
+    index per row) (`coded`): the functions of the rules test the few labels, not one object per row."""
 
     place: str
     date_label: str
-    status: np.ndarray
-    quartier: np.ndarray
-    vintage: np.ndarray
     dates: np.ndarray
     asked: np.ndarray
     form: np.ndarray
-    departement: np.ndarray  # object: INSEE code, None where not known
-    _located: list = field(default_factory=list)  # (row indices, LocateResult) for lazy traces
+    _located: list = field(default_factory=list)  # (row indices, LocateResult), also for lazy traces
+    _by_code: list = field(default_factory=list)  # (row indices, {column: value}) of {quartier_code} places
     _cols: dict = field(default_factory=dict)
+
+    def coded(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Column `name` (status, quartier, vintage, departement) as (labels, index per row): label 0 is None."""
+        key = ("coded", name)
+        if key not in self._cols:
+            labels: list = [None]
+            index = np.zeros(len(self.asked), dtype=np.intp)
+            for rows, res in self._located:
+                found, at = res.coded(_RESULT_COLUMNS[name])
+                index[rows] = len(labels) + np.asarray(at, dtype=np.intp) % len(found)  # -1: the last label
+                labels.extend(found)
+            for rows, values in self._by_code:
+                index[rows] = len(labels)
+                labels.append(values[name])
+            self._cols[key] = np.array(labels, dtype=object), index
+        return self._cols[key]
+
+    def column(self, name: str) -> np.ndarray:
+        """Column `name` as one object per row (traces, ambiguities)."""
+        key = ("column", name)
+        if key not in self._cols:
+            labels, index = self.coded(name)
+            self._cols[key] = labels[index]
+        return self._cols[key]
+
+    @property
+    def status(self) -> np.ndarray:
+        return self.column("status")
+
+    @property
+    def quartier(self) -> np.ndarray:
+        return self.column("quartier")
+
+    @property
+    def vintage(self) -> np.ndarray:
+        return self.column("vintage")
+
+    @property
+    def departement(self) -> np.ndarray:  # object: INSEE code, None where not known
+        return self.column("departement")
 
     def zone_status(self, layer: str) -> np.ndarray:
         """Per row, how the place stands against the zoning layer: inside, outside, near_boundary,
@@ -69,7 +117,7 @@ class GeoAnswer:
         if key not in self._cols:
             from eligibility.geography.zones import in_zone
 
-            out = np.full(len(self.status), None, dtype=object)
+            out = np.full(len(self.asked), None, dtype=object)
             out[self.asked & (self.form == "quartier_code")] = "quartier_code"
             for rows, res in self._located:
                 out[rows] = in_zone(res, layer)
@@ -86,16 +134,16 @@ class GeoAnswer:
                 inside = st == "inside"
                 self._cols[which] = V.Col("bool", inside, inside | (st == "outside"))
             elif which == "in_qpv":
-                inside = self.status == "inside"
-                self._cols[which] = V.Col("bool", inside, inside | (self.status == "outside"))
+                labels, index = self.coded("status")
+                inside = (labels == "inside")[index]
+                self._cols[which] = V.Col("bool", inside, inside | (labels == "outside")[index])
             elif which == "departement":
-                # per distinct code, then indexed back (a batch holds a few dozen codes at most)
-                idx, uniques = pd.factorize(np.asarray(self.departement, dtype=object), use_na_sentinel=True)
-                labels = np.array([str(u).strip() for u in uniques] + [""], dtype=object)
-                codes = labels[idx]
-                self._cols[which] = V.Coded("str", codes, codes != "", idx, labels)  # idx -1: the last label, ""
+                # per label, then indexed back (a batch holds a few dozen codes at most); None and '' are unknown
+                labels, index = self.coded("departement")
+                texts = np.array(["" if u is None else str(u).strip() for u in labels], dtype=object)
+                self._cols[which] = V.Coded("str", texts[index], (texts != "")[index], index, texts)
             else:
-                self._cols[which] = overseas(self.departement)
+                self._cols[which] = _overseas_coded(*self.coded("departement"))
         return self._cols[which]
 
     def message(self, i: int) -> str:
@@ -146,12 +194,8 @@ def answer(place_path: str, date_label: str, place: PlaceCols, dates: V.Col, bad
     import eligibility.geography as geo
 
     n = len(dates)
-    status = np.full(n, None, dtype=object)
-    quartier = np.full(n, None, dtype=object)
-    vintage = np.full(n, None, dtype=object)
-    departement = np.full(n, None, dtype=object)
     asked = place.known & dates.known
-    ans = GeoAnswer(place_path, date_label, status, quartier, vintage, dates.value, asked, place.form, departement)
+    ans = GeoAnswer(place_path, date_label, dates.value, asked, place.form)
 
     for form in ("lon_lat", "address"):
         rows = np.flatnonzero(asked & (place.form == form))
@@ -166,11 +210,7 @@ def answer(place_path: str, date_label: str, place: PlaceCols, dates: V.Col, bad
                 raise BadInput("les lieux donnés par adresse ne sont pas encore pris en charge : "
                                "donnez {lon, lat} ou {quartier_code}", field=place_path) from None
             res = locate_addresses(place.address[rows], _as_dates(dates.value[rows]))
-        status[rows] = np.asarray(res.status, dtype=object)
-        quartier[rows] = np.asarray(res.quartier_code, dtype=object)
-        vintage[rows] = np.asarray(res.vintage, dtype=object)
-        departement[rows] = np.asarray(res.departement, dtype=object)  # '' outside France: unknown
-        ans._located.append((rows, res))
+        ans._located.append((rows, res))  # its columns are read when asked (`GeoAnswer.coded`)
 
     rows = np.flatnonzero(asked & (place.form == "quartier_code"))
     if len(rows):
@@ -208,9 +248,8 @@ def _by_code(geo, ans: GeoAnswer, codes, rows, days, n, place_path, bad) -> None
                     same |= todo & (my_days < lo)
                 elif day > hi:
                     same |= todo & (my_days > hi)
-            ans.status[mine[same]] = "inside" if info.get("in_force") else "outside"
-            ans.vintage[mine[same]] = info.get("vintage")
-            ans.quartier[mine[same]] = code
-            ans.departement[mine[same]] = info.get("departement")
+            ans._by_code.append((mine[same], {"status": "inside" if info.get("in_force") else "outside",
+                                              "vintage": info.get("vintage"), "quartier": code,
+                                              "departement": info.get("departement")}))
             todo &= ~same
 

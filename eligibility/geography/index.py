@@ -73,19 +73,16 @@ class QuartierIndex:
     def vertices(self):
         """Densified boundary vertices: (KD-tree, coordinates, next vertex on the same line, quartier)."""
         if "vertices" not in self._trees:
-            from scipy.spatial import cKDTree
-
             parts, owner = shapely.get_parts(shapely.segmentize(self.boundaries, DENSIFY_M), return_index=True)
             sub, sub_owner = shapely.get_parts(parts, return_index=True)
             xy, line = shapely.get_coordinates(sub, return_index=True)
             nxt = np.arange(len(xy))  # a vertex with no successor on its line pairs with itself
             same = np.flatnonzero(line[1:] == line[:-1])
             nxt[same] = same + 1
-            # sliding-midpoint tree: several times faster than the balanced default for points far from
-            # every quartier, where clustered vertices make the balanced boxes prune badly
-            kd = cKDTree(xy, balanced_tree=False, compact_nodes=False) if len(xy) else None
+            kd = _kdtree_class()(xy) if len(xy) else None
             self._trees["vertices"] = (kd, xy, nxt, owner[sub_owner][line])
         return self._trees["vertices"]
+
     def contains(self, pts: np.ndarray) -> np.ndarray:
         """Local index of the quartier containing each point (-1: none; overlaps: the lowest index)."""
         out = np.full(len(pts), -1, np.int64)
@@ -106,7 +103,7 @@ class QuartierIndex:
     def nearest_boundary(self, x: np.ndarray, y: np.ndarray, small_batch: int = SMALL_BATCH) -> tuple[np.ndarray, np.ndarray]:
         """(local quartier index, exact distance in metres) of the nearest perimeter boundary.
 
-        Small batches ask an STRtree of the boundaries (no KD-tree to build, no scipy to import: a cold
+        Small batches ask an STRtree of the boundaries (no KD-tree to build: a cold
         `qpv locate` stays fast). In large ones, points within `boundary_distance.REACH_M` of a boundary
         are answered from the cells of `boundary_distance` (each cell's candidate segments), the others by
         the vertex KD-tree below. All are exact.
@@ -173,6 +170,28 @@ class QuartierIndex:
             out_q[rows] = owner[a[m, best]]
             todo, k = todo[~complete], k * 4
         return out_q, out_d
+
+
+def _kdtree_class():
+    """pykdtree's KDTree, its OpenMP queries held to one thread in this process.
+
+    pykdtree (imported in ~1 ms, where scipy.spatial's cKDTree costs ~0.3-0.4 CPU s of import in every
+    worker) answers the same k nearest vertices. One thread: the batch's parallelism is its worker
+    processes, and an OpenMP thread pool started in a process that forks later would hang the children
+    (libgomp is not fork-safe). libgomp reads OMP_NUM_THREADS once, when pykdtree's module loads it, so the
+    variable is set only for that import and the environment is given back as it was."""
+    import os
+
+    saved = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        from pykdtree.kdtree import KDTree
+    finally:
+        if saved is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = saved
+    return KDTree
 
 
 def _pieces_within(tree: shapely.STRtree, pieces: np.ndarray, pts: np.ndarray, tol: float):

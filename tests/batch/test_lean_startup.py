@@ -19,10 +19,13 @@ finally:
 """
 
 
-def _run(tmp_path, fields: str | None, *options: str, heavy=HEAVY):
+SMALL_FILE = ("id,lon,lat,date\n1,1.35,44.01,2024-06-01\n2,x,44.01,2024-06-01\n3,2.35,48.85,2024-06-01\n"
+              "4,-74.0,40.7,2024-06-01\n")
+
+
+def _run(tmp_path, fields: str | None, *options: str, heavy=HEAVY, text=SMALL_FILE):
     src = tmp_path / "in.csv"
-    src.write_text("id,lon,lat,date\n1,1.35,44.01,2024-06-01\n2,x,44.01,2024-06-01\n3,2.35,48.85,2024-06-01\n"
-                   "4,-74.0,40.7,2024-06-01\n", encoding="utf-8")
+    src.write_text(text, encoding="utf-8")
     out = tmp_path / "out.csv"
     cmd = [sys.executable, "-c", RUN.format(heavy=heavy), "batch", "locate", str(src), "-o", str(out),
            *(["--fields", fields] if fields else []), "--no-progress", "--json", *options]
@@ -51,3 +54,20 @@ def test_every_field_loads_no_pandas(tmp_path):
     assert lines[1].split(",")[1:] == ["outside", "", "", "", "QP2024", "82121", "Montauban", "82", "76", "807.99",
                                        "CRS3035RES200mN2362200E3627400", ""]
     assert lines[3].split(",")[6:8] == ["75056", "Paris"]
+
+
+def test_every_field_of_a_large_batch_loads_no_scipy(tmp_path):
+    """A batch past `index.SMALL_BATCH` points answers far points from the vertex KD-tree (pykdtree, not
+    scipy.spatial: ~0.3-0.4 CPU s of import saved in every worker)."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(-1.0, 6.0, 3_000), rng.uniform(43.5, 49.5, 3_000)  # metropolitan France, mostly far
+    text = "id,lon,lat,date\n" + "".join(f"{i},{x:.6f},{y:.6f},2025-01-01\n" for i, (x, y) in enumerate(zip(lon, lat)))
+    summary, loaded, lines = _run(tmp_path, None, "--workers", "1", text=text)
+    assert loaded == []
+    assert summary["rows"] == 3_000 and len(lines) == 3_001
+    import csv
+
+    far = [float(r["distance_to_boundary_m"]) for r in csv.DictReader(lines) if r["distance_to_boundary_m"]]
+    assert len(far) > 2_000 and max(far) > 10_000  # distances answered, many far from every quartier

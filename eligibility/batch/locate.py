@@ -128,6 +128,10 @@ class LocateJob:
                     at_all[at[sel]] = np.asarray(index, dtype=np.int64)[sel] % len(labels)
                     coded[name] = (np.append(labels, None), at_all)
                     continue
+                text = res.text(name) if kind == "str" else None
+                if text is not None:  # many distinct texts (the carreau): one Arrow column from the buffer
+                    out[name] = _text_column(text, at[sel], np.arange(len(res))[sel], n)
+                    continue
                 values = np.asarray(getattr(res, name))[sel]  # extra columns are computed on first access
                 out[name] = np.full(n, np.nan) if kind == "float" else np.full(n, None, dtype=object)
                 out[name][at[sel]] = values.astype(float) if kind == "float" else values
@@ -204,11 +208,31 @@ def _table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
             data.append(ac.take(pa.array(labels, type=pa.string()), pa.array(index)))
         elif name not in out:  # no row answered: the column is empty
             data.append(pa.nulls(len(rows), type=pa.float64() if kind == "float" else pa.string()))
+        elif isinstance(out[name], pa.Array):  # built from a text buffer (`_text_column`)
+            data.append(out[name])
         elif kind == "float":
             data.append(pa.array(out[name], type=pa.float64(), from_pandas=True))
         else:
             data.append(pa.array(out[name], type=pa.string()))
     return pa.Table.from_arrays(data, schema=arrow_schema(columns))
+
+
+def _text_column(text: tuple[np.ndarray, np.ndarray], at: np.ndarray, positions: np.ndarray, n: int):
+    """An Arrow text column of the chunk's n rows from a result's text buffer (`LocateResult.text`): row at[j]
+    holds the result's text positions[j]; the other rows, and empty texts, are null (an empty cell)."""
+    import pyarrow as pa
+
+    from . import arrow_compute as ac
+
+    offsets, body = text
+    lengths = np.diff(offsets)
+    values = pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(body),
+                                         pa.py_buffer(np.packbits(lengths > 0, bitorder="little")))
+    if len(at) == n == len(lengths) and (at == positions).all():  # every row answered, in order: no copy
+        return values
+    index = np.full(n, -1, np.int64)
+    index[at] = positions
+    return ac.take(values, pa.array(index, mask=index < 0))
 
 
 class _Columns:

@@ -26,39 +26,82 @@ def snap(x: np.ndarray, y: np.ndarray, size: int = SIZE_M) -> tuple[np.ndarray, 
     return (np.floor(x / size) * size).astype(np.int64), (np.floor(y / size) * size).astype(np.int64)
 
 
-def format_ids(easting: np.ndarray, northing: np.ndarray, epsg: int = METRO_EPSG, size: int = SIZE_M) -> np.ndarray:
-    """INSPIRE identifiers for lower-left corners (vectorised string building).
+def _id_rows(e: np.ndarray, n: np.ndarray, epsg: int, size: int):
+    """(rows, byte matrix) per pair of digit widths (usually one: 7 + 7 digits in metropolitan France): row j
+    of the matrix is the identifier of point rows[j], ASCII. Digits are written column by column, from the
+    last one up by divmod by 10: several times cheaper than one Python string per id."""
+    prefix = np.frombuffer(f"CRS{epsg}RES{size}mN".encode(), dtype=np.uint8)
+    powers = 10 ** np.arange(1, 19, dtype=np.int64)
+    wn = np.searchsorted(powers, n, side="right") + 1
+    we = np.searchsorted(powers, e, side="right") + 1
+    pair = wn * 32 + we
+    keys = np.unique(pair)
+    for key in keys:
+        rows = np.arange(len(e)) if len(keys) == 1 else np.flatnonzero(pair == key)
+        a, b = int(key) // 32, int(key) % 32
+        p = len(prefix)
+        buf = np.empty((len(rows), p + a + 1 + b), dtype=np.uint8)
+        buf[:, :p] = prefix
+        buf[:, p + a] = ord("E")
+        for value, first, width in ((n[rows], p, a), (e[rows], p + a + 1, b)):
+            for k in range(width - 1, -1, -1):
+                value, digit = np.divmod(value, 10)
+                buf[:, first + k] = digit
+                buf[:, first + k] += 48
+        yield rows, buf
 
-    Digits are written column by column into a byte matrix (one group per digit-width pair), which is
-    several times faster than chained `np.char.add` on a million ids.
-    """
-    e = np.asarray(easting, dtype=np.int64).ravel()
-    n = np.asarray(northing, dtype=np.int64).ravel()
+
+def _checked_corners(easting, northing) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(easting, dtype=np.int64).ravel(), np.asarray(northing, dtype=np.int64).ravel()
+
+
+def format_ids(easting: np.ndarray, northing: np.ndarray, epsg: int = METRO_EPSG, size: int = SIZE_M) -> np.ndarray:
+    """INSPIRE identifiers for lower-left corners (vectorised string building), as Python strings."""
+    e, n = _checked_corners(easting, northing)
     out = np.empty(len(e), dtype=object)
     if len(e) == 0:
         return out
     if (e < 0).any() or (n < 0).any():  # never seen in practice: keep the plain path for signs
         prefix = f"CRS{epsg}RES{size}mN"
         return np.char.add(np.char.add(np.char.add(prefix, n.astype(str)), "E"), e.astype(str)).astype(object)
-    prefix = np.frombuffer(f"CRS{epsg}RES{size}mN".encode(), dtype=np.uint8)
-    powers = 10 ** np.arange(1, 19, dtype=np.int64)
-    wn = np.searchsorted(powers, n, side="right") + 1
-    we = np.searchsorted(powers, e, side="right") + 1
-    pair = wn * 32 + we
-    for key in np.unique(pair):
-        rows = np.flatnonzero(pair == key)
-        a, b = int(key) // 32, int(key) % 32
-        p = len(prefix)
-        buf = np.empty((len(rows), p + a + 1 + b + 1), dtype=np.uint8)
-        buf[:, :p] = prefix
-        for k in range(a):
-            buf[:, p + k] = (n[rows] // 10 ** (a - 1 - k)) % 10 + 48
-        buf[:, p + a] = ord("E")
-        for k in range(b):
-            buf[:, p + a + 1 + k] = (e[rows] // 10 ** (b - 1 - k)) % 10 + 48
-        buf[:, -1] = ord("\n")  # one decode + split makes all the str objects at C speed
-        out[rows] = buf.tobytes().decode("ascii").split("\n")[:-1]
+    for rows, buf in _id_rows(e, n, epsg, size):
+        lines = np.empty((len(rows), buf.shape[1] + 1), dtype=np.uint8)
+        lines[:, :-1] = buf
+        lines[:, -1] = ord("\n")  # one decode + split makes all the str objects at C speed
+        out[rows] = lines.tobytes().decode("ascii").split("\n")[:-1]
     return out
+
+
+def id_text(easting: np.ndarray, northing: np.ndarray, epsg: int = METRO_EPSG,
+            size: int = SIZE_M) -> tuple[np.ndarray, np.ndarray]:
+    """The identifiers of `format_ids` as one ASCII buffer, no Python string per id: (offsets, data), id i
+    is data[offsets[i]:offsets[i + 1]] (offsets int64, length n + 1; data uint8). A batch hands the buffer
+    to Arrow as it is."""
+    e, n = _checked_corners(easting, northing)
+    if len(e) and ((e < 0).any() or (n < 0).any()):  # the plain path of `format_ids`
+        ids = format_ids(e, n, epsg, size)
+        lengths = np.array([len(i) for i in ids], dtype=np.int64)
+        return np.concatenate([[0], np.cumsum(lengths)]), np.frombuffer("".join(ids).encode("ascii"), dtype=np.uint8)
+    groups = list(_id_rows(e, n, epsg, size)) if len(e) else []
+    lengths = np.zeros(len(e), np.int64)
+    for rows, buf in groups:
+        lengths[rows] = buf.shape[1]
+    offsets = np.zeros(len(e) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if len(groups) == 1:  # every id of the same width: the matrix is the buffer
+        return offsets, groups[0][1].reshape(-1)
+    return offsets, place_text(offsets, [(rows, buf.shape[1], buf.reshape(-1)) for rows, buf in groups])
+
+
+def place_text(offsets: np.ndarray, parts) -> np.ndarray:
+    """One buffer from texts laid out per part: each part (rows, width or per-row lengths, bytes) puts its
+    rows' texts, end to end in `bytes`, at offsets[rows]."""
+    data = np.empty(int(offsets[-1]), dtype=np.uint8)
+    for rows, lengths, body in parts:
+        lengths = np.broadcast_to(np.asarray(lengths, dtype=np.int64), (len(rows),))
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(rows) else np.zeros(0, np.int64)
+        data[np.repeat(offsets[rows] - starts, lengths) + np.arange(len(body))] = body
+    return data
 
 
 def ids_for_points(x: np.ndarray, y: np.ndarray, epsg: int = METRO_EPSG, size: int = SIZE_M) -> np.ndarray:

@@ -333,6 +333,35 @@ class LocateResult:
     def carreau(self) -> np.ndarray:
         """INSPIRE id of the 200 m carreau: EPSG:3035 in metropole, the local UTM grid overseas."""
         out = np.full(len(self), None, dtype=object)
+        for rows, easting, northing, epsg in self._carreau_corners():
+            out[rows] = carreaux.format_ids(easting, northing, epsg)
+        return out
+
+    def text(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(offsets, data): text column `name` as one ASCII buffer, row i's text data[offsets[i]:offsets[i + 1]],
+        empty for None, for the columns of many distinct values (the carreau); None for the others. A caller
+        builds such a column without one Python object per row (the batch's Arrow columns)."""
+        if name != "carreau":
+            return None
+        if "carreau" in self.__dict__:  # already built as objects (a trace, `row`): the same texts
+            ids = self.carreau
+            lengths = np.array([0 if i is None else len(i) for i in ids], dtype=np.int64)
+            body = "".join(i for i in ids if i is not None).encode("ascii")
+            return np.concatenate([[0], np.cumsum(lengths)]), np.frombuffer(body, dtype=np.uint8)
+        lengths = np.zeros(len(self), np.int64)
+        parts = []
+        for rows, easting, northing, epsg in self._carreau_corners():
+            offsets, body = carreaux.id_text(easting, northing, epsg)
+            lengths[rows] = np.diff(offsets)
+            parts.append((rows, lengths[rows], body))
+        offsets = np.zeros(len(self) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        if len(parts) == 1 and len(parts[0][0]) == len(self):  # one zone: its buffer is the column's
+            return offsets, parts[0][2]
+        return offsets, carreaux.place_text(offsets, parts)
+
+    def _carreau_corners(self):
+        """(rows, easting, northing, epsg) of the carreaux, zone by zone (zones with an INSEE grid)."""
         for (z,), rows in _groups(self.zone):
             if z < 0 or territories.ZONES[z].carreau_epsg is None:
                 continue
@@ -341,8 +370,7 @@ class LocateResult:
                 cx, cy = self.x[rows], self.y[rows]
             else:
                 cx, cy = territories.project(self.lon[rows], self.lat[rows], zone.carreau_epsg)
-            out[rows] = carreaux.ids_for_points(cx, cy, zone.carreau_epsg)
-        return out
+            yield (rows, *carreaux.snap(cx, cy), zone.carreau_epsg)
 
     @functools.cached_property
     def zone_answers(self) -> list:

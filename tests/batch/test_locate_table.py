@@ -43,3 +43,24 @@ def test_property_table_equals_the_pandas_route(rows, labels, picks):
                                  "quartier_code": table[index], "distance_to_boundary_m": distance, "error": errors})
     assert got.schema == want.schema
     assert got.equals(want)
+
+
+@settings(max_examples=80, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.text(alphabet="CRS0123456789mNE", min_size=1, max_size=12)), max_size=30),
+       keep=st.lists(st.booleans(), min_size=30, max_size=30), extra=st.integers(0, 5))
+def test_text_column_equals_the_column_of_objects(texts, keep, extra):
+    """A column built from a result's text buffer (the carreau) is the Arrow column the objects gave: the
+    result's rows placed at their chunk rows (some result rows dropped, as points abroad are, and chunk rows
+    without a result, as error rows), null where the text is None or the row has none."""
+    from eligibility.batch.locate import _text_column
+
+    lengths = np.array([0 if t is None else len(t) for t in texts], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    body = np.frombuffer("".join(t for t in texts if t is not None).encode("ascii"), dtype=np.uint8)
+    positions = np.array([i for i in range(len(texts)) if keep[i]], dtype=np.int64)
+    n = len(positions) + extra
+    at = np.sort(np.random.default_rng(len(texts)).choice(n, len(positions), replace=False)) if n else positions
+    got = _text_column((offsets, body), at, positions, n)
+    objects = np.full(n, None, dtype=object)
+    objects[at] = np.array(texts + [None], dtype=object)[:len(texts)][positions]
+    assert got.equals(pa.array(objects, type=pa.string()))

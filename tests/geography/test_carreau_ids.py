@@ -1,11 +1,11 @@
-"""format_ids gives exactly the INSPIRE strings, whatever the digit widths."""
+"""format_ids gives exactly the INSPIRE strings, whatever the digit widths; id_text the same texts as one buffer."""
 from __future__ import annotations
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eligibility.geography.carreaux import format_ids, ids_for_points, parse_ids
+from eligibility.geography.carreaux import format_ids, id_text, ids_for_points, parse_ids
 
 ints = st.integers(0, 10**12)
 
@@ -29,3 +29,21 @@ def test_round_trip_and_known_id():
 def test_negative_and_empty():
     assert format_ids(np.array([-200]), np.array([400])).tolist() == ["CRS3035RES200mN400E-200"]
     assert len(format_ids(np.array([], dtype=np.int64), np.array([], dtype=np.int64))) == 0
+
+
+def _split(offsets, data):
+    text = data.tobytes().decode("ascii")
+    return [text[a:b] for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+
+
+@given(st.lists(st.tuples(st.integers(-10**9, 10**12), ints), max_size=60), st.sampled_from([3035, 2975, 5490]),
+       st.booleans())
+def test_id_text_is_format_ids_as_one_buffer(pairs, epsg, same_width):
+    """Every width mix (one width: the matrix is the buffer; several: placed row by row), zero, negatives."""
+    e = np.array([p[0] for p in pairs], dtype=np.int64)
+    n = np.array([p[1] for p in pairs], dtype=np.int64)
+    if same_width:
+        e, n = np.abs(e) % 10**6 + 3 * 10**6, n % 10**6 + 2 * 10**6
+    offsets, data = id_text(e, n, epsg)
+    assert offsets.dtype == np.int64 and data.dtype == np.uint8 and len(offsets) == len(e) + 1 and offsets[0] == 0
+    assert _split(offsets, data) == list(format_ids(e, n, epsg))

@@ -267,3 +267,24 @@ def test_large_batch_distances_are_exact_in_every_zone(zone, seed):
     (_, _), truth = shapely.STRtree(qi.boundaries).query_nearest(geoms, all_matches=False, return_distance=True)
     np.testing.assert_allclose(dist, truth, rtol=0, atol=1e-6)
     np.testing.assert_allclose(shapely.distance(geoms, qi.boundaries[owner]), truth, rtol=0, atol=1e-6)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**16), first_as_objects=st.booleans())
+def test_carreau_text_buffer_equals_the_carreau_column(seed, first_as_objects):
+    """`LocateResult.text("carreau")` holds the same ids as `carreau`, row by row, empty where it is None:
+    metropolitan and overseas points (UTM grids), a collectivité without an INSEE grid, points abroad."""
+    rng = np.random.default_rng(seed)
+    lon = np.concatenate([rng.uniform(-1, 6, 300), rng.uniform(55.2, 55.8, 40), [-61.55, -149.56, -74.0, 2.35]])
+    lat = np.concatenate([rng.uniform(43.5, 49.5, 300), rng.uniform(-21.4, -20.9, 40), [16.25, -17.53, 40.7, 48.85]])
+    order = rng.permutation(len(lon))
+    res = locate_points(lon[order], lat[order], D2024)
+    if first_as_objects:
+        res.carreau
+    offsets, data = res.text("carreau")
+    text = data.tobytes().decode("ascii")
+    got = [text[a:b] or None for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+    expected = list(locate_points(lon[order], lat[order], D2024).carreau)
+    assert got == expected
+    assert any(v is None for v in expected) and sum(v is not None for v in expected) > 300
+    assert res.text("status") is None

@@ -78,30 +78,18 @@ def id_text(easting: np.ndarray, northing: np.ndarray, epsg: int = METRO_EPSG,
     is data[offsets[i]:offsets[i + 1]] (offsets int64, length n + 1; data uint8). A batch hands the buffer
     to Arrow as it is."""
     e, n = _checked_corners(easting, northing)
-    if len(e) and ((e < 0).any() or (n < 0).any()):  # the plain path of `format_ids`
-        ids = format_ids(e, n, epsg, size)
-        lengths = np.array([len(i) for i in ids], dtype=np.int64)
-        return np.concatenate([[0], np.cumsum(lengths)]), np.frombuffer("".join(ids).encode("ascii"), dtype=np.uint8)
-    groups = list(_id_rows(e, n, epsg, size)) if len(e) else []
-    lengths = np.zeros(len(e), np.int64)
-    for rows, buf in groups:
-        lengths[rows] = buf.shape[1]
-    offsets = np.zeros(len(e) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    if len(groups) == 1:  # every id of the same width: the matrix is the buffer
-        return offsets, groups[0][1].reshape(-1)
-    return offsets, place_text(offsets, [(rows, buf.shape[1], buf.reshape(-1)) for rows, buf in groups])
+    groups = list(_id_rows(e, n, epsg, size)) if len(e) and (e >= 0).all() and (n >= 0).all() else []
+    if len(groups) == 1:  # every id of the same width (always, within a zone's grid): the matrix is the buffer
+        width = groups[0][1].shape[1]
+        return np.arange(len(e) + 1, dtype=np.int64) * width, groups[0][1].reshape(-1)
+    return text_buffer(format_ids(e, n, epsg, size))
 
 
-def place_text(offsets: np.ndarray, parts) -> np.ndarray:
-    """One buffer from texts laid out per part: each part (rows, width or per-row lengths, bytes) puts its
-    rows' texts, end to end in `bytes`, at offsets[rows]."""
-    data = np.empty(int(offsets[-1]), dtype=np.uint8)
-    for rows, lengths, body in parts:
-        lengths = np.broadcast_to(np.asarray(lengths, dtype=np.int64), (len(rows),))
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(rows) else np.zeros(0, np.int64)
-        data[np.repeat(offsets[rows] - starts, lengths) + np.arange(len(body))] = body
-    return data
+def text_buffer(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, data) of ASCII strings (None: empty), the layout of `id_text`."""
+    lengths = np.array([0 if t is None else len(t) for t in texts], dtype=np.int64)
+    body = "".join(t for t in texts if t is not None).encode("ascii")
+    return np.concatenate([[0], np.cumsum(lengths)]), np.frombuffer(body, dtype=np.uint8)
 
 
 def ids_for_points(x: np.ndarray, y: np.ndarray, epsg: int = METRO_EPSG, size: int = SIZE_M) -> np.ndarray:

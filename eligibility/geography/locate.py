@@ -332,8 +332,11 @@ class LocateResult:
     @functools.cached_property
     def carreau(self) -> np.ndarray:
         """INSPIRE id of the 200 m carreau: EPSG:3035 in metropole, the local UTM grid overseas."""
+        return self._carreau_objects(self._carreau_corners())
+
+    def _carreau_objects(self, corners) -> np.ndarray:
         out = np.full(len(self), None, dtype=object)
-        for rows, easting, northing, epsg in self._carreau_corners():
+        for rows, easting, northing, epsg in corners:
             out[rows] = carreaux.format_ids(easting, northing, epsg)
         return out
 
@@ -343,22 +346,19 @@ class LocateResult:
         builds such a column without one Python object per row (the batch's Arrow columns)."""
         if name != "carreau":
             return None
-        if "carreau" in self.__dict__:  # already built as objects (a trace, `row`): the same texts
-            ids = self.carreau
-            lengths = np.array([0 if i is None else len(i) for i in ids], dtype=np.int64)
-            body = "".join(i for i in ids if i is not None).encode("ascii")
-            return np.concatenate([[0], np.cumsum(lengths)]), np.frombuffer(body, dtype=np.uint8)
-        lengths = np.zeros(len(self), np.int64)
-        parts = []
-        for rows, easting, northing, epsg in self._carreau_corners():
-            offsets, body = carreaux.id_text(easting, northing, epsg)
+        if "carreau" in self.__dict__:  # the objects are already built (a trace, `row`): the same texts
+            return carreaux.text_buffer(self.carreau)
+        parts = list(self._carreau_corners())
+        if len(parts) != 1:  # none, or points of several zones (rare): through the objects
+            return carreaux.text_buffer(self._carreau_objects(parts))
+        rows, easting, northing, epsg = parts[0]
+        offsets, body = carreaux.id_text(easting, northing, epsg)
+        if len(rows) < len(self):  # the other rows (abroad, no INSEE grid) are empty: the same body, rows ascending
+            lengths = np.zeros(len(self), np.int64)
             lengths[rows] = np.diff(offsets)
-            parts.append((rows, lengths[rows], body))
-        offsets = np.zeros(len(self) + 1, np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        if len(parts) == 1 and len(parts[0][0]) == len(self):  # one zone: its buffer is the column's
-            return offsets, parts[0][2]
-        return offsets, carreaux.place_text(offsets, parts)
+            offsets = np.zeros(len(self) + 1, np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+        return offsets, body
 
     def _carreau_corners(self):
         """(rows, easting, northing, epsg) of the carreaux, zone by zone (zones with an INSEE grid)."""

@@ -270,13 +270,17 @@ def test_large_batch_distances_are_exact_in_every_zone(zone, seed):
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**16), first_as_objects=st.booleans())
-def test_carreau_text_buffer_equals_the_carreau_column(seed, first_as_objects):
+@given(seed=st.integers(0, 2**16), first_as_objects=st.booleans(), overseas=st.booleans())
+def test_carreau_text_buffer_equals_the_carreau_column(seed, first_as_objects, overseas):
     """`LocateResult.text("carreau")` holds the same ids as `carreau`, row by row, empty where it is None:
-    metropolitan and overseas points (UTM grids), a collectivité without an INSEE grid, points abroad."""
+    metropolitan points with points abroad among them (one zone's buffer), or with overseas points too (UTM
+    grids) and a collectivité without an INSEE grid."""
     rng = np.random.default_rng(seed)
-    lon = np.concatenate([rng.uniform(-1, 6, 300), rng.uniform(55.2, 55.8, 40), [-61.55, -149.56, -74.0, 2.35]])
-    lat = np.concatenate([rng.uniform(43.5, 49.5, 300), rng.uniform(-21.4, -20.9, 40), [16.25, -17.53, 40.7, 48.85]])
+    lon = np.concatenate([rng.uniform(-1, 6, 300), [-74.0, 2.35, 13.4]])
+    lat = np.concatenate([rng.uniform(43.5, 49.5, 300), [40.7, 48.85, 52.5]])
+    if overseas:
+        lon = np.concatenate([lon, rng.uniform(55.2, 55.8, 40), [-61.55, -149.56]])
+        lat = np.concatenate([lat, rng.uniform(-21.4, -20.9, 40), [16.25, -17.53]])
     order = rng.permutation(len(lon))
     res = locate_points(lon[order], lat[order], D2024)
     if first_as_objects:

@@ -87,7 +87,7 @@ class LocateJob:
         self.warm()
         names = {name for name, _ in self.columns}
         index.load_all(communes=bool(names & {"commune_code", "commune_name"}),
-                       distances="distance_to_boundary_m" in names)
+                       distances="distance_to_boundary_m" in names, overseas=False)
 
     def run(self, chunk) -> ChunkResult:
         jobs.require_layers(self.layers)

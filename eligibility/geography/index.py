@@ -535,20 +535,22 @@ def prepare_all() -> list[str]:
     return ready
 
 
-def load_all(communes: bool = False, distances: bool = False) -> None:
+def load_all(communes: bool = False, distances: bool = False, overseas: bool = True) -> None:
     """Load into this process the indexes a large batch needs: départements, quartiers and their degree
     grids, the boundary cells when distances are asked, the communes of every département when communes
     are. Worker processes forked afterwards share them instead of each loading them again. (The vertex
-    KD-trees of far points are left to the workers that meet such points.)"""
+    KD-trees of far points are left to the workers that meet such points.) `overseas=False`: the
+    départements and quartiers of metropolitan France only; a worker that meets an overseas point loads
+    that zone's (a few small files) itself, and a file without any costs nothing."""
     from . import territories, vintages
 
-    for zone in ZONES:
-        if zone.has_contours:
-            departement_index(zone.name)
-            departement_degree_grid(zone.name)
+    zones = [z for z in ZONES if z.has_contours and (overseas or z is ZONES[0])]
+    for zone in zones:
+        departement_index(zone.name)
+        departement_degree_grid(zone.name)
     for rule in vintages.rules():
-        for zone in ZONES:
-            if zone.territory == rule.territory and zone.has_contours:
+        for zone in zones:
+            if zone.territory == rule.territory:
                 qi = quartier_index(rule.dataset_id, zone.name)
                 quartier_degree_grid(rule.dataset_id, zone.name)
                 quartier_subcells(rule.dataset_id, zone.name)

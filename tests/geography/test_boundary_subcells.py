@@ -7,6 +7,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,3 +121,36 @@ def test_overseas_sub_cells_agree_with_the_exact_tests(monkeypatch, exact_only, 
     fast, exact = _fast_and_exact(monkeypatch, exact_only, lon, lat, dt.date(2025, 6, 1), 15.0)
     _assert_same(fast, exact)
     assert (fast.status == "near_boundary").sum() > 50
+
+
+
+def test_load_all_without_overseas_loads_metropolitan_indexes_and_overseas_points_load_theirs_on_demand(
+        monkeypatch, exact_only, forget):
+    """What a batch loads before forking its workers (`load_all(overseas=False)`): metropolitan France's
+    départements, quartiers, degree grids and sub-cells only; an overseas point met later loads its zone's."""
+    from eligibility.geography import cache
+
+    loaded, real = [], cache.cached
+
+    def spy(name, *args, **kwargs):
+        loaded.append(name)
+        return real(name, *args, **kwargs)
+
+    overseas = ("guadeloupe", "martinique", "guyane", "reunion", "mayotte")
+    forget()
+    monkeypatch.setattr(cache, "cached", spy)
+    try:
+        index.load_all(overseas=False)
+        assert {"quartiers-sub-qp2024-metropole", "quartiers-sub-qp2015_occitanie-metropole",
+                "departements-deg-metropole"} <= set(loaded)
+        assert not [name for name in loaded if name.endswith(overseas)]
+        reunion = territories.ZONE_BY_NAME["reunion"]
+        x, y = shapely.get_coordinates(index.quartier_index("qp2024", "reunion").boundaries[:1])[0]
+        lon, lat = territories.unproject(np.array([x, 2.0e6]), np.array([y, 6.0e6]), reunion.epsg)
+        lon[1], lat[1] = 2.35, 48.85  # and a point in Paris
+        fast, exact = _fast_and_exact(monkeypatch, exact_only, lon, lat, dt.date(2025, 6, 1), 15.0)
+        _assert_same(fast, exact)
+        assert fast.zone.tolist() == [territories.ZONES.index(reunion), 0] and fast.status[0] == "near_boundary"
+        assert {"departements-deg-reunion", "quartiers-deg-qp2024-reunion"} <= set(loaded)
+    finally:
+        forget()

@@ -296,7 +296,8 @@ class AreaIndex:
             return found
         pts = shapely.points(x, y)
         pi, ai = self.tree.query(pts)  # envelopes; exact test on the prepared polygons
-        hit = shapely.intersects(self.polygons[ai], pts[pi])
+        # from the coordinates: the same test as `intersects` with the point, 3-5x cheaper (no point object read)
+        hit = shapely.intersects_xy(self.polygons[ai], x[pi], y[pi])
         pi, ai = pi[hit], ai[hit]
         found[pi[::-1]] = ai[::-1]  # deterministic: the lowest area index wins on shared edges
         miss = np.flatnonzero(found < 0)

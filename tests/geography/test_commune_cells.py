@@ -98,3 +98,26 @@ def test_large_batch_communes_overseas_and_off_the_coasts():
     has_contours[has_contours] = [territories.ZONES[z].has_contours for z in res.zone[has_contours]]
     np.testing.assert_array_equal(got[has_contours], want[has_contours])
     assert np.equal(got[has_contours], None).mean() < 0.9  # most points of a box are in some commune
+
+
+def _intersecting_with_point_objects(ci, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The exact test as it was written with point geometries (`shapely.intersects`): for each point, the first
+    commune in the tree's order whose polygon touches it, -1 for none."""
+    pts = shapely.points(x, y)
+    pi, ai = ci.tree.query(pts)
+    hit = shapely.intersects(ci.polygons[ai], pts[pi])
+    out = np.full(len(x), -1, np.int64)
+    out[pi[hit][::-1]] = ai[hit][::-1]
+    return out
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**16), dep=st.sampled_from(["13", "59", "75", "92", "2A", "40", "971", "974"]))
+def test_exact_tests_from_coordinates_are_the_point_object_tests(seed, dep):
+    """`AreaIndex.locate_exactly` tests the coordinates (`intersects_xy`): the same communes as the test with
+    point objects, on commune vertices and edge midpoints (exactly on boundaries shared by two communes: the
+    same one wins) and points within 30 m."""
+    rng = np.random.default_rng(seed)
+    x, y = _boundary_points(dep, 3_000, rng)
+    ci = index.commune_index(dep)
+    np.testing.assert_array_equal(ci.locate_exactly(x, y, snap_m=0.0), _intersecting_with_point_objects(ci, x, y))

@@ -47,6 +47,9 @@ def batch() -> None:
 def _run(job_factory, input_path, output, map_file, keep, chunk_size, resume, traces, engine, scheduler, workers,
          no_progress, as_json, label, record, register_url, keep_facts):
     from eligibility.batch import run_file
+    from eligibility.batch.allocator import keep_freed_memory
+
+    keep_freed_memory()  # this process and its workers end with the command: freed memory is reused, not refaulted
 
     if scheduler and engine != "dask":
         raise BadInput("--scheduler n'a de sens qu'avec --engine dask", field="--scheduler")

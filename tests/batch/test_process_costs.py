@@ -1,0 +1,119 @@
+"""Process-level costs of `qpv batch` (issue 13, sys16): the allocator setting of one-command processes and
+the final assembly through one reused buffer. Correctness only; what they save is in BENCHMARKS.md."""
+import hashlib
+import subprocess
+import sys
+import types
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from eligibility.batch import allocator
+from eligibility.batch.sinks import concatenate
+from eligibility.errors import OutputIntegrityError
+
+GLIBC = allocator._glibc() is not None and hasattr(allocator._glibc(), "mallinfo2")
+
+# In a child process: malloc(64 MB), touched, freed; how many bytes glibc then holds in mmapped blocks while
+# it is allocated, and how many free bytes its heap keeps after `free`. Default glibc: a block that large is
+# mmapped (above its 32 MB dynamic ceiling) and unmapped on free, so the next one is fresh pages again.
+PROBE = """
+import ctypes, json, sys
+SETUP
+libc = ctypes.CDLL(None)
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc.mallinfo2.restype = MallInfo2
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = (ctypes.c_void_p,)
+size = 64 << 20
+block = libc.malloc(size)
+ctypes.memset(block, 1, size)
+mapped = libc.mallinfo2().hblkhd
+libc.free(block)
+print(json.dumps({"mmapped_while_held": mapped, "heap_free_after": libc.mallinfo2().fordblks}))
+"""
+
+
+def _probe(setup: str) -> dict:
+    import json
+
+    done = subprocess.run([sys.executable, "-c", PROBE.replace("SETUP", setup)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's allocator only")
+def test_freed_memory_is_kept_for_reuse_once_set():
+    plain = _probe("")
+    kept = _probe("from eligibility.batch.allocator import keep_freed_memory\nassert keep_freed_memory()")
+    assert plain["mmapped_while_held"] >= 64 << 20 and plain["heap_free_after"] < 64 << 20
+    assert kept["mmapped_while_held"] < 64 << 20  # from the heap…
+    assert kept["heap_free_after"] >= 64 << 20    # …and still there, free, after `free`
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's allocator only")
+def test_the_batch_command_sets_it_for_its_process(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("id,lon,lat,date\n1,1.35,44.01,2024-06-01\n2,2.35,48.85,2024-06-01\n", encoding="utf-8")
+    run = ("from qpv_cli.main import qpv\n"
+           f"qpv.main(['batch', 'locate', {str(src)!r}, '-o', {str(tmp_path / 'out.csv')!r}, '--fields', 'status',"
+           " '--no-progress', '--workers', '1'], standalone_mode=False)")
+    kept = _probe(run)
+    assert kept["mmapped_while_held"] < 64 << 20 and kept["heap_free_after"] >= 64 << 20
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[0] == "row,status,error"
+
+
+def test_other_c_libraries_are_left_alone(monkeypatch):
+    monkeypatch.setattr(allocator, "_glibc", lambda: None)
+    assert allocator.keep_freed_memory() is False
+
+
+def test_a_refused_setting_is_reported_not_raised():
+    calls = []
+
+    def mallopt(param, value):  # an allocator that knows mallopt but takes none of these settings
+        calls.append((param, value))
+        return 0
+
+    assert allocator.keep_freed_memory(types.SimpleNamespace(mallopt=mallopt)) is False
+    assert [p for p, _ in calls] == [p for p, _ in allocator.SETTINGS]  # every one tried, none skipped
+    assert all(0 < v <= 2**31 - 1 for _, v in calls)  # each fits mallopt's C int
+
+
+parts_strategy = st.lists(st.binary(min_size=0, max_size=300), min_size=0, max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(parts=parts_strategy, head=st.binary(max_size=20), block=st.integers(1, 64))
+def test_concatenate_gives_head_then_every_part_whatever_the_block(tmp_path_factory, parts, head, block):
+    d = tmp_path_factory.mktemp("cat")
+    files = []
+    for k, data in enumerate(parts):
+        (d / f"p{k}").write_bytes(data)
+        files.append((d / f"p{k}", hashlib.sha256(data).hexdigest()))
+    out = d / "out.csv"
+    concatenate(out, files, head=head, block_size=block)
+    assert out.read_bytes() == head + b"".join(parts)
+    assert not (d / ".out.csv.qpv-tmp").exists()
+
+
+@settings(max_examples=40, deadline=None)
+@given(parts=st.lists(st.binary(min_size=1, max_size=200), min_size=1, max_size=5), data=st.data(),
+       block=st.integers(1, 64))
+def test_concatenate_refuses_a_part_changed_since_its_journal(tmp_path_factory, parts, data, block):
+    d = tmp_path_factory.mktemp("cat")
+    files = []
+    for k, part in enumerate(parts):
+        (d / f"p{k}").write_bytes(part)
+        files.append((d / f"p{k}", hashlib.sha256(part).hexdigest()))
+    k = data.draw(st.integers(0, len(parts) - 1))
+    changed = bytearray(parts[k])
+    changed[data.draw(st.integers(0, len(changed) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+    files[k][0].write_bytes(bytes(changed))
+    out = d / "out.csv"
+    with pytest.raises(OutputIntegrityError, match=f"partie n° {k + 1}"):
+        concatenate(out, files, block_size=block)
+    assert not out.exists() and not (d / ".out.csv.qpv-tmp").exists()

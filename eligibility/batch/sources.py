@@ -185,21 +185,26 @@ class CsvSource:
         with open(self.path, "rb") as f:
             f.seek(pos.offset)
             pieces: list[bytes] = []
-            buf, n_nl, eof = b"", 0, False
+            buf, eof = b"", False
+            nl = np.zeros(0, dtype=np.int64)  # where buf's line breaks are: each byte read is scanned once
             while True:
                 need = size + MAX_RECORD_LINES + 1
                 while True:
-                    while not eof and n_nl < need:
+                    found = [nl]
+                    end_of_buf = len(buf)
+                    while not eof and sum(map(len, found)) < need:
                         block = f.read(READ_BYTES)
                         if not block:
                             eof = True
                             break
                         pieces.append(block)
-                        n_nl += block.count(b"\n")
+                        found.append(_line_breaks(block) + end_of_buf)
+                        end_of_buf += len(block)
                     if pieces:
                         buf = buf + b"".join(pieces)
                         pieces = []
-                    chunk, consumed = self._fast_chunk(buf, size, eof, pos, index)
+                        nl = np.concatenate(found)
+                    chunk, consumed = self._fast_chunk(buf, nl, size, eof, pos, index)
                     if chunk is not None:
                         lines_consumed = chunk.n_rows
                         break
@@ -211,47 +216,45 @@ class CsvSource:
                             chunk = Chunk(index, pos.row, recs.n_rows, recs.errors, d.header, text=recs.good_text,
                                           separator=d.separator, row_lines=recs.lines + pos.line)
                         break
-                    need = n_nl + size  # multi-line records used lines up: read further
+                    need = len(nl) + size  # multi-line records used lines up: read further
                 if chunk is None:
                     return
                 nxt = Position(pos.offset + consumed, pos.row + chunk.n_rows, pos.line + lines_consumed)
                 chunk.next = nxt
                 yield chunk
-                n_nl -= buf.count(b"\n", 0, consumed)
+                nl = nl[np.searchsorted(nl, consumed):] - consumed
                 buf = buf[consumed:]
                 pos, index = nxt, index + 1
 
-    def _fast_chunk(self, buf: bytes, size: int, eof: bool, pos: Position, index: int) -> tuple[Chunk | None, int]:
+    def _fast_chunk(self, buf: bytes, nl: np.ndarray, size: int, eof: bool, pos: Position,
+                    index: int) -> tuple[Chunk | None, int]:
         """(chunk, bytes it uses): the next `size` lines as an unchecked chunk when each is surely one record:
         UTF-8, no quote (no multi-line field, no quoting to read), no CR, no blank line (nor blank lines ending
-        the file). Else (None, 0): the tolerant splitter cuts the chunk."""
+        the file). Else (None, 0): the tolerant splitter cuts the chunk. `nl`: where buf's line breaks are."""
         d = self.dialect
         if d.encoding != "utf-8" or not buf:
             return None, 0
-        nl = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8, count=min(len(buf), _guess(buf, size))) == NEWLINE_BYTE)
-        if len(nl) < size and len(nl) < buf.count(b"\n"):
-            nl = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == NEWLINE_BYTE)
         if len(nl) >= size:
             end = int(nl[size - 1]) + 1
         elif eof:
             end = len(buf)  # the last lines of the file (the very last one may lack its line break)
         else:
             return None, 0
-        text = buf[:end]
-        if b'"' in text or b"\r" in text or b"\n\n" in text or text.startswith(b"\n"):
-            return None, 0
         n_rows = min(len(nl), size)
+        breaks = nl[:n_rows]
+        if buf.find(b'"', 0, end) >= 0 or buf.find(b"\r", 0, end) >= 0:
+            return None, 0
+        if n_rows and (breaks[0] == 0 or bool(np.any(np.diff(breaks) == 1))):  # a blank line
+            return None, 0
+        text = buf[:end]
         if not text.endswith(b"\n"):  # the file's last line, without its line break
             text, n_rows = text + b"\n", n_rows + 1
         return Chunk(index, pos.row, n_rows, None, d.header, text=text, separator=d.separator, first_line=pos.line,
                      encoding_label=d.encoding_label), end
 
 
-def _guess(buf: bytes, size: int) -> int:
-    """Bytes that likely hold `size` lines, from the first lines' length (scanning all of `buf` costs more)."""
-    sample = buf[: 1 << 16]
-    per_line = len(sample) / max(sample.count(b"\n"), 1)
-    return int(size * per_line * 1.25) + (1 << 16)
+def _line_breaks(block: bytes) -> np.ndarray:
+    return np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == NEWLINE_BYTE)
 
 
 class ParquetSource:

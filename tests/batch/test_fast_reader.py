@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from eligibility.batch import sources
 from eligibility.batch.sources import CsvSource
 
 from test_parallel import KINDS, _csv
@@ -74,3 +75,17 @@ def test_clean_lines_take_the_fast_path_and_a_broken_one_is_found_where_it_is_pa
     assert fast[3]["rows"] == (10, 3) and fast[3]["frame"][1][0] == ["q", "1", "2"]
     assert fast[4]["rows"] == (13, 1) and fast[4]["frame"][1] == [["7", "8", "9"]] and fast[4]["lines"] == [14]
     _same(fast, _tolerant_chunks(path, 3))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(CLEAN + BROKEN), min_size=1, max_size=30), st.integers(1, 9), st.booleans(),
+       st.integers(1, 40))
+def test_line_breaks_found_block_by_block_cut_the_same_chunks(tmp_path_factory, lines, size, last_break, block):
+    """The parent scans each byte it reads once, block by block, and keeps where the line breaks are across
+    chunks (sys16): with blocks of a few bytes, a chunk's lines, blank lines and quotes still fall where they are."""
+    data = b"a;b;c\n" + ("\n".join(lines) + ("\n" if last_break else "")).encode().replace("\xff".encode(), b"\xff")
+    path = _write(tmp_path_factory, data)
+    slow = _tolerant_chunks(path, size)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(sources, "READ_BYTES", block)
+        _same(_read(CsvSource(path), size), slow)

@@ -86,16 +86,21 @@ def test_a_refused_setting_is_reported_not_raised():
 parts_strategy = st.lists(st.binary(min_size=0, max_size=300), min_size=0, max_size=6)
 
 
-@settings(max_examples=60, deadline=None)
-@given(parts=parts_strategy, head=st.binary(max_size=20), block=st.integers(1, 64))
-def test_concatenate_gives_head_then_every_part_whatever_the_block(tmp_path_factory, parts, head, block):
-    d = tmp_path_factory.mktemp("cat")
+def _journaled(d, parts):
+    """The parts written as files, each with the sha256 a journal would have recorded."""
     files = []
     for k, data in enumerate(parts):
         (d / f"p{k}").write_bytes(data)
         files.append((d / f"p{k}", hashlib.sha256(data).hexdigest()))
+    return files
+
+
+@settings(max_examples=60, deadline=None)
+@given(parts=parts_strategy, head=st.binary(max_size=20), block=st.integers(1, 64))
+def test_concatenate_gives_head_then_every_part_whatever_the_block(tmp_path_factory, parts, head, block):
+    d = tmp_path_factory.mktemp("cat")
     out = d / "out.csv"
-    concatenate(out, files, head=head, block_size=block)
+    concatenate(out, _journaled(d, parts), head=head, block_size=block)
     assert out.read_bytes() == head + b"".join(parts)
     assert not (d / ".out.csv.qpv-tmp").exists()
 
@@ -105,10 +110,7 @@ def test_concatenate_gives_head_then_every_part_whatever_the_block(tmp_path_fact
        block=st.integers(1, 64))
 def test_concatenate_refuses_a_part_changed_since_its_journal(tmp_path_factory, parts, data, block):
     d = tmp_path_factory.mktemp("cat")
-    files = []
-    for k, part in enumerate(parts):
-        (d / f"p{k}").write_bytes(part)
-        files.append((d / f"p{k}", hashlib.sha256(part).hexdigest()))
+    files = _journaled(d, parts)
     k = data.draw(st.integers(0, len(parts) - 1))
     changed = bytearray(parts[k])
     changed[data.draw(st.integers(0, len(changed) - 1))] ^= 1 << data.draw(st.integers(0, 7))

@@ -5,7 +5,7 @@ freed block back to the kernel when it was mmapped (blocks above its dynamic thr
 its heap as soon as 128 kB are free there, so the next chunk's arrays are fresh pages again: on the default
 1M-row locate, ~350,000 minor page faults and ~2 s of system CPU (kernel zeroing and mapping pages). With the
 thresholds below, a freed block stays in the heap and is reused: memory the process already peaked at, no
-more (its peak RSS does not move; see BENCHMARKS.md, « Process costs »).
+more; Arrow allocates from that heap too (see BENCHMARKS.md, « Process costs »).
 
 Only for processes that end with their command (the command line, and the workers it forks, which inherit
 the settings): a long-lived process (the web service) keeps glibc's defaults and gives memory back.
@@ -44,4 +44,16 @@ def keep_freed_memory(libc=None) -> bool:
         return False
     libc.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     libc.mallopt.restype = ctypes.c_int
-    return all([libc.mallopt(param, value) == 1 for param, value in SETTINGS])
+    if not all([libc.mallopt(param, value) == 1 for param, value in SETTINGS]):
+        return False
+    _arrow_from_the_c_heap()
+    return True
+
+
+def _arrow_from_the_c_heap() -> None:
+    """Arrow's buffers (CSV parsing, answer tables) from the same kept heap rather than its bundled mimalloc,
+    which returns freed segments to the kernel on its own schedule: on the default 1M-row locate, peak RSS
+    ~725 -> ~645 MB and no more faults (BENCHMARKS.md, « Process costs »)."""
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())

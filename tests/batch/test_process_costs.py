@@ -32,7 +32,9 @@ block = libc.malloc(size)
 ctypes.memset(block, 1, size)
 mapped = libc.mallinfo2().hblkhd
 libc.free(block)
-print(json.dumps({"mmapped_while_held": mapped, "heap_free_after": libc.mallinfo2().fordblks}))
+import pyarrow as pa
+print(json.dumps({"mmapped_while_held": mapped, "heap_free_after": libc.mallinfo2().fordblks,
+                  "arrow_pool": pa.default_memory_pool().backend_name}))
 """
 
 
@@ -52,6 +54,7 @@ def test_freed_memory_is_kept_for_reuse_once_set():
     assert plain["mmapped_while_held"] >= 64 << 20 and plain["heap_free_after"] < 64 << 20
     assert kept["mmapped_while_held"] < 64 << 20  # from the heap…
     assert kept["heap_free_after"] >= 64 << 20    # …and still there, free, after `free`
+    assert plain["arrow_pool"] != "system" and kept["arrow_pool"] == "system"  # Arrow allocates from that heap
 
 
 @pytest.mark.skipif(not GLIBC, reason="glibc's allocator only")
@@ -63,12 +66,17 @@ def test_the_batch_command_sets_it_for_its_process(tmp_path):
            " '--no-progress', '--workers', '1'], standalone_mode=False)")
     kept = _probe(run)
     assert kept["mmapped_while_held"] < 64 << 20 and kept["heap_free_after"] >= 64 << 20
+    assert kept["arrow_pool"] == "system"
     assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[0] == "row,status,error"
 
 
 def test_other_c_libraries_are_left_alone(monkeypatch):
+    import pyarrow as pa
+
+    pool = pa.default_memory_pool().backend_name
     monkeypatch.setattr(allocator, "_glibc", lambda: None)
     assert allocator.keep_freed_memory() is False
+    assert pa.default_memory_pool().backend_name == pool  # Arrow keeps its own allocator there
 
 
 def test_a_refused_setting_is_reported_not_raised():

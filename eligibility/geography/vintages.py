@@ -180,6 +180,14 @@ def _d64(d: dt.date | None) -> np.datetime64:
     return np.datetime64(d if d is not None else "9999-12-31", "D")
 
 
+def period_starts() -> np.ndarray:
+    """The sorted days (datetime64[D]) on which a generation or a file's validity starts, or the day after one
+    ends: between two of them every date test of `resolve_codes` gives the same answer."""
+    days = [_d64(x.valid_from) for x in (*GENERATIONS, *rules())]
+    days += [_d64(x.valid_to) + np.timedelta64(1, "D") for x in (*GENERATIONS, *rules())]
+    return np.unique(np.array(days, dtype="datetime64[D]"))
+
+
 REASON_CODES = ("", "hors_couverture", "millesime_non_fourni", "avant_qpv", "hors_france")
 
 

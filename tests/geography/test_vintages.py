@@ -66,3 +66,27 @@ def test_overlapping_manifest_periods_are_refused():
 def test_manifest_contradicting_the_law_is_refused():
     with pytest.raises(DataIntegrityError, match="calendrier"):
         vintages._check([_rule("a", "metropole", dt.date(2020, 1, 1), None, vintage="QP2024")])
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6), near_periods=st.booleans())
+def test_property_many_dates_resolved_per_period_equal_each_row_resolved_alone(seed, near_periods):
+    """`locate._resolve` on a large batch of mixed dates (one table per (zone, département, period)) gives
+    each row what `resolve_codes` gives it alone: dates on, and a day either side of, every period start."""
+    from eligibility.geography import locate, territories
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    reg_int = territories.dep_table()[2]
+    zone = rng.integers(-1, len(territories.ZONES), n)
+    dep = np.where(zone >= 0, rng.integers(-1, len(reg_int) - 1, n), -1)  # the table's last row is dep -1 ('')
+    zone = np.where(dep < 0, -1, zone)
+    starts = vintages.period_starts()[:-1]  # the last is year 10000
+    if near_periods:
+        days = starts[rng.integers(0, len(starts), n)] + rng.integers(-1, 2, n).astype("timedelta64[D]")
+    else:
+        days = np.datetime64("2013-01-01") + rng.integers(0, 365 * 20, n).astype("timedelta64[D]")
+    rule, why = locate._resolve(zone, dep, days)
+    want_rule, want_why = vintages.resolve_codes(locate._TERRITORY_OF_ZONE[zone], reg_int[dep], days, dep)
+    assert rule.tolist() == want_rule.tolist() and why.tolist() == want_why.tolist()
+    assert (rule >= 0).any() and (rule < 0).any()

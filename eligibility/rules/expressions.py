@@ -185,7 +185,10 @@ class Compiler:
                     out = fn(x.value, np.where(known, y.value, 1.0))
             else:
                 out = fn(x.value, y.value)
-            return Col("num", np.where(known, out, 0.0), known)
+            if out.dtype != np.float64:  # numbers are float64; anything else as np.where would make it
+                return Col("num", np.where(known, out, 0.0), known)
+            np.copyto(out, 0.0, where=~known)  # `out` is the ufunc's own new array: no third one per node
+            return Col("num", out, known)
         return _merge("num", run, a, b)
 
     def n_Compare(self, n: ast.Compare) -> Expr:

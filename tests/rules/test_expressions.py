@@ -12,8 +12,8 @@ from eligibility.rules.expressions import Compiler, ExpressionError
 
 
 class Scope:
-    """Names for these tests: three facts, no parameters or definitions."""
-    kinds = {"a": "bool", "b": "bool", "x": "num", "d": "date", "s": "str"}
+    """Names for these tests: facts only, no parameters or definitions."""
+    kinds = {"a": "bool", "b": "bool", "x": "num", "y": "num", "d": "date", "s": "str"}
 
     def fact_kind(self, path):
         return self.kinds.get(path)
@@ -152,3 +152,26 @@ def test_dates():
 def test_kind_and_name_errors(text):
     with pytest.raises(ExpressionError):
         Compiler(Scope()).compile(text)
+
+
+NUMBERS = st.one_of(st.none(), st.sampled_from([0.0, -0.0, 1.0, -2.5, 3.0, 1e300]), st.floats(-1e6, 1e6))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(NUMBERS, NUMBERS), min_size=1, max_size=30), st.sampled_from(["+", "-", "*", "/", "//", "%"]))
+def test_arithmetic_gives_each_row_the_value_of_the_operation_or_an_unknown_zero(pairs, op):
+    """An arithmetic node writes its unknown rows' zero into the operation's own array: each known row holds
+    the operation's value (a division by zero is unknown), each unknown row 0.0, exactly as `np.where` gave them."""
+    def col(vals):
+        return V.Col("num", np.array([0.0 if v is None else v for v in vals]), np.array([v is not None for v in vals]))
+
+    x, y = col([p for p, _ in pairs]), col([q for _, q in pairs])
+    out = run(f"x {op} y", x=x, y=y)
+    fn = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "//": np.floor_divide, "%": np.mod}[op]
+    known = x.known & y.known & ((y.value != 0) if op in ("/", "//", "%") else True)
+    with np.errstate(all="ignore"):
+        expected = np.where(known, fn(x.value, np.where(known, y.value, 1.0)), 0.0)
+    assert out.value.dtype == np.float64
+    np.testing.assert_array_equal(out.known, known)
+    np.testing.assert_array_equal(out.value, expected)  # NaN == NaN here, and -0.0 == 0.0
+    assert list(np.signbit(out.value)) == list(np.signbit(expected))  # the same zeros, sign included

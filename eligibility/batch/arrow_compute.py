@@ -64,6 +64,11 @@ def round(x, ndigits: int):  # noqa: A001 - the kernel's name
     return call("round", x, options=_compute.RoundOptions(ndigits))
 
 
+def dictionary_encode_nulls(values):
+    """`pc.dictionary_encode(values, null_encoding="encode")`: a null is a value of the dictionary."""
+    return call("dictionary_encode", values, options=_compute.DictionaryEncodeOptions("encode"))
+
+
 def _kernel(name: str):
     """A kernel without options (or with its default options), called by its Arrow name."""
     return functools.partial(call, name)
@@ -76,6 +81,7 @@ invert = _kernel("invert")
 any = _kernel("any")  # noqa: A001 - the kernel's name
 is_nan = _kernel("is_nan")
 utf8_trim_whitespace = _kernel("utf8_trim_whitespace")
+utf8_lower = _kernel("utf8_lower")
 binary_join_element_wise = _kernel("binary_join_element_wise")
 replace_with_mask = _kernel("replace_with_mask")
 dictionary_encode = _kernel("dictionary_encode")

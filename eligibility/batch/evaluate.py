@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import BadInput
 from .arrow_only import scalar, to_numpy
-from .columns import first_error, to_date, to_float
+from .columns import first_error, holds_byte, to_date, to_float
 from . import jobs
 from .jobs import (
     ChunkResult,
@@ -213,19 +213,12 @@ def _read_text_columns(rule, table, renamed: dict[str, str], accepted: dict[str,
             given[name], missing, err = to_date(arr, name)
             errors.append(err)
             ok = ~missing & np.equal(err, None)
-            if ok.any() and _holds_byte(arr, b"/") and \
+            if ok.any() and holds_byte(arr, b"/") and \
                     to_numpy(ac.fill_null(ac.match_substring(arr, "/"), scalar(False, pa.bool_())))[ok].any():
                 notes.append(f"dates JJ/MM/AAAA dans « {name} »")
         else:  # yes/no, codes, enums: read by the engine's side
             given[name] = arr
     return typed_columns(rule, table.num_rows, given), first_error(*errors), notes
-
-
-def _holds_byte(text, byte: bytes) -> bool:
-    """Might a cell of the Arrow text array hold `byte`? False only when its data buffer holds none (one scan
-    of the bytes, no array per cell: ISO dates never hold a slash)."""
-    data = text.buffers()[2]
-    return data is not None and bool((np.frombuffer(data, dtype=np.uint8) == byte[0]).any())
 
 
 def _date(s: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

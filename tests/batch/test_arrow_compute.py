@@ -34,6 +34,7 @@ def test_text_kernels(cells):
     _same(ac.replace_substring(text, ",", "."), pc.replace_substring(text, ",", "."))
     _same(ac.replace_substring_regex(text, r"[\s\x{00a0}]", ""), pc.replace_substring_regex(text, r"[\s\x{00a0}]", ""))
     _same(ac.utf8_trim_whitespace(text), pc.utf8_trim_whitespace(text))
+    _same(ac.utf8_lower(text), pc.utf8_lower(text))
     _same(ac.fill_null(text, empty), pc.fill_null(text, empty))
     _same(ac.equal(text, empty), pc.equal(text, empty))
     _same(ac.is_null(text), text.is_null())
@@ -86,3 +87,10 @@ def test_fill_null_casts_the_scalar_to_the_values_type():
     _same(ac.fill_null(text, pa.scalar("", pa.string())), pc.fill_null(text, pa.scalar("", pa.string())))
     floats = pa.array([1.5, None], type=pa.float32())
     _same(ac.fill_null(floats, pa.scalar(np.nan)), pc.fill_null(floats, pa.scalar(np.nan)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(CELLS)
+def test_dictionary_encode_with_nulls(cells):
+    text = pa.array(cells, type=pa.string())
+    _same(ac.dictionary_encode_nulls(text), pc.dictionary_encode(text, null_encoding="encode"))

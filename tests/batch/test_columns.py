@@ -109,3 +109,73 @@ def test_a_comma_or_bad_cell_after_the_first_cells_reads_as_alone(cells, at):
     plain = np.setdiff1d(np.arange(20_000), placed)
     assert np.array_equal(v[plain], plain / 1000) and not missing[plain].any()
     assert seen == comma_seen
+
+
+def _number_alone(cell):
+    """What a number cell reads as, by the rule written out in Python: (value, missing, bad, lone comma)."""
+    import re
+
+    from eligibility.batch.columns import NUMBER
+
+    text = "" if cell is None else cell.strip()
+    if text == "":
+        return np.nan, True, False, False
+    cleaned = re.sub("[ \t\u00a0\u202f]", "", text)
+    lone = "," in cleaned and "." not in cleaned
+    if lone:
+        cleaned = cleaned.replace(",", ".")
+    if not re.fullmatch(NUMBER, cleaned) or not np.isfinite(float(cleaned)):
+        return np.nan, False, True, False
+    return float(cleaned), False, False, lone
+
+
+NUMBER_TEXT = st.one_of(st.none(), st.text(st.sampled_from("0123456789,.-+e \t\u00a0a"), max_size=8),
+                        st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: f"{x:.4f}"),
+                        st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: f"{x:.4f}".replace(".", ",")))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(NUMBER_TEXT, min_size=1, max_size=40), st.integers(0, 5), st.integers(0, 3))
+def test_a_number_column_reads_every_cell_by_the_rule(cells, start, cut):
+    """Whichever path a column takes (the one cast, the byte scans for commas and points, the careful path),
+    with nulls, blanks, commas, points and bad cells anywhere, and on a slice of a longer array: each cell
+    reads as the rule says, and the decimal-comma flag says whether a read cell had a lone comma."""
+    import pyarrow as pa
+
+    column = pa.array(["9,5"] * start + cells + ["1.5"] * cut, type=pa.string()).slice(start, len(cells))
+    v, missing, errors, seen = to_float(column, "n")
+    want = [_number_alone(c) for c in cells]
+    assert np.array_equal(v, [w[0] for w in want], equal_nan=True)
+    assert missing.tolist() == [w[1] for w in want]
+    assert [e is not None for e in errors] == [w[2] for w in want]
+    assert seen == any(w[3] for w in want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(st.sampled_from("ab,./"), max_size=4)), max_size=12),
+       st.integers(0, 4), st.integers(0, 4), st.sampled_from([",", ".", "/"]), st.booleans())
+def test_holds_byte_finds_a_cell_holding_the_byte(cells, start, cut, byte, large):
+    """On a slice (bytes of cells outside it do not count), for small and large offsets; without nulls the answer
+    is exact, with nulls it may only say "yes" when a cell does."""
+    import pyarrow as pa
+
+    from eligibility.batch.columns import holds_byte
+
+    column = pa.array([byte * 3] * start + cells + [byte] * cut, type=pa.large_string() if large else pa.string())
+    column = column.slice(start, len(cells))
+    held = any(c is not None and byte in c for c in cells)
+    assert holds_byte(column, byte.encode()) == held or (column.null_count and not held)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["2024-02-29", " 2024-02-29", "29/02/2024 ", "2023-02-29",
+                                                      "", "  ", "x"])), min_size=1, max_size=30))
+def test_a_date_column_with_nulls_and_spaces_reads_each_cell_alone(cells):
+    """Dates are hashed as written and only the distinct texts are trimmed: each cell, null included, reads as
+    it does alone."""
+    import pyarrow as pa
+
+    got = to_date(pa.array(cells, type=pa.string()), "date")
+    for k, c in enumerate(cells):
+        alone = to_date(pa.array([c], type=pa.string()), "date")
+        _same_rows(got, [a[0] for a in alone], np.array([k]))

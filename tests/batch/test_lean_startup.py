@@ -71,3 +71,30 @@ def test_every_field_of_a_large_batch_loads_no_scipy(tmp_path):
 
     far = [float(r["distance_to_boundary_m"]) for r in csv.DictReader(lines) if r["distance_to_boundary_m"]]
     assert len(far) > 2_000 and max(far) > 10_000  # distances answered, many far from every quartier
+
+
+EVALUATE_FILE = (
+    "contract.type;contract.signature_date;contract.duration_months;contract.working_time_ratio;"
+    "employee.residence.lon;employee.residence.lat;employee.birth_date;employee.status;employee.jobseeker_category;"
+    "employee.employed_by_employer_last_6_months;employer.kind;employer.up_to_date_with_obligations;"
+    "employer.economic_dismissal_last_6_months;application_date\n"
+    "CDD;2024-03-18;12,0;;-63,080817;18,067634;1993-08-11;jobseeker;4,0;False;company;True;False;2024-04-10\n"
+    "CDI;2025-02-24;;;2,031199;48,971204;1998-07-31;csp;8,0;False;company;True;False;2025-04-03\n")
+
+
+def test_evaluate_loads_only_what_it_needs(tmp_path):
+    """`qpv batch evaluate` (issue 13, start17): the parent's serial start before the workers fork loads pandas
+    and the rules engine (the workers need both), never the libraries of other commands."""
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text(EVALUATE_FILE, encoding="utf-8")
+    heavy = tuple(m for m in HEAVY if m != "pandas")
+    cmd = [sys.executable, "-c", RUN.format(heavy=heavy), "batch", "evaluate", "emplois-francs", str(src),
+           "-o", str(out), "--no-progress", "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary, loaded = done.stdout.strip().splitlines()
+    assert json.loads(loaded) == []
+    assert json.loads(summary)["rows"] == 2
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("row;outcome;")
+    assert [line.split(";")[1] for line in lines[1:]] == ["not_eligible", "not_eligible"]

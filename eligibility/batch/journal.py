@@ -98,10 +98,16 @@ class Journal:
 
     def parts(self) -> list[tuple[Path, str]]:
         """(part file, the sha256 recorded when it was written), in chunk order: assembly re-checks them."""
-        return [(self.dir / e["part"], e["sha256"]) for e in self.entries]
+        return [self.part(e) for e in self.entries]
+
+    def part(self, entry: dict) -> tuple[Path, str]:
+        return self.dir / entry["part"], entry["sha256"]
 
     def trace_parts(self) -> list[tuple[Path, str]]:
-        return [(self.dir / e["traces"], e["traces_sha256"]) for e in self.entries if e.get("traces")]
+        return [self.trace_part(e) for e in self.entries if e.get("traces")]
+
+    def trace_part(self, entry: dict) -> tuple[Path, str]:
+        return self.dir / entry["traces"], entry["traces_sha256"]
 
     def discard(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -23,8 +23,8 @@ from .lock import output_lock
 from .progress import Progress
 from .sinks import (
     OutputFormat,
+    PartAppender,
     assemble,
-    concatenate,
     csv_format,
     csv_header,
     encode_part,
@@ -163,6 +163,29 @@ def end_of_stream(job, fmt: OutputFormat, rows: int, problem: str | None = None)
     return encode_part(pd.DataFrame(out), job.columns, fmt)
 
 
+def _appenders(out: Path, fmt: OutputFormat, columns, traces: Path | None, journal: Journal) -> dict:
+    appenders = {}
+    try:
+        if fmt.kind == "csv":
+            appenders["output"] = PartAppender(out, csv_header(columns, fmt))
+        if traces is not None:
+            appenders["traces"] = PartAppender(Path(traces))
+        for entry in journal.entries:  # --resume: the parts already journaled, re-checked
+            _append(appenders, journal, entry)
+    except BaseException:
+        for appender in appenders.values():
+            appender.abort()
+        raise
+    return appenders
+
+
+def _append(appenders: dict, journal: Journal, entry: dict) -> None:
+    if "output" in appenders:
+        appenders["output"].ready(entry["chunk"], *journal.part(entry))
+    if "traces" in appenders:
+        appenders["traces"].ready(entry["chunk"], *journal.trace_part(entry))
+
+
 def _reference_version() -> str:
     """Checksum of the data manifest: a resumed job must use the data the interrupted one used."""
     path = data_dir() / "manifest.yaml"
@@ -199,6 +222,9 @@ def _run_locked(job, source, out: Path, fmt: OutputFormat, chunk_size: int, resu
     total_rows_before = sum(e["rows"] for e in journal.entries)
     done, total = source.progress_of(start or source.start)
     progress = Progress(progress_label, total, unit_is_bytes=hasattr(source, "dialect"), enabled=show_progress)
+    # CSV and traces are built while the job runs (a resumed job first rebuilds them from the journaled parts);
+    # Parquet is assembled at the end. Every part is re-read and checked against its journaled sha256 either way.
+    appenders = _appenders(out, fmt, job.columns, traces, journal)
     try:
         for meta, part, trace_bytes, counts, notes, *built in chunk_results(job, source, fmt, chunk_size, start, index,
                                                                              mapper, **prepared):
@@ -206,12 +232,20 @@ def _run_locked(job, source, out: Path, fmt: OutputFormat, chunk_size: int, resu
             if record is not None:
                 record.on_chunk(job, built[0])
             journal.record(index, first_row, n_rows, next_pos, counts, notes, part, trace_bytes)
+            _append(appenders, journal, journal.entries[-1])
             progress.update(n_rows, source.progress_of(Position(**next_pos))[0])
+    except BaseException:
+        for appender in appenders.values():
+            appender.abort()
+        raise
     finally:
         progress.close()
-    assemble(out, journal.parts(), job.columns, fmt)
-    if traces is not None:
-        concatenate(Path(traces), journal.trace_parts())
+    if "output" in appenders:
+        appenders["output"].publish()
+    else:
+        assemble(out, journal.parts(), job.columns, fmt)
+    if "traces" in appenders:
+        appenders["traces"].publish()
     counts: dict[str, int] = {}
     for e in journal.entries:
         for k, v in e["counts"].items():

@@ -207,8 +207,8 @@ def _checked(tmp: Path, k: int, digest: str, expected: str) -> None:
 
 def assemble(out: Path, parts: list[tuple[Path, str]], columns, fmt: OutputFormat) -> None:
     """Concatenate the parts into `out` through a temporary file and an atomic rename, each part checked
-    against the sha256 its journal recorded (a part changed since it was written is never assembled)."""
-    tmp = out.with_name(f".{out.name}.qpv-tmp")
+    against the sha256 its journal recorded (a part changed since it was written is never assembled).
+    The batch runner builds CSV outputs while the job runs (`PartAppender`); Parquet is assembled here, at the end."""
     if fmt.kind == "csv":
         concatenate(out, parts, head=csv_header(columns, fmt))
         return
@@ -217,6 +217,7 @@ def assemble(out: Path, parts: list[tuple[Path, str]], columns, fmt: OutputForma
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    tmp = out.with_name(f".{out.name}.qpv-tmp")
     with pq.ParquetWriter(tmp, arrow_schema(columns)) as writer:
         for k, (p, expected) in enumerate(parts):  # one part in memory at a time
             data = p.read_bytes()
@@ -225,21 +226,62 @@ def assemble(out: Path, parts: list[tuple[Path, str]], columns, fmt: OutputForma
     _fsync_replace(tmp, out)
 
 
+class PartAppender:
+    """`head` then journaled parts, appended to a temporary file in chunk order as soon as a part and every
+    part before it are journaled (`ready`, in any order), and renamed into `out` by `publish` only.
+
+    Each part is read back from its file and hashed as it is copied: a part changed on disk since its journal
+    recorded its sha256 is refused (`OutputIntegrityError`), the temporary file removed and nothing published.
+    The batch runner feeds it while the workers answer later chunks, so the copy is no longer a serial step at
+    the end of the command."""
+
+    def __init__(self, out: Path, head: bytes = b"", block_size: int = 8 << 20):
+        self.out = Path(out)
+        self.tmp = self.out.with_name(f".{self.out.name}.qpv-tmp")
+        self._file = open(self.tmp, "wb")  # a left-over of a killed run is rebuilt from the journaled parts
+        self._file.write(head)
+        self._buffer = memoryview(bytearray(block_size))  # one buffer for every block: its pages touched once
+        self._next = 0
+        self._waiting: dict[int, tuple[Path, str]] = {}
+
+    def ready(self, k: int, part: Path, expected: str) -> None:
+        """Part `k` (0-based chunk order) is journaled with sha256 `expected`."""
+        self._waiting[k] = (part, expected)
+        while self._next in self._waiting:
+            self._append(self._next, *self._waiting.pop(self._next))
+            self._next += 1
+
+    def _append(self, k: int, part: Path, expected: str) -> None:
+        import hashlib
+
+        digest = hashlib.sha256()
+        with open(part, "rb", buffering=0) as src:
+            while n := src.readinto(self._buffer):
+                digest.update(self._buffer[:n])
+                self._file.write(self._buffer[:n])
+        if digest.hexdigest() != expected:
+            self._file.close()
+            _checked(self.tmp, k, digest.hexdigest(), expected)
+
+    def publish(self) -> None:
+        """Every part appended: fsync, then the atomic rename into `out`."""
+        if self._waiting:
+            raise RuntimeError(f"parties en attente d'une partie précédente : {sorted(self._waiting)}")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.tmp, self.out)
+
+    def abort(self) -> None:
+        """The job failed: no output, no temporary file."""
+        self._file.close()
+        self.tmp.unlink(missing_ok=True)
+
+
 def concatenate(out: Path, parts: list[tuple[Path, str]], head: bytes = b"", block_size: int = 8 << 20) -> None:
     """`head` then the parts' bytes, in order (a CSV body after its header; JSON Lines traces), atomic; each
     part is hashed as it is copied and checked against the sha256 its journal recorded."""
-    import hashlib
-
-    tmp = out.with_name(f".{out.name}.qpv-tmp")
-    buffer = memoryview(bytearray(block_size))  # one buffer for every block: its pages are touched once, not per read
-    with open(tmp, "wb") as f:
-        f.write(head)
-        for k, (p, expected) in enumerate(parts):
-            digest = hashlib.sha256()
-            with open(p, "rb", buffering=0) as src:
-                while n := src.readinto(buffer):
-                    digest.update(buffer[:n])
-                    f.write(buffer[:n])
-            _checked(tmp, k, digest.hexdigest(), expected)
-    _fsync_replace(tmp, out)
-
+    appender = PartAppender(out, head, block_size)
+    for k, (p, expected) in enumerate(parts):
+        appender.ready(k, p, expected)
+    appender.publish()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from eligibility.batch import allocator
-from eligibility.batch.sinks import concatenate
+from eligibility.batch.sinks import PartAppender, concatenate
 from eligibility.errors import OutputIntegrityError
 
 GLIBC = allocator._glibc() is not None and hasattr(allocator._glibc(), "mallinfo2")
@@ -126,4 +126,40 @@ def test_concatenate_refuses_a_part_changed_since_its_journal(tmp_path_factory, 
     out = d / "out.csv"
     with pytest.raises(OutputIntegrityError, match=f"partie n° {k + 1}"):
         concatenate(out, files, block_size=block)
+    assert not out.exists() and not (d / ".out.csv.qpv-tmp").exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(parts=parts_strategy, head=st.binary(max_size=20), block=st.integers(1, 64), data=st.data())
+def test_parts_appended_as_they_are_journaled_give_the_assembly_at_the_end(tmp_path_factory, parts, head, block, data):
+    """The runner appends each part once it and every part before it are journaled, whatever order they are
+    journaled in: the same bytes as `concatenate` of all the parts at the end, and no output before `publish`."""
+    d = tmp_path_factory.mktemp("stream")
+    files = _journaled(d, parts)
+    at_end = d / "at_end.csv"
+    concatenate(at_end, files, head=head)
+    out = d / "out.csv"
+    appender = PartAppender(out, head, block_size=block)
+    for k in data.draw(st.permutations(range(len(files)))):
+        appender.ready(k, *files[k])
+        assert not out.exists()
+    appender.publish()
+    assert out.read_bytes() == at_end.read_bytes() == head + b"".join(parts)
+    assert not (d / ".out.csv.qpv-tmp").exists()
+
+
+@settings(max_examples=40, deadline=None)
+@given(parts=st.lists(st.binary(min_size=1, max_size=200), min_size=1, max_size=5), data=st.data())
+def test_a_part_changed_after_its_journal_is_refused_when_appended(tmp_path_factory, parts, data):
+    d = tmp_path_factory.mktemp("stream")
+    files = _journaled(d, parts)
+    k = data.draw(st.integers(0, len(parts) - 1))
+    changed = bytearray(parts[k])
+    changed[data.draw(st.integers(0, len(changed) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+    files[k][0].write_bytes(bytes(changed))
+    out = d / "out.csv"
+    appender = PartAppender(out, b"h\n")
+    with pytest.raises(OutputIntegrityError, match=f"partie n° {k + 1}"):
+        for j in range(len(files)):
+            appender.ready(j, *files[j])
     assert not out.exists() and not (d / ".out.csv.qpv-tmp").exists()

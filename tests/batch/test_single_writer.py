@@ -1,5 +1,7 @@
 """One writer per output (issue 15, finding 6): a second job on the same -o is refused while the first runs,
-and assembly re-checks every part against the sha256 the journal recorded."""
+and assembly re-checks every part against the sha256 the journal recorded. The CSV output is built while the job
+runs (each part appended once it and every part before it are journaled), so a part is damaged here right after
+its journal line, before it is appended."""
 import datetime as dt
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from eligibility.batch import run_file, runner
+from eligibility.batch.journal import Journal
 from eligibility.batch.locate import LocateJob
 from eligibility.errors import OutputIntegrityError
 from qpv_cli.main import qpv
@@ -45,20 +48,47 @@ def test_a_second_job_on_the_same_output_is_refused_naming_the_running_one(tmp_p
     assert not (tmp_path / ".out.csv.qpv-lock").exists()
 
 
+def _damage_after_journal(monkeypatch, chunk: int, data: bytes) -> None:
+    """Part `chunk`'s file replaced by `data` just after its journal line is written (before it is appended)."""
+    real = Journal.record
+
+    def record(self, chunk_index, *args):
+        real(self, chunk_index, *args)
+        if chunk_index == chunk:
+            self.part(self.entries[-1])[0].write_bytes(data)
+
+    monkeypatch.setattr(Journal, "record", record)
+
+
+def test_the_output_appears_only_at_the_end_whole(tmp_path, monkeypatch):
+    """While the job runs, the parts go to a temporary file beside the output; the output itself is only the
+    final rename (atomic): never there half written."""
+    src = tmp_path / "in.csv"
+    write_points(src, 40)
+    out, tmp = tmp_path / "out.csv", tmp_path / ".out.csv.qpv-tmp"
+    seen = []
+    real = Journal.record
+
+    def record(self, *args):
+        real(self, *args)
+        seen.append((out.exists(), tmp.exists()))
+
+    monkeypatch.setattr(Journal, "record", record)
+    s = run_file(lambda r: LocateJob(r, date=dt.date(2024, 1, 1)), src, out, chunk_size=10, show_progress=False)
+    assert s["chunks"] == 4 and seen == [(False, True)] * 4
+    assert out.exists() and not tmp.exists()
+    assert out.read_text(encoding="utf-8").count("\n") == 41  # the header and every row
+
+
 def test_assembly_rechecks_each_part_against_the_journal(tmp_path, monkeypatch):
     src = tmp_path / "in.csv"
     write_points(src, 30)
     out = tmp_path / "out.csv"
-    real = runner.assemble
-
-    def tampered(out_path, parts, *args):
-        parts[1][0].write_bytes(b"1;inside;;QN00000X;ligne venue d'ailleurs\n")  # after the journal, before assembly
-        return real(out_path, parts, *args)
-
-    monkeypatch.setattr(runner, "assemble", tampered)
+    _damage_after_journal(monkeypatch, 1, b"1;inside;;QN00000X;ligne venue d'ailleurs\n")
     with pytest.raises(OutputIntegrityError, match="partie n° 2"):
         run_file(lambda r: LocateJob(r, date=dt.date(2024, 1, 1)), src, out, chunk_size=10, show_progress=False)
     assert not out.exists()  # nothing assembled from a part that is not the one computed
+    assert not (tmp_path / ".out.csv.qpv-tmp").exists()
     monkeypatch.undo()
     s = run_file(lambda r: LocateJob(r, date=dt.date(2024, 1, 1)), src, out, chunk_size=10, resume=True,
                  show_progress=False)  # --resume recomputes the damaged chunk only
@@ -71,13 +101,7 @@ def test_assembly_rechecks_each_part_against_the_journal(tmp_path, monkeypatch):
 def test_the_cli_says_what_to_do_when_a_part_changed(tmp_path, monkeypatch):
     src = tmp_path / "in.csv"
     write_points(src, 12)
-    real = runner.assemble
-
-    def tampered(out_path, parts, *args):
-        parts[0][0].write_bytes(b"")
-        return real(out_path, parts, *args)
-
-    monkeypatch.setattr(runner, "assemble", tampered)
+    _damage_after_journal(monkeypatch, 0, b"")
     res = CliRunner().invoke(qpv, ["batch", "locate", str(src), "-o", str(tmp_path / "o.csv"), "--date", "2024-01-01",
                                    "--no-progress", "--chunk-size", "5"])
     assert res.exit_code == 1 and "--resume" in res.stderr and "interne" not in res.stderr, res.output

@@ -46,4 +46,29 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    qpv(prog_name="qpv")
+    import sys
+
+    if sys.argv[1:2] != ["batch"]:
+        qpv(prog_name="qpv")
+        return
+    try:
+        qpv(prog_name="qpv")
+    except SystemExit as exc:  # click ends every command so, the batch's output already published
+        _exit_now(exc.code)
+    _exit_now(0)
+
+
+def _exit_now(code) -> None:
+    """End a batch command without the interpreter's teardown (freeing the reference data and every module one
+    object at a time: ~0.3 s after a 1M-row locate); exit handlers still run and the streams are flushed."""
+    import atexit
+    import os
+    import sys
+
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)

@@ -163,3 +163,22 @@ def test_a_part_changed_after_its_journal_is_refused_when_appended(tmp_path_fact
         for j in range(len(files)):
             appender.ready(j, *files[j])
     assert not out.exists() and not (d / ".out.csv.qpv-tmp").exists()
+
+
+def test_a_batch_command_ends_without_teardown_keeping_its_exit_code_and_output(tmp_path):
+    """`qpv batch …` leaves through `os._exit` once its output is published (no interpreter teardown): the exit
+    code, the summary on the terminal and the output file are those of a normal exit."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "in.csv"
+    src.write_text("id,lon,lat\n1,2.35,48.85\n2,,\n", encoding="utf-8")
+    cmd = [sys.executable, "-c", "from qpv_cli.main import main; main()", "batch", "locate", str(src), "--date",
+           "2024-01-01", "--no-progress"]
+    ok = subprocess.run(cmd + ["-o", str(tmp_path / "out.csv")], capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert "2 lignes lues" in ok.stdout and "ligne en erreur : 1" in ok.stdout, ok.stdout
+    assert len((tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()) == 3
+    bad = subprocess.run(cmd + ["-o", str(tmp_path / "out.xlsx")], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "extension de sortie" in bad.stderr, bad.stderr
+    assert not (tmp_path / "out.xlsx").exists()

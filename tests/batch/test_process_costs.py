@@ -91,6 +91,16 @@ def test_a_refused_setting_is_reported_not_raised():
     assert all(0 < v <= 2**31 - 1 for _, v in calls)  # each fits mallopt's C int
 
 
+def _one_bit_flipped(d, parts, data):
+    """The parts journaled, then one bit of one of them (drawn) flipped on disk: (files, index of the changed part)."""
+    files = _journaled(d, parts)
+    k = data.draw(st.integers(0, len(parts) - 1))
+    changed = bytearray(parts[k])
+    changed[data.draw(st.integers(0, len(changed) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+    files[k][0].write_bytes(bytes(changed))
+    return files, k
+
+
 parts_strategy = st.lists(st.binary(min_size=0, max_size=300), min_size=0, max_size=6)
 
 
@@ -118,11 +128,7 @@ def test_concatenate_gives_head_then_every_part_whatever_the_block(tmp_path_fact
        block=st.integers(1, 64))
 def test_concatenate_refuses_a_part_changed_since_its_journal(tmp_path_factory, parts, data, block):
     d = tmp_path_factory.mktemp("cat")
-    files = _journaled(d, parts)
-    k = data.draw(st.integers(0, len(parts) - 1))
-    changed = bytearray(parts[k])
-    changed[data.draw(st.integers(0, len(changed) - 1))] ^= 1 << data.draw(st.integers(0, 7))
-    files[k][0].write_bytes(bytes(changed))
+    files, k = _one_bit_flipped(d, parts, data)
     out = d / "out.csv"
     with pytest.raises(OutputIntegrityError, match=f"partie n° {k + 1}"):
         concatenate(out, files, block_size=block)
@@ -152,11 +158,7 @@ def test_parts_appended_as_they_are_journaled_give_the_assembly_at_the_end(tmp_p
 @given(parts=st.lists(st.binary(min_size=1, max_size=200), min_size=1, max_size=5), data=st.data())
 def test_a_part_changed_after_its_journal_is_refused_when_appended(tmp_path_factory, parts, data):
     d = tmp_path_factory.mktemp("stream")
-    files = _journaled(d, parts)
-    k = data.draw(st.integers(0, len(parts) - 1))
-    changed = bytearray(parts[k])
-    changed[data.draw(st.integers(0, len(changed) - 1))] ^= 1 << data.draw(st.integers(0, 7))
-    files[k][0].write_bytes(bytes(changed))
+    files, k = _one_bit_flipped(d, parts, data)
     out = d / "out.csv"
     appender = PartAppender(out, b"h\n")
     with pytest.raises(OutputIntegrityError, match=f"partie n° {k + 1}"):

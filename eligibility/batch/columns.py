@@ -261,7 +261,7 @@ def to_date(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return ac.fill_null(ac.utf8_trim_whitespace(text), scalar("", pa.string()))
 
     raw = _arrow_text(s)
-    distinct = _distinct(raw)  # hashed as written: only the distinct texts are trimmed
+    distinct = distinct_texts(raw)  # hashed as written: only the distinct texts are trimmed
     if distinct is None:
         v, missing = _read_dates(cells(raw))
     else:
@@ -272,10 +272,10 @@ def to_date(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return v, missing, errors
 
 
-DISTINCT_SAMPLE = 8192  # cells looked at before hashing a whole column (as `rules.facts.per_distinct`)
+DISTINCT_SAMPLE = 8192  # cells looked at before hashing a whole column (dates here, `rules.facts.per_distinct`)
 
 
-def _distinct(text):
+def distinct_texts(text):
     """(distinct texts, each row's position among them) of an Arrow text column (a null is one more distinct
     value, a null text); None when its first DISTINCT_SAMPLE cells are almost all distinct (hashing the column
     would then cost more than it saves)."""

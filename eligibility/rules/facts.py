@@ -321,12 +321,9 @@ def factorize(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(s.array, pd.arrays.ArrowStringArray):
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         return codes, np.asarray(uniques, dtype=object)
-    import pyarrow.compute as pc
-
     arr = s.array.__arrow_array__()
-    encoded = pc.dictionary_encode(arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr)
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
-    return codes, encoded.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    codes, uniques = arrow_codes(arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr)
+    return codes, uniques.to_numpy(zero_copy_only=False).astype(object, copy=False)
 
 
 def per_distinct(convert, s, *args) -> tuple:
@@ -349,20 +346,15 @@ def per_distinct(convert, s, *args) -> tuple:
 
 def _per_distinct_arrow(convert, arr, *args) -> tuple:
     """`per_distinct` on an Arrow text array, hashed by Arrow (no pandas Series): the same rule for the first
-    cells, the same results (a null cell, if any, is one more distinct value, as pandas' NA is there)."""
-    from ..batch import arrow_compute as ac
+    cells as the batch's dates (`batch.columns.distinct_texts`), the same results (a null cell, if any, is one
+    more distinct value, as pandas' NA is there)."""
+    from ..batch.columns import distinct_texts
 
-    n = len(arr)
-    if n > 2 * SAMPLE and len(ac.dictionary_encode(arr.slice(0, SAMPLE)).dictionary) > 0.95 * SAMPLE:
+    found = distinct_texts(arr)
+    if found is None or len(found[0]) > len(arr) // 2:
         return convert(arr, *args)
-    codes, uniques = arrow_codes(arr)
-    if len(uniques) > n // 2:
-        return convert(arr, *args)
-    if arr.null_count:  # code -1 reads the last value: a null
-        import pyarrow as pa
-
-        uniques = pa.concat_arrays([uniques, pa.nulls(1, type=uniques.type)])
-    return tuple(_spread(r, codes) for r in convert(uniques, *args))
+    values, codes = found
+    return tuple(_spread(r, codes) for r in convert(values, *args))
 
 
 def arrow_codes(arr) -> tuple[np.ndarray, "pa.Array"]:

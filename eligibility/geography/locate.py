@@ -596,18 +596,11 @@ _TERRITORY_OF_ZONE = np.array([territories.TERRITORY_CODES[z.territory] for z in
 
 
 def _resolve(zone: np.ndarray, dep: np.ndarray, d64: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vintage rule and reason code per point. The rule depends on (zone, département, date) only:
-    with one date for the whole batch (the usual case), resolve each (zone, département) pair once; with
-    many, each (zone, département, period), the dates of a period giving the same answers."""
+    """Vintage rule and reason code per point. The rule depends on (zone, département, date) only, and the dates
+    between two of `vintages.period_starts()` give the same answers: a large batch resolves each (zone,
+    département, period) once (one date for the whole batch, the usual case, is one period)."""
     reg_int = territories.dep_table()[2]
-    if len(d64) > 1000 and (d64 == d64[0]).all():
-        n_dep = len(reg_int)
-        kz, kd = np.divmod(np.arange((len(territories.ZONES) + 1) * n_dep), n_dep)
-        kz, kd = kz - 1, kd - 1
-        rule_t, why_t = vintages.resolve_codes(_TERRITORY_OF_ZONE[kz], reg_int[kd], np.repeat(d64[:1], len(kz)), kd)
-        key = (zone + 1) * n_dep + (dep + 1)
-        return rule_t[key], why_t[key]
-    if len(d64) > 1000:  # many dates: the same for each (zone, département, period between vintages.period_starts())
+    if len(d64) > 1000:
         starts = vintages.period_starts()
         n_dep, n_per = len(reg_int), len(starts) + 1
         kz, rest = np.divmod(np.arange((len(territories.ZONES) + 1) * n_dep * n_per), n_dep * n_per)

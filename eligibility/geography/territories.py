@@ -75,6 +75,12 @@ PIPELINES = {
                   "lat_1=49 lat_2=44 x_0=700000 y_0=6600000 ellps=GRS80",
     (4326, 3035): "proj=pipeline step proj=unitconvert xy_in=deg xy_out=rad step proj=laea lat_0=52 lon_0=10 "
                   "x_0=4321000 y_0=3210000 ellps=GRS80",
+    # The overseas zones' UTM projections (RGAF09, RGFG95, RGR92, RGM04: GRS80, no datum shift from WGS84).
+    # Polynésie (3297) is left to PROJ: it lists two operations there and picks by area of use.
+    (4326, 5490): "proj=pipeline step proj=unitconvert xy_in=deg xy_out=rad step proj=utm zone=20 ellps=GRS80",
+    (4326, 2972): "proj=pipeline step proj=unitconvert xy_in=deg xy_out=rad step proj=utm zone=22 ellps=GRS80",
+    (4326, 2975): "proj=pipeline step proj=unitconvert xy_in=deg xy_out=rad step proj=utm zone=40 south ellps=GRS80",
+    (4326, 4471): "proj=pipeline step proj=unitconvert xy_in=deg xy_out=rad step proj=utm zone=38 south ellps=GRS80",
 }
 
 

@@ -86,8 +86,9 @@ class LocateJob:
 
         self.warm()
         names = {name for name, _ in self.columns}
-        index.load_all(communes=bool(names & {"commune_code", "commune_name"}),
-                       distances="distance_to_boundary_m" in names, overseas=False)
+        # the boundary cells for every field set: besides distances, they answer the exact tests near quartier
+        # boundaries without an STRtree of the boundary segments built in each worker
+        index.load_all(communes=bool(names & {"commune_code", "commune_name"}), distances=True, overseas=False)
 
     def run(self, chunk) -> ChunkResult:
         jobs.require_layers(self.layers)

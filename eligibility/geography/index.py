@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 from .. import datasets, integrity
-from . import boundary_distance, boundary_subcells, cache, degree_grid, grid, layers
+from . import boundary_distance, boundary_subcells, boundary_within, cache, degree_grid, grid, layers
 from .perimeters import load as load_perimeters
 from .territories import ZONE_BY_NAME, ZONES, Zone, transformer
 
@@ -28,6 +28,7 @@ SNAP_BY_PIECES = 200          # from this many points off a coast, nearby areas 
 SMALL_BATCH = 2000            # up to this many points, nearest boundaries come from an STRtree query
 DENSIFY_M = 50.0              # boundary vertices at most this far apart: nearest vertex bounds the nearest segment
 FAR_SORT_CELL_M = 2000.0      # far points are queried cell by cell (memory locality of the KD-tree)
+CELLS_MIN_POINTS = 1000       # from this many points near quartier boundaries, their boundary cells answer them
 
 
 def _project(geoms: np.ndarray, epsg: int) -> np.ndarray:
@@ -52,6 +53,7 @@ class QuartierIndex:
     polygons: np.ndarray
     boundaries: np.ndarray
     grid: grid.Grid
+    exact_by_cells: bool = True  # False: `nearest_within` always by the STRtree of the boundary segments
     _trees: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -99,6 +101,24 @@ class QuartierIndex:
         tree, owner, pieces = self.pieces
         pi, si, d = _pieces_within(tree, pieces, pts, tol)
         return pi, owner[si], d
+
+    def nearest_within(self, x: np.ndarray, y: np.ndarray, tol: float) -> np.ndarray:
+        """Local index of the quartier whose boundary is the nearest within `tol` of each point (-1: none;
+        equal distances: the lowest index). From the boundary cells when this process holds them (a large
+        batch: `load_all(distances=True)`) or for many points, else from `boundaries_within`: the same answers
+        (`boundary_within`), without an STRtree of the boundary segments built in every worker."""
+        if self.exact_by_cells and len(x) and ("cells" in self._trees or len(x) >= CELLS_MIN_POINTS) \
+                and len(self.boundaries):
+            cells = self.boundary_cells
+            if boundary_within.reaches(cells, tol):
+                return boundary_within.nearest_within(cells, x, y, tol)[0]
+        near_q = np.full(len(x), -1, np.int64)
+        ni, nq, d = self.boundaries_within(shapely.points(x, y), tol)
+        if len(ni):  # nearest of the boundaries within tolerance
+            order = np.lexsort((nq, d, ni))
+            first = np.concatenate([[True], ni[order][1:] != ni[order][:-1]])
+            near_q[ni[order][first]] = nq[order][first]
+        return near_q
 
     def nearest_boundary(self, x: np.ndarray, y: np.ndarray, small_batch: int = SMALL_BATCH) -> tuple[np.ndarray, np.ndarray]:
         """(local quartier index, exact distance in metres) of the nearest perimeter boundary.
@@ -538,7 +558,8 @@ def prepare_all() -> list[str]:
 
 def load_all(communes: bool = False, distances: bool = False, overseas: bool = True) -> None:
     """Load into this process the indexes a large batch needs: départements, quartiers and their degree
-    grids, the boundary cells when distances are asked, the communes of every département when communes
+    grids, the boundary cells when distances are asked (they also answer the exact tests near quartier
+    boundaries, `QuartierIndex.nearest_within`), the communes of every département when communes
     are. Worker processes forked afterwards share them instead of each loading them again. (The vertex
     KD-trees of far points are left to the workers that meet such points.) `overseas=False`: the
     départements and quartiers of metropolitan France only; a worker that meets an overseas point loads

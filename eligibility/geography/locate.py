@@ -445,12 +445,7 @@ def _classify(qi: index.QuartierIndex, x: np.ndarray, y: np.ndarray, tol: float,
     if len(todo) and len(qi.polygons):
         pts = shapely.points(x[todo], y[todo])
         inside = qi.contains(pts)  # overlapping perimeters: the first in code order wins, deterministically
-        ni, nq, d = qi.boundaries_within(pts, tol)
-        near_q = np.full(len(todo), -1, np.int64)
-        if len(ni):  # nearest of the boundaries within tolerance
-            order = np.lexsort((nq, d, ni))
-            first = np.concatenate([[True], ni[order][1:] != ni[order][:-1]])
-            near_q[ni[order][first]] = nq[order][first]
+        near_q = qi.nearest_within(x[todo], y[todo], tol)
         is_near = near_q >= 0
         local[todo] = np.where(inside >= 0, inside, np.where(is_near, near_q, -1))
         contained[todo] = inside >= 0

@@ -204,15 +204,19 @@ def _read_text_columns(rule, table, renamed: dict[str, str], accepted: dict[str,
     given, notes, errors = {}, [], [np.full(table.num_rows, None, dtype=object)]
     for name, arr in columns.items():
         kind = accepted[name]
+        # a cell has a message exactly where it is neither blank nor read (`to_float`, `to_date`): a NaN / NaT
+        # test on the values says whether a column has any, instead of a None test per object (~0.6 ms per array)
         if kind in ("number", "integer"):
-            given[name], _, err, comma = per_distinct(to_float, arr, name)
-            errors.append(err)
+            given[name], missing, err, comma = per_distinct(to_float, arr, name)
+            if (np.isnan(given[name]) & ~missing).any():
+                errors.append(err)
             if comma:
                 notes.append(f"virgule décimale dans « {name} »")
         elif kind == "date":
             given[name], missing, err = to_date(arr, name)
-            errors.append(err)
-            ok = ~missing & np.equal(err, None)
+            ok = ~missing & ~np.isnat(given[name])
+            if not (ok | missing).all():
+                errors.append(err)
             if ok.any() and holds_byte(arr, b"/") and \
                     to_numpy(ac.fill_null(ac.match_substring(arr, "/"), scalar(False, pa.bool_())))[ok].any():
                 notes.append(f"dates JJ/MM/AAAA dans « {name} »")

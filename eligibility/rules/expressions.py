@@ -177,14 +177,23 @@ class Compiler:
         divides = isinstance(n.op, (ast.Div, ast.FloorDiv, ast.Mod))
 
         def run(ctx):
-            x, y = a.run(ctx), b.run(ctx)
-            known = x.known & y.known
-            if divides:  # division by zero gives an unknown, not an inf
-                known = known & (y.value != 0)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    out = fn(x.value, np.where(known, y.value, 1.0))
+            x = a.run(ctx)
+            if b.const is not None:  # a constant operand is a number, not a column of n copies of it
+                known, y = x.known, b.const
+                if divides:
+                    known = known & (y != 0)
+                    y = y if y != 0 else 1.0
             else:
-                out = fn(x.value, y.value)
+                rhs = b.run(ctx)
+                known, y = x.known & rhs.known, rhs.value
+                if divides:  # division by zero gives an unknown, not an inf
+                    known = known & (y != 0)
+                    y = np.where(known, y, 1.0)
+            if divides:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    out = fn(x.value, y)
+            else:
+                out = fn(x.value, y)
             if out.dtype != np.float64:  # numbers are float64; anything else as np.where would make it
                 return Col("num", np.where(known, out, 0.0), known)
             np.copyto(out, 0.0, where=~known)  # `out` is the ufunc's own new array: no third one per node
@@ -214,10 +223,13 @@ class Compiler:
             raise ExpressionError(f"seuls == et != comparent des textes ou booléens : « {ast.unparse(n)} »")
 
         def run(ctx):
-            x, y = a.run(ctx), b.run(ctx)
+            x = a.run(ctx)
+            if b.const is not None:  # against a constant: no column of n copies of it (always known)
+                if isinstance(x, V.Coded):  # text: once per label
+                    return Col("bool", x.per_label(np.asarray(fn(x.labels, b.const), dtype=bool)) & x.known, x.known)
+                return Col("bool", np.asarray(fn(x.value, b.const), dtype=bool) & x.known, x.known)
+            y = b.run(ctx)
             known = x.known & y.known
-            if isinstance(x, V.Coded) and b.const is not None:  # text against a constant: once per label
-                return Col("bool", x.per_label(np.asarray(fn(x.labels, b.const), dtype=bool)) & known, known)
             return Col("bool", np.asarray(fn(x.value, y.value), dtype=bool) & known, known)
         return _merge("bool", run, a, b)
 

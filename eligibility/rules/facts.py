@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Optional
 
 import numpy as np
@@ -219,9 +219,18 @@ class PlaceCols:
     quartier_code: np.ndarray
     address: np.ndarray
 
+    forms: dict = field(default_factory=dict, repr=False, compare=False)  # form -> `form == form`, when known
+
     @functools.cached_property
     def known(self) -> np.ndarray:  # read by every geography question and blame: compared once
         return self.form != None  # noqa: E711 - elementwise on an object array
+
+    def of_form(self, form: str) -> np.ndarray:
+        """`self.form == form`, from the masks the columns were built with when they are at hand (an object
+        comparison costs ~1 ms per 100,000 rows)."""
+        if form not in self.forms:
+            self.forms[form] = self.form == form
+        return self.forms[form]
 
 
 class BadValues:
@@ -468,11 +477,13 @@ def _place_parts(parts: dict, n: int, path: str, bad: BadValues) -> PlaceCols:
     bad.add(forms > 1, path, "un lieu a une seule forme : {lon, lat}, {quartier_code} ou {address}")
     form = np.full(n, None, dtype=object)
     one = forms == 1
-    form[one & has_ll] = "lon_lat"
-    form[one & code] = "quartier_code"
-    form[one & addr] = "address"
+    masks = {"lon_lat": one & has_ll, "quartier_code": one & code, "address": one & addr}
+    for name, mask in masks.items():
+        form[mask] = name
     qc, ad = texts(parts["quartier_code"], code), texts(parts["address"], addr)
-    return PlaceCols(form, lon, lat, qc, ad)
+    out = PlaceCols(form, lon, lat, qc, ad, masks)
+    out.known = one
+    return out
 
 
 def frame_columns(rule, df: pd.DataFrame) -> tuple[dict[str, V.Col], dict[str, PlaceCols], BadValues]:

@@ -198,7 +198,7 @@ def answer(place_path: str, date_label: str, place: PlaceCols, dates: V.Col, bad
     ans = GeoAnswer(place_path, date_label, dates.value, asked, place.form)
 
     for form in ("lon_lat", "address"):
-        rows = np.flatnonzero(asked & (place.form == form))
+        rows = np.flatnonzero(asked & place.of_form(form))
         if not len(rows):
             continue
         if form == "lon_lat":
@@ -212,7 +212,7 @@ def answer(place_path: str, date_label: str, place: PlaceCols, dates: V.Col, bad
             res = locate_addresses(place.address[rows], _as_dates(dates.value[rows]))
         ans._located.append((rows, res))  # its columns are read when asked (`GeoAnswer.coded`)
 
-    rows = np.flatnonzero(asked & (place.form == "quartier_code"))
+    rows = np.flatnonzero(asked & place.of_form("quartier_code"))
     if len(rows):
         codes = np.array([str(c).strip().upper() for c in place.quartier_code[rows]], dtype=object) \
             if len(rows) < 64 else pd.Series(place.quartier_code[rows]).astype(str).str.strip().str.upper().to_numpy(dtype=object)

@@ -7,6 +7,7 @@ float64; strings are object arrays. Where `known` is False the value slot holds 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,8 +98,39 @@ def _civil(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return yoe + era * 400 + (month <= 2), month, day
 
 
+# Calendar tables for the days and months of 1900-2199, where a batch's dates lie: a column of dates is then read
+# with one gather per result (~0.2 ms per 100,000 rows) instead of a dozen integer divisions (~1.2 ms); each entry
+# is the formula's own result, and a column with a date outside the tables takes the formula.
+_TABLE_DAYS = (-25567, 84006)    # 1900-01-01 .. 2199-12-31 as day numbers (end excluded)
+_TABLE_MONTHS = (-840, 2761)     # months since 1970-01: 1900-01 .. 2200-01 (for the month after the last day's)
+_TABLE_MIN_ROWS = 1024           # below this, the formula (building a table costs ~3 ms, once per process)
+
+
+@functools.lru_cache(maxsize=None)
+def _day_table() -> tuple[np.ndarray, np.ndarray]:
+    """(months since 1970-01, first day of that month) of every day of `_TABLE_DAYS`."""
+    return _months_by_formula(np.arange(*_TABLE_DAYS, dtype=np.int64))
+
+
+@functools.lru_cache(maxsize=None)
+def _month_table() -> np.ndarray:
+    """First day of every month of `_TABLE_MONTHS`."""
+    return _first_of_by_formula(np.arange(*_TABLE_MONTHS, dtype=np.int64))
+
+
+def _in_table(values: np.ndarray, bounds: tuple[int, int]) -> bool:
+    return len(values) >= _TABLE_MIN_ROWS and bounds[0] <= values.min() and values.max() < bounds[1]
+
+
 def _first_of(month_index: np.ndarray) -> np.ndarray:
     """Day number of the first day of each month (months since 1970-01), `days_from_civil` of day 1."""
+    month_index = np.asarray(month_index, dtype=np.int64)
+    if _in_table(month_index, _TABLE_MONTHS):
+        return _month_table()[month_index - _TABLE_MONTHS[0]]
+    return _first_of_by_formula(month_index)
+
+
+def _first_of_by_formula(month_index: np.ndarray) -> np.ndarray:
     y = 1970 + month_index // 12
     m = month_index % 12 + 1
     y = y - (m <= 2)
@@ -110,6 +142,15 @@ def _first_of(month_index: np.ndarray) -> np.ndarray:
 
 def _months(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(months since 1970-01, first day of that month as a day number)."""
+    d = np.asarray(d, dtype=np.int64)
+    if _in_table(d, _TABLE_DAYS):
+        months, firsts = _day_table()
+        at = d - _TABLE_DAYS[0]
+        return months[at], firsts[at]
+    return _months_by_formula(d)
+
+
+def _months_by_formula(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y, m, day = _civil(d)
     return (y - 1970) * 12 + m - 1, np.asarray(d, dtype=np.int64) - day + 1
 

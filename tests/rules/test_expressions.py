@@ -13,7 +13,7 @@ from eligibility.rules.expressions import Compiler, ExpressionError
 
 class Scope:
     """Names for these tests: facts only, no parameters or definitions."""
-    kinds = {"a": "bool", "b": "bool", "x": "num", "y": "num", "d": "date", "s": "str"}
+    kinds = {"a": "bool", "b": "bool", "x": "num", "y": "num", "d": "date", "e": "date", "s": "str"}
 
     def fact_kind(self, path):
         return self.kinds.get(path)
@@ -175,3 +175,32 @@ def test_arithmetic_gives_each_row_the_value_of_the_operation_or_an_unknown_zero
     np.testing.assert_array_equal(out.known, known)
     np.testing.assert_array_equal(out.value, expected)  # NaN == NaN here, and -0.0 == 0.0
     assert list(np.signbit(out.value)) == list(np.signbit(expected))  # the same zeros, sign included
+
+
+CONSTANTS = st.sampled_from([0.0, -0.0, 1.0, -2.5, 3.0, 6.0, 1e300, 0.1])
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(NUMBERS, min_size=1, max_size=30), CONSTANTS,
+       st.sampled_from(["+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=", ">", ">="]))
+def test_a_constant_operand_gives_what_a_column_of_it_gives(values, c, op):
+    """`x OP 2.5` runs on the number 2.5, not on a column of n copies (the fast path): each row's value and
+    known flag, signed zeros included, are those of `x OP y` with y a known column holding 2.5 on every row."""
+    x = V.Col("num", np.array([0.0 if v is None else v for v in values]), np.array([v is not None for v in values]))
+    y = V.Col("num", np.full(len(values), c), np.ones(len(values), dtype=bool))
+    with np.errstate(all="ignore"):
+        fast, generic = run(f"x {op} {c!r}", x=x), run(f"x {op} y", x=x, y=y)
+    assert fast.value.dtype == generic.value.dtype
+    np.testing.assert_array_equal(fast.known, generic.known)
+    np.testing.assert_array_equal(fast.value, generic.value)
+    assert list(np.signbit(fast.value)) == list(np.signbit(generic.value))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-40_000, 60_000)), min_size=1, max_size=30),
+       st.integers(-40_000, 60_000), st.sampled_from(["==", "!=", "<", "<=", ">", ">="]))
+def test_a_date_against_a_constant_date_gives_what_a_column_of_it_gives(days, c, op):
+    d = V.Col("date", np.array([0 if v is None else v for v in days], dtype=np.int64), np.array([v is not None for v in days]))
+    e = V.Col("date", np.full(len(days), c, dtype=np.int64), np.ones(len(days), dtype=bool))
+    fast = run(f"d {op} date('{V.to_date(c).isoformat()}')", d=d)
+    assert as_tri(fast) == as_tri(run(f"d {op} e", d=d, e=e))

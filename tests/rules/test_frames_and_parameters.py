@@ -208,3 +208,28 @@ def test_any_date_in_a_rule_life_cites_exactly_one_period_of_each_dated_referenc
         assert len(covering) == 1
         cited = rule.ref_json(ref, day)
         assert cited["from"] == covering[0].start.isoformat() and "periods" not in cited
+
+
+PLACE_CELLS = st.tuples(st.sampled_from([None, 2.35, 200.0, float("nan")]), st.sampled_from([None, 48.85, -95.0]),
+                        st.sampled_from([None, "QN07503M", " "]), st.sampled_from([None, "1 rue de la Paix, Paris"]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(PLACE_CELLS, min_size=1, max_size=40))
+def test_a_place_built_from_its_parts_knows_each_row_form_as_its_form_column_says(rows):
+    """`PlaceCols.of_form` and `known` are the masks the form column was written from (no object comparison per
+    row): they equal `form == name` and `form != None`, and so do those of a rows view that recomputes them."""
+    from eligibility.rules.facts import BadValues, PlaceCols, _place_parts
+
+    parts = {"lon": np.array([np.nan if r[0] is None else r[0] for r in rows]),
+             "lat": np.array([np.nan if r[1] is None else r[1] for r in rows]),
+             "quartier_code": pd.Series([r[2] for r in rows], dtype=object),
+             "address": pd.Series([r[3] for r in rows], dtype=object)}
+    place = _place_parts(parts, len(rows), "employee.residence", BadValues(load_rules()["emplois-francs"]))
+    form = list(place.form)
+    view = PlaceCols(place.form[::-1], place.lon[::-1], place.lat[::-1], place.quartier_code[::-1], place.address[::-1])
+    for name in ("lon_lat", "quartier_code", "address"):
+        assert list(place.of_form(name)) == [f == name for f in form]
+        assert list(view.of_form(name)) == [f == name for f in form[::-1]]
+    assert list(place.known) == [f is not None for f in form]
+    assert list(view.known) == [f is not None for f in form[::-1]]

@@ -69,6 +69,13 @@ def dictionary_encode_nulls(values):
     return call("dictionary_encode", values, options=_compute.DictionaryEncodeOptions("encode"))
 
 
+def join_cells(*strings_and_separator):
+    """`pc.binary_join_element_wise(*strings, separator, null_handling="replace", null_replacement="")`: a null
+    string is joined as an empty one."""
+    return call("binary_join_element_wise", *strings_and_separator,
+                options=_compute.JoinOptions(null_handling="replace", null_replacement=""))
+
+
 def _kernel(name: str):
     """A kernel without options (or with its default options), called by its Arrow name."""
     return functools.partial(call, name)

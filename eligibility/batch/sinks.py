@@ -100,7 +100,8 @@ def _holding(offsets: np.ndarray, body: np.ndarray, separator: str) -> np.ndarra
 
 
 def _csv_cells(col, kind: str, fmt: OutputFormat):
-    """One column as CSV cell texts: numbers as numbers, text neutralised, quoted where needed.
+    """One column as CSV cell texts: numbers as numbers, text neutralised, quoted where needed; a null is an
+    empty cell (left null here: the line join writes it as one, without a copy of each column).
     Returns (cells, quoted): `quoted` when some cell was put between quotes."""
     import pyarrow as pa
 
@@ -112,9 +113,9 @@ def _csv_cells(col, kind: str, fmt: OutputFormat):
         text = ac.cast(ac.round(col, 2), pa.string())
         if fmt.decimal == ",":
             text = ac.replace_substring(text, ".", ",")
-        return ac.fill_null(text, empty), False
+        return text, False
     if kind == "int":
-        return ac.fill_null(ac.cast(col, pa.string()), empty), False
+        return ac.cast(col, pa.string()), False
     # Cells are found by their bytes (C speed, no regular expression): every byte of the values is looked at,
     # and a null cell's bytes (Arrow leaves none from pandas) could only make a cell look risky, never hide one.
     offsets, body = _text_bytes(col)
@@ -125,12 +126,12 @@ def _csv_cells(col, kind: str, fmt: OutputFormat):
     if risky.any():  # the usual column has none: no copy
         text = ac.if_else(pa.array(risky), ac.binary_join_element_wise(scalar("'", pa.string()), col, empty), col)
     if not needs.any():
-        return ac.fill_null(text, empty), False
+        return text, False
     mask = pa.array(needs)
     few = ac.filter(text, mask)  # only the cells to quote are rewritten
     quote = scalar('"', pa.string())
     quoted = ac.binary_join_element_wise(quote, ac.replace_substring(few, '"', '""'), quote, empty)
-    return ac.fill_null(ac.replace_with_mask(text, mask, quoted), empty), True
+    return ac.replace_with_mask(text, mask, quoted), True
 
 
 def encode_part(df, columns, fmt: OutputFormat) -> bytes:
@@ -153,15 +154,16 @@ def encode_part(df, columns, fmt: OutputFormat) -> bytes:
         cells = [c for c, _ in built]
         if not any(quoted for _, quoted in built):
             sink = io.BytesIO()
+            empty = scalar("", pa.string())
             try:  # no cell holds a separator, quote or line break: nothing for the writer to quote
-                pa_csv.write_csv(pa.table({str(i): c for i, c in enumerate(cells)}), sink,
+                pa_csv.write_csv(pa.table({str(i): ac.fill_null(c, empty) for i, c in enumerate(cells)}), sink,
                                  write_options=pa_csv.WriteOptions(include_header=False, delimiter=fmt.separator,
                                                                    quoting_style="none"))
                 return sink.getvalue()
             except pa.ArrowInvalid:
                 pass  # a character the writer counts as structural: join the lines ourselves
         string = pa.string()
-        lines = ac.binary_join_element_wise(ac.binary_join_element_wise(*cells, scalar(fmt.separator, string)),
+        lines = ac.binary_join_element_wise(ac.join_cells(*cells, scalar(fmt.separator, string)),
                                             scalar("", string), scalar("\n", string))
         lines = ac.cast(lines, pa.large_string())  # 64-bit offsets: the concatenated values are the file body
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]

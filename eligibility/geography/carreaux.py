@@ -28,14 +28,16 @@ def snap(x: np.ndarray, y: np.ndarray, size: int = SIZE_M) -> tuple[np.ndarray, 
 
 def _id_rows(e: np.ndarray, n: np.ndarray, epsg: int, size: int):
     """(rows, byte matrix) per pair of digit widths (usually one: 7 + 7 digits in metropolitan France): row j
-    of the matrix is the identifier of point rows[j], ASCII. Digits are written column by column, from the
-    last one up by divmod by 10: several times cheaper than one Python string per id."""
+    of the matrix is the identifier of point rows[j], ASCII (digits from `_digits`): several times cheaper
+    than one Python string per id. Values are non-negative."""
     prefix = np.frombuffer(f"CRS{epsg}RES{size}mN".encode(), dtype=np.uint8)
-    powers = 10 ** np.arange(1, 19, dtype=np.int64)
-    wn = np.searchsorted(powers, n, side="right") + 1
-    we = np.searchsorted(powers, e, side="right") + 1
-    pair = wn * 32 + we
-    keys = np.unique(pair)
+    widths = [len(str(int(v.min()))) if len(v) else 1 for v in (n, e)] + [len(str(int(v.max()))) if len(v) else 1 for v in (n, e)]
+    if widths[:2] == widths[2:]:  # the usual case: a zone's corners all have as many digits (no sort below)
+        pair, keys = None, [widths[0] * 32 + widths[1]]
+    else:
+        powers = 10 ** np.arange(1, 19, dtype=np.int64)
+        pair = (np.searchsorted(powers, n, side="right") + 1) * 32 + np.searchsorted(powers, e, side="right") + 1
+        keys = np.unique(pair)
     for key in keys:
         rows = np.arange(len(e)) if len(keys) == 1 else np.flatnonzero(pair == key)
         a, b = int(key) // 32, int(key) % 32
@@ -44,11 +46,33 @@ def _id_rows(e: np.ndarray, n: np.ndarray, epsg: int, size: int):
         buf[:, :p] = prefix
         buf[:, p + a] = ord("E")
         for value, first, width in ((n[rows], p, a), (e[rows], p + a + 1, b)):
-            for k in range(width - 1, -1, -1):
-                value, digit = np.divmod(value, 10)
-                buf[:, first + k] = digit
-                buf[:, first + k] += 48
+            buf[:, first:first + width] = _digits(value, width, size)
         yield rows, buf
+
+
+def _digits(values: np.ndarray, width: int, size: int) -> np.ndarray:
+    """ASCII digits of non-negative integers as a (len, width) matrix (zero-padded on the left). A batch chunk's
+    corners are multiples of `size` over a span of a few thousand carreaux: the digits of each corner of the
+    span are written once (a table) and taken by row, where writing them digit by digit costs a division pass
+    per digit over every row."""
+    if len(values) > 64:
+        low = int(values.min())
+        step, rest = np.divmod(values - low, size)
+        span = int(step.max()) + 1
+        if 4 * span <= len(values) and not rest.any() and width <= 8:
+            table = np.zeros((span, 8), dtype=np.uint8)  # rows of 8 bytes: taken as one uint64 each
+            table[:, :width] = _digits_by_division(low + np.arange(span, dtype=np.int64) * size, width)
+            return table.view(np.uint64).ravel()[step].view(np.uint8).reshape(-1, 8)[:, :width]
+    return _digits_by_division(values, width)
+
+
+def _digits_by_division(values: np.ndarray, width: int) -> np.ndarray:
+    out = np.empty((len(values), width), dtype=np.uint8)
+    for k in range(width - 1, -1, -1):
+        values, digit = np.divmod(values, 10)
+        out[:, k] = digit
+        out[:, k] += 48
+    return out
 
 
 def _checked_corners(easting, northing) -> tuple[np.ndarray, np.ndarray]:

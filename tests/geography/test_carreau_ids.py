@@ -47,3 +47,25 @@ def test_id_text_is_format_ids_as_one_buffer(pairs, epsg, same_width):
     offsets, data = id_text(e, n, epsg)
     assert offsets.dtype == np.int64 and data.dtype == np.uint8 and len(offsets) == len(e) + 1 and offsets[0] == 0
     assert _split(offsets, data) == list(format_ids(e, n, epsg))
+
+
+@given(st.integers(0, 10**9), st.integers(1, 400), st.integers(65, 3000), st.sampled_from([200, 1000, 7]),
+       st.integers(0, 2**32 - 1))
+def test_ids_of_a_chunk_of_corners_match_plain_formatting(low, span, count, size, seed):
+    """A batch chunk's corners: many multiples of the size over a short span (the digits taken from a table of
+    the span's corners), across a change of digit width (e.g. 9,999,800 → 10,000,000), and off the grid by one
+    metre (written digit by digit): every id as the plain formatting writes it."""
+    rng = np.random.default_rng(seed)
+    e = (low // size + rng.integers(0, span, count)) * size
+    n = (low // size + rng.integers(0, span, count)) * size + (1 if seed % 5 == 0 else 0)
+    expected = [f"CRS3035RES{size}mN{b}E{a}" for a, b in zip(e.tolist(), n.tolist())]
+    assert list(format_ids(e, n, 3035, size)) == expected
+    offsets, data = id_text(e, n, 3035, size)
+    assert _split(offsets, data) == expected
+
+
+def test_ids_across_a_digit_width_change():
+    e = np.arange(9_999_000, 10_001_000, 200, dtype=np.int64).repeat(20)
+    n = e[::-1].copy()
+    expected = [f"CRS3035RES200mN{b}E{a}" for a, b in zip(e.tolist(), n.tolist())]
+    assert list(format_ids(e, n)) == expected and _split(*id_text(e, n)) == expected

@@ -125,9 +125,9 @@ class LocateJob:
                 pair = res.coded(name) if kind == "str" else None
                 if pair is not None:
                     labels, index = pair
-                    at_all = np.full(n, len(labels), np.int64)  # unanswered rows: None
+                    at_all = np.full(n, len(labels), np.int64)  # unanswered rows: past the labels, null
                     at_all[at[sel]] = np.asarray(index, dtype=np.int64)[sel] % len(labels)
-                    coded[name] = (np.append(labels, None), at_all)
+                    coded[name] = (labels, at_all)
                     continue
                 text = res.text(name) if kind == "str" else None
                 if text is not None:  # many distinct texts (the carreau): one Arrow column from the buffer
@@ -138,7 +138,7 @@ class LocateJob:
                 out[name][at[sel]] = values.astype(float) if kind == "float" else values
         errors = with_lines(chunk, errors)
         labels, status = coded["status"]
-        labels = np.append(labels, "error")
+        labels = np.append(labels, np.array([None, "error"], dtype=object))  # unanswered rows, then errors
         status[~np.equal(errors, None)] = len(labels) - 1
         coded["status"] = labels, status
         out["error"] = errors
@@ -204,9 +204,9 @@ def _table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
             index = np.full(len(rows), -1, np.int64)
             index[at] = np.arange(len(at))
             data.append(ac.take(values, pa.array(index, mask=index < 0)))
-        elif name in coded:
+        elif name in coded:  # an index past the labels: null
             labels, index = coded[name]
-            data.append(ac.take(pa.array(labels, type=pa.string()), pa.array(index)))
+            data.append(ac.take(_label_array(labels), pa.array(index, mask=index >= len(labels))))
         elif name not in out:  # no row answered: the column is empty
             data.append(pa.nulls(len(rows), type=pa.float64() if kind == "float" else pa.string()))
         elif isinstance(out[name], pa.Array):  # built from a text buffer (`_text_column`)
@@ -216,6 +216,23 @@ def _table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
         else:
             data.append(pa.array(out[name], type=pa.string()))
     return pa.Table.from_arrays(data, schema=arrow_schema(columns))
+
+
+_LABEL_ARRAYS: dict[int, tuple] = {}  # id(labels) -> (labels, their Arrow array): the few tables met again
+
+
+def _label_array(labels: np.ndarray):
+    """`labels` (Python strings or None) as an Arrow string array, converted once for a table that comes back
+    chunk after chunk as the same object (the communes' 35,000 codes and names: ~5 ms a conversion)."""
+    import pyarrow as pa
+
+    hit = _LABEL_ARRAYS.pop(id(labels), None)
+    if hit is None or hit[0] is not labels:  # the entry keeps its labels alive: an id is never reused under it
+        hit = (labels, pa.array(labels, type=pa.string()))
+        if len(_LABEL_ARRAYS) >= 32:  # the least recently used goes (per-chunk tables: the chunk's quartiers)
+            _LABEL_ARRAYS.pop(next(iter(_LABEL_ARRAYS)))
+    _LABEL_ARRAYS[id(labels)] = hit  # last: most recently used
+    return hit[1]
 
 
 def _text_column(text: tuple[np.ndarray, np.ndarray], at: np.ndarray, positions: np.ndarray, n: int):

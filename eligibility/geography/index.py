@@ -427,6 +427,13 @@ class CommuneCells:
     codes: np.ndarray   # object: Python strings (taking rows copies references)
     names: np.ndarray
 
+    @functools.cached_property
+    def labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, names) followed by None (index -1: no commune): the same two objects for every chunk of a
+        batch, so that a caller can convert them once (the batch's Arrow label tables)."""
+        none = np.array([None], dtype=object)
+        return np.concatenate([self.codes, none]), np.concatenate([self.names, none])
+
 
 @functools.cache
 def commune_cells() -> CommuneCells:

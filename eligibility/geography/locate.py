@@ -318,6 +318,8 @@ class LocateResult:
             codes.append(np.asarray(per.communes[pos[single]], dtype=object))
             names.append(np.asarray(per.commune_names[pos[single]], dtype=object))
             first += np.count_nonzero(single)
+        if cells is not None and len(codes) == 1:  # the usual chunk: the stacked table alone, the same objects
+            return *cells.labels, at
         none = [np.array([None], dtype=object)]
         return np.concatenate(codes + none), np.concatenate(names + none), at
 

@@ -24,6 +24,7 @@ GRID_MARGIN_M = 25.0          # tolerances up to this are answered from the grid
 DEPARTEMENT_CELL_M = 1000.0
 COAST_SNAP_M = 200.0          # contours simplified by tens of metres miss bits of coast: accept the nearest within this
 COMMUNE_CELL_M = 200.0
+COMMUNES_LAYOUT = "ragged-2"  # communes' polygons stored as coordinates and offsets (cache.pack_coordinates)
 SNAP_BY_PIECES = 200          # from this many points off a coast, nearby areas come from their boundary segments
 SMALL_BATCH = 2000            # up to this many points, nearest boundaries come from an STRtree query
 DENSIFY_M = 50.0              # boundary vertices at most this far apart: nearest vertex bounds the nearest segment
@@ -334,7 +335,8 @@ def _read_features(src: datasets.Source) -> list[dict]:
         return json.load(f)["features"]
 
 
-def _area_arrays(features: list[dict], epsg: int, cell: float | None, margin: float) -> dict[str, np.ndarray]:
+def _area_arrays(features: list[dict], epsg: int, cell: float | None, margin: float,
+                 pack=cache.pack_geoms) -> dict[str, np.ndarray]:
     codes = np.array([f["properties"]["code"] for f in features], dtype=str)
     names = np.array([f["properties"]["nom"] for f in features], dtype=str)
     from .perimeters import keep_polygonal
@@ -343,7 +345,7 @@ def _area_arrays(features: list[dict], epsg: int, cell: float | None, margin: fl
     order = np.argsort(codes, kind="stable")
     codes, names, geoms = codes[order], names[order], _project(geoms[order], epsg)
     out = {"codes": codes, "names": names}
-    out.update(cache.pack_geoms(geoms, "poly"))
+    out.update(pack(geoms, "poly"))
     if cell is not None:
         out.update(grid.build(geoms, shapely.boundary(geoms), cell=cell, margin=margin).to_arrays("grid"))
     return out
@@ -395,8 +397,9 @@ def commune_index(dep: str) -> AreaIndex | None:
     if rel is None:
         return None
     src = datasets.source("communes_geo", rel)
-    a = cache.cached(f"communes-{dep}", cache.key(entry.sha256, str(zone.epsg)),
-                     lambda: _area_arrays(_read_features(src), zone.epsg, None, 0.0), sources=[src])
+    a = cache.cached(f"communes-{dep}", cache.key(entry.sha256, str(zone.epsg), COMMUNES_LAYOUT),
+                     lambda: _area_arrays(_read_features(src), zone.epsg, None, 0.0, pack=cache.pack_coordinates),
+                     sources=[src])
     return AreaIndex(a["codes"], a["names"], cache.unpack_geoms(a, "poly"), None)
 
 
@@ -541,7 +544,7 @@ def prepare_all() -> list[str]:
     Without it the first large batch pays the degree-grid build (about a minute on 2 cores).
     Returns the names of what was made ready, for the caller to report.
     """
-    from . import vintages
+    from . import territories, vintages
 
     ready = []
     for zone in ZONES:
@@ -558,6 +561,9 @@ def prepare_all() -> list[str]:
             quartier_degree_grid(rule.dataset_id, zone.name)
             quartier_subcells(rule.dataset_id, zone.name)
             ready.append(f"quartiers {rule.dataset_id} {zone.name}")
+    for dep in territories.dep_table()[0]:
+        if dep:
+            commune_index(dep)  # polygons of the exact tests near commune boundaries
     commune_cells()  # communes of large batches
     ready.append("communes")
     return ready

@@ -179,7 +179,9 @@ def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     # a cell's comma or point is looked for in the column's bytes first: one byte scan instead of a match per
     # cell (~0.9 ms per 100,000 coordinates each); the per-cell match runs only when the bytes hold one
     commas, points = holds_byte(raw, b","), holds_byte(raw, b".")
-    comma = ac.fill_null(ac.match_substring(raw, ","), scalar(False, pa.bool_())) if commas else None
+
+    def comma_cells():  # which cells hold a comma: asked only when the bytes alone cannot tell (nulls, or points too)
+        return ac.fill_null(ac.match_substring(raw, ","), scalar(False, pa.bool_()))
     blank = ac.fill_null(ac.equal(raw, scalar("", pa.string())), scalar(True, pa.bool_()))
     try:  # fast path, one C++ cast: plain numbers with a point or a lone decimal comma, and blanks
         blank_np = to_numpy(blank)
@@ -189,10 +191,10 @@ def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         v = to_numpy(ac.cast(cells, pa.float64())).astype(float, copy=True)
         # Arrow reads « nan », « inf », « -Infinity » as floats: any non-finite value of a non-blank cell
         # takes the careful path, which refuses it (else a NaN would reach the engine as if it were a number)
-        if np.isfinite(v[~blank_np]).all() and not (points and commas and ac.any(ac.and_(comma, ac.fill_null(
+        if np.isfinite(v[~blank_np]).all() and not (points and commas and ac.any(ac.and_(comma_cells(), ac.fill_null(
                 ac.match_substring(raw, "."), scalar(False, pa.bool_())))).as_py()):
             # without a null, every byte belongs to a cell: a comma byte is a cell's comma
-            seen = commas and (raw.null_count == 0 or bool(ac.any(comma).as_py()))
+            seen = commas and (raw.null_count == 0 or bool(ac.any(comma_cells()).as_py()))
             return v, blank_np, np.full(len(v), None, dtype=object), seen
     except pa.ArrowInvalid:
         pass  # some cell needs the careful path below (spaces, « 1.234,5 », text…)

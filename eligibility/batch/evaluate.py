@@ -310,11 +310,11 @@ def coded_details(frame) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], np.n
         keys = [geo[k] for k in geo_keys] + [params[k] for k in param_keys] + [ctx.decision_date.known[rows]]
         for which, key in geo_keys:
             g = ctx.geo[key]
-            status = (g.zone_status(which.split(":", 1)[1]) if which.startswith("in_zone:")
-                      else g.status if which == "in_qpv" else None)
             keys.append(g.col(which).known[rows])
-            if status is not None:
-                keys.append(np.asarray(status, dtype=object)[rows])
+            if which.startswith("in_zone:"):
+                keys.append(np.asarray(g.zone_status(which.split(":", 1)[1]), dtype=object)[rows])
+            elif which == "in_qpv":  # the status's label number: rows alike in it print alike (no object per row)
+                keys.append(g.coded("status")[1][rows])
 
         def ambiguities(j: int) -> str | None:
             blamed = ({k for k in geo_keys if geo[k][j]}, {k for k in param_keys if params[k][j]})

@@ -40,10 +40,8 @@ class Context:
     def rows_view(self, rows: np.ndarray) -> "Context":
         """The same facts restricted to `rows`, recording every node's result; geography is reused.
         Every operation is elementwise, so a row's results do not depend on which other rows are in the view."""
-        cols = {k: c.take(rows) for k, c in self.cols.items()}
-        places = {k: PlaceCols(p.form[rows], p.lon[rows], p.lat[rows], p.quartier_code[rows], p.address[rows])
-                  for k, p in self.places.items()}
-        view = Context(self.rule, cols, places, self.bad, len(rows))
+        view = Context(self.rule, _TakenWhenRead(self.cols, rows), _TakenWhenRead(self.places, rows), self.bad,
+                       len(rows))
         dd = self.decision_date
         view.decision_date = V.Col("date", dd.value[rows], dd.known[rows])
         view.record, view.parent = {}, (self, rows)
@@ -85,6 +83,19 @@ class Context:
             place_path = key[0]
             self.geo[key] = answer(place_path, key[1], self.places[place_path], dates, self.bad)
         return self.geo[key].col(which)
+
+
+class _TakenWhenRead(dict):
+    """`{k: v.take(rows) for k, v in columns.items()}`, each column taken when first read: a re-run of the open
+    conditions reads a few of the rule's facts."""
+
+    def __init__(self, columns: dict, rows: np.ndarray):
+        super().__init__()
+        self.columns, self.rows = columns, rows
+
+    def __missing__(self, key):
+        self[key] = self.columns[key].take(self.rows)
+        return self[key]
 
 
 class DecisionFrame:
@@ -325,7 +336,7 @@ class DecisionFrame:
         out = []
         for which, key in sorted(geo):
             g = self.ctx.geo[key]
-            status = g.status[i]
+            status = g.at("status", i)
             if which == "in_qpv" and status in AMBIGUOUS:
                 out.append({"fact": g.place, "status": status, "message": g.message(i)})
             elif which.startswith("in_zone:") and not g.col(which).known[i]:

@@ -86,6 +86,11 @@ class GeoAnswer:
             self._cols[key] = np.array(labels, dtype=object), index
         return self._cols[key]
 
+    def at(self, name: str, i: int):
+        """Row i's value of column `name` (without building the column of every row)."""
+        labels, index = self.coded(name)
+        return labels[index[i]]
+
     def column(self, name: str) -> np.ndarray:
         """Column `name` as one object per row (traces, ambiguities)."""
         key = ("column", name)
@@ -148,11 +153,12 @@ class GeoAnswer:
 
     def message(self, i: int) -> str:
         """French for an ambiguous answer; for `not_covered`, the list in force at that date and where to check."""
-        if self.status[i] == "not_covered":
+        status = self.at("status", i)
+        if status == "not_covered":
             from eligibility.geography.vintages import not_covered_guidance
 
             return not_covered_guidance(V.to_date(self.dates[i]), _territory_word(self.col("in_overseas"), i))
-        return MESSAGES[self.status[i]]
+        return MESSAGES[status]
 
     def row_trace(self, i: int) -> dict:
         out = {"fact": self.place, "date_expression": self.date_label, "form": self.form[i],

@@ -163,7 +163,10 @@ class LocateJob:
             x, x_missing, x_err, x_comma = to_float(df[xc], xc)
             y, y_missing, y_err, y_comma = to_float(df[yc], yc)
             notes = [f"virgule décimale dans « {c} »" for c, seen in ((xc, x_comma), (yc, y_comma)) if seen]
-            errors = [x_err, y_err, _missing_coordinate(x_missing | y_missing), _out_of_range(x, y, crs)]
+            # a mask without any row adds no message: not turned into an array that `first_error` would scan
+            errors = [x_err, y_err] + [messages_where(mask, message) for mask, message in
+                                       ((x_missing | y_missing, "coordonnée manquante"), _out_of_range(x, y, crs))
+                                       if mask.any()]
             return errors, lambda rows, d: jobs.geography()(x[rows], y[rows], d, crs=crs,
                                                         tolerance_m=self.tolerance_m), notes
         from ..addresses import compose_address, locate_addresses
@@ -179,7 +182,7 @@ class LocateJob:
             v, missing, err = to_date(df["date"], "date")
             if self.date is not None:
                 v[missing] = np.datetime64(self.date, "D")
-            else:
+            elif missing.any():
                 err = first_error(err, messages_where(missing, "colonne « date » vide et pas d'option --date"))
             v = np.where(np.isnat(v), np.datetime64("1970-01-01", "D"), v)  # only error rows are NaT
             return v, err
@@ -272,11 +275,8 @@ class _Columns:
         return self.table.to_pandas().rename(columns={c: n for n, c in self.by_name.items()})
 
 
-def _missing_coordinate(mask):
-    return messages_where(mask, "coordonnée manquante")
-
-
-def _out_of_range(x, y, crs):
+def _out_of_range(x, y, crs) -> tuple[np.ndarray, str]:
+    """(rows whose finite coordinates are out of range, the message for them)."""
     with np.errstate(invalid="ignore"):
         if crs == "EPSG:4326":
             bad = (np.abs(x) > 180) | (np.abs(y) > 90)
@@ -284,4 +284,4 @@ def _out_of_range(x, y, crs):
         else:
             bad = (x < -400_000) | (x > 1_700_000) | (y < 5_900_000) | (y > 7_300_000)  # as geography.locate
             msg = "coordonnées Lambert-93 hors de la France métropolitaine (x, y en mètres, EPSG:2154)"
-    return messages_where(bad & np.isfinite(x) & np.isfinite(y), msg)
+    return bad & np.isfinite(x) & np.isfinite(y), msg

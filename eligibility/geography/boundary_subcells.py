@@ -32,7 +32,7 @@ from .degree_grid import _BLOCK, EDGE_SLACK_M, DegreeGrid, _quads
 from .grid import CLEAR, CROSSING
 
 SUB = 8                 # sub-cells per side of a boundary cell (a power of two)
-LAYOUT = "subcells-1"   # of the stored arrays (part of the cache key)
+LAYOUT = "subcells-2"   # of the stored arrays and their derivation (part of the cache key)
 _EPS_M = 0.01           # slack on distances: numpy's and GEOS's roundings are far below a centimetre
 _CELLS_PER_PASS = 2000  # boundary cells classified at a time while building (bounded memory)
 
@@ -130,8 +130,12 @@ def _labels(lon_lo, lat_lo, dlon, dlat, sub, tree, a, b, owner, n, contains, pro
     centre = np.stack([x, y], axis=1)
     hc = np.repeat(h, sub * sub)
     # the segments that can matter: within tol + 2h (+ 1 m) of the cell; the others are farther than tol + h
-    # from every centre, so they change neither "near" nor "nearest" below
-    ci, si = tree.query(quads, predicate="dwithin", distance=tol + 2 * h.max() + 1.0)
+    # from every centre, so they change neither "near" nor "nearest" below. Asked as the envelopes meeting the
+    # cell's box grown by that much (a superset): the tree's `dwithin` query never returns a segment of length 0
+    # (a boundary reduced to a point) for a polygon, at any distance, and such a boundary was missed
+    r = tol + 2 * h.max() + 1.0
+    lo_x, lo_y, hi_x, hi_y = shapely.bounds(quads).T
+    ci, si = tree.query(shapely.box(lo_x - r, lo_y - r, hi_x + r, hi_y + r))
     order = np.argsort(ci, kind="stable")
     ci, si = ci[order], si[order]
     k = sub * sub

@@ -54,6 +54,28 @@ def test_property_points_on_and_near_boundaries_get_the_exact_answers(monkeypatc
     _assert_same(fast, exact)
 
 
+@pytest.mark.parametrize("dataset, day", [("qp2024", dt.date(2025, 6, 1)), ("qp2015_occitanie", dt.date(2020, 6, 1))])
+def test_boundaries_reduced_to_a_point_are_not_missed(monkeypatch, exact_only, dataset, day):
+    """Some quartier boundaries have parts that are a single point (segments of length 0). The STRtree's
+    `dwithin` query never returned them for a polygon (a cell), so sub-cells a few metres from such a point were
+    labelled outside: a point 14.26 m from quartier 1322's point in QP2024 (2.22821378, 48.93925055) read
+    « outside » instead of « near_boundary »."""
+    a, b, _ = boundary_distance.segments(index.quartier_index(dataset, "metropole").boundaries)
+    lone = np.flatnonzero(np.all(a == b, axis=1))
+    assert len(lone)
+    rng = np.random.default_rng(1)
+    k = lone[rng.integers(0, len(lone), 600)]
+    off, ang = rng.uniform(0, 25, len(k)), rng.uniform(0, 2 * np.pi, len(k))
+    lon, lat = territories.unproject(a[k, 0] + off * np.cos(ang), a[k, 1] + off * np.sin(ang), 2154)
+    if dataset == "qp2024":
+        lon, lat = np.append(lon, 2.2282137814536314), np.append(lat, 48.93925054883543)
+    fast, exact = _fast_and_exact(monkeypatch, exact_only, lon, lat, day, 15.0)
+    _assert_same(fast, exact)
+    assert (exact.status == "near_boundary").sum() > 100
+    if dataset == "qp2024":
+        assert fast.status[-1] == "near_boundary"
+
+
 def test_sub_cells_answer_most_boundary_cell_points_with_the_exact_answers(monkeypatch, exact_only):
     """Not vacuous: of the points in the degree grid's boundary cells, the sub-cells answer many (inside,
     outside and near_boundary alike), and every answer is the exact one."""

@@ -44,7 +44,7 @@ def run_file(job_factory: Callable, input_path, output, *, map_file=None, chunk_
 
         with dask_mapper(scheduler, n_workers=workers, processes=processes, warm=getattr(job, "warm", None)) as mapper:
             summary = run(job, source, output, chunk_size=chunk_size, resume=resume, traces=traces, mapper=mapper,
-                          show_progress=show_progress, progress_label=label, record=record)
+                          show_progress=show_progress, progress_label=label, record=record, same_disk=False)
     else:  # this process reads and writes; `workers` processes answer the chunks (1: all here)
         from .pool import process_mapper
 

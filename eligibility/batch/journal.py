@@ -6,6 +6,11 @@ finished chunk, appended only after its part is safely on disk (written to a tem
 renamed). A process killed at any instant leaves at worst a torn last line or an orphan part: both
 are dropped on `--resume`, and that chunk is simply done again. So a resumed job ends with the same
 bytes as an uninterrupted one.
+
+On this machine the process that answered a chunk writes its part under the temporary name itself
+(`write_part`, hashing the bytes it holds) and hands back only a `WrittenPart`: the batch process then
+fsyncs, renames and journals it, without receiving, writing or hashing the bytes. A Dask worker, which may
+be another machine, hands back the bytes, and the journal writes them the same way.
 """
 from __future__ import annotations
 
@@ -13,13 +18,35 @@ import hashlib
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput
+from .sinks import fsync_replace
 
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class WrittenPart:
+    """A part written to `<name>.tmp` in the journal's folder, not yet fsynced; `sha256` of the bytes written."""
+
+    name: str
+    sha256: str
+
+
+def part_name(kind: str, chunk_index: int) -> str:
+    """`part-00000007`, `traces-00000007`: the file of chunk 7's output or traces in the journal's folder."""
+    return f"{kind}-{chunk_index:08d}"
+
+
+def write_part(folder: Path, name: str, data: bytes) -> WrittenPart:
+    """`data` to `folder/<name>.tmp`, hashed from memory: the journal fsyncs and renames it (`Journal.record`)."""
+    with open(folder / f"{name}.tmp", "wb") as f:
+        f.write(data)
+    return WrittenPart(name, sha256_bytes(data))
 
 
 class Journal:
@@ -75,23 +102,20 @@ class Journal:
             f.flush()
             os.fsync(f.fileno())
 
-    def _write(self, name: str, data: bytes) -> str:
-        tmp = self.dir / f"{name}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.dir / name)
-        return sha256_bytes(data)
+    def _write(self, name: str, data: bytes | WrittenPart) -> str:
+        """The part safely on disk under `name` (its bytes, or the temporary file a worker wrote): its sha256."""
+        written = data if isinstance(data, WrittenPart) else write_part(self.dir, name, data)
+        fsync_replace(self.dir / f"{name}.tmp", self.dir / name)
+        return written.sha256
 
     def record(self, chunk_index: int, first_row: int, rows: int, next_pos: dict, counts: dict,
-               notes: list[str], part: bytes, traces: bytes | None) -> None:
+               notes: list[str], part: bytes | WrittenPart, traces: bytes | WrittenPart | None) -> None:
         entry = {"chunk": chunk_index, "first_row": first_row, "rows": rows, "next": next_pos, "counts": counts,
                  "notes": notes,
-                 "part": f"part-{chunk_index:08d}", "sha256": None, "traces": None, "traces_sha256": None}
+                 "part": part_name("part", chunk_index), "sha256": None, "traces": None, "traces_sha256": None}
         entry["sha256"] = self._write(entry["part"], part)
         if traces is not None:
-            entry["traces"] = f"traces-{chunk_index:08d}"
+            entry["traces"] = part_name("traces", chunk_index)
             entry["traces_sha256"] = self._write(entry["traces"], traces)
         self._append(entry)
         self.entries.append(entry)

@@ -1,7 +1,8 @@
 """Run a job over a file, chunk by chunk: parts + journal, resume, progress, final atomic output.
 
-Engines only differ in *where* `process_chunk` runs (here, or on Dask workers); results are written
-in chunk order by this process, so every engine gives the same bytes.
+Engines only differ in *where* `process_chunk` runs (here, forked workers, or Dask workers); results are
+journaled and appended in chunk order by this process, so every engine gives the same bytes. On this
+machine each part is written into the journal's folder where it was answered; from Dask it comes back as bytes.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from .. import __version__
 from ..errors import BadInput, DataIntegrityError, RegisterUnavailable, field_words
 from ..paths import data_dir
 from .jobs import empty_output, encode_traces
-from .journal import Journal
+from .journal import Journal, part_name, write_part
 from .lock import output_lock
 from .progress import Progress
 from .sinks import (
@@ -77,16 +78,24 @@ def answer_chunk(job, chunk):
     return job.run(chunk.set_aside(rows, np.array(list(refused.values()), dtype=object)))
 
 
-def process_chunk(job, fmt: OutputFormat, chunk, prepare: Callable | None = None, keep_traces: bool = True):
-    """The unit of work, run wherever the engine says: parse, answer, encode. Returns bytes.
+def process_chunk(job, fmt: OutputFormat, chunk, prepare: Callable | None = None, keep_traces: bool = True,
+                  parts_dir: Path | None = None):
+    """The unit of work, run wherever the engine says: parse, answer, encode. Returns the part's bytes, or, with
+    `parts_dir` (the journal's folder, on this machine's disk), the part written there by `journal.write_part`
+    and its `WrittenPart` (name and sha256: the bytes do not travel back). Traces likewise.
     `prepare(job, chunk, trace_lines)`, when given, runs here too and its value comes sixth (the register's
     entries of the chunk, built by the worker that answered it); `keep_traces=False`: the trace lines served
     `prepare` only and are not encoded."""
+    chunk.read()  # a chunk cut in place: its lines from the input file, here (a changed file is refused first)
     res = answer_chunk(job, chunk)
     part = encode_part(res.frame, job.columns, fmt)
     traces = None
     if res.traces is not None and keep_traces:
         traces = encode_traces(res.traces)
+    if parts_dir is not None:
+        part = write_part(parts_dir, part_name("part", chunk.index), part)
+        if traces is not None:
+            traces = write_part(parts_dir, part_name("traces", chunk.index), traces)
     meta = (chunk.index, chunk.first_row, chunk.n_rows, chunk.next.to_json())  # not the rows: they stay there
     if prepare is not None:
         return meta, part, traces, res.counts, res.notes, prepare(job, chunk, res.traces)
@@ -99,9 +108,11 @@ def local_map(fn: Callable, items: Iterable) -> Iterator:
 
 
 def chunk_results(job, source, fmt: OutputFormat, chunk_size: int, start: Position | None = None, index: int = 0,
-                  mapper: Callable = local_map, **prepared) -> Iterator:
-    """`process_chunk` over the source's chunks, in order: what both the file runner and `stream_job` consume."""
-    return mapper(functools.partial(process_chunk, job, fmt, **prepared), source.chunks(chunk_size, start, index))
+                  mapper: Callable = local_map, in_place: bool = False, **prepared) -> Iterator:
+    """`process_chunk` over the source's chunks, in order: what both the file runner and `stream_job` consume.
+    `in_place`: `mapper` answers on this machine, where a CSV chunk's lines are read from the file."""
+    return mapper(functools.partial(process_chunk, job, fmt, **prepared),
+                  source.chunks(chunk_size, start, index, in_place=in_place))
 
 
 def stream_job(job, source, *, chunk_size: int = DEFAULT_CHUNK_SIZE, end_row: bool = False,
@@ -194,20 +205,23 @@ def _reference_version() -> str:
 
 def run(job, source, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE, resume: bool = False,
         traces: Path | None = None, mapper: Callable = local_map, show_progress: bool = True,
-        progress_label: str = "qpv batch", record=None) -> dict:
+        progress_label: str = "qpv batch", record=None, same_disk: bool = True) -> dict:
     """Run `job` over `source` (from `open_source`) into `out`; returns the summary (JSON-ready). The output's
     lock is held throughout: a second job on the same output is refused (`lock.output_lock`).
     `record` (`register.batch.BatchRecording`): each chunk's `record.prepare` value, computed where the chunk
-    is answered, goes to `record.on_chunk` here, in chunk order, before the chunk is journaled."""
+    is answered, goes to `record.on_chunk` here, in chunk order, before the chunk is journaled.
+    `same_disk`: `mapper` answers on this machine (here or forked workers), which reads each CSV chunk's lines from
+    the input file and writes its part into the journal's folder itself; else (Dask) chunks and parts travel as
+    bytes, and the parts are written here."""
     out = Path(out)
     fmt = output_format(out, source)
     with output_lock(out, progress_label, source.path):
         return _run_locked(job, source, out, fmt, chunk_size, resume, traces, mapper, show_progress, progress_label,
-                           record)
+                           record, same_disk)
 
 
 def _run_locked(job, source, out: Path, fmt: OutputFormat, chunk_size: int, resume: bool, traces: Path | None,
-                mapper: Callable, show_progress: bool, progress_label: str, record=None) -> dict:
+                mapper: Callable, show_progress: bool, progress_label: str, record=None, same_disk: bool = True) -> dict:
     stat = source.path.stat()
     signature = {"qpv": __version__, "input": str(source.path.resolve()), "size": stat.st_size,
                  "mtime_ns": stat.st_mtime_ns, "job": job.describe(), "chunk_size": chunk_size,
@@ -216,6 +230,8 @@ def _run_locked(job, source, out: Path, fmt: OutputFormat, chunk_size: int, resu
         signature["recorded"] = True
     prepared = {} if record is None else {"prepare": record.prepare, "keep_traces": traces is not None}
     journal = Journal(out, signature, resume)
+    if same_disk:
+        prepared["parts_dir"] = journal.dir
     start, index = None, len(journal.entries)
     if journal.entries:
         start = Position(**journal.entries[-1]["next"])
@@ -226,12 +242,12 @@ def _run_locked(job, source, out: Path, fmt: OutputFormat, chunk_size: int, resu
     # Parquet is assembled at the end. Every part is re-read and checked against its journaled sha256 either way.
     appenders = _appenders(out, fmt, job.columns, traces, journal)
     try:
-        for meta, part, trace_bytes, counts, notes, *built in chunk_results(job, source, fmt, chunk_size, start, index,
-                                                                             mapper, **prepared):
+        for meta, part, traces_part, counts, notes, *built in chunk_results(job, source, fmt, chunk_size, start, index,
+                                                                             mapper, same_disk, **prepared):
             index, first_row, n_rows, next_pos = meta
             if record is not None:
                 record.on_chunk(job, built[0])
-            journal.record(index, first_row, n_rows, next_pos, counts, notes, part, trace_bytes)
+            journal.record(index, first_row, n_rows, next_pos, counts, notes, part, traces_part)
             _append(appenders, journal, journal.entries[-1])
             progress.update(n_rows, source.progress_of(Position(**next_pos))[0])
     except BaseException:

@@ -186,7 +186,8 @@ def csv_header(columns, fmt: OutputFormat) -> bytes:
     return ("\ufeff" if fmt.bom else "").encode("utf-8") + head.encode("utf-8")
 
 
-def _fsync_replace(tmp: Path, final: Path) -> None:
+def fsync_replace(tmp: Path, final: Path) -> None:
+    """`tmp` (written by any process) flushed to disk, then renamed to `final` (atomic)."""
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())
     os.replace(tmp, final)
@@ -195,7 +196,7 @@ def _fsync_replace(tmp: Path, final: Path) -> None:
 def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
-    _fsync_replace(tmp, path)
+    fsync_replace(tmp, path)
 
 
 def _checked(tmp: Path, k: int, digest: str, expected: str) -> None:
@@ -225,7 +226,7 @@ def assemble(out: Path, parts: list[tuple[Path, str]], columns, fmt: OutputForma
             data = p.read_bytes()
             _checked(tmp, k, hashlib.sha256(data).hexdigest(), expected)
             writer.write_table(pq.read_table(pa.BufferReader(data)))
-    _fsync_replace(tmp, out)
+    fsync_replace(tmp, out)
 
 
 class PartAppender:

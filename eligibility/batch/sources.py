@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
@@ -33,13 +34,36 @@ class Position:
         return {"offset": self.offset, "row": self.row, "line": self.line}
 
 
+@dataclass(frozen=True)
+class FileSpan:
+    """Bytes `offset` … `offset + length - 1` of the input file as it was when the job opened it (size and
+    modification time): the lines of a chunk cut in place."""
+
+    path: str
+    offset: int
+    length: int
+    size: int
+    mtime_ns: int
+
+    def read(self) -> bytes:
+        with open(self.path, "rb") as f:
+            stat = os.fstat(f.fileno())
+            text = os.pread(f.fileno(), self.length, self.offset)
+        if (stat.st_size, stat.st_mtime_ns) != (self.size, self.mtime_ns) or len(text) != self.length:
+            raise BadInput("le fichier d'entrée a été modifié pendant le traitement : relancez la commande sur un "
+                           "fichier qui ne change plus", field=self.path)
+        return _lines(text)
+
+
 @dataclass
 class Chunk:
     """Rows `first_row` … `first_row + n_rows - 1`, not yet parsed (parsing runs where the job runs).
 
     A chunk cut by the fast path (`CsvSource.chunks`: lines without quotes, CR or blank line) is checked
     where it is parsed: `errors` and `lines` are known once Arrow has read its text, or, for a chunk with a
-    broken line, once the tolerant splitter (`records.split_records`) has, giving the rows it would have given."""
+    broken line, once the tolerant splitter (`records.split_records`) has, giving the rows it would have given.
+    Cut in place (`in_place`), such a chunk carries where its lines are in the file (`span`) instead of their
+    bytes, and is read there by the process that answers it (`read`)."""
 
     index: int
     first_row: int
@@ -55,6 +79,13 @@ class Chunk:
     encoding_label: str = "UTF-8"         # unchecked chunk: named by the message of a row with invalid bytes
     parsed: object = field(default=None, repr=False, compare=False)  # `frame()`, once computed
     parsed_table: object = field(default=None, repr=False, compare=False)  # `arrow()`, once computed
+    span: FileSpan | None = None          # CSV cut in place: where `text` is in the input file, until `read()`
+
+    def read(self) -> None:
+        """A chunk cut in place gets its text from the file (where it is answered: its bytes never travel
+        between processes). The same bytes the reader cut it from, or BadInput if the file changed since."""
+        if self.span is not None:
+            self.text, self.span = self.span.read(), None
 
     @property
     def errors(self) -> np.ndarray:
@@ -95,6 +126,7 @@ class Chunk:
     def _parse(self):
         if self.table is not None:
             return self.table
+        self.read()
         if self.row_errors is None:  # fast-path chunk: every line a record, if Arrow reads them all
             table = self._arrow(self.n_rows)
             if table is not None:
@@ -168,7 +200,8 @@ class CsvSource:
         self.dialect: CsvDialect = sniff(path)
         self.columns = self.dialect.header
         self.start = Position(self.dialect.data_offset, 1, 2)
-        self.total_bytes = path.stat().st_size
+        stat = path.stat()
+        self.total_bytes, self._mtime_ns = stat.st_size, stat.st_mtime_ns
 
     def describe(self) -> str:
         return self.dialect.describe()
@@ -179,7 +212,9 @@ class CsvSource:
     def progress_of(self, pos: Position) -> tuple[int, int]:
         return pos.offset, self.total_bytes
 
-    def chunks(self, size: int, start: Position | None = None, index: int = 0) -> Iterator[Chunk]:
+    def chunks(self, size: int, start: Position | None = None, index: int = 0, in_place: bool = False) -> Iterator[Chunk]:
+        """Chunks of `size` rows from `start`. `in_place`: a chunk of plain lines carries where they are in the file
+        (`Chunk.span`) rather than their bytes, for a process of this machine to read them (`Chunk.read`)."""
         pos = start or self.start
         d = self.dialect
         with open(self.path, "rb") as f:
@@ -204,7 +239,7 @@ class CsvSource:
                         buf = buf + b"".join(pieces)
                         pieces = []
                         nl = np.concatenate(found)
-                    chunk, consumed = self._fast_chunk(buf, nl, size, eof, pos, index)
+                    chunk, consumed = self._fast_chunk(buf, nl, size, eof, pos, index, in_place)
                     if chunk is not None:
                         lines_consumed = chunk.n_rows
                         break
@@ -227,7 +262,7 @@ class CsvSource:
                 pos, index = nxt, index + 1
 
     def _fast_chunk(self, buf: bytes, nl: np.ndarray, size: int, eof: bool, pos: Position,
-                    index: int) -> tuple[Chunk | None, int]:
+                    index: int, in_place: bool = False) -> tuple[Chunk | None, int]:
         """(chunk, bytes it uses): the next `size` lines as an unchecked chunk when each is surely one record:
         UTF-8, no quote (no multi-line field, no quoting to read), no CR, no blank line (nor blank lines ending
         the file). Else (None, 0): the tolerant splitter cuts the chunk. `nl`: where buf's line breaks are."""
@@ -246,11 +281,20 @@ class CsvSource:
             return None, 0
         if n_rows and (breaks[0] == 0 or bool(np.any(np.diff(breaks) == 1))):  # a blank line
             return None, 0
-        text = buf[:end]
-        if not text.endswith(b"\n"):  # the file's last line, without its line break
-            text, n_rows = text + b"\n", n_rows + 1
-        return Chunk(index, pos.row, n_rows, None, d.header, text=text, separator=d.separator, first_line=pos.line,
-                     encoding_label=d.encoding_label), end
+        if buf[end - 1] != NEWLINE_BYTE:  # the file's last line, without its line break
+            n_rows += 1
+        chunk = Chunk(index, pos.row, n_rows, None, d.header, separator=d.separator, first_line=pos.line,
+                      encoding_label=d.encoding_label)
+        if in_place:  # the bytes stay in the file (and out of this process's hands)
+            chunk.span = FileSpan(str(self.path), pos.offset, end, self.total_bytes, self._mtime_ns)
+        else:
+            chunk.text = _lines(buf[:end])
+        return chunk, end
+
+
+def _lines(text: bytes) -> bytes:
+    """A fast chunk's text: every line ends with its line break (the file's last one may lack it)."""
+    return text if text.endswith(b"\n") else text + b"\n"
 
 
 def _line_breaks(block: bytes) -> np.ndarray:
@@ -280,7 +324,9 @@ class ParquetSource:
     def progress_of(self, pos: Position) -> tuple[int, int]:
         return pos.row - 1, self.total_rows
 
-    def chunks(self, size: int, start: Position | None = None, index: int = 0) -> Iterator[Chunk]:
+    def chunks(self, size: int, start: Position | None = None, index: int = 0, in_place: bool = False) -> Iterator[Chunk]:
+        """Chunks of `size` rows from `start`, each carrying its rows (`in_place` is for CSV lines: Parquet's rows
+        are decoded here)."""
         import pyarrow as pa
 
         pos = start or self.start

@@ -1,12 +1,17 @@
 """The fast reader (issue 13: Arrow straight on the file's lines, no record splitter) gives, chunk by chunk,
 the rows, errors, lines and resume positions of the tolerant reader, whatever the file holds: broken lines,
-a BOM, `;`, decimal commas, quoted line breaks, CRLF, bytes that are not UTF-8, a missing last line break."""
+a BOM, `;`, decimal commas, quoted line breaks, CRLF, bytes that are not UTF-8, a missing last line break;
+and a chunk cut in place (its lines read from the file where it is answered) gives them too."""
+import os
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from eligibility.batch import sources
 from eligibility.batch.sources import CsvSource
+from eligibility.errors import BadInput
 
 from test_parallel import KINDS, _csv
 
@@ -20,10 +25,11 @@ def _tolerant_chunks(path, size):
         return _read(CsvSource(path), size)
 
 
-def _read(source, size):
+def _read(source, size, in_place=False):
     out = []
-    for chunk in source.chunks(size):
+    for chunk in source.chunks(size, in_place=in_place):
         unchecked = chunk.row_errors is None
+        assert (chunk.span is not None) == (in_place and unchecked) and (chunk.text is None) == (chunk.span is not None)
         frame = chunk.frame()
         out.append({"unchecked": unchecked, "rows": (chunk.first_row, chunk.n_rows), "next": chunk.next,
                     "errors": list(chunk.errors), "lines": np.asarray(chunk.lines).tolist(),
@@ -45,14 +51,14 @@ def _write(tmp_path_factory, data: bytes):
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(CLEAN + BROKEN), min_size=1, max_size=30), st.integers(1, 9), st.booleans(),
-       st.booleans(), st.booleans())
-def test_fast_and_tolerant_readers_give_the_same_chunks(tmp_path_factory, lines, size, bom, crlf, last_break):
+       st.booleans(), st.booleans(), st.booleans())
+def test_fast_and_tolerant_readers_give_the_same_chunks(tmp_path_factory, lines, size, bom, crlf, last_break, in_place):
     body = ("\n".join(lines) + ("\n" if last_break else "")).encode().replace("\xff".encode(), b"\xff")
     data = ("\ufeff" if bom else "").encode() + b"a;b;c\n" + body
     if crlf:
         data = data.replace(b"\n", b"\r\n")
     path = _write(tmp_path_factory, data)
-    _same(_read(CsvSource(path), size), _tolerant_chunks(path, size))
+    _same(_read(CsvSource(path), size, in_place), _tolerant_chunks(path, size))
 
 
 FILES = st.tuples(st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 50)), min_size=1, max_size=40),
@@ -60,10 +66,28 @@ FILES = st.tuples(st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 50))
 
 
 @settings(max_examples=30, deadline=None)
-@given(FILES, st.integers(1, 12))
-def test_fast_and_tolerant_readers_agree_on_the_batch_test_files(tmp_path_factory, spec, size):
+@given(FILES, st.integers(1, 12), st.booleans())
+def test_fast_and_tolerant_readers_agree_on_the_batch_test_files(tmp_path_factory, spec, size, in_place):
     path = _write(tmp_path_factory, _csv(*spec).encode("utf-8"))
-    _same(_read(CsvSource(path), size), _tolerant_chunks(path, size))
+    _same(_read(CsvSource(path), size, in_place), _tolerant_chunks(path, size))
+
+
+def test_a_chunk_cut_in_place_travels_without_its_lines_and_refuses_a_file_changed_since(tmp_path_factory):
+    """What a forked worker is sent for 2,000 plain lines is where they are, not the lines; it reads them from the
+    file as it was cut, and a file changed in between is a clear French refusal, not rows of another file."""
+    path = _write(tmp_path_factory, b"a;b;c\n" + b"".join(b"%d;2,5;texte assez long\n" % i for i in range(2000)))
+    [sent] = CsvSource(path).chunks(5000, in_place=True)
+    [kept] = CsvSource(path).chunks(5000)
+    assert len(pickle.dumps(sent)) < 1000 < len(kept.text) < len(pickle.dumps(kept))
+    received = pickle.loads(pickle.dumps(sent))
+    assert received.arrow().equals(kept.arrow()) and received.text == kept.text
+    changed = pickle.loads(pickle.dumps(sent))
+    with open(path, "r+b") as f:  # same size, one byte changed, a later modification time
+        f.seek(10)
+        f.write(b"9")
+    os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 1_000_000))
+    with pytest.raises(BadInput, match="le fichier d'entrée a été modifié pendant le traitement"):
+        changed.read()
 
 
 def test_clean_lines_take_the_fast_path_and_a_broken_one_is_found_where_it_is_parsed(tmp_path_factory):

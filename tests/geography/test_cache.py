@@ -224,6 +224,56 @@ def test_entries_read_in_place_equal_np_load(tmp_path_factory, arrays):
         assert got[k].flags.writeable and got[k].flags.aligned
 
 
+def _mapped(a: np.ndarray) -> bool:
+    """Whether `a` is a view of a memory-mapped file (its base chain ends in the mapping, not in numpy memory)."""
+    import mmap
+
+    base = a
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    return isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays=_arrays(), names=st.lists(st.text("abcdefghij_", min_size=1, max_size=40), min_size=6, max_size=6,
+                                        unique=True))
+def test_entries_written_here_are_aligned_and_read_as_views_of_the_mapped_file(tmp_path_factory, arrays, names):
+    """`_write` pads each member so that its array bytes start at a multiple of 64 (whatever the names' lengths):
+    np.load reads the file as it reads np.savez's, and `load_entry` gives views of the mapped file, aligned and
+    writable, copy-on-write: writing into one changes neither the file nor the next load."""
+    arrays = {names[i]: a for i, a in enumerate(arrays.values())}
+    path = tmp_path_factory.mktemp("e") / "x.npz"
+    cache._write(path, arrays, {"sha256": cache.arrays_sha256(arrays)})
+    before = path.read_bytes()
+    with np.load(path, allow_pickle=False) as z:
+        assert sorted(z.files) == sorted([*arrays, cache.META])
+        assert all(z[k].dtype == a.dtype and z[k].shape == a.shape and np.array_equal(z[k], a) for k, a in arrays.items())
+    got, _ = cache.load_entry(path)
+    for k, a in arrays.items():
+        assert got[k].dtype == a.dtype and got[k].shape == a.shape and np.array_equal(got[k], a)
+        assert got[k].flags.writeable and got[k].flags.aligned
+        assert _mapped(got[k]) or got[k].size == 0
+        if got[k].size:
+            got[k].reshape(-1)[0] = got[k].reshape(-1)[-1] if a.dtype.kind == "U" else 1 - got[k].reshape(-1)[0]
+    assert path.read_bytes() == before
+    again, _ = cache.load_entry(path)
+    assert all(np.array_equal(again[k], a) for k, a in arrays.items())
+
+
+def test_a_member_whose_bytes_disagree_with_its_shape_is_refused():
+    """An .npy member holding fewer (or more) bytes than its header's shape and dtype need is refused, never read
+    past its end (nor past the mapped file's)."""
+    import io
+
+    npy = io.BytesIO()
+    np.lib.format.write_array(npy, np.arange(1000, dtype=np.int64))
+    data = npy.getvalue()
+    assert cache._npy_array(data, 0, len(data)).sum() == 499500
+    for size in (len(data) - 8, len(data) - 1, len(data) + 8):
+        with pytest.raises(ValueError, match="tronqué"):
+            cache._npy_array(data + bytes(8), 0, size)
+
+
 @settings(max_examples=80, deadline=None)
 @given(where=st.floats(0, 1, exclude_max=True), bit=st.integers(0, 7))
 def test_a_flipped_bit_anywhere_is_refused_or_changes_no_array(tmp_path_factory, where, bit):

@@ -236,8 +236,8 @@ def quartier_index(dataset_id: str, zone_name: str) -> QuartierIndex:
         polys = _project(per.geometry[positions], zone.epsg)
         bounds = _project(per.boundary[positions], zone.epsg)
         out = {"positions": positions}
-        out.update(cache.pack_geoms(polys, "poly"))
-        out.update(cache.pack_geoms(bounds, "bound"))
+        out.update(cache.pack_coordinates(polys, "poly"))
+        out.update(cache.pack_coordinates(bounds, "bound"))
         if len(positions):
             out.update(grid.build(polys, bounds, cell=QUARTIER_CELL_M, margin=GRID_MARGIN_M).to_arrays("grid"))
         else:
@@ -335,8 +335,7 @@ def _read_features(src: datasets.Source) -> list[dict]:
         return json.load(f)["features"]
 
 
-def _area_arrays(features: list[dict], epsg: int, cell: float | None, margin: float,
-                 pack=cache.pack_geoms) -> dict[str, np.ndarray]:
+def _area_arrays(features: list[dict], epsg: int, cell: float | None, margin: float) -> dict[str, np.ndarray]:
     codes = np.array([f["properties"]["code"] for f in features], dtype=str)
     names = np.array([f["properties"]["nom"] for f in features], dtype=str)
     from .perimeters import keep_polygonal
@@ -345,7 +344,7 @@ def _area_arrays(features: list[dict], epsg: int, cell: float | None, margin: fl
     order = np.argsort(codes, kind="stable")
     codes, names, geoms = codes[order], names[order], _project(geoms[order], epsg)
     out = {"codes": codes, "names": names}
-    out.update(pack(geoms, "poly"))
+    out.update(cache.pack_coordinates(geoms, "poly"))
     if cell is not None:
         out.update(grid.build(geoms, shapely.boundary(geoms), cell=cell, margin=margin).to_arrays("grid"))
     return out
@@ -398,7 +397,7 @@ def commune_index(dep: str) -> AreaIndex | None:
         return None
     src = datasets.source("communes_geo", rel)
     a = cache.cached(f"communes-{dep}", cache.key(entry.sha256, str(zone.epsg), COMMUNES_LAYOUT),
-                     lambda: _area_arrays(_read_features(src), zone.epsg, None, 0.0, pack=cache.pack_coordinates),
+                     lambda: _area_arrays(_read_features(src), zone.epsg, None, 0.0),
                      sources=[src])
     return AreaIndex(a["codes"], a["names"], cache.unpack_geoms(a, "poly"), None)
 

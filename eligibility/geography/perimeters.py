@@ -97,8 +97,8 @@ def _read(dataset_id: str) -> dict[str, np.ndarray]:
     out = {k: v[order] for k, v in cols.items()}
     out["repaired"] = invalid[order]
     out["degenerate"] = degenerate[order]
-    out.update(cache.pack_geoms(geoms[order]))
-    out.update(cache.pack_geoms(boundary[order], "boundary"))
+    out.update(cache.pack_coordinates(geoms[order]))
+    out.update(cache.pack_coordinates(boundary[order], "boundary"))
     return out
 
 

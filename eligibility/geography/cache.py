@@ -4,8 +4,10 @@ Entries are keyed by the sha256 of the datasets they come from, so a changed fil
 served from a stale cache. Writes are atomic (temp file + rename): parallel test workers or two
 commands building the same entry at once each produce a whole file, and the last rename wins.
 
-Each entry carries its own metadata (array `__meta__`): the sha256 of its arrays and, for each source
-file, the sha256 of the bytes it was built from with the file's stat stamp. On load the arrays are
+Each entry carries its own metadata (array `__meta__`): the checksum of its arrays (xxh3-128: the entry is
+derived data, so the checksum guards against damage, as a CRC would, not against whoever can rewrite the file and
+its recorded checksum alike) and, for each source file, the sha256 of the bytes it was built from with the file's
+stat stamp. On load the arrays are
 rehashed and compared; a source is rehashed unless its stamp is unchanged (`integrity.check_input`).
 An unreadable entry (truncated, CRC error), one whose arrays were rewritten, or one built from other
 bytes is rebuilt once, with a message; if the rebuild fails, the command refuses (DataIntegrityError).
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import shapely
+import xxhash
 
 from .. import integrity
 from ..errors import DataIntegrityError
@@ -86,9 +89,14 @@ def unpack_geoms(arrays, name: str = "geom") -> np.ndarray:
     return shapely.from_wkb([blob[off[i]:off[i + 1]] for i in range(len(off) - 1)])
 
 
-def arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
-    """sha256 of an entry's content: every array's name, dtype, shape and bytes, in name order."""
-    h = hashlib.sha256()
+DIGEST = "xxh3_128"  # the metadata key of the arrays' checksum
+
+
+def arrays_digest(arrays: dict[str, np.ndarray]) -> str:
+    """xxh3-128 of an entry's content: every array's name, dtype, shape and bytes, in name order. Every load
+    hashes the whole entry (a large batch ~100–200 MB before it forks its workers): xxh3 runs at ~18 GB/s
+    where sha256 ran at ~1.7 GB/s on this machine (0.16 s of the default locate's serial start)."""
+    h = xxhash.xxh3_128()
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
@@ -110,7 +118,7 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     of a large batch's ~100–200 MB of indexes, in the batch process before it forks its workers. The pages are the
     page cache's own, shared by every process that maps them. `_write` aligns every member (`_ALIGN`); entries
     written by `np.savez` elsewhere are read all the same (copied where unaligned). Nothing is checked less:
-    `load_entry` compares the entry's sha256, which covers the name, dtype, shape and every byte of every array."""
+    `load_entry` compares the entry's checksum, which covers the name, dtype, shape and every byte of every array."""
     arrays = {}
     with open(path, "rb") as f:
         with zipfile.ZipFile(f) as zf:  # the central directory only
@@ -153,7 +161,7 @@ def _npy_array(mapped, start: int, size: int) -> np.ndarray:
 
 
 def load_entry(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    """(arrays, metadata) of an entry whose arrays hash to the sha256 its metadata records."""
+    """(arrays, metadata) of an entry whose arrays hash to the checksum its metadata records."""
     try:
         arrays = _read_arrays(path)
         meta = json.loads(arrays.pop(META).tobytes().decode("utf-8"))
@@ -161,9 +169,9 @@ def load_entry(path: Path) -> tuple[dict[str, np.ndarray], dict]:
         raise DamagedEntry("sans métadonnées d'intégrité") from None
     except Exception as exc:  # noqa: BLE001 - zip, CRC, zlib, numpy or JSON: unreadable either way
         raise DamagedEntry("illisible (archive tronquée ou endommagée)") from exc
-    actual = arrays_sha256(arrays)
-    if meta.get("sha256") != actual:
-        raise DamagedEntry(integrity.mismatch_message(path.name, str(meta.get("sha256") or "?"), actual))
+    actual = arrays_digest(arrays)
+    if meta.get(DIGEST) != actual:
+        raise DamagedEntry(integrity.mismatch_message(path.name, str(meta.get(DIGEST) or "?"), actual))
     return arrays, meta
 
 
@@ -231,7 +239,7 @@ def cached(name: str, digest: str, build: Callable[[], dict[str, np.ndarray]], *
             integrity.notice(f"cache dérivé {path.name} {why} : reconstruit à partir des données de référence")
     inputs = [integrity.input_record(src) for src in sources]  # a corrupted source refuses here, before any parse
     arrays = build()
-    meta = {"format": CACHE_VERSION, "name": name, "inputs": inputs, "sha256": arrays_sha256(arrays)}
+    meta = {"format": CACHE_VERSION, "name": name, "inputs": inputs, DIGEST: arrays_digest(arrays)}
     _write(path, arrays, meta)
     return arrays
 

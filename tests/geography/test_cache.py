@@ -217,7 +217,7 @@ def test_entries_read_in_place_equal_np_load(tmp_path_factory, arrays):
     """`load_entry` takes the arrays in place from the file's bytes: the same names, dtypes, shapes and values as
     np.load gives, writable and aligned, whatever the dtypes, shapes (0-d, empty) and memory order."""
     path = tmp_path_factory.mktemp("e") / "x.npz"
-    meta = np.frombuffer(json.dumps({"sha256": cache.arrays_sha256(arrays)}).encode(), dtype=np.uint8)
+    meta = np.frombuffer(json.dumps({cache.DIGEST: cache.arrays_digest(arrays)}).encode(), dtype=np.uint8)
     np.savez(path, **arrays, **{cache.META: meta})
     got, _ = cache.load_entry(path)
     with np.load(path, allow_pickle=False) as z:
@@ -247,7 +247,7 @@ def test_entries_written_here_are_aligned_and_read_as_views_of_the_mapped_file(t
     writable, copy-on-write: writing into one changes neither the file nor the next load."""
     arrays = {names[i]: a for i, a in enumerate(arrays.values())}
     path = tmp_path_factory.mktemp("e") / "x.npz"
-    cache._write(path, arrays, {"sha256": cache.arrays_sha256(arrays)})
+    cache._write(path, arrays, {cache.DIGEST: cache.arrays_digest(arrays)})
     before = path.read_bytes()
     with np.load(path, allow_pickle=False) as z:
         assert sorted(z.files) == sorted([*arrays, cache.META])
@@ -281,7 +281,7 @@ def test_a_member_whose_bytes_disagree_with_its_shape_is_refused():
 @settings(max_examples=80, deadline=None)
 @given(where=st.floats(0, 1, exclude_max=True), bit=st.integers(0, 7))
 def test_a_flipped_bit_anywhere_is_refused_or_changes_no_array(tmp_path_factory, where, bit):
-    """Without the zip's CRC the entry's sha256 still guards every array: a bit flipped anywhere in the file
+    """Without the zip's CRC the entry's checksum still guards every array: a bit flipped anywhere in the file
     is refused (DamagedEntry), or it fell outside every array's name, dtype, shape and bytes."""
     tmp = tmp_path_factory.mktemp("e")
     os.environ["QPV_CACHE_DIR"] = str(tmp)

@@ -131,8 +131,12 @@ def evaluate_cmd(dispositif, input_path, date_str, **common) -> None:
     from eligibility.batch.evaluate import EvaluateJob
 
     date = parse_date(date_str) if date_str is not None else None
-    _run(lambda renamed: EvaluateJob(dispositif, renamed, date=date, traces=common["traces"] is not None or common["record"],
-                                     keep=tuple(common["keep"])),
+    traces = common["traces"] is not None or common["record"]
+    if not traces:  # a CSV chunk is read, decided and written with Arrow and numpy: pandas only where a path needs it
+        from eligibility.batch.arrow_only import skip_pandas_probe
+
+        skip_pandas_probe()
+    _run(lambda renamed: EvaluateJob(dispositif, renamed, date=date, traces=traces, keep=tuple(common["keep"])),
          input_path, label=f"qpv batch evaluate {dispositif}", **common)
 
 

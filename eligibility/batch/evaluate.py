@@ -13,26 +13,29 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..errors import BadInput
 from .arrow_only import scalar, to_numpy
 from .columns import first_error, holds_byte, to_date, to_float
 from . import jobs
 from .jobs import (
+    Answers,
     ChunkResult,
     check_keep,
     counts_of_coded,
     empty_output,
     fill_kept,
-    output_frame,
     row_numbers,
     trace_lines,
     with_kept,
     with_lines,
 )
+
+if TYPE_CHECKING:  # a CSV chunk is answered without pandas (Arrow and numpy); other inputs go through it
+    import pandas as pd
 
 LIST_SEPARATOR = " | "
 
@@ -125,9 +128,9 @@ class EvaluateJob:
         out["row"] = row_numbers(chunk)
         if self.keep:
             fill_kept(out, chunk.frame(), good, self.keep)
-        amounts = frame.amounts
+        amounts = frame.amount_values()
         for a in rule.model.amounts:
-            out[f"amount.{a.id}"][good] = amounts[a.id].to_numpy(dtype=float)
+            out[f"amount.{a.id}"][good] = amounts[a.id]
         # the text columns travel as (labels, index per row): Arrow takes the few labels, no object per row
         details, detail_errors = coded_details(frame)
         bad_value = ~np.equal(value_errors, None)  # a value the batch could not read: that row is an error
@@ -156,13 +159,15 @@ class EvaluateJob:
             # as they are, not their text parsed back
             traces = trace_lines(chunk, errors, answered, lambda k: frame.decision_json(back[int(answered[k])]),
                                  encode=False)
-        return ChunkResult(output_frame(out, self.columns, coded), traces, counts_of_coded(OUTCOMES, outcome), notes)
+        return ChunkResult(Answers(out, self.columns, coded), traces, counts_of_coded(OUTCOMES, outcome), notes)
 
 
 def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """French spreadsheet values to typed columns (numbers float64, dates datetime64), with per row
     None or the message of the first value that does not parse. Codes and enums go to the engine as
     text (it checks them against the rule's values); a blank cell is an unknown fact, never a default."""
+    import pandas as pd
+
     from ..rules.facts import per_distinct  # the rules engine loads with the job, not with `qpv batch locate`
 
     out, notes, errors = {}, [], [np.full(len(df), None, dtype=object)]
@@ -227,10 +232,29 @@ def _read_text_columns(rule, table, renamed: dict[str, str], accepted: dict[str,
 
 def _date(s: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`to_date`, and which cells are written JJ/MM/AAAA (for the note)."""
+    import pandas as pd
+
     v, missing, err = to_date(s, name)
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         return v, missing, err, np.zeros(len(s), dtype=bool)
     return v, missing, err, s.astype("str").str.contains("/", regex=False).fillna(False).to_numpy(dtype=bool)
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """(code of each value, in order of first appearance; number of distinct values): `pd.factorize` with None
+    a value too. Integers are hashed by Arrow's dictionary encoding (same codes, no pandas); objects (a zone's
+    statuses, rare) by pandas."""
+    if values.dtype == object:
+        import pandas as pd
+
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        return codes, len(uniques)
+    import pyarrow as pa
+
+    from . import arrow_compute as ac
+
+    encoded = ac.dictionary_encode(pa.array(values, type=pa.int64()))
+    return to_numpy(encoded.indices).astype(np.int64, copy=False), len(encoded.dictionary)
 
 
 def _group(columns: list[np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -245,8 +269,8 @@ def _group(columns: list[np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.
         others.append(packed)
     code = np.zeros(len(rows), dtype=np.int64)
     for col in others:
-        k, uniques = pd.factorize(col, use_na_sentinel=False)  # None is a value too
-        code, _ = pd.factorize(code * max(len(uniques), 1) + k)
+        k, distinct = _factorize(col)  # None is a value too
+        code, _ = _factorize(code * max(distinct, 1) + k)
     groups = code
     first = np.full(groups.max() + 1 if len(groups) else 0, -1, dtype=np.int64)
     first[groups[::-1]] = rows[::-1]  # the earliest row of each group wins

@@ -167,6 +167,44 @@ def output_frame(out: dict, columns, coded: dict | None = None):
     return pd.DataFrame(data)
 
 
+@dataclass
+class Answers:
+    """A chunk's answers as `empty_output` columns, text columns given as (labels, index) in `coded` (see
+    `output_frame`). `sinks.encode_part` writes CSV from `table()` (Arrow, no pandas) and Parquet from `frame()`
+    (the pandas schema metadata its files have always carried); both hold the same values."""
+    out: dict
+    columns: list
+    coded: dict
+
+    def frame(self):
+        return output_frame(self.out, self.columns, self.coded)
+
+    def table(self):
+        """The answers as an Arrow table of the output schema, holding the values of `frame()` once Arrow takes it
+        (`pa.Table.from_pandas`: a float NaN is null, a None text is null); None when a text column holds a value
+        that is not a string (then `frame()` is written, as before)."""
+        import pyarrow as pa
+
+        from . import arrow_compute as ac
+        from .sinks import arrow_schema
+
+        arrays = []
+        for name, kind in self.columns:
+            if name in self.coded:  # label 0 (None) reads null: the column `output_frame` builds, without pandas
+                labels, index = self.coded[name]
+                arrays.append(ac.take(pa.array(labels, type=pa.string()), pa.array(index, type=pa.int64())))
+            elif kind == "int":
+                arrays.append(pa.array(self.out[name], type=pa.int64()))
+            elif kind == "float":
+                arrays.append(pa.array(self.out[name], type=pa.float64(), from_pandas=True))
+            else:
+                try:
+                    arrays.append(pa.array(self.out[name], type=pa.string()))
+                except (pa.ArrowInvalid, pa.ArrowTypeError):
+                    return None
+        return pa.Table.from_arrays(arrays, schema=arrow_schema(self.columns))
+
+
 def trace_lines(chunk, errors, answered, row_json, encode: bool = True) -> list[str] | list[dict]:
     """One JSON line per input row: the engine's own single-row JSON (answered rows) or the error.
     `encode=False`: the objects, not their text (`encode_traces` encodes them later to the same bytes; the

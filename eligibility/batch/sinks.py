@@ -136,12 +136,17 @@ def _csv_cells(col, kind: str, fmt: OutputFormat):
 
 def encode_part(df, columns, fmt: OutputFormat) -> bytes:
     """A chunk's rows as bytes of the output format (CSV without header, or one Parquet file). `df`: a pandas
-    DataFrame, or an Arrow table of the output schema (`arrow_schema(columns)`).
+    DataFrame, an Arrow table of the output schema (`arrow_schema(columns)`), or a job's `jobs.Answers`.
 
     CSV cells are built column by column with Arrow compute (no per-row Python), then joined into lines:
     by Arrow's CSV writer when no cell is quoted (it then writes them as they are), else element-wise."""
     import pyarrow as pa
 
+    from .jobs import Answers
+
+    if isinstance(df, Answers):  # CSV from Arrow directly (no pandas); Parquet through pandas, as it always was
+        table = df.table() if fmt.kind == "csv" else None
+        df = table if table is not None else df.frame()
     table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, schema=arrow_schema(columns), preserve_index=False)
     if fmt.kind == "csv":
         import pyarrow.csv as pa_csv

@@ -7,10 +7,9 @@ for the rows asked. `evaluate` is a frame of one row: batch and single agree by 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..decisions.french import date_fr
 from ..decisions.models import Decision
@@ -20,6 +19,9 @@ from .facts import PlaceCols, frame_columns, row_columns, validate_one
 from .loader import Rule, get_rule
 from .money import cents
 from .places import AMBIGUOUS, TERRITORY_UNKNOWN, ZONE_MESSAGES, answer
+
+if TYPE_CHECKING:  # `evaluate_frame` takes a DataFrame; the batch's CSV path runs without pandas
+    import pandas as pd
 
 OUTCOMES = np.array(["eligible", "not_eligible", "undetermined", "error", "out_of_scope"], dtype=object)
 
@@ -154,11 +156,17 @@ class DecisionFrame:
 
     # --- columns --------------------------------------------------------------------------------
 
+    def amount_values(self) -> dict[str, np.ndarray]:
+        """Each amount per row as floats: its value where the row is eligible and the amount known, NaN elsewhere."""
+        eligible = self._code == 0
+        return {aid: np.where(eligible & col.known, col.value, np.nan) for aid, (_, _, _, col) in self.amount_cols.items()}
+
     @property
     def amounts(self) -> pd.DataFrame:
-        eligible = self._code == 0
-        data = {aid: np.where(eligible & col.known, col.value, np.nan) for aid, (_, _, _, col) in self.amount_cols.items()}
-        return pd.DataFrame(data, index=pd.RangeIndex(self.n))
+        """`amount_values` as a DataFrame (the batch reads the arrays: pandas is imported here only)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.amount_values(), index=pd.RangeIndex(self.n))
 
     # --- one row ---------------------------------------------------------------------------------
 

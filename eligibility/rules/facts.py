@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, ValidationError, \
     create_model, model_validator
 
 from ..decisions.french import FORM_WORDS
 from ..errors import BadInput, field_words, shown as shown_value
 from . import values as V
+
+if TYPE_CHECKING:  # pandas is imported where a pandas path needs it: the batch's CSV path runs without it
+    import pandas as pd
 
 PLACE_PARTS = ("lon", "lat", "quartier_code", "address")
 
@@ -246,10 +249,20 @@ class BadValues:
         self.rule = rule
         self.rows: dict[int, list[str]] = {}
 
-    def add(self, mask: np.ndarray, field: str, message: str, shown: pd.Series | None = None) -> None:
+    def add(self, mask: np.ndarray, field: str, message: str, shown=None) -> None:
+        """`shown`: the column's cells (a pandas Series, a numpy array or an Arrow array), quoted in each message."""
         where = field_words(field, field_name(self.rule, field))
+        if shown is None:
+            cell = None
+        elif isinstance(shown, np.ndarray):
+            cell = shown.__getitem__
+        elif _is_series(shown):
+            cell = shown.iloc.__getitem__
+        else:  # Arrow text: only the cells quoted become Python values (no pandas)
+            def cell(i: int):
+                return shown[i].as_py()
         for i in np.flatnonzero(mask)[:10_000]:
-            got = "" if shown is None else f", reçu « {shown_value(shown.iloc[i])} »"
+            got = "" if cell is None else f", reçu « {shown_value(cell(i))} »"
             self.rows.setdefault(int(i), []).append(f"{where} : {message}{got}")
 
     def raise_if_any(self) -> None:
@@ -266,6 +279,8 @@ def _missing(s: pd.Series) -> np.ndarray:
     """NA, or a blank / whitespace-only text cell: an unknown fact, whatever the column's dtype. Text comes as
     object columns (JSON, old readers) or as pandas string dtypes (pandas 3's default `str`, `string`,
     `string[pyarrow]`): all of them must read a blank cell as missing, never as a wrong value."""
+    import pandas as pd
+
     out = s.isna().to_numpy(dtype=bool).copy()
     if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
         blank = s.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
@@ -274,6 +289,8 @@ def _missing(s: pd.Series) -> np.ndarray:
 
 
 def _date_col(s: pd.Series, field: str, bad: BadValues) -> V.Col:
+    import pandas as pd
+
     if pd.api.types.is_datetime64_any_dtype(s):
         known = s.notna().to_numpy()
         days = s.to_numpy(dtype="datetime64[D]", na_value=np.datetime64("1970-01-01")).astype(np.int64)
@@ -293,6 +310,8 @@ def _date_col(s: pd.Series, field: str, bad: BadValues) -> V.Col:
 
 
 def _num_col(s: pd.Series, fact, field: str, bad: BadValues) -> V.Col:
+    import pandas as pd
+
     missing = _missing(s)
     if s.dtype == bool or (s.dtype == object and s.map(lambda v: isinstance(v, bool)).any()):
         is_bool = s.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy()
@@ -333,12 +352,30 @@ def factorize(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """`pd.factorize(s)`: (code per row, -1 for a missing cell; distinct values in order of first appearance).
     A column held by Arrow (the batch's text cells) is hashed by Arrow's dictionary encoding directly, which
     pandas also calls but wraps at ~1 ms per 100,000-row column."""
+    import pandas as pd
+
     if not isinstance(s.array, pd.arrays.ArrowStringArray):
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         return codes, np.asarray(uniques, dtype=object)
     arr = s.array.__arrow_array__()
     codes, uniques = arrow_codes(arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr)
-    return codes, uniques.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    return codes, texts_of(uniques)
+
+
+def texts_of(arr) -> np.ndarray:
+    """An Arrow text array as a numpy object array (str, None for a null). pyarrow's `to_numpy` converts through
+    pandas (importing it); without pandas loaded, the values come one by one (a column's few distinct texts)."""
+    if "pandas" in sys.modules:
+        return arr.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    out = np.empty(len(arr), dtype=object)
+    out[:] = arr.to_pylist()
+    return out
+
+
+def _is_series(s) -> bool:
+    """Is `s` a pandas Series? (Asked without importing pandas: no Series exists before it is loaded.)"""
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(s, pd.Series)
 
 
 def per_distinct(convert, s, *args) -> tuple:
@@ -346,8 +383,10 @@ def per_distinct(convert, s, *args) -> tuple:
     broadcast to its rows: a cell's result depends on its text only, and a flag on whether some cell raises
     it. Columns of mostly distinct values (coordinates) and non-text columns are converted directly.
     `s`: a pandas Series, or an Arrow text array (`convert` then takes Arrow arrays too)."""
-    if not isinstance(s, pd.Series):
+    if not _is_series(s):
         return _per_distinct_arrow(convert, s, *args)
+    import pandas as pd
+
     if s.dtype == object or not pd.api.types.is_string_dtype(s.dtype):
         return convert(s, *args)  # objects: True and 1 would count as one distinct value
     if len(s) > 2 * SAMPLE and pd.Series(s.array[:SAMPLE]).nunique(dropna=False) > 0.95 * SAMPLE:
@@ -383,7 +422,9 @@ def arrow_codes(arr) -> tuple[np.ndarray, "pa.Array"]:
         import pyarrow as pa
 
         indices = ac.fill_null(indices, pa.scalar(-1, indices.type))
-    return indices.to_numpy(zero_copy_only=False).astype(np.intp, copy=False), encoded.dictionary
+    from ..batch.arrow_only import to_numpy  # pyarrow's own `to_numpy` would import pandas
+
+    return to_numpy(indices).astype(np.intp, copy=False), encoded.dictionary
 
 
 def _spread(per_value, codes: np.ndarray):
@@ -452,7 +493,11 @@ def _place_parts(parts: dict, n: int, path: str, bad: BadValues) -> PlaceCols:
     def numbers(part) -> np.ndarray:
         if isinstance(part, np.ndarray):  # already read as numbers (NaN: missing or refused)
             return part
-        return np.full(n, np.nan) if part is None else pd.to_numeric(part, errors="coerce").astype(float).to_numpy()
+        if part is None:
+            return np.full(n, np.nan)
+        import pandas as pd
+
+        return pd.to_numeric(part, errors="coerce").astype(float).to_numpy()
 
     def present(part) -> np.ndarray:
         if isinstance(part, np.ndarray):
@@ -469,8 +514,7 @@ def _place_parts(parts: dict, n: int, path: str, bad: BadValues) -> PlaceCols:
     for p, arr, lim in (("lon", lon, 180), ("lat", lat, 90)):
         given[p] = present(parts[p])
         wrong = given[p] & (~np.isfinite(arr) | (np.abs(np.nan_to_num(arr)) > lim))
-        bad.add(wrong, f"{path}.{p}", f"coordonnée invalide (WGS84, |{p}| ≤ {lim})",
-                pd.Series(parts[p]) if isinstance(parts[p], np.ndarray) else parts[p])
+        bad.add(wrong, f"{path}.{p}", f"coordonnée invalide (WGS84, |{p}| ≤ {lim})", parts[p])
         usable[p] = given[p] & ~wrong
     # a refused coordinate is reported once, above, and never reaches geography (which would refuse
     # the whole batch): the row is an error row, its neighbours are answered
@@ -544,16 +588,14 @@ def typed_columns(rule, n: int, given: dict) -> tuple[dict[str, V.Col], dict[str
         elif fact.type in ("number", "integer"):
             v = given[path]
             known = np.isfinite(v)
-            shown = pd.Series(v)
-            bad.add(~np.isnan(v) & ~known, path, "nombre attendu", shown)  # as `_num_col`: an infinity
-            cols[path] = _num_checked(v, known, fact, path, bad, shown)
+            bad.add(~np.isnan(v) & ~known, path, "nombre attendu", v)  # as `_num_col`: an infinity
+            cols[path] = _num_checked(v, known, fact, path, bad, v)
         elif fact.type == "bool":
             cols[path] = _arrow_bool_col(given[path], path, bad)
         else:
             text = given[path]
             codes, uniques = arrow_codes(text)
-            cols[path] = _coded_str(codes, uniques.to_numpy(zero_copy_only=False).astype(object, copy=False),
-                                    fact, path, bad, text.to_pandas)
+            cols[path] = _coded_str(codes, texts_of(uniques), fact, path, bad, lambda text=text: text)
     return cols, places, bad
 
 
@@ -570,5 +612,5 @@ def _arrow_bool_col(text, field: str, bad: BadValues) -> V.Col:
     known = is_true | is_false
     wrong = ~missing & ~known
     if wrong.any():
-        bad.add(wrong, field, "booléen attendu (true/false)", text.to_pandas())
+        bad.add(wrong, field, "booléen attendu (true/false)", text)
     return V.Col("bool", is_true, known)

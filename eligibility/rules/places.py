@@ -13,7 +13,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from ..errors import BadInput
 from . import values as V
@@ -39,6 +38,8 @@ def overseas(departement: np.ndarray) -> V.Col:
     overseas (DROM 971-976, COM 975, 977, 978, 986-988), every other code (01-95, 2A, 2B) is metropolitan.
     Unknown where the geography named no département (a place outside France, an unreadable code)."""
     # Per distinct code (a few dozen at most), then indexed back: no per-row Python.
+    import pandas as pd  # a frame's single call (the batch reads coded départements: `_overseas_coded`)
+
     codes, uniques = pd.factorize(np.asarray(departement, dtype=object), use_na_sentinel=True)
     return _overseas_coded(np.append(np.asarray(uniques, dtype=object), None), codes)
 
@@ -220,10 +221,17 @@ def answer(place_path: str, date_label: str, place: PlaceCols, dates: V.Col, bad
 
     rows = np.flatnonzero(asked & place.of_form("quartier_code"))
     if len(rows):
-        codes = np.array([str(c).strip().upper() for c in place.quartier_code[rows]], dtype=object) \
-            if len(rows) < 64 else pd.Series(place.quartier_code[rows]).astype(str).str.strip().str.upper().to_numpy(dtype=object)
-        _by_code(geo, ans, codes, rows, dates.value[rows], n, place_path, bad)
+        _by_code(geo, ans, _upper_codes(place.quartier_code[rows]), rows, dates.value[rows], n, place_path, bad)
     return ans
+
+
+def _upper_codes(codes: np.ndarray) -> np.ndarray:
+    """Quartier codes as the oracle reads them: text, stripped, upper case."""
+    if len(codes) < 64:
+        return np.array([str(c).strip().upper() for c in codes], dtype=object)
+    import pandas as pd  # a batch of {quartier_code} places reads its texts with pandas (read through pandas too)
+
+    return pd.Series(codes).astype(str).str.strip().str.upper().to_numpy(dtype=object)
 
 
 def _by_code(geo, ans: GeoAnswer, codes, rows, days, n, place_path, bad) -> None:

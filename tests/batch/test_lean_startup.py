@@ -1,4 +1,4 @@
-"""`qpv batch locate` (issue 13) loads neither pandas nor the libraries of other commands, with answer fields
+"""`qpv batch locate` and `qpv batch evaluate` (issue 13) load neither pandas nor the libraries of other commands, with answer fields
 that need only the quartier and with every field (the default): the whole process, as a user runs it, checked
 in a child process. The quartier fields do not load pyarrow.compute's Python wrappers either."""
 import json
@@ -83,12 +83,11 @@ EVALUATE_FILE = (
 
 
 def test_evaluate_loads_only_what_it_needs(tmp_path):
-    """`qpv batch evaluate` (issue 13, start17): the parent's serial start before the workers fork loads pandas
-    and the rules engine (the workers need both), never the libraries of other commands."""
+    """`qpv batch evaluate` (issue 13, start17, eval19): the rules engine, never pandas (a CSV chunk is read,
+    decided and written with Arrow and numpy) nor the libraries of other commands."""
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     src.write_text(EVALUATE_FILE, encoding="utf-8")
-    heavy = tuple(m for m in HEAVY if m != "pandas")
-    cmd = [sys.executable, "-c", RUN.format(heavy=heavy), "batch", "evaluate", "emplois-francs", str(src),
+    cmd = [sys.executable, "-c", RUN.format(heavy=HEAVY), "batch", "evaluate", "emplois-francs", str(src),
            "-o", str(out), "--no-progress", "--json"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -157,17 +157,18 @@ class CellSegments:
         rows, pos = rows[stored], pos[stored]
         answered = np.zeros(n, bool)
         answered[rows] = True
-        shifted, span = self._shifted
+        span = self._span
         for s in range(0, len(rows), _BLOCK):
             r, k = rows[s:s + _BLOCK], pos[s:s + _BLOCK]
             px, py = x[r], y[r]
             start = self.offsets[k]
             delta = np.hypot(px - (x0 + (fx[r] + 0.5) * cell), py - (y0 + (fy[r] + 0.5) * cell))
             upper = np.sqrt(self._d2(px, py, self.cand[start]))  # the cell's first candidate
-            # candidates with dist(centre, s) <= U + δ: a prefix of the cell's list, found by one search
-            # over every cell's distances laid end to end (cell k's shifted by k * span)
-            limit = k * span + np.minimum(upper + delta + _SLACK_M, span / 2)
-            count = np.maximum(np.searchsorted(shifted, limit, side="right") - start, 1)
+            # candidates with dist(centre, s) <= U + δ: a prefix of the cell's list, found by a search in it
+            # (`_prefix`: the cell's distances shifted by k * span, compared with a limit shifted alike)
+            base = k * span
+            limit = base + np.minimum(upper + delta + _SLACK_M, span / 2)
+            count = np.maximum(self._prefix(start, self.offsets[k + 1], base, limit) - start, 1)
             first = np.cumsum(count) - count
             which = np.repeat(np.arange(len(r)), count)
             seg = self.cand[np.repeat(start - first, count) + np.arange(count.sum())]
@@ -189,15 +190,39 @@ class CellSegments:
         return ex * ex + ey * ey
 
     @property
-    def _shifted(self) -> tuple[np.ndarray, float]:
-        """(cand_d + k * span for the candidates of cell k, span): non-decreasing over the whole array."""
-        cached = self.__dict__.get("_shifted_d")
-        if cached is None:
+    def _span(self) -> float:
+        """Wider than twice any candidate's distance: cell k's distances shifted by k * span never meet cell k + 1's."""
+        span = self.__dict__.get("_span_m")
+        if span is None:
             span = 2.0 * (float(self.cand_d.max()) + 1.0) if len(self.cand_d) else 1.0
-            cell_of = np.repeat(np.arange(len(self.keys)), np.diff(self.offsets))
-            cached = (cell_of * span + self.cand_d, span)
-            object.__setattr__(self, "_shifted_d", cached)
-        return cached
+            object.__setattr__(self, "_span_m", span)
+        return span
+
+    def _prefix(self, start: np.ndarray, end: np.ndarray, base: np.ndarray, limit: np.ndarray) -> np.ndarray:
+        """Per point, the first position p in [start, end) of its cell's candidates with base + cand_d[p] > limit
+        (end if none): the position `np.searchsorted(cell_of * span + cand_d, limit, side="right")` gives over
+        every cell's distances laid end to end (the same float64 sums, compared the same way), found by a
+        branchless binary search within the cell's own candidates. No array over every candidate of the index
+        (2.3 M for QP2024 metropole: ~0.1 CPU s and 19 MB of fresh pages in each worker that built it)."""
+        pos = start.copy()
+        width = end - start
+        if not len(width):
+            return pos
+        last = len(self.cand_d) - 1
+        step = 1 << (int(width.max()).bit_length() - 1) if width.max() > 0 else 0
+        probe = np.empty_like(pos)
+        value = np.empty(len(pos))
+        ok = np.empty(len(pos), bool)
+        while step:
+            # invariant: every candidate before pos is within the limit; try pos + step
+            np.add(pos, step - 1, out=probe)
+            ok = np.less(probe, end, out=ok)
+            np.minimum(probe, last, out=probe)
+            np.add(base, self.cand_d[probe], out=value)
+            ok &= value <= limit
+            pos += ok * step
+            step >>= 1
+        return pos
 
     @property
     def _segment_terms(self):

@@ -82,3 +82,25 @@ def test_cell_order_sorts_points_by_cell_and_keeps_ties_in_order(cells, far):
 def test_cell_order_accepts_missing_coordinates():
     order = boundary_distance.cell_order(np.array([3.0, np.nan, 1.0]), np.array([0.0, 2.0, np.nan]))
     assert sorted(order.tolist()) == [0, 1, 2]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), cell=st.sampled_from([60.0, 250.0]), exact=st.floats(0, 1))
+def test_prefix_search_is_the_search_over_every_cell_laid_end_to_end(seed, cell, exact):
+    """`_prefix` (a search within each point's cell) gives the position that `searchsorted` gives over every
+    cell's distances shifted by k * span and laid end to end (the array it replaced), limits equal to a
+    candidate's shifted distance (ties), just above or below it, or anywhere in the cell's half span."""
+    cells = boundary_distance.CellSegments.from_arrays(boundary_distance.build(_boundaries(seed), cell=cell, reach=600.0))
+    span = cells._span
+    shifted = np.repeat(np.arange(len(cells.keys)), np.diff(cells.offsets)) * span + cells.cand_d
+    rng = np.random.default_rng(seed)
+    k = rng.integers(0, len(cells.keys), 5_000)
+    start, end = cells.offsets[k], cells.offsets[k + 1]
+    base = k * span
+    at = start + (rng.uniform(0, 1, len(k)) * (end - start)).astype(np.int64)  # a candidate of the cell
+    tie = base + cells.cand_d[at].astype(float)
+    limit = np.where(rng.uniform(0, 1, len(k)) < exact, tie, base + rng.uniform(0, span / 2, len(k)))
+    limit = np.concatenate([limit, np.nextafter(tie, np.inf), np.nextafter(tie, -np.inf), base])
+    k, start, end, base = (np.tile(v, 4) for v in (k, start, end, base))
+    got = cells._prefix(start, end, base, limit)
+    np.testing.assert_array_equal(got, np.searchsorted(shifted, limit, side="right"))

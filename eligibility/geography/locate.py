@@ -143,13 +143,14 @@ class LocateResult:
             return _STATUS_OBJ, _small_int(self.status_code)
         if name in ("quartier_code", "quartier_name"):
             return self._quartier_coded(name.removeprefix("quartier_"))
+        # the integer columns as they are (int8, int16 on the large-batch path): no int64 copy per column
         if name == "vintage":
             return np.array([r.vintage for r in vintages.rules()] + [None], dtype=object), \
-                np.where(_int(self.zone) >= 0, _int(self.rule), -1)
+                np.where(_small_int(self.zone) >= 0, _small_int(self.rule), -1)
         if name in ("departement", "region"):
-            return territories.dep_table()[0 if name == "departement" else 1], _int(self.dep_idx)
+            return territories.dep_table()[0 if name == "departement" else 1], _small_int(self.dep_idx)
         if name == "reason" and not len(self._undetermined_rows()):
-            return _REASON_OBJ, _int(self.why)
+            return _REASON_OBJ, _small_int(self.why)
         if name in ("commune_code", "commune_name"):
             codes, names, at = self._commune
             return (codes if name == "commune_code" else names), at
@@ -164,17 +165,24 @@ class LocateResult:
         return self._column("status")
 
     def _quartier_coded(self, attr: str) -> tuple[np.ndarray, np.ndarray]:
-        at = np.full(len(self), -1, np.int64)
+        rules, at = self._quartier_at
+        labels = [np.asarray(getattr(load_perimeters(vintages.rules()[r].dataset_id), attr), dtype=object) for r in rules]
+        return np.concatenate(labels + [np.array([None], dtype=object)]), at
+
+    @functools.cached_property
+    def _quartier_at(self) -> tuple[list, np.ndarray]:
+        """(the vintages of the rows in or near a quartier, each row's position in their perimeters laid end to
+        end, -1 none): the same for the quartier's code and name (computed once for both)."""
         pos, rule = _small_int(self.quartier_pos), _small_int(self.rule)
         has = np.flatnonzero(pos >= 0)  # the few rows in or near a quartier
-        labels, first = [], 0
-        for r in np.unique(rule[has]):  # the few vintages among them
-            rows = has[rule[has] == r]
-            values = getattr(load_perimeters(vintages.rules()[r].dataset_id), attr)
+        present = [int(r) for r in np.unique(rule[has])]  # the few vintages among them
+        at = np.full(len(self), -1, np.int64 if len(present) > 1 else np.int32)
+        first = 0
+        for r in present:
+            rows = has[rule[has] == r] if len(present) > 1 else has
             at[rows] = first + pos[rows]
-            labels.append(np.asarray(values, dtype=object))
-            first += len(values)
-        return np.concatenate(labels + [np.array([None], dtype=object)]), at
+            first += len(load_perimeters(vintages.rules()[r].dataset_id).code)
+        return present, at
 
     @functools.cached_property
     def quartier_code(self) -> np.ndarray:    # None when no quartier

@@ -231,7 +231,7 @@ class LocateResult:
         n = len(self)
         x = np.full(n, np.nan) if self.metric_x is None else np.asarray(self.metric_x, dtype=float).copy()
         y = np.full(n, np.nan) if self.metric_y is None else np.asarray(self.metric_y, dtype=float).copy()
-        zone = _int(self.zone)
+        zone = _small_int(self.zone)
         for (z,), rows in _groups(np.where((zone >= 0) & np.isnan(x), zone, -1)):
             if z >= 0:  # elementwise projection: the same numbers as projecting the whole batch
                 x[rows], y[rows] = territories.project(self.lon[rows], self.lat[rows], territories.ZONES[z].epsg)
@@ -314,9 +314,10 @@ class LocateResult:
                 names.append(ci.labels[1])
                 first += len(ci.labels[0])
         # No contours (Saint-Martin, Polynésie): a point inside a single-commune quartier is in that commune.
-        no_contours = np.array([not z.has_contours for z in territories.ZONES] + [False])[_int(self.zone)]
-        contained = np.equal(self.contained, True)  # padded rows hold None
-        for (r,), rows in _groups(np.where(no_contours & contained, _int(self.rule), -1)):
+        no_contours = np.array([not z.has_contours for z in territories.ZONES] + [False])[_small_int(self.zone)]
+        contained = np.asarray(self.contained)
+        no_contours &= contained if contained.dtype == bool else np.equal(contained, True)  # padded rows hold None
+        for (r,), rows in _groups(np.where(no_contours, _int(self.rule), -1)) if no_contours.any() else ():
             if r < 0:
                 continue
             per = load_perimeters(vintages.rules()[r].dataset_id)
@@ -422,12 +423,17 @@ def _groups(*keys: np.ndarray):
     """(key tuple, row indices) for each distinct combination of keys, in sorted key order."""
     if len(keys[0]) == 0:
         return []
-    ints = [_int(k) for k in keys]  # small codes (zone, rule): pack them into one integer key
-    packed = np.zeros(len(ints[0]), np.int64)
-    for k in ints:
-        packed = packed * 4096 + (k + 1)
-    uniq = np.unique(packed)
-    if len(uniq) <= 4:  # a handful of groups (zone, rule): one comparison pass each
+    ints = [_small_int(k) for k in keys]  # small codes (zone, rule): pack them into one integer key
+    packed = ints[0].astype(np.int64)  # in place from here: (k0 + 1) * 4096 + (k1 + 1) …
+    packed += 1
+    for k in ints[1:]:
+        packed *= 4096
+        packed += k
+        packed += 1
+    uniq = _present(packed)
+    if len(uniq) == 1:  # one group (the usual zone, or no quartier anywhere): every row
+        parts = [np.arange(len(packed))]
+    elif len(uniq) <= 4:  # a handful of groups (zone, rule): one comparison pass each
         parts = [np.flatnonzero(packed == u) for u in uniq]
     else:  # many (départements): one stable sort; rows stay in ascending order within each group
         order = np.argsort(packed, kind="stable")
@@ -440,6 +446,15 @@ def _groups(*keys: np.ndarray):
             v //= 4096
         out.append((tuple(reversed(key)), rows))
     return out
+
+
+def _present(packed: np.ndarray) -> np.ndarray:
+    """The distinct values of `packed` (int64), ascending: counted when they are small non-negative numbers
+    (packed zone and rule codes: one pass, no hash table), else `np.unique`."""
+    low, high = (int(packed.min()), int(packed.max())) if len(packed) else (0, 0)
+    if low >= 0 and high < 1 << 20:
+        return np.flatnonzero(np.bincount(packed, minlength=high + 1))
+    return np.unique(packed)
 
 
 def _classify(qi: index.QuartierIndex, x: np.ndarray, y: np.ndarray, tol: float, use_grid: bool = True):

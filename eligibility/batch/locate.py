@@ -138,9 +138,11 @@ class LocateJob:
         errors = with_lines(chunk, errors)
         labels, status = coded["status"]
         labels = np.append(labels, np.array([None, "error"], dtype=object))  # unanswered rows, then errors
-        status[~np.equal(errors, None)] = len(labels) - 1
+        has_error = ~np.equal(errors, None)
+        status[has_error] = len(labels) - 1
         coded["status"] = labels, status
-        out["error"] = errors
+        if has_error.any():  # else the column of nulls `_table` makes (no Arrow conversion of n None objects)
+            out["error"] = errors
         traces = None
         if self.traces:  # each row's object is the one `qpv locate --json --date D` gives for it alone
             from ..geography.trace import compute_trace_columns, locate_answer
@@ -210,7 +212,7 @@ def _table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
             labels, index = coded[name]
             past = index >= len(labels)
             data.append(ac.take(_label_array(labels), pa.array(index, mask=past) if past.any() else pa.array(index)))
-        elif name not in out:  # no row answered: the column is empty
+        elif name not in out:  # no row answered (or, for `error`, no error): the column is empty
             data.append(pa.nulls(len(rows), type=pa.float64() if kind == "float" else pa.string()))
         elif isinstance(out[name], pa.Array):  # built from a text buffer (`_text_column`)
             data.append(out[name])

@@ -93,3 +93,20 @@ def test_row_labels_are_the_former_int64_positions(n_labels, picks, answered, ke
     if len(res_rows):  # every row answered, in order (`at` None)
         whole = _row_labels(labels, index, None, slice(None), len(index))
         assert np.array_equal(whole, np.asarray(index, dtype=np.int64) % n_labels)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 30), parquet=st.booleans())
+def test_an_error_column_without_errors_is_the_column_of_nulls(n, parquet, tmp_path_factory):
+    """A chunk without an error row leaves `error` out of the numpy columns: `_table` gives the column of
+    nulls, which encodes to the bytes (CSV and Parquet) that the conversion of n None objects gave."""
+    from eligibility.batch.sinks import OutputFormat, encode_part
+
+    columns = [("row", "int"), ("status", "str"), ("error", "str")]
+    rows = np.arange(1, n + 1, dtype=np.int64)
+    coded = {"status": (np.array(["inside", None], dtype=object), np.zeros(n, np.int32))}
+    with_objects = _table(columns, rows, {"error": np.full(n, None, dtype=object)}, coded, {})
+    without = _table(columns, rows, {}, coded, {})
+    assert without.equals(with_objects)
+    fmt = OutputFormat("parquet") if parquet else OutputFormat("csv")
+    assert encode_part(without, columns, fmt) == encode_part(with_objects, columns, fmt)

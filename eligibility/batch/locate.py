@@ -104,7 +104,7 @@ class LocateJob:
         n = chunk.n_rows
         out = {}  # column -> numpy array (floats, objects) of every row
         # text columns as (labels, index): built as Arrow columns in `_table`, no object per row
-        coded = {"status": (np.array([None], dtype=object), np.zeros(n, np.int64))}
+        coded = {"status": (np.array([None], dtype=object), np.zeros(n, np.int32))}
         res, answered = None, np.zeros(0, dtype=np.int64)
         if len(ok):
             res = locate(ok, dates[ok])
@@ -119,15 +119,14 @@ class LocateJob:
             answered = np.flatnonzero(~abroad)  # positions in res
             errors[at[abroad]] = f"le point {OUTSIDE_FRANCE}"
             sel = answered if len(answered) < len(ok) else slice(None)  # the usual chunk: no copy
+            every = len(answered) == n  # every row answered: at (increasing, distinct, < n) is then 0 … n - 1
             for name, kind in self.columns:
                 if name in ("row", "error") or name in self.keep:
                     continue
                 pair = res.coded(name) if kind == "str" else None
                 if pair is not None:
                     labels, index = pair
-                    at_all = np.full(n, len(labels), np.int64)  # unanswered rows: past the labels, null
-                    at_all[at[sel]] = np.asarray(index, dtype=np.int64)[sel] % len(labels)
-                    coded[name] = (labels, at_all)
+                    coded[name] = (labels, _row_labels(labels, index, None if every else at[sel], sel, n))
                     continue
                 text = res.text(name) if kind == "str" else None
                 if text is not None:  # many distinct texts (the carreau): one Arrow column from the buffer
@@ -139,9 +138,11 @@ class LocateJob:
         errors = with_lines(chunk, errors)
         labels, status = coded["status"]
         labels = np.append(labels, np.array([None, "error"], dtype=object))  # unanswered rows, then errors
-        status[~np.equal(errors, None)] = len(labels) - 1
+        has_error = ~np.equal(errors, None)
+        status[has_error] = len(labels) - 1
         coded["status"] = labels, status
-        out["error"] = errors
+        if has_error.any():  # else the column of nulls `_table` makes (no Arrow conversion of n None objects)
+            out["error"] = errors
         traces = None
         if self.traces:  # each row's object is the one `qpv locate --json --date D` gives for it alone
             from ..geography.trace import compute_trace_columns, locate_answer
@@ -209,8 +210,9 @@ def _table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
             data.append(ac.take(values, pa.array(index, mask=index < 0)))
         elif name in coded:  # an index past the labels: null
             labels, index = coded[name]
-            data.append(ac.take(_label_array(labels), pa.array(index, mask=index >= len(labels))))
-        elif name not in out:  # no row answered: the column is empty
+            past = index >= len(labels)
+            data.append(ac.take(_label_array(labels), pa.array(index, mask=past) if past.any() else pa.array(index)))
+        elif name not in out:  # no row answered (or, for `error`, no error): the column is empty
             data.append(pa.nulls(len(rows), type=pa.float64() if kind == "float" else pa.string()))
         elif isinstance(out[name], pa.Array):  # built from a text buffer (`_text_column`)
             data.append(out[name])
@@ -219,6 +221,20 @@ def _table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
         else:
             data.append(pa.array(out[name], type=pa.string()))
     return pa.Table.from_arrays(data, schema=arrow_schema(columns))
+
+
+def _row_labels(labels: np.ndarray, index: np.ndarray, at: np.ndarray | None, sel, n: int) -> np.ndarray:
+    """Per row of the chunk, the position of its text in `labels` (int32; len(labels), past the labels: null)
+    from a result's coded column `index` (numpy indexing: -1 is the last label): result row j is chunk row
+    at[j] (`at` None: every row, in order; `sel` the result rows kept). One int32 array, no modulo pass."""
+    if at is None:
+        out = np.asarray(index).astype(np.int32)  # a copy: the result's column is left as it is
+    else:
+        out = np.full(n, len(labels), np.int32)  # unanswered rows: past the labels, null
+        out[at] = np.asarray(index)[sel]
+    if out.min(initial=0) < 0:
+        out[out < 0] += len(labels)
+    return out
 
 
 _LABEL_ARRAYS: dict[int, tuple] = {}  # id(labels) -> (labels, their Arrow array): the few tables met again

@@ -27,6 +27,7 @@ COMMUNE_CELL_M = 200.0
 COMMUNES_LAYOUT = "ragged-2"  # communes' polygons stored as coordinates and offsets (cache.pack_coordinates)
 SNAP_BY_PIECES = 200          # from this many points off a coast, nearby areas come from their boundary segments
 SMALL_BATCH = 2000            # up to this many points, nearest boundaries come from an STRtree query
+FAR_BLOCK = 8192                # far points per KD-tree query and distance pass: bounds the (points x 4) temporaries
 DENSIFY_M = 50.0              # boundary vertices at most this far apart: nearest vertex bounds the nearest segment
 FAR_SORT_CELL_M = 2000.0      # far points are queried cell by cell (memory locality of the KD-tree)
 CELLS_MIN_POINTS = 1000       # from this many points near quartier boundaries, their boundary cells answer them
@@ -85,6 +86,16 @@ class QuartierIndex:
             kd = _kdtree_class()(xy) if len(xy) else None
             self._trees["vertices"] = (kd, xy, nxt, owner[sub_owner][line])
         return self._trees["vertices"]
+
+    @property
+    def _previous_vertex(self) -> np.ndarray:
+        """Per densified vertex, the one before it on its line (itself at a line's start)."""
+        if "previous" not in self._trees:
+            _, xy, nxt, _ = self.vertices
+            prev = np.arange(len(xy))
+            prev[nxt[nxt != np.arange(len(xy))]] = np.flatnonzero(nxt != np.arange(len(xy)))
+            self._trees["previous"] = prev
+        return self._trees["previous"]
 
     def contains(self, pts: np.ndarray) -> np.ndarray:
         """Local index of the quartier containing each point (-1: none; overlaps: the lowest index)."""
@@ -166,13 +177,20 @@ class QuartierIndex:
         return self._trees["cells"]
 
     def _nearest_by_vertices(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The vertex KD-tree path of `nearest_boundary` (points far from every boundary)."""
+        """The vertex KD-tree path of `nearest_boundary` (points far from every boundary), a block of points
+        at a time: each point's answer is its own, and a block's temporaries stay in the CPU caches."""
+        n = len(x)
+        out_q, out_d = np.full(n, -1, np.int64), np.full(n, np.nan)
+        for s in range(0, n, FAR_BLOCK):
+            out_q[s:s + FAR_BLOCK], out_d[s:s + FAR_BLOCK] = self._nearest_vertices_block(x[s:s + FAR_BLOCK], y[s:s + FAR_BLOCK])
+        return out_q, out_d
+
+    def _nearest_vertices_block(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(x)
         out_q, out_d = np.full(n, -1, np.int64), np.full(n, np.nan)
         kd, xy, nxt, owner = self.vertices
         q = np.column_stack([x, y])
-        prev = np.arange(len(xy))
-        prev[nxt[nxt != np.arange(len(xy))]] = np.flatnonzero(nxt != np.arange(len(xy)))
+        prev = self._previous_vertex
         todo, k = np.arange(n), 2  # far points usually need only 2 vertices; k grows where more are within r
         while len(todo):
             k = min(k, len(xy))

@@ -143,13 +143,14 @@ class LocateResult:
             return _STATUS_OBJ, _small_int(self.status_code)
         if name in ("quartier_code", "quartier_name"):
             return self._quartier_coded(name.removeprefix("quartier_"))
+        # the integer columns as they are (int8, int16 on the large-batch path): no int64 copy per column
         if name == "vintage":
             return np.array([r.vintage for r in vintages.rules()] + [None], dtype=object), \
-                np.where(_int(self.zone) >= 0, _int(self.rule), -1)
+                np.where(_small_int(self.zone) >= 0, _small_int(self.rule), -1)
         if name in ("departement", "region"):
-            return territories.dep_table()[0 if name == "departement" else 1], _int(self.dep_idx)
+            return territories.dep_table()[0 if name == "departement" else 1], _small_int(self.dep_idx)
         if name == "reason" and not len(self._undetermined_rows()):
-            return _REASON_OBJ, _int(self.why)
+            return _REASON_OBJ, _small_int(self.why)
         if name in ("commune_code", "commune_name"):
             codes, names, at = self._commune
             return (codes if name == "commune_code" else names), at
@@ -164,17 +165,24 @@ class LocateResult:
         return self._column("status")
 
     def _quartier_coded(self, attr: str) -> tuple[np.ndarray, np.ndarray]:
-        at = np.full(len(self), -1, np.int64)
+        rules, at = self._quartier_at
+        labels = [np.asarray(getattr(load_perimeters(vintages.rules()[r].dataset_id), attr), dtype=object) for r in rules]
+        return np.concatenate(labels + [np.array([None], dtype=object)]), at
+
+    @functools.cached_property
+    def _quartier_at(self) -> tuple[list, np.ndarray]:
+        """(the vintages of the rows in or near a quartier, each row's position in their perimeters laid end to
+        end, -1 none): the same for the quartier's code and name (computed once for both)."""
         pos, rule = _small_int(self.quartier_pos), _small_int(self.rule)
         has = np.flatnonzero(pos >= 0)  # the few rows in or near a quartier
-        labels, first = [], 0
-        for r in np.unique(rule[has]):  # the few vintages among them
-            rows = has[rule[has] == r]
-            values = getattr(load_perimeters(vintages.rules()[r].dataset_id), attr)
+        present = [int(r) for r in np.unique(rule[has])]  # the few vintages among them
+        at = np.full(len(self), -1, np.int64 if len(present) > 1 else np.int32)
+        first = 0
+        for r in present:
+            rows = has[rule[has] == r] if len(present) > 1 else has
             at[rows] = first + pos[rows]
-            labels.append(np.asarray(values, dtype=object))
-            first += len(values)
-        return np.concatenate(labels + [np.array([None], dtype=object)]), at
+            first += len(load_perimeters(vintages.rules()[r].dataset_id).code)
+        return present, at
 
     @functools.cached_property
     def quartier_code(self) -> np.ndarray:    # None when no quartier
@@ -223,7 +231,7 @@ class LocateResult:
         n = len(self)
         x = np.full(n, np.nan) if self.metric_x is None else np.asarray(self.metric_x, dtype=float).copy()
         y = np.full(n, np.nan) if self.metric_y is None else np.asarray(self.metric_y, dtype=float).copy()
-        zone = _int(self.zone)
+        zone = _small_int(self.zone)
         for (z,), rows in _groups(np.where((zone >= 0) & np.isnan(x), zone, -1)):
             if z >= 0:  # elementwise projection: the same numbers as projecting the whole batch
                 x[rows], y[rows] = territories.project(self.lon[rows], self.lat[rows], territories.ZONES[z].epsg)
@@ -306,9 +314,10 @@ class LocateResult:
                 names.append(ci.labels[1])
                 first += len(ci.labels[0])
         # No contours (Saint-Martin, Polynésie): a point inside a single-commune quartier is in that commune.
-        no_contours = np.array([not z.has_contours for z in territories.ZONES] + [False])[_int(self.zone)]
-        contained = np.equal(self.contained, True)  # padded rows hold None
-        for (r,), rows in _groups(np.where(no_contours & contained, _int(self.rule), -1)):
+        no_contours = np.array([not z.has_contours for z in territories.ZONES] + [False])[_small_int(self.zone)]
+        contained = np.asarray(self.contained)
+        no_contours &= contained if contained.dtype == bool else np.equal(contained, True)  # padded rows hold None
+        for (r,), rows in _groups(np.where(no_contours, _int(self.rule), -1)) if no_contours.any() else ():
             if r < 0:
                 continue
             per = load_perimeters(vintages.rules()[r].dataset_id)
@@ -414,12 +423,17 @@ def _groups(*keys: np.ndarray):
     """(key tuple, row indices) for each distinct combination of keys, in sorted key order."""
     if len(keys[0]) == 0:
         return []
-    ints = [_int(k) for k in keys]  # small codes (zone, rule): pack them into one integer key
-    packed = np.zeros(len(ints[0]), np.int64)
-    for k in ints:
-        packed = packed * 4096 + (k + 1)
-    uniq = np.unique(packed)
-    if len(uniq) <= 4:  # a handful of groups (zone, rule): one comparison pass each
+    ints = [_small_int(k) for k in keys]  # small codes (zone, rule): pack them into one integer key
+    packed = ints[0].astype(np.int64)  # in place from here: (k0 + 1) * 4096 + (k1 + 1) …
+    packed += 1
+    for k in ints[1:]:
+        packed *= 4096
+        packed += k
+        packed += 1
+    uniq = _present(packed)
+    if len(uniq) == 1:  # one group (the usual zone, or no quartier anywhere): every row
+        parts = [np.arange(len(packed))]
+    elif len(uniq) <= 4:  # a handful of groups (zone, rule): one comparison pass each
         parts = [np.flatnonzero(packed == u) for u in uniq]
     else:  # many (départements): one stable sort; rows stay in ascending order within each group
         order = np.argsort(packed, kind="stable")
@@ -432,6 +446,15 @@ def _groups(*keys: np.ndarray):
             v //= 4096
         out.append((tuple(reversed(key)), rows))
     return out
+
+
+def _present(packed: np.ndarray) -> np.ndarray:
+    """The distinct values of `packed` (int64), ascending: counted when they are small non-negative numbers
+    (packed zone and rule codes: one pass, no hash table), else `np.unique`."""
+    low, high = (int(packed.min()), int(packed.max())) if len(packed) else (0, 0)
+    if low >= 0 and high < 1 << 20:
+        return np.flatnonzero(np.bincount(packed, minlength=high + 1))
+    return np.unique(packed)
 
 
 def _classify(qi: index.QuartierIndex, x: np.ndarray, y: np.ndarray, tol: float, use_grid: bool = True):

@@ -64,3 +64,49 @@ def test_text_column_equals_the_column_of_objects(texts, keep, extra):
     objects = np.full(n, None, dtype=object)
     objects[at] = np.array(texts + [None], dtype=object)[:len(texts)][positions]
     assert got.equals(pa.array(objects, type=pa.string()))
+
+
+@settings(max_examples=100, deadline=None)
+@given(n_labels=st.integers(1, 40), picks=st.lists(st.integers(-10**6, 10**6), max_size=40),
+       answered=st.lists(st.booleans(), min_size=40, max_size=40), kept=st.lists(st.booleans(), min_size=40, max_size=40),
+       dtype=st.sampled_from([np.int8, np.int16, np.int32, np.int64]))
+def test_row_labels_are_the_former_int64_positions(n_labels, picks, answered, kept, dtype):
+    """`_row_labels` (int32, no modulo pass) gives each chunk row the label position the former code gave
+    (`np.full(n, L, int64)`, then `index % L` at the answered rows): numpy's -1 … -L read from the end, rows
+    without an answer past the labels (null), every row answered in order or only some (rows abroad dropped)."""
+    from eligibility.batch.locate import _row_labels
+
+    labels = np.array([f"l{i}" for i in range(n_labels - 1)] + [None], dtype=object)
+    index = np.array([p % (2 * n_labels) - n_labels for p in picks], dtype=np.int64)  # -L … L - 1
+    index = index[(index >= np.iinfo(dtype).min) & (index <= np.iinfo(dtype).max)].astype(dtype)
+    m = len(index)
+    n = m + 3  # the chunk: the result's rows and 3 error rows
+    at = np.flatnonzero(np.array(answered[:n]))[:m] if m else np.zeros(0, np.int64)
+    res_rows = np.arange(len(at))  # the result holds one row per answered chunk row, in order
+    index = index[:len(at)]
+    sel = np.flatnonzero(np.array(kept[:len(at)], dtype=bool)) if len(at) else slice(None)
+    former = np.full(n, n_labels, np.int64)
+    former[at[sel]] = np.asarray(index, dtype=np.int64)[sel] % n_labels
+    got = _row_labels(labels, index, at[sel], sel, n)
+    assert got.dtype == np.int32 and np.array_equal(got, former)
+    assert np.array_equal(labels[np.minimum(got, n_labels - 1)][got < n_labels], labels[former[former < n_labels]])
+    if len(res_rows):  # every row answered, in order (`at` None)
+        whole = _row_labels(labels, index, None, slice(None), len(index))
+        assert np.array_equal(whole, np.asarray(index, dtype=np.int64) % n_labels)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 30), parquet=st.booleans())
+def test_an_error_column_without_errors_is_the_column_of_nulls(n, parquet, tmp_path_factory):
+    """A chunk without an error row leaves `error` out of the numpy columns: `_table` gives the column of
+    nulls, which encodes to the bytes (CSV and Parquet) that the conversion of n None objects gave."""
+    from eligibility.batch.sinks import OutputFormat, encode_part
+
+    columns = [("row", "int"), ("status", "str"), ("error", "str")]
+    rows = np.arange(1, n + 1, dtype=np.int64)
+    coded = {"status": (np.array(["inside", None], dtype=object), np.zeros(n, np.int32))}
+    with_objects = _table(columns, rows, {"error": np.full(n, None, dtype=object)}, coded, {})
+    without = _table(columns, rows, {}, coded, {})
+    assert without.equals(with_objects)
+    fmt = OutputFormat("parquet") if parquet else OutputFormat("csv")
+    assert encode_part(without, columns, fmt) == encode_part(with_objects, columns, fmt)

@@ -96,3 +96,25 @@ def test_random_boundaries_dense_beside_sparse(seed, lines, spread):
     pts = np.concatenate([xy[k], along, along + rng.normal(0, spread, along.shape)])
     _, dist = qi._nearest_by_vertices(pts[:, 0], pts[:, 1])
     np.testing.assert_array_equal(dist, _every_segment_minimum(qi, pts[:, 0], pts[:, 1]))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(block=st.integers(1, 700), cells_block=st.integers(1, 700), seed=st.integers(0, 2**16))
+def test_blocks_of_points_give_the_answers_of_one_pass(block, cells_block, seed):
+    """Far points (`index.FAR_BLOCK`) and points in boundary cells (`boundary_distance._BLOCK`) are answered a
+    block at a time: any block size gives the quartier and distance bits of a single pass over every point."""
+    qi = index.quartier_index("qp2024", "metropole")
+    rng = np.random.default_rng(seed)
+    _, xy, _, _ = qi.vertices
+    near = xy[rng.integers(0, len(xy), 700)] + rng.normal(0, 400, (700, 2))  # in boundary cells, mostly
+    pts = np.concatenate([near, rng.uniform([100_000, 6_100_000], [1_200_000, 7_100_000], (700, 2))])
+    saved = index.FAR_BLOCK, boundary_distance._BLOCK
+    try:
+        index.FAR_BLOCK, boundary_distance._BLOCK = 10**9, 10**9
+        whole = qi.nearest_boundary(pts[:, 0], pts[:, 1], small_batch=0)
+        index.FAR_BLOCK, boundary_distance._BLOCK = block, cells_block
+        blocks = qi.nearest_boundary(pts[:, 0], pts[:, 1], small_batch=0)
+    finally:
+        index.FAR_BLOCK, boundary_distance._BLOCK = saved
+    np.testing.assert_array_equal(blocks[0], whole[0])
+    np.testing.assert_array_equal(blocks[1], whole[1])

@@ -292,3 +292,25 @@ def test_carreau_text_buffer_equals_the_carreau_column(seed, first_as_objects, o
     assert got == expected
     assert any(v is None for v in expected) and sum(v is not None for v in expected) > 250
     assert res.text("status") is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(keys=st.lists(st.tuples(st.integers(-1, 9), st.integers(-1, 40), st.integers(-1, 3000)), max_size=60),
+       width=st.integers(1, 3), dtype=st.sampled_from([np.int8, np.int16, np.int64, object]))
+def test_groups_are_every_distinct_key_with_its_rows(keys, width, dtype):
+    """`_groups` (keys packed in place, groups counted by `bincount`): each distinct key tuple once, in sorted
+    order, with the ascending rows holding it; int8/int16/int64 codes and object columns with None (-1)."""
+    from eligibility.geography.locate import _groups
+
+    cols = []
+    for j in range(width):
+        values = [k[j] for k in keys]
+        if dtype is object:
+            cols.append(np.array([None if v == -1 else v for v in values], dtype=object))
+        else:
+            cols.append(np.array([v for v in values], dtype=np.int64).clip(np.iinfo(dtype).min, np.iinfo(dtype).max).astype(dtype))
+    as_int = [np.array([-1 if v is None else int(v) for v in c], dtype=np.int64) for c in cols]
+    tuples = list(zip(*[c.tolist() for c in as_int]))
+    want = [(t, [i for i, u in enumerate(tuples) if u == t]) for t in sorted(set(tuples))]
+    got = [(key, list(np.asarray(rows))) for key, rows in _groups(*cols)]
+    assert got == want

@@ -257,9 +257,11 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, int]:
     return to_numpy(encoded.indices).astype(np.int64, copy=False), len(encoded.dictionary)
 
 
-def _group(columns: list[np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _group(columns: list[np.ndarray], rows: np.ndarray, factorize=None) -> tuple[np.ndarray, np.ndarray]:
     """(first row of each distinct combination, group number of each row), restricted to `rows`.
-    Boolean columns are packed 62 to an integer, the others factorised (hashing): no sort of a wide matrix."""
+    Boolean columns are packed 62 to an integer, the others factorised (hashing): no sort of a wide matrix.
+    `factorize(values)` -> (codes in order of first appearance, how many distinct): `_factorize` by default."""
+    factorize = factorize or _factorize
     flags = [np.asarray(c)[rows] for c in columns if np.asarray(c).dtype == bool]
     others = [np.asarray(c)[rows] for c in columns if np.asarray(c).dtype != bool]
     for k in range(0, len(flags), 62):
@@ -269,8 +271,8 @@ def _group(columns: list[np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.
         others.append(packed)
     code = np.zeros(len(rows), dtype=np.int64)
     for col in others:
-        k, distinct = _factorize(col)  # None is a value too
-        code, _ = _factorize(code * max(distinct, 1) + k)
+        k, distinct = factorize(col)  # None is a value too
+        code, _ = factorize(code * max(distinct, 1) + k)
     groups = code
     first = np.full(groups.max() + 1 if len(groups) else 0, -1, dtype=np.int64)
     first[groups[::-1]] = rows[::-1]  # the earliest row of each group wins

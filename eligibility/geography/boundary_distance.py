@@ -71,6 +71,11 @@ def point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
     abx, aby = b[..., 0] - ax, b[..., 1] - ay
     if np.broadcast_shapes(px.shape, abx.shape) == abx.shape and abx.dtype == np.float64:
         return _point_segment_distance_in_place(px, py, ax, ay, abx, aby)
+    return _point_segment_distance_fresh(px, py, ax, ay, abx, aby)
+
+
+def _point_segment_distance_fresh(px, py, ax, ay, abx, aby) -> np.ndarray:
+    """`point_segment_distance`'s arithmetic for any broadcast, one fresh array per term."""
     den = abx * abx + aby * aby
     some = den > 0
     t = np.where(some, ((px - ax) * abx + (py - ay) * aby) / np.where(some, den, 1), 0.0)

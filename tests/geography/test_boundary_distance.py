@@ -107,15 +107,9 @@ def test_prefix_search_is_the_search_over_every_cell_laid_end_to_end(seed, cell,
 
 
 def _former_point_segment_distance(p, a, b):
-    """`point_segment_distance` as written before its in-place path (one fresh array per term)."""
+    """`point_segment_distance` as written before its in-place path: the general path (one fresh array per term)."""
     px, py, ax, ay = p[..., 0], p[..., 1], a[..., 0], a[..., 1]
-    abx, aby = b[..., 0] - ax, b[..., 1] - ay
-    den = abx * abx + aby * aby
-    some = den > 0
-    t = np.where(some, ((px - ax) * abx + (py - ay) * aby) / np.where(some, den, 1), 0.0)
-    t = np.clip(t, 0.0, 1.0)
-    ex, ey = px - (ax + t * abx), py - (ay + t * aby)
-    return np.sqrt(ex * ex + ey * ey)
+    return boundary_distance._point_segment_distance_fresh(px, py, ax, ay, b[..., 0] - ax, b[..., 1] - ay)
 
 
 @settings(max_examples=60, deadline=None)

@@ -33,7 +33,8 @@ from ..errors import DataIntegrityError
 from ..integrity import Source
 from ..paths import cache_dir
 
-CACHE_VERSION = "geo-3"  # bump when the layout or the derivation of a cached entry changes (geo-3: members aligned)
+CACHE_VERSION = "geo-3"  # bump when the layout or the derivation of a cached entry changes (geo-3: members
+# aligned for mapping, xxh3-128 checksum)
 META = "__meta__"
 
 
@@ -123,8 +124,8 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     with open(path, "rb") as f:
         with zipfile.ZipFile(f) as zf:  # the central directory only
             members = zf.infolist()
-        size = os.fstat(f.fileno()).st_size
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY) if size else b""
+        size = os.fstat(f.fileno()).st_size  # not empty: the zip's directory was read
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
     for info in members:
         if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
             raise ValueError(f"membre inattendu : {info.filename}")
@@ -194,21 +195,15 @@ def _savez_aligned(f, arrays: dict[str, np.ndarray]) -> None:
     `_read_arrays` can use the mapped bytes in place."""
     with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for name, array in arrays.items():
+            array = np.asanyarray(array)
             npy = io.BytesIO()
-            np.lib.format.write_array(npy, np.asanyarray(array), allow_pickle=False)
-            header = _npy_header_length(npy)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED
+            np.lib.format.write_array(npy, array, allow_pickle=False)
+            header = npy.getbuffer().nbytes - array.nbytes  # the .npy header: what precedes the array's bytes
+            info = zipfile.ZipInfo(f"{name}.npy")  # stored, not compressed: ZipInfo's default
             data_at = f.tell() + 30 + len(info.filename.encode()) + 4 + header  # with an empty padding field
             pad = -data_at % _ALIGN
             info.extra = _ALIGN_EXTRA_ID.to_bytes(2, "little") + pad.to_bytes(2, "little") + bytes(pad)
             zf.writestr(info, npy.getbuffer())
-
-
-def _npy_header_length(npy: io.BytesIO) -> int:
-    buf = npy.getbuffer()
-    width = 2 if buf[6] == 1 else 4
-    return 8 + width + int.from_bytes(bytes(buf[8:8 + width]), "little")
 
 
 def _write(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:

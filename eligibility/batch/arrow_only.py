@@ -71,3 +71,16 @@ def to_numpy(arr):
         bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
         return bits[arr.offset:arr.offset + len(arr)].astype(bool)
     return np.frombuffer(data, dtype=arr.type.to_pandas_dtype())[arr.offset:arr.offset + len(arr)].copy()
+
+
+def to_texts(arr):
+    """An Arrow text array as a numpy object array (str, None for a null): `to_numpy`'s counterpart for text.
+    pyarrow's own converts through pandas (importing it); without pandas loaded, the values come one by one
+    (a column's few distinct texts)."""
+    import numpy as np
+
+    if "pandas" in sys.modules:
+        return arr.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    out = np.empty(len(arr), dtype=object)
+    out[:] = arr.to_pylist()
+    return out

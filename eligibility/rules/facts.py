@@ -359,17 +359,9 @@ def factorize(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return codes, np.asarray(uniques, dtype=object)
     arr = s.array.__arrow_array__()
     codes, uniques = arrow_codes(arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr)
-    return codes, texts_of(uniques)
+    from ..batch.arrow_only import to_texts
 
-
-def texts_of(arr) -> np.ndarray:
-    """An Arrow text array as a numpy object array (str, None for a null). pyarrow's `to_numpy` converts through
-    pandas (importing it); without pandas loaded, the values come one by one (a column's few distinct texts)."""
-    if "pandas" in sys.modules:
-        return arr.to_numpy(zero_copy_only=False).astype(object, copy=False)
-    out = np.empty(len(arr), dtype=object)
-    out[:] = arr.to_pylist()
-    return out
+    return codes, to_texts(uniques)
 
 
 def _is_series(s) -> bool:
@@ -593,9 +585,11 @@ def typed_columns(rule, n: int, given: dict) -> tuple[dict[str, V.Col], dict[str
         elif fact.type == "bool":
             cols[path] = _arrow_bool_col(given[path], path, bad)
         else:
+            from ..batch.arrow_only import to_texts
+
             text = given[path]
             codes, uniques = arrow_codes(text)
-            cols[path] = _coded_str(codes, texts_of(uniques), fact, path, bad, lambda text=text: text)
+            cols[path] = _coded_str(codes, to_texts(uniques), fact, path, bad, lambda text=text: text)
     return cols, places, bad
 
 

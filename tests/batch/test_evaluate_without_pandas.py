@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eligibility.batch import arrow_only
 from eligibility.batch import evaluate as E
 from eligibility.batch import run_file
 from eligibility.batch.evaluate import EvaluateJob
@@ -113,9 +114,10 @@ def test_bad_values_quote_numpy_and_arrow_cells_as_pandas_cells():
 
 def test_texts_without_pandas_are_pyarrows_objects(monkeypatch):
     arr = pa.array(np.array(["b", None, "", "é"], dtype=object), type=pa.string()).slice(0, 4)
-    want = F.texts_of(arr)
+    want = arrow_only.to_texts(arr)
     monkeypatch.setattr(F, "sys", types.SimpleNamespace(modules={}))
-    got = F.texts_of(arr)
+    monkeypatch.setattr(arrow_only, "sys", types.SimpleNamespace(modules={}))
+    got = arrow_only.to_texts(arr)
     assert got.dtype == object and list(got) == list(want) == ["b", None, "", "é"]
     assert F._is_series(pd.Series([1])) is False  # no pandas loaded: nothing is a Series
     monkeypatch.undo()
@@ -141,7 +143,7 @@ ROWS = [
 
 def test_a_command_without_pandas_writes_the_bytes_of_a_process_with_pandas(tmp_path):
     """The command line (a child process: pandas never loaded, checked) and the runner in this process (pandas
-    loaded: `texts_of` and `per_distinct` take their pandas branches) write the same output on a file with bad
+    loaded: `to_texts` and `per_distinct` take their pandas branches) write the same output on a file with bad
     values, blanks, a broken line and a formula cell, with chunks small enough to be answered by workers."""
     src = tmp_path / "in.csv"
     src.write_text(HEADER + "\n" + "\n".join(ROWS * 2500) + "\n", encoding="utf-8")

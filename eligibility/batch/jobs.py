@@ -143,7 +143,7 @@ def output_frame(out: dict, columns, coded: dict | None = None):
     directly (about half the CPU of letting pandas infer them); the dtype is the one pandas would give. A column Arrow will
     not take as text (a value that is not a string), or with no string at all, is left to pandas.
     `coded`: text columns given as (labels, index): Arrow takes the labels, without an object per row.
-    (The locate job builds its Arrow table directly, without pandas: `locate._table`.)"""
+    (The locate job builds its Arrow table directly, without pandas: `answer_table`.)"""
     import pandas as pd
     import pyarrow as pa
 
@@ -180,29 +180,68 @@ class Answers:
         return output_frame(self.out, self.columns, self.coded)
 
     def table(self):
-        """The answers as an Arrow table of the output schema, holding the values of `frame()` once Arrow takes it
-        (`pa.Table.from_pandas`: a float NaN is null, a None text is null); None when a text column holds a value
-        that is not a string (then `frame()` is written, as before)."""
+        """The answers as an Arrow table of the output schema (`answer_table`), holding the values of `frame()` once
+        Arrow takes it (`pa.Table.from_pandas`: a float NaN is null, a None text is null; coded label 0 is None,
+        so null); None when a text column holds a value that is not a string (then `frame()` is written)."""
         import pyarrow as pa
 
-        from . import arrow_compute as ac
-        from .sinks import arrow_schema
+        try:
+            return answer_table(self.columns, self.out["row"], self.out, self.coded, {})
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
 
-        arrays = []
-        for name, kind in self.columns:
-            if name in self.coded:  # label 0 (None) reads null: the column `output_frame` builds, without pandas
-                labels, index = self.coded[name]
-                arrays.append(ac.take(pa.array(labels, type=pa.string()), pa.array(index, type=pa.int64())))
-            elif kind == "int":
-                arrays.append(pa.array(self.out[name], type=pa.int64()))
-            elif kind == "float":
-                arrays.append(pa.array(self.out[name], type=pa.float64(), from_pandas=True))
-            else:
-                try:
-                    arrays.append(pa.array(self.out[name], type=pa.string()))
-                except (pa.ArrowInvalid, pa.ArrowTypeError):
-                    return None
-        return pa.Table.from_arrays(arrays, schema=arrow_schema(self.columns))
+
+def answer_table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
+    """A chunk's answers as an Arrow table of the output schema, without pandas: `rows` the row numbers,
+    `out` numpy columns (floats: NaN is null, as pandas writes it; objects: strings or None), `coded` text
+    columns as (labels, index) (one Arrow `take`, no object per row), `kept` input columns as (Arrow text of
+    the well-formed rows, their positions)."""
+    import pyarrow as pa
+
+    from . import arrow_compute as ac
+    from .sinks import arrow_schema
+
+    data = []
+    for name, kind in columns:
+        if name == "row":
+            data.append(pa.array(rows, type=pa.int64()))
+        elif name in kept:
+            values, at = kept[name]
+            index = np.full(len(rows), -1, np.int64)
+            index[at] = np.arange(len(at))
+            data.append(ac.take(values, pa.array(index, mask=index < 0)))
+        elif name in coded:  # an index past the labels: null
+            labels, index = coded[name]
+            past = index >= len(labels)
+            data.append(ac.take(_label_array(labels), pa.array(index, mask=past) if past.any() else pa.array(index)))
+        elif name not in out:  # no row answered (or, for `error`, no error): the column is empty
+            data.append(pa.nulls(len(rows), type=pa.float64() if kind == "float" else pa.string()))
+        elif isinstance(out[name], pa.Array):  # built from a text buffer (`_text_column`)
+            data.append(out[name])
+        elif kind == "int":
+            data.append(pa.array(out[name], type=pa.int64()))
+        elif kind == "float":
+            data.append(pa.array(out[name], type=pa.float64(), from_pandas=True))
+        else:
+            data.append(pa.array(out[name], type=pa.string()))
+    return pa.Table.from_arrays(data, schema=arrow_schema(columns))
+
+
+_LABEL_ARRAYS: dict[int, tuple] = {}  # id(labels) -> (labels, their Arrow array): the few tables met again
+
+
+def _label_array(labels: np.ndarray):
+    """`labels` (Python strings or None) as an Arrow string array, converted once for a table that comes back
+    chunk after chunk as the same object (the communes' 35,000 codes and names: ~5 ms a conversion)."""
+    import pyarrow as pa
+
+    hit = _LABEL_ARRAYS.pop(id(labels), None)
+    if hit is None or hit[0] is not labels:  # the entry keeps its labels alive: an id is never reused under it
+        hit = (labels, pa.array(labels, type=pa.string()))
+        if len(_LABEL_ARRAYS) >= 32:  # the least recently used goes (per-chunk tables: the chunk's quartiers)
+            _LABEL_ARRAYS.pop(next(iter(_LABEL_ARRAYS)))
+    _LABEL_ARRAYS[id(labels)] = hit  # last: most recently used
+    return hit[1]
 
 
 def trace_lines(chunk, errors, answered, row_json, encode: bool = True) -> list[str] | list[dict]:

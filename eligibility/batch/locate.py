@@ -11,6 +11,7 @@ from . import jobs
 from .columns import first_error, to_date, to_float
 from .jobs import (
     ChunkResult,
+    answer_table,
     check_keep,
     counts_of_coded,
     kept_text,
@@ -20,7 +21,6 @@ from .jobs import (
     with_kept,
     with_lines,
 )
-from .sinks import arrow_schema
 
 # output column kinds: "int" (row), "float" (distances), "str"
 LOCATE_COLUMNS = [
@@ -152,7 +152,7 @@ class LocateJob:
             traces = trace_lines(chunk, errors, good[ok][answered],
                                  lambda j: locate_answer(res, "le point", date_given=True, i=int(answered[j])),
                                  encode=False)  # objects: encoded for the traces file, read as they are by the register
-        table = _table(self.columns, row_numbers(chunk), out, coded, {k: (kept_text(raw, k), good) for k in self.keep})
+        table = answer_table(self.columns, row_numbers(chunk), out, coded, {k: (kept_text(raw, k), good) for k in self.keep})
         return ChunkResult(table, traces, counts_of_coded(labels, status), notes)
 
     def _places(self, df):
@@ -190,39 +190,6 @@ class LocateJob:
         return np.full(n, np.datetime64(self.date, "D")), np.full(n, None, dtype=object)
 
 
-def _table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
-    """The chunk's answers as an Arrow table of the output schema, without pandas: `rows` the row numbers,
-    `out` numpy columns (floats: NaN is null, as pandas writes it; objects: strings or None), `coded` text
-    columns as (labels, index) (one Arrow `take`, no object per row), `kept` input columns as (Arrow text of
-    the well-formed rows, their positions)."""
-    import pyarrow as pa
-
-    from . import arrow_compute as ac
-
-    data = []
-    for name, kind in columns:
-        if name == "row":
-            data.append(pa.array(rows, type=pa.int64()))
-        elif name in kept:
-            values, at = kept[name]
-            index = np.full(len(rows), -1, np.int64)
-            index[at] = np.arange(len(at))
-            data.append(ac.take(values, pa.array(index, mask=index < 0)))
-        elif name in coded:  # an index past the labels: null
-            labels, index = coded[name]
-            past = index >= len(labels)
-            data.append(ac.take(_label_array(labels), pa.array(index, mask=past) if past.any() else pa.array(index)))
-        elif name not in out:  # no row answered (or, for `error`, no error): the column is empty
-            data.append(pa.nulls(len(rows), type=pa.float64() if kind == "float" else pa.string()))
-        elif isinstance(out[name], pa.Array):  # built from a text buffer (`_text_column`)
-            data.append(out[name])
-        elif kind == "float":
-            data.append(pa.array(out[name], type=pa.float64(), from_pandas=True))
-        else:
-            data.append(pa.array(out[name], type=pa.string()))
-    return pa.Table.from_arrays(data, schema=arrow_schema(columns))
-
-
 def _row_labels(labels: np.ndarray, index: np.ndarray, at: np.ndarray | None, sel, n: int) -> np.ndarray:
     """Per row of the chunk, the position of its text in `labels` (int32; len(labels), past the labels: null)
     from a result's coded column `index` (numpy indexing: -1 is the last label): result row j is chunk row
@@ -235,23 +202,6 @@ def _row_labels(labels: np.ndarray, index: np.ndarray, at: np.ndarray | None, se
     if out.min(initial=0) < 0:
         out[out < 0] += len(labels)
     return out
-
-
-_LABEL_ARRAYS: dict[int, tuple] = {}  # id(labels) -> (labels, their Arrow array): the few tables met again
-
-
-def _label_array(labels: np.ndarray):
-    """`labels` (Python strings or None) as an Arrow string array, converted once for a table that comes back
-    chunk after chunk as the same object (the communes' 35,000 codes and names: ~5 ms a conversion)."""
-    import pyarrow as pa
-
-    hit = _LABEL_ARRAYS.pop(id(labels), None)
-    if hit is None or hit[0] is not labels:  # the entry keeps its labels alive: an id is never reused under it
-        hit = (labels, pa.array(labels, type=pa.string()))
-        if len(_LABEL_ARRAYS) >= 32:  # the least recently used goes (per-chunk tables: the chunk's quartiers)
-            _LABEL_ARRAYS.pop(next(iter(_LABEL_ARRAYS)))
-    _LABEL_ARRAYS[id(labels)] = hit  # last: most recently used
-    return hit[1]
 
 
 def _text_column(text: tuple[np.ndarray, np.ndarray], at: np.ndarray, positions: np.ndarray, n: int):

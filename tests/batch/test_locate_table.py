@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eligibility.batch.locate import _table
+from eligibility.batch.jobs import answer_table as _table
 from eligibility.batch.sinks import arrow_schema
 
 COLUMNS = [("row", "int"), ("id", "str"), ("status", "str"), ("quartier_code", "str"),

@@ -66,8 +66,8 @@ def zone_index(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return out
 
 
-# The operations PROJ chooses from WGS84 to Lambert-93 and to the LAEA grid of the carreaux (every candidate it
-# lists for them runs this same pipeline; `pyproj.transformer.TransformerGroup(4326, epsg, always_xy=True)`).
+# The operations PROJ chooses from WGS84 to each zone's metric CRS and to the LAEA grid of the carreaux (the
+# candidate it runs for them; `pyproj.transformer.TransformerGroup(4326, epsg, always_xy=True)`).
 # Built from the pipeline, a transformer skips PROJ's search of its database for candidates, ~75 ms of a cold
 # `qpv locate`, and gives the same coordinates to the bit (tests/geography/test_projections.py).
 PIPELINES = {
@@ -76,11 +76,17 @@ PIPELINES = {
     (4326, 3035): "proj=pipeline step proj=unitconvert xy_in=deg xy_out=rad step proj=laea lat_0=52 lon_0=10 "
                   "x_0=4321000 y_0=3210000 ellps=GRS80",
     # The overseas zones' UTM projections (RGAF09, RGFG95, RGR92, RGM04: GRS80, no datum shift from WGS84).
-    # Polynésie (3297) is left to PROJ: it lists two operations there and picks by area of use.
     (4326, 5490): "proj=pipeline step proj=unitconvert xy_in=deg xy_out=rad step proj=utm zone=20 ellps=GRS80",
     (4326, 2972): "proj=pipeline step proj=unitconvert xy_in=deg xy_out=rad step proj=utm zone=22 ellps=GRS80",
     (4326, 2975): "proj=pipeline step proj=unitconvert xy_in=deg xy_out=rad step proj=utm zone=40 south ellps=GRS80",
     (4326, 4471): "proj=pipeline step proj=unitconvert xy_in=deg xy_out=rad step proj=utm zone=38 south ellps=GRS80",
+    # Polynésie: PROJ lists two operations with the same area of use, RGPF to WGS 84 (1), a Helmert shift, and (2),
+    # none; it runs the first, listed first, on every point. Searching its database for them cost each worker of a
+    # large batch ~35 ms.
+    (4326, 3297): "proj=pipeline step proj=unitconvert xy_in=deg xy_out=rad step proj=push v_3 step proj=cart "
+                  "ellps=WGS84 step inv proj=helmert x=0.072 y=-0.507 z=-0.245 rx=0.0183 ry=-0.0003 rz=0.007 "
+                  "s=-0.0093 convention=position_vector step inv proj=cart ellps=GRS80 step proj=pop v_3 step "
+                  "proj=utm zone=6 south ellps=GRS80",
 }
 
 

@@ -104,3 +104,38 @@ def test_workers_start_with_the_loaded_objects_frozen_and_the_parent_collects_th
         pool.MIN_ROWS = small
     assert len(counts) == 4 and min(counts) >= len(loaded)
     assert gc.get_freeze_count() == 0
+
+
+def _pid(_item) -> int:
+    import os
+
+    return os.getpid()
+
+
+def test_the_workers_are_stopped_once_every_answer_is_in_and_when_the_caller_stops_early(monkeypatch):
+    """Every answer given, the workers are stopped by another thread, while the caller publishes its output; a
+    caller that stops reading (or fails) has them stopped before it goes on."""
+    import multiprocessing
+    import multiprocessing.pool
+    import os
+    import threading
+
+    stopped_by = []
+    terminate = multiprocessing.pool.Pool.terminate
+
+    def recording(self):
+        stopped_by.append(threading.current_thread().name)
+        terminate(self)
+
+    monkeypatch.setattr(multiprocessing.pool.Pool, "terminate", recording)
+    monkeypatch.setattr(pool, "MIN_ROWS", 0)
+    pids = list(pool.process_mapper(2)(_pid, range(6)))
+    assert len(pids) == 6 and os.getpid() not in pids
+    for t in [t for t in threading.enumerate() if t.name == "qpv-pool-stop"]:
+        t.join(10)
+    assert stopped_by == ["qpv-pool-stop"] and not multiprocessing.active_children()
+
+    answers = pool.process_mapper(2)(_pid, range(6))
+    next(answers)
+    answers.close()  # the caller stops early
+    assert stopped_by[1] == threading.current_thread().name and not multiprocessing.active_children()

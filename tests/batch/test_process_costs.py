@@ -184,3 +184,42 @@ def test_a_batch_command_ends_without_teardown_keeping_its_exit_code_and_output(
     bad = subprocess.run(cmd + ["-o", str(tmp_path / "out.xlsx")], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "extension de sortie" in bad.stderr, bad.stderr
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_appended_parts_go_to_disk_behind_the_appends_and_publish_waits_for_them(tmp_path, monkeypatch):
+    """Each sync the appender starts while later parts come covers every byte appended so far (they are flushed
+    from Python's buffer first); `publish` and `abort` wait for it, so no file descriptor is closed under it."""
+    import os
+    import threading
+
+    from eligibility.batch import sinks
+
+    parts = [bytes([65 + k]) * (1000 * (k + 1)) for k in range(4)]
+    files = _journaled(tmp_path, parts)
+    synced, release = [], threading.Event()
+
+    def slow_datasync(fd):
+        synced.append(os.fstat(fd).st_size)  # what the kernel has of the file when the sync starts
+        release.wait(5)
+
+    monkeypatch.setattr(sinks, "_DATASYNC", slow_datasync)
+    out = tmp_path / "out.csv"
+    appender = PartAppender(out, b"h\n")
+    appender.ready(0, *files[0])
+    appender.ready(1, *files[1])  # the first sync still runs: no second one
+    assert synced == [2 + 1000]
+    release.set()
+    appender._syncing.join()
+    appender.ready(2, *files[2])
+    assert synced == [2 + 1000, 2 + 1000 + 2000 + 3000]
+    appender.ready(3, *files[3])
+    appender.publish()
+    assert not appender._syncing.is_alive()
+    assert out.read_bytes() == b"h\n" + b"".join(parts)
+
+    release.clear()
+    other = PartAppender(tmp_path / "other.csv")
+    other.ready(0, *files[0])
+    threading.Timer(0.2, release.set).start()
+    other.abort()  # waits for the sync begun on its descriptor
+    assert not other._syncing.is_alive() and not (tmp_path / ".other.csv.qpv-tmp").exists()

@@ -8,13 +8,12 @@ are dropped on `--resume`, and that chunk is simply done again. So a resumed job
 bytes as an uninterrupted one.
 
 On this machine the process that answered a chunk writes its part under the temporary name itself
-(`write_part`, hashing the bytes it holds) and hands back only a `WrittenPart`: the batch process then
-fsyncs, renames and journals it, without receiving, writing or hashing the bytes. A Dask worker, which may
+(`write_part`, checksumming the bytes it holds) and hands back only a `WrittenPart`: the batch process then
+fsyncs, renames and journals it, without receiving, writing or checksumming the bytes. A Dask worker, which may
 be another machine, hands back the bytes, and the journal writes them the same way.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,19 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput
-from .sinks import fsync_replace
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+from .sinks import fsync_replace, part_checksum
 
 
 @dataclass(frozen=True)
 class WrittenPart:
-    """A part written to `<name>.tmp` in the journal's folder, not yet fsynced; `sha256` of the bytes written."""
+    """A part written to `<name>.tmp` in the journal's folder, not yet fsynced; `checksum` of the bytes written."""
 
     name: str
-    sha256: str
+    checksum: str
 
 
 def part_name(kind: str, chunk_index: int) -> str:
@@ -43,10 +38,10 @@ def part_name(kind: str, chunk_index: int) -> str:
 
 
 def write_part(folder: Path, name: str, data: bytes) -> WrittenPart:
-    """`data` to `folder/<name>.tmp`, hashed from memory: the journal fsyncs and renames it (`Journal.record`)."""
+    """`data` to `folder/<name>.tmp`, checksummed from memory: the journal fsyncs and renames it (`Journal.record`)."""
     with open(folder / f"{name}.tmp", "wb") as f:
         f.write(data)
-    return WrittenPart(name, sha256_bytes(data))
+    return WrittenPart(name, part_checksum(data))
 
 
 class Journal:
@@ -88,11 +83,12 @@ class Journal:
         self.resumed = bool(self.entries)
 
     def _part_ok(self, entry: dict) -> bool:
-        for name, digest in ((entry["part"], entry["sha256"]), (entry.get("traces"), entry.get("traces_sha256"))):
+        # a journal of an earlier version recorded another hash (no `checksum`): its parts are done again
+        for name, digest in ((entry["part"], entry.get("checksum")), (entry.get("traces"), entry.get("traces_checksum"))):
             if name is None:
                 continue
             p = self.dir / name
-            if not p.exists() or sha256_bytes(p.read_bytes()) != digest:
+            if not p.exists() or part_checksum(p.read_bytes()) != digest:
                 return False
         return True
 
@@ -103,35 +99,35 @@ class Journal:
             os.fsync(f.fileno())
 
     def _write(self, name: str, data: bytes | WrittenPart) -> str:
-        """The part safely on disk under `name` (its bytes, or the temporary file a worker wrote): its sha256."""
+        """The part safely on disk under `name` (its bytes, or the temporary file a worker wrote): its checksum."""
         written = data if isinstance(data, WrittenPart) else write_part(self.dir, name, data)
         fsync_replace(self.dir / f"{name}.tmp", self.dir / name)
-        return written.sha256
+        return written.checksum
 
     def record(self, chunk_index: int, first_row: int, rows: int, next_pos: dict, counts: dict,
                notes: list[str], part: bytes | WrittenPart, traces: bytes | WrittenPart | None) -> None:
         entry = {"chunk": chunk_index, "first_row": first_row, "rows": rows, "next": next_pos, "counts": counts,
                  "notes": notes,
-                 "part": part_name("part", chunk_index), "sha256": None, "traces": None, "traces_sha256": None}
-        entry["sha256"] = self._write(entry["part"], part)
+                 "part": part_name("part", chunk_index), "checksum": None, "traces": None, "traces_checksum": None}
+        entry["checksum"] = self._write(entry["part"], part)
         if traces is not None:
             entry["traces"] = part_name("traces", chunk_index)
-            entry["traces_sha256"] = self._write(entry["traces"], traces)
+            entry["traces_checksum"] = self._write(entry["traces"], traces)
         self._append(entry)
         self.entries.append(entry)
 
     def parts(self) -> list[tuple[Path, str]]:
-        """(part file, the sha256 recorded when it was written), in chunk order: assembly re-checks them."""
+        """(part file, the checksum recorded when it was written), in chunk order: assembly re-checks them."""
         return [self.part(e) for e in self.entries]
 
     def part(self, entry: dict) -> tuple[Path, str]:
-        return self.dir / entry["part"], entry["sha256"]
+        return self.dir / entry["part"], entry["checksum"]
 
     def trace_parts(self) -> list[tuple[Path, str]]:
         return [self.trace_part(e) for e in self.entries if e.get("traces")]
 
     def trace_part(self, entry: dict) -> tuple[Path, str]:
-        return self.dir / entry["traces"], entry["traces_sha256"]
+        return self.dir / entry["traces"], entry["traces_checksum"]
 
     def discard(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -82,7 +82,7 @@ def process_chunk(job, fmt: OutputFormat, chunk, prepare: Callable | None = None
                   parts_dir: Path | None = None):
     """The unit of work, run wherever the engine says: parse, answer, encode. Returns the part's bytes, or, with
     `parts_dir` (the journal's folder, on this machine's disk), the part written there by `journal.write_part`
-    and its `WrittenPart` (name and sha256: the bytes do not travel back). Traces likewise.
+    and its `WrittenPart` (name and checksum: the bytes do not travel back). Traces likewise.
     `prepare(job, chunk, trace_lines)`, when given, runs here too and its value comes sixth (the register's
     entries of the chunk, built by the worker that answered it); `keep_traces=False`: the trace lines served
     `prepare` only and are not encoded."""
@@ -239,7 +239,7 @@ def _run_locked(job, source, out: Path, fmt: OutputFormat, chunk_size: int, resu
     done, total = source.progress_of(start or source.start)
     progress = Progress(progress_label, total, unit_is_bytes=hasattr(source, "dialect"), enabled=show_progress)
     # CSV and traces are built while the job runs (a resumed job first rebuilds them from the journaled parts);
-    # Parquet is assembled at the end. Every part is re-read and checked against its journaled sha256 either way.
+    # Parquet is assembled at the end. Every part is re-read and checked against its journaled checksum either way.
     appenders = _appenders(out, fmt, job.columns, traces, journal)
     try:
         for meta, part, traces_part, counts, notes, *built in chunk_results(job, source, fmt, chunk_size, start, index,

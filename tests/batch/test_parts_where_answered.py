@@ -1,5 +1,5 @@
 """On this machine, each part is written into the journal's folder by the process that answered its chunk
-(issue 13, pipe18): the batch process receives its name and sha256, not its bytes, then fsyncs, renames and
+(issue 13, pipe18): the batch process receives its name and checksum, not its bytes, then fsyncs, renames and
 journals it. Same bytes as the parts sent back (the Dask way); a part changed on disk before or after its
 journal line is refused; orphan parts of an interrupted run are done again on `--resume`."""
 import datetime as dt
@@ -59,7 +59,7 @@ def test_workers_write_their_parts_and_the_bytes_are_those_sent_back(tmp_path, m
 
 @pytest.mark.parametrize("when", ["before its journal line", "after its journal line"])
 def test_a_part_changed_on_disk_is_refused_and_resume_redoes_it(tmp_path, monkeypatch, forked, when):
-    """The sha256 journaled is the one of the bytes the worker encoded, hashed in its memory: a part file
+    """The checksum journaled is the one of the bytes the worker encoded, computed in its memory: a part file
     changed before the journal renames it, or after, never reaches the output."""
     src = tmp_path / "in.csv"
     write_points(src, 60)

@@ -1,11 +1,11 @@
 """Process-level costs of `qpv batch` (issue 13, sys16): the allocator setting of one-command processes and
 the final assembly through one reused buffer. Correctness only; what they save is in BENCHMARKS.md."""
-import hashlib
 import subprocess
 import sys
 import types
 
 import pytest
+import xxhash
 from hypothesis import given, settings, strategies as st
 
 from eligibility.batch import allocator
@@ -105,11 +105,11 @@ parts_strategy = st.lists(st.binary(min_size=0, max_size=300), min_size=0, max_s
 
 
 def _journaled(d, parts):
-    """The parts written as files, each with the sha256 a journal would have recorded."""
+    """The parts written as files, each with the checksum (xxh3-128) a journal would have recorded."""
     files = []
     for k, data in enumerate(parts):
         (d / f"p{k}").write_bytes(data)
-        files.append((d / f"p{k}", hashlib.sha256(data).hexdigest()))
+        files.append((d / f"p{k}", xxhash.xxh3_128_hexdigest(data)))
     return files
 
 
@@ -196,21 +196,24 @@ def test_appended_parts_go_to_disk_behind_the_appends_and_publish_waits_for_them
 
     parts = [bytes([65 + k]) * (1000 * (k + 1)) for k in range(4)]
     files = _journaled(tmp_path, parts)
-    synced, release = [], threading.Event()
+    synced, entered, release = [], threading.Semaphore(0), threading.Event()
 
     def slow_datasync(fd):
         synced.append(os.fstat(fd).st_size)  # what the kernel has of the file when the sync starts
+        entered.release()
         release.wait(5)
 
     monkeypatch.setattr(sinks, "_DATASYNC", slow_datasync)
     out = tmp_path / "out.csv"
     appender = PartAppender(out, b"h\n")
     appender.ready(0, *files[0])
+    assert entered.acquire(timeout=5)
     appender.ready(1, *files[1])  # the first sync still runs: no second one
     assert synced == [2 + 1000]
     release.set()
     appender._syncing.join()
     appender.ready(2, *files[2])
+    assert entered.acquire(timeout=5)
     assert synced == [2 + 1000, 2 + 1000 + 2000 + 3000]
     appender.ready(3, *files[3])
     appender.publish()

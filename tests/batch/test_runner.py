@@ -287,6 +287,43 @@ def test_parquet_job_interrupted_by_an_error_resumes_to_the_same_bytes(tmp_path,
     assert (tmp_path / "out.jsonl").read_bytes() == (tmp_path / "ref.jsonl").read_bytes()
 
 
+def test_a_journal_of_an_earlier_version_is_resumed_by_doing_its_chunks_again(tmp_path, monkeypatch):
+    """Journals written before parts were checksummed with xxh3 recorded sha256 under other keys: resuming one
+    keeps none of its chunks (nothing unchecked is assembled) and still writes the bytes of a whole run."""
+    import hashlib
+
+    from eligibility.batch import jobs
+
+    src = tmp_path / "in.csv"
+    write_points(src, 40)
+    job = locate_job()
+    run_file(job, src, tmp_path / "ref.csv", chunk_size=7, show_progress=False)
+    calls = {"n": 0}
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return locate_points(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "geography", lambda: failing)
+    with pytest.raises(KeyboardInterrupt):
+        run_file(job, src, tmp_path / "out.csv", chunk_size=7, show_progress=False)
+    journal = tmp_path / ".out.csv.qpv-parts" / "journal.jsonl"
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert len(lines) == 4  # the signature and three chunks
+    for entry in lines[1:]:  # as an earlier version wrote them
+        entry["sha256"] = hashlib.sha256((journal.parent / entry.pop("part")).read_bytes()).hexdigest()
+        entry["part"] = f"part-{entry['chunk']:08d}"
+        entry.pop("checksum"), entry.pop("traces_checksum")
+        entry["traces_sha256"] = None
+    journal.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in lines))
+    monkeypatch.setattr(jobs, "geography", lambda: locate_points)
+    s = run_file(job, src, tmp_path / "out.csv", chunk_size=7, resume=True, show_progress=False)
+    assert s["resumed_rows"] == 0
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "ref.csv").read_bytes()
+
+
 @settings(max_examples=6, deadline=None)
 @given(st.integers(min_value=1, max_value=40), st.sampled_from([";", ","]), st.booleans())
 def test_stream_job_yields_the_bytes_run_file_writes(tmp_path_factory, chunk_size, sep, bom):

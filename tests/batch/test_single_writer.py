@@ -1,5 +1,5 @@
 """One writer per output (issue 15, finding 6): a second job on the same -o is refused while the first runs,
-and assembly re-checks every part against the sha256 the journal recorded. The CSV output is built while the job
+and assembly re-checks every part against the checksum the journal recorded. The CSV output is built while the job
 runs (each part appended once it and every part before it are journaled), so a part is damaged here right after
 its journal line, before it is appended."""
 import datetime as dt

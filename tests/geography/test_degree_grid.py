@@ -207,3 +207,28 @@ def test_property_areas_within_equals_a_dwithin_query(seed, spread, snap):
     for p, a, v in zip(pi.tolist(), owner[si].tolist(), d.tolist()):
         best[(p, a)] = min(v, best.get((p, a), np.inf))
     assert sorted(zip(got[0].tolist(), got[1].tolist(), got[2].tolist())) == sorted((p, a, v) for (p, a), v in best.items())
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10**6), zone=st.sampled_from(["metropole", "guadeloupe", "martinique", "reunion", "mayotte"]),
+       n=st.integers(1, 150), spread=st.sampled_from([100.0, 2000.0]), prebuilt=st.booleans())
+def test_property_areas_within_a_few_points_the_same_whichever_path(seed, zone, n, spread, prebuilt):
+    """Under SNAP_BY_PIECES points: from the whole polygons (metropolitan départements, segments not built) or from
+    the boundary segments (already built, or an overseas département's few vertices): the GEOS distances to the
+    polygons, for every area within the snap distance."""
+    cached = index.departement_index(zone)
+    di = index.AreaIndex(cached.codes, cached.names, cached.polygons, cached.grid)  # its own trees
+    if prebuilt:  # as many points as make it build the segments (far from any coast)
+        di._areas_within(shapely.points(np.zeros(index.SNAP_BY_PIECES), np.zeros(index.SNAP_BY_PIECES)), 1.0)
+    rng = np.random.default_rng(seed)
+    coast = shapely.get_coordinates(shapely.boundary(di.polygons))
+    k = rng.integers(0, len(coast), n)
+    x, y = coast[k, 0] + rng.normal(0, spread, n), coast[k, 1] + rng.normal(0, spread, n)
+    pts = shapely.points(x, y)
+    pts = pts[~shapely.intersects(shapely.union_all(di.polygons), pts)]  # off the coast, as locate_exactly asks
+    snap = index.COAST_SNAP_M
+    got = di._areas_within(pts, snap)
+    assert (di._pieces is not None) == (prebuilt or di._vertices <= index.PIECES_CHEAP)
+    pi, ai = di.tree.query(pts, predicate="dwithin", distance=snap)
+    want = sorted(zip(pi.tolist(), ai.tolist(), shapely.distance(pts[pi], di.polygons[ai]).tolist()))
+    assert sorted(zip(got[0].tolist(), got[1].tolist(), got[2].tolist())) == want

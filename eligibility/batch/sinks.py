@@ -159,9 +159,10 @@ def encode_part(df, columns, fmt: OutputFormat) -> bytes:
         cells = [c for c, _ in built]
         if not any(quoted for _, quoted in built):
             sink = io.BytesIO()
-            empty = scalar("", pa.string())
-            try:  # no cell holds a separator, quote or line break: nothing for the writer to quote
-                pa_csv.write_csv(pa.table({str(i): ac.fill_null(c, empty) for i, c in enumerate(cells)}), sink,
+            # no cell holds a separator, quote or line break: nothing for the writer to quote; unquoted, it writes a
+            # null as an empty cell (no column copied to fill them)
+            try:
+                pa_csv.write_csv(pa.table({str(i): c for i, c in enumerate(cells)}), sink,
                                  write_options=pa_csv.WriteOptions(include_header=False, delimiter=fmt.separator,
                                                                    quoting_style="none"))
                 return sink.getvalue()

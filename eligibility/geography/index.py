@@ -26,7 +26,7 @@ COAST_SNAP_M = 200.0          # contours simplified by tens of metres miss bits 
 COMMUNE_CELL_M = 200.0
 COMMUNES_LAYOUT = "ragged-2"  # communes' polygons stored as coordinates and offsets (cache.pack_coordinates)
 SNAP_BY_PIECES = 200          # from this many points off a coast, nearby areas come from their boundary segments,
-PIECES_CHEAP = 20_000         # from any number when the areas have fewer vertices (an overseas département: ~1 ms, once)
+PIECES_CHEAP = 20_000         # or from as many points as areas, when these have fewer vertices (segments ~1 ms, once)
 SMALL_BATCH = 2000            # up to this many points, nearest boundaries come from an STRtree query
 FAR_BLOCK = 8192                # far points per KD-tree query and distance pass: bounds the (points x 4) temporaries
 DENSIFY_M = 50.0              # boundary vertices at most this far apart: nearest vertex bounds the nearest segment
@@ -304,10 +304,13 @@ class AreaIndex:
 
         Many points: from the areas' boundary segments. Outside a polygon, GEOS measures the distance
         to it as the minimum over its boundary segments, so the numbers are the same, and testing a
-        few segments is far cheaper than testing whole départements. Once built (or cheap to build), the
-        segments answer any number of points: the same numbers, a batch's chunks each meet a few points off
-        the coasts of every overseas zone."""
-        if len(pts) < SNAP_BY_PIECES and self._pieces is None and self._vertices > PIECES_CHEAP:
+        few segments is far cheaper than testing whole départements. Once built, the segments answer any number
+        of points (the same numbers). They are also built for as many points as there are areas when that is
+        cheap: each point measured against a whole area would then read about as many vertices as building them
+        (an overseas département is one area, its whole coast, and a batch's chunks each meet a few points off
+        it); a few points off one of a département's hundreds of communes keep the polygon distances."""
+        if len(pts) < SNAP_BY_PIECES and self._pieces is None and \
+                (self._vertices > PIECES_CHEAP or len(pts) < len(self.polygons)):
             mx, my = shapely.get_x(pts), shapely.get_y(pts)
             pi, ai = self.tree.query(shapely.box(mx - snap, my - snap, mx + snap, my + snap))
             near = shapely.dwithin(self.polygons[ai], pts[pi], snap)  # prepared polygons

@@ -210,13 +210,18 @@ def test_property_areas_within_equals_a_dwithin_query(seed, spread, snap):
 
 
 @settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 10**6), zone=st.sampled_from(["metropole", "guadeloupe", "martinique", "reunion", "mayotte"]),
+@given(seed=st.integers(0, 10**6), areas=st.sampled_from(
+           [("departements", z) for z in ["metropole", "guadeloupe", "martinique", "reunion", "mayotte"]]
+           + [("communes", d) for d in ["971", "975", "2A", "90"]]),
        n=st.integers(1, 150), spread=st.sampled_from([100.0, 2000.0]), prebuilt=st.booleans())
-def test_property_areas_within_a_few_points_the_same_whichever_path(seed, zone, n, spread, prebuilt):
-    """Under SNAP_BY_PIECES points: from the whole polygons (metropolitan départements, segments not built) or from
-    the boundary segments (already built, or an overseas département's few vertices): the GEOS distances to the
-    polygons, for every area within the snap distance."""
-    cached = index.departement_index(zone)
+def test_property_areas_within_a_few_points_the_same_whichever_path(seed, areas, n, spread, prebuilt):
+    """Under SNAP_BY_PIECES points: from the whole polygons (metropolitan départements, communes, segments not
+    built) or from the boundary segments (already built, or cheap and as many points as areas: an overseas
+    département): the GEOS distances to the polygons, for every area within the snap distance."""
+    kind, name = areas
+    cached = index.departement_index(name) if kind == "departements" else index.commune_index(name)
+    if cached is None:  # a département without a communes file
+        return
     di = index.AreaIndex(cached.codes, cached.names, cached.polygons, cached.grid)  # its own trees
     if prebuilt:  # as many points as make it build the segments (far from any coast)
         di._areas_within(shapely.points(np.zeros(index.SNAP_BY_PIECES), np.zeros(index.SNAP_BY_PIECES)), 1.0)
@@ -228,7 +233,7 @@ def test_property_areas_within_a_few_points_the_same_whichever_path(seed, zone, 
     pts = pts[~shapely.intersects(shapely.union_all(di.polygons), pts)]  # off the coast, as locate_exactly asks
     snap = index.COAST_SNAP_M
     got = di._areas_within(pts, snap)
-    assert (di._pieces is not None) == (prebuilt or di._vertices <= index.PIECES_CHEAP)
+    assert (di._pieces is not None) == (prebuilt or di._vertices <= index.PIECES_CHEAP and len(pts) >= len(di.polygons))
     pi, ai = di.tree.query(pts, predicate="dwithin", distance=snap)
     want = sorted(zip(pi.tolist(), ai.tolist(), shapely.distance(pts[pi], di.polygons[ai]).tolist()))
     assert sorted(zip(got[0].tolist(), got[1].tolist(), got[2].tolist())) == want

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import xxhash
 
 from ..errors import BadInput, OutputIntegrityError
 from .arrow_only import scalar, to_numpy
@@ -208,16 +209,9 @@ def write_atomic(path: Path, data: bytes) -> None:
 def part_checksum(data) -> str:
     """The checksum a journal records for a part, and assembly checks: xxh3-128, against damage, as for the
     geography cache's entries (whoever can rewrite a part can rewrite its journal line too, whatever the hash).
-    sha256 took ~0.1 CPU s of the 1M-row default locate (its 94 MB hashed by the workers, then again here)."""
-    import xxhash
-
+    sha256 took ~0.1 CPU s of the 1M-row default locate (its 94 MB hashed by the workers, then again here).
+    `PartAppender` computes the same checksum block by block."""
     return xxhash.xxh3_128_hexdigest(data)
-
-
-def _part_hasher():
-    import xxhash
-
-    return xxhash.xxh3_128()
 
 
 def _checked(tmp: Path, k: int, digest: str, expected: str) -> None:
@@ -274,7 +268,7 @@ class PartAppender:
             self._next += 1
 
     def _append(self, k: int, part: Path, expected: str) -> None:
-        digest = _part_hasher()
+        digest = xxhash.xxh3_128()  # `part_checksum`, fed block by block
         with open(part, "rb", buffering=0) as src:
             while n := src.readinto(self._buffer):
                 digest.update(self._buffer[:n])

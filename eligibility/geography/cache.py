@@ -142,7 +142,10 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
 def _npy_array(mapped, start: int, size: int) -> np.ndarray:
     """The array of the .npy file of `size` bytes at `start` in the mapped file: a view of its bytes when they are
     aligned for its dtype, else a copy. Object arrays are refused, as np.load(allow_pickle=False) refuses them."""
-    header = io.BytesIO(mapped[start:start + min(size, 65536 + 12)])
+    prefix = mapped[start:start + 12]  # magic (6 bytes), version (2), header length (2 bytes in 1.0, else 4)
+    width = 2 if prefix[6:7] == b"\x01" else 4
+    length = min(8 + width + int.from_bytes(prefix[8:8 + width], "little"), size)
+    header = io.BytesIO(mapped[start:start + length])  # the header only: no copy of the array's first bytes
     major, _ = np.lib.format.read_magic(header)
     read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
     shape, fortran, dtype = read_header(header)

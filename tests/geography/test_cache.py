@@ -337,3 +337,22 @@ def test_geometries_packed_as_coordinates_come_back_identical(tmp_path_factory, 
     np.savez(path, **arrays)
     back = cache.unpack_geoms(cache._read_arrays(path), "poly")
     assert list(shapely.to_wkb(back)) == list(shapely.to_wkb(geoms))
+
+
+def test_members_of_every_npy_version_are_read_from_their_header_alone(tmp_path):
+    """`_read_arrays` reads each member's header by its declared length (2 bytes in .npy 1.0, 4 in 2.0 and 3.0),
+    then its array: the same arrays as np.load, whatever the version and the member's size."""
+    import zipfile
+
+    arrays = {"small": np.arange(3, dtype=np.int16), "big": np.arange(40_000, dtype=np.float64).reshape(200, 200).T,
+              "empty": np.zeros(0, dtype=np.int32)}
+    path = tmp_path / "entry.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for (name, array), version in zip(arrays.items(), [(1, 0), (2, 0), (3, 0)]):
+            with zf.open(f"{name}.npy", "w") as member:
+                np.lib.format.write_array(member, array, version=version, allow_pickle=False)
+    read = cache._read_arrays(path)
+    with np.load(path, allow_pickle=False) as z:
+        assert sorted(read) == sorted(z.files)
+        for name in z.files:
+            assert read[name].dtype == z[name].dtype and np.array_equal(read[name], z[name])

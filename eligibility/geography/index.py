@@ -28,7 +28,7 @@ COMMUNES_LAYOUT = "ragged-2"  # communes' polygons stored as coordinates and off
 SNAP_BY_PIECES = 200          # from this many points off a coast, nearby areas come from their boundary segments,
 PIECES_CHEAP = 20_000         # or from as many points as areas, when these have fewer vertices (segments ~1 ms, once)
 SMALL_BATCH = 2000            # up to this many points, nearest boundaries come from an STRtree query
-FAR_BLOCK = 8192                # far points per KD-tree query and distance pass: bounds the (points x 4) temporaries
+FAR_BLOCK = 8192              # far points per KD-tree query and distance pass: bounds the (points x 4) temporaries
 DENSIFY_M = 50.0              # boundary vertices at most this far apart: nearest vertex bounds the nearest segment
 FAR_SORT_CELL_M = 2000.0      # far points are queried cell by cell (memory locality of the KD-tree)
 CELLS_MIN_POINTS = 1000       # from this many points near quartier boundaries, their boundary cells answer them
@@ -94,7 +94,8 @@ class QuartierIndex:
         if "previous" not in self._trees:
             _, xy, nxt, _ = self.vertices
             prev = np.arange(len(xy))
-            prev[nxt[nxt != np.arange(len(xy))]] = np.flatnonzero(nxt != np.arange(len(xy)))
+            followed = np.flatnonzero(nxt != prev)  # vertices with a successor on their line
+            prev[nxt[followed]] = followed
             self._trees["previous"] = prev
         return self._trees["previous"]
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput
+from .direct_io import write_file
 from .sinks import fsync_replace, part_checksum
 
 
@@ -39,8 +40,7 @@ def part_name(kind: str, chunk_index: int) -> str:
 
 def write_part(folder: Path, name: str, data: bytes) -> WrittenPart:
     """`data` to `folder/<name>.tmp`, checksummed from memory: the journal fsyncs and renames it (`Journal.record`)."""
-    with open(folder / f"{name}.tmp", "wb") as f:
-        f.write(data)
+    write_file(folder / f"{name}.tmp", data)
     return WrittenPart(name, part_checksum(data))
 
 

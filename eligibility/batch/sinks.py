@@ -21,6 +21,7 @@ import numpy as np
 import xxhash
 
 from ..errors import BadInput, OutputIntegrityError
+from . import direct_io
 from .arrow_only import scalar, to_numpy
 
 FORMULA_START = r"^[=+\-@\t\r\x00]"  # OWASP's list, and NUL, which some spreadsheets drop before reading the rest
@@ -254,9 +255,11 @@ class PartAppender:
     def __init__(self, out: Path, head: bytes = b"", block_size: int = 8 << 20):
         self.out = Path(out)
         self.tmp = self.out.with_name(f".{self.out.name}.qpv-tmp")
-        self._file = open(self.tmp, "wb")  # a left-over of a killed run is rebuilt from the journaled parts
+        # a left-over of a killed run is rebuilt from the journaled parts; one buffer to read parts into and one
+        # to write from, for every part: their pages touched once
+        self._read_buffer = direct_io.aligned_buffer(block_size)
+        self._file = direct_io.BlockWriter(self.tmp, direct_io.aligned_buffer(block_size))
         self._file.write(head)
-        self._buffer = memoryview(bytearray(block_size))  # one buffer for every block: its pages touched once
         self._next = 0
         self._waiting: dict[int, tuple[Path, str]] = {}
 
@@ -269,10 +272,9 @@ class PartAppender:
 
     def _append(self, k: int, part: Path, expected: str) -> None:
         digest = xxhash.xxh3_128()  # `part_checksum`, fed block by block
-        with open(part, "rb", buffering=0) as src:
-            while n := src.readinto(self._buffer):
-                digest.update(self._buffer[:n])
-                self._file.write(self._buffer[:n])
+        for block in direct_io.read_blocks(part, self._read_buffer):
+            digest.update(block)
+            self._file.write(block)
         if digest.hexdigest() != expected:
             self._file.close()
             _checked(self.tmp, k, digest.hexdigest(), expected)
@@ -281,9 +283,7 @@ class PartAppender:
         """Every part appended: fsync, then the atomic rename into `out`."""
         if self._waiting:
             raise RuntimeError(f"parties en attente d'une partie précédente : {sorted(self._waiting)}")
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        self._file.close(sync=True)
         os.replace(self.tmp, self.out)
 
     def abort(self) -> None:

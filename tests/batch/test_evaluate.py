@@ -227,3 +227,20 @@ def test_rows_with_the_same_known_facts_keep_their_own_missing_inputs():
     assert [frame.missing(0), frame.missing(1)] == [m.split(LIST_SEPARATOR) for m in details["missing_inputs"]]
     assert "employee.jobseeker_category" in frame.missing(1)
     assert "employee.jobseeker_category" not in frame.missing(0)
+
+
+def test_warm_all_loads_the_boundary_cells_the_forked_workers_test_near_boundaries_with(forget):
+    """Before forking its workers, `batch evaluate` loads every metropolitan vintage's boundary cells, as `batch
+    locate` does: a worker's exact tests near a quartier boundary then read them, instead of each worker building
+    an STRtree of the boundary segments (`QuartierIndex.pieces`). Same answers either way (tests/geography)."""
+    from eligibility.geography import index, territories, vintages
+
+    forget()
+    try:
+        EvaluateJob("emplois-francs", {c: c for c in COLUMNS}).warm_all()
+        metropole = territories.ZONES[0]
+        indexes = [index.quartier_index(r.dataset_id, metropole.name) for r in vintages.rules()
+                   if r.territory == metropole.territory]
+        assert indexes and all("cells" in qi._trees and "pieces" not in qi._trees for qi in indexes)
+    finally:
+        forget()

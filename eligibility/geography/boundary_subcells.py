@@ -57,10 +57,8 @@ class BoundarySubcells:
         key = (ix >> shift).astype(np.int64) * (g.ny * g.sub) + (iy >> shift)
         at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
         j = (ix & (self.sub - 1)) * self.sub + (iy & (self.sub - 1))
-        code = (self.codes[at, j >> 2] >> ((j & 3) * 2).astype(np.uint8)) & 3
-        code[self.keys[at] != key] = 0
-        known = np.flatnonzero(code)
-        out[known] = self.palette[at[known], code[known] - 1]
+        found = self.keys[at] == key
+        out[found] = labels_at(self.palette, self.codes, at[found], j[found])
         return out
 
     def answers(self, labels: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -161,6 +159,15 @@ def _labels(lon_lo, lat_lo, dlon, dlat, sub, tree, a, b, owner, n, contains, pro
     is_near = near[known]
     out[known[is_near]] = np.where(inside[is_near] >= 0, n + inside[is_near], 2 * n + q1[known[is_near]])
     return out.reshape(m, k)
+
+
+def labels_at(palette: np.ndarray, codes: np.ndarray, at: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The label of sub-cell j of stored cell `at` (CROSSING where its 2-bit code is 0: unknown)."""
+    code = (codes[at, j >> 2] >> ((j & 3) * 2).astype(np.uint8)) & 3
+    out = np.full(len(at), CROSSING, np.int32)
+    known = np.flatnonzero(code)
+    out[known] = palette[at[known], code[known] - 1]
+    return out
 
 
 def _pack(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

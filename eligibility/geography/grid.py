@@ -175,22 +175,38 @@ class StackedGrids:
 
     def lookup(self, which: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """CLEAR, CROSSING or the polygon index of grid `which[i]` for each point i (vectorised)."""
+        some, cols, inside, pos, _ = self._place(which, x, y)
+        out = np.where(inside, self.labels[np.minimum(pos, max(len(self.labels) - 1, 0))] if len(self.labels)
+                       else np.int16(CLEAR), np.int16(CLEAR)).astype(np.int32)
+        out[~some | (cols < 0)] = CROSSING
+        return out
+
+    def cell_positions(self, which: np.ndarray, x: np.ndarray, y: np.ndarray, sub: int) -> tuple[np.ndarray, np.ndarray]:
+        """(position in `labels` of each point's cell, -1 outside its grid's block; its sub-cell fx * sub + fy
+        when cells are split into sub x sub), by `lookup`'s arithmetic."""
+        some, cols, inside, pos, (tx, ty) = self._place(which, x, y)
+        inside &= some & (cols >= 0)
+        with np.errstate(invalid="ignore"):
+            fx = np.minimum(np.floor((tx - np.floor(tx)) * sub), sub - 1)
+            fy = np.minimum(np.floor((ty - np.floor(ty)) * sub), sub - 1)
+        j = np.where(inside, fx * sub + fy, 0).astype(np.int64)
+        return np.where(inside, pos, -1), j
+
+    def _place(self, which, x, y):
+        """(has a grid, its block's columns, inside its block, position in `labels`, (x, y) in cells of the grid)."""
         which = np.asarray(which, dtype=np.int64)
         some = which >= 0
         w = np.where(some, which, 0)
         x0, y0, cell, ny = (self.params[w, j] for j in range(4))
         ix0, iy0, cols, rows, offset = (self.blocks[w, j] for j in range(5))
         with np.errstate(invalid="ignore"):
-            ix = np.floor((np.asarray(x, dtype=float) - x0) / cell)  # the arithmetic of `Grid.lookup`
-            iy = np.floor((np.asarray(y, dtype=float) - y0) / cell)
-            ix -= ix0
-            iy -= iy0
+            tx = (np.asarray(x, dtype=float) - x0) / cell  # the arithmetic of `Grid.lookup`
+            ty = (np.asarray(y, dtype=float) - y0) / cell
+            ix = np.floor(tx) - ix0
+            iy = np.floor(ty) - iy0
             inside = (ix >= 0) & (iy >= 0) & (ix < cols) & (iy < rows)  # NaN compares False
         pos = offset + np.where(inside, ix * rows + iy, 0).astype(np.int64)
-        out = np.where(inside, self.labels[np.minimum(pos, max(len(self.labels) - 1, 0))] if len(self.labels)
-                       else np.int16(CLEAR), np.int16(CLEAR)).astype(np.int32)
-        out[~some | (cols < 0)] = CROSSING
-        return out
+        return some, cols, inside, pos, (tx, ty)
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {f"{prefix}_params": self.params, f"{prefix}_blocks": self.blocks, f"{prefix}_labels": self.labels}

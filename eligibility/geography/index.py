@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 from .. import datasets, integrity
-from . import boundary_distance, boundary_subcells, boundary_within, cache, degree_grid, grid, layers
+from . import area_subcells, boundary_distance, boundary_subcells, boundary_within, cache, degree_grid, grid, layers
 from .perimeters import load as load_perimeters
 from .territories import ZONE_BY_NAME, ZONES, Zone, transformer
 
@@ -465,6 +465,15 @@ class CommuneCells:
         none = np.array([None], dtype=object)
         return np.concatenate([self.codes, none]), np.concatenate([self.names, none])
 
+    def locate(self, dep: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The local index of each point's commune in its département `dep` (position in `dep_table()`) from the
+        grids, then the crossing cells' sub-cells (`commune_subcells`); CLEAR or CROSSING where they cannot
+        tell (the exact tests of `commune_index(…).locate_exactly` then do)."""
+        lab = self.grids.lookup(dep, x, y)
+        crossing = np.flatnonzero(lab == grid.CROSSING)
+        lab[crossing] = commune_subcells().lookup(self.grids, dep[crossing], x[crossing], y[crossing])
+        return lab
+
 
 @functools.cache
 def commune_cells() -> CommuneCells:
@@ -488,6 +497,30 @@ def commune_cells() -> CommuneCells:
                      build, sources=[datasets.source("communes_geo", entries[d].path) for d in present])
     return CommuneCells(grid.StackedGrids.from_arrays(a, "cells"), a["first"], a["codes"].astype(object),
                         a["names"].astype(object))
+
+
+@functools.cache
+def commune_subcells() -> area_subcells.AreaSubcells:
+    """The crossing cells of `commune_cells` split into sub-cells labelled with their commune where one holds all
+    of it (`area_subcells`): most points of those cells are answered without the exact tests. Built once with
+    the commune cells (`qpv data prepare`), cached."""
+    from .territories import dep_table
+
+    cells = commune_cells()
+    deps = dep_table()[0]
+    entries = {d: _communes_entry(d)[1] for d in deps if d}
+    present = [d for d in entries if entries[d] is not None]
+
+    def areas(k: int):
+        ci = commune_index(deps[k]) if deps[k] and entries[deps[k]] is not None else None
+        return None if ci is None else (ci.polygons, lambda x, y: ci.locate_exactly(x, y, snap_m=0.0))
+
+    a = cache.cached("communes-subcells",
+                     cache.key(*(f"{d}:{entries[d].sha256}" for d in present), str(COMMUNE_CELL_M),
+                               str(area_subcells.SUB), area_subcells.LAYOUT),
+                     lambda: area_subcells.build(cells.grids, areas).to_arrays(),
+                     sources=[datasets.source("communes_geo", entries[d].path) for d in present])
+    return area_subcells.AreaSubcells.from_arrays(a)
 
 
 # -- grids in WGS84 degrees (degree_grid.py): large batches answer most points without projecting them --
@@ -593,6 +626,7 @@ def prepare_all() -> list[str]:
         if dep:
             commune_index(dep)  # polygons of the exact tests near commune boundaries
     commune_cells()  # communes of large batches
+    commune_subcells()
     ready.append("communes")
     return ready
 
@@ -621,6 +655,7 @@ def load_all(communes: bool = False, distances: bool = False, overseas: bool = T
                     qi.boundary_cells
     if communes:
         commune_cells()
+        commune_subcells()
         for dep in territories.dep_table()[0]:
             if dep:
                 commune_index(dep)  # polygons for the exact tests near commune boundaries

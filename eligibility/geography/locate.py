@@ -292,7 +292,7 @@ class LocateResult:
         cells = index.commune_cells() if len(todo) >= index.SMALL_BATCH else None
         if cells is not None:
             # the stacked grids of every département: most points in one lookup; exact tests for the others
-            lab = cells.grids.lookup(dep[todo], self.x[todo], self.y[todo])
+            lab = cells.locate(dep[todo], self.x[todo], self.y[todo])
             known = lab >= 0
             at[todo[known]] = cells.first[dep[todo[known]]] + lab[known]
             codes.append(cells.codes)

@@ -1,6 +1,8 @@
 """Communes of large batches come from the stacked grids of every département (`grid.StackedGrids`,
-`index.commune_cells`); the answers must be exactly those of the exact tests (GEOS point-in-polygon
-and the coast snap), including points exactly on a commune boundary and overseas."""
+`index.commune_cells`) and the sub-cells of their crossing cells (`area_subcells`); the answers must be exactly
+those of the exact tests (GEOS point-in-polygon and the coast snap), including points exactly on a commune
+boundary and overseas. A labelled sub-cell gives the exact test's commune for every point in it, its groups are
+the connected ones, and the sub-cells answer most points of the crossing cells."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +12,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eligibility.geography import grid, index, locate_points, territories
+from eligibility.geography import area_subcells, grid, index, locate_points, territories
+from eligibility.geography.area_subcells import _groups
 
 DAY = dt.date(2025, 6, 1)
 
@@ -121,3 +124,114 @@ def test_exact_tests_from_coordinates_are_the_point_object_tests(seed, dep):
     x, y = _boundary_points(dep, 3_000, rng)
     ci = index.commune_index(dep)
     np.testing.assert_array_equal(ci.locate_exactly(x, y, snap_m=0.0), _intersecting_with_point_objects(ci, x, y))
+
+
+def _exact(polygons):
+    """The exact path's test without snapping: the lowest index among the polygons holding the point, else -1."""
+    tree = shapely.STRtree(polygons)
+
+    def locate(x, y):
+        out = np.full(len(x), -1, np.int64)
+        pi, ai = tree.query(shapely.points(x, y))
+        hit = shapely.intersects_xy(polygons[ai], x[pi], y[pi])
+        out[pi[hit][::-1]] = ai[hit][::-1]
+        return out
+    return locate
+
+
+@settings(max_examples=20, deadline=None)
+@given(seeds=st.lists(st.integers(0, 2**16), min_size=1, max_size=3), cell=st.sampled_from([50.0, 100.0, 200.0]),
+       sub=st.sampled_from([4, 8]))
+def test_a_labelled_sub_cell_holds_the_exact_answer_for_every_point(seeds, cell, sub):
+    sets = [_polygons(s) for s in seeds]
+    grids = [grid.build(p, shapely.boundary(p), cell=cell, margin=0.0) for p in sets]
+    stacked = grid.StackedGrids.stack(grids)
+    subcells = area_subcells.build(stacked, lambda k: (sets[k], _exact(sets[k])), sub=sub)
+    rng = np.random.default_rng(seeds[0])
+    n = 20_000
+    which = rng.integers(0, len(grids), n)
+    x, y = rng.uniform(-500, 4_000, n), rng.uniform(-500, 1_500, n)
+    # and points on and next to the edges: the boundary crosses these sub-cells
+    edges = shapely.get_coordinates(shapely.boundary(sets[0]))
+    k = rng.integers(0, len(edges), 2_000)
+    x[:2_000], y[:2_000], which[:2_000] = edges[k, 0] + rng.normal(0, 3, 2_000), edges[k, 1], 0
+    crossing = np.flatnonzero(stacked.lookup(which, x, y) == grid.CROSSING)
+    got = subcells.lookup(stacked, which[crossing], x[crossing], y[crossing])
+    want = np.full(len(crossing), -1)
+    for g in range(len(sets)):
+        rows = np.flatnonzero(which[crossing] == g)
+        want[rows] = _exact(sets[g])(x[crossing[rows]], y[crossing[rows]])
+    known = got != grid.CROSSING
+    np.testing.assert_array_equal(got[known], want[known])
+    assert (got[known] >= 0).all()  # a point in no polygon is never labelled (the exact path snaps it)
+    # most points of crossing cells that are in some polygon are answered here (not those put next to edges)
+    spread = (crossing >= 2_000) & (want >= 0)
+    assert known[spread].mean() > 0.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 8), st.floats(0.2, 0.9))
+def test_groups_are_the_connected_sub_cells(seed, sub, density):
+    rng = np.random.default_rng(seed)
+    clear = rng.random((5, sub, sub)) < density
+    got = _groups(clear)
+    for c in range(len(clear)):  # reference: a flood fill from each unvisited clear sub-cell, in number order
+        want = np.full((sub, sub), -1)
+        for start in range(sub * sub):
+            sx, sy = divmod(start, sub)
+            if not clear[c, sx, sy] or want[sx, sy] >= 0:
+                continue
+            stack = [(sx, sy)]
+            while stack:
+                i, j = stack.pop()
+                if 0 <= i < sub and 0 <= j < sub and clear[c, i, j] and want[i, j] < 0:
+                    want[i, j] = start
+                    stack += [(i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)]
+        np.testing.assert_array_equal(got[c], want)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), cell=st.sampled_from([50.0, 200.0]), sub=st.sampled_from([4, 8, 16]))
+def test_cell_positions_are_those_of_the_lookup(seed, cell, sub):
+    sets = [_polygons(seed), _polygons(seed + 1)]
+    stacked = grid.StackedGrids.stack([grid.build(p, shapely.boundary(p), cell=cell, margin=0.0) for p in sets])
+    rng = np.random.default_rng(seed)
+    n = 3_000
+    which = rng.integers(-1, 2, n)
+    x, y = rng.uniform(-500, 4_000, n), rng.uniform(-500, 1_500, n)
+    x[:300] = np.round(x[:300] / cell) * cell  # on cell edges
+    pos, j = stacked.cell_positions(which, x, y, sub)
+    inside = pos >= 0
+    np.testing.assert_array_equal(stacked.labels[pos[inside]], stacked.lookup(which[inside], x[inside], y[inside]))
+    assert ((j >= 0) & (j < sub * sub)).all()
+    # the sub-cell is where the point is: its fx, fy from the cell's lower-left corner
+    w = which[inside]
+    x0, y0 = stacked.params[w, 0], stacked.params[w, 1]
+    fx, fy = np.divmod(j[inside], sub)
+    tx = (x[inside] - x0) / cell
+    ty = (y[inside] - y0) / cell
+    assert (np.abs((tx - np.floor(tx)) * sub - fx - 0.5) <= 0.5 + 1e-9).all()
+    assert (np.abs((ty - np.floor(ty)) * sub - fy - 0.5) <= 0.5 + 1e-9).all()
+
+
+def test_the_communes_sub_cells_answer_most_points_of_crossing_cells():
+    """On the bundled communes: points on and near commune boundaries get the exact test's commune wherever a
+    sub-cell answers; and of points spread over a département that fall in crossing cells (the exact tests took
+    them all before), the sub-cells answer most."""
+    rng = np.random.default_rng(3)
+    cells, subcells = index.commune_cells(), index.commune_subcells()
+    deps = territories.dep_table()[0]
+    for dep in ("75", "13", "2A"):
+        ci = index.commune_index(dep)
+        bx, by = _boundary_points(dep, 4_000, rng)
+        x0, y0, x1, y1 = shapely.total_bounds(ci.polygons)
+        x = np.concatenate([bx, rng.uniform(x0, x1, 40_000)])
+        y = np.concatenate([by, rng.uniform(y0, y1, 40_000)])
+        d = np.full(len(x), int(np.flatnonzero(deps == dep)[0]))
+        crossing = np.flatnonzero(cells.grids.lookup(d, x, y) == grid.CROSSING)
+        got = subcells.lookup(cells.grids, d[crossing], x[crossing], y[crossing])
+        want = ci.locate_exactly(x[crossing], y[crossing], snap_m=0.0)
+        known = got != grid.CROSSING
+        np.testing.assert_array_equal(got[known], want[known])
+        spread = (crossing >= len(bx)) & (want >= 0)
+        assert spread.sum() > 100 and known[spread].mean() > 0.6, dep

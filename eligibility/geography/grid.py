@@ -18,6 +18,8 @@ import shapely
 CLEAR = -1
 CROSSING = -2
 TILE = 32  # cells per side of the blocks of the dense "anything here?" mask
+TILES_FROM = 5000  # fewer points search the keys directly (the same answers): a batch's one-point warm-up of the
+                   # metric grids made the masks of two large grids, ~19 ms before its workers started
 
 
 def boundary_pieces(boundaries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,10 +71,11 @@ class Grid:
         ok = (ix >= 0) & (iy >= 0) & (iy < self.ny) & np.isfinite(ix) & np.isfinite(iy)
         ix = np.where(ok, ix, 0).astype(np.int64)
         iy = np.where(ok, iy, 0).astype(np.int64)
-        mask, nty = self._tiles()
-        tile = (ix // TILE) * nty + iy // TILE
-        ok &= tile < len(mask)
-        ok[ok] = mask[tile[ok]]
+        if len(x) >= TILES_FROM or "_tile_mask" in self.__dict__:  # the mask costs a pass over every key, once
+            mask, nty = self._tiles()
+            tile = (ix // TILE) * nty + iy // TILE
+            ok &= tile < len(mask)
+            ok[ok] = mask[tile[ok]]
         sel = np.flatnonzero(ok)
         k = ix[sel] * self.ny + iy[sel]
         pos = np.minimum(np.searchsorted(self.keys, k), len(self.keys) - 1)

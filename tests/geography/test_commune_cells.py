@@ -235,3 +235,23 @@ def test_the_communes_sub_cells_answer_most_points_of_crossing_cells():
         np.testing.assert_array_equal(got[known], want[known])
         spread = (crossing >= len(bx)) & (want >= 0)
         assert spread.sum() > 100 and known[spread].mean() > 0.6, dep
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), cell=st.sampled_from([50.0, 100.0, 200.0]))
+def test_a_few_points_searched_directly_read_as_in_a_large_batch_through_the_tile_mask(seed, cell):
+    """`Grid.lookup` skips its tile mask for fewer than TILES_FROM points (a one-point warm-up no longer builds it):
+    the same labels, point by point, as the lookup of a large batch through the mask."""
+    polygons = _polygons(seed)
+    rng = np.random.default_rng(seed)
+    n = grid.TILES_FROM + 1_000
+    x, y = rng.uniform(-2_000, 6_000, n), rng.uniform(-2_000, 3_000, n)
+    x[:300] = np.round(x[:300] / cell) * cell  # on cell edges
+    x[300:310] = np.nan
+    few = grid.build(polygons, shapely.boundary(polygons), cell=cell, margin=0.0)
+    many = grid.build(polygons, shapely.boundary(polygons), cell=cell, margin=0.0)
+    direct = np.concatenate([few.lookup(x[s:s + 500], y[s:s + 500]) for s in range(0, n, 500)])
+    assert "_tile_mask" not in few.__dict__
+    np.testing.assert_array_equal(direct, many.lookup(x, y))
+    assert "_tile_mask" in many.__dict__
+    assert len(set(direct.tolist())) > 2  # CLEAR, CROSSING and polygons among the points

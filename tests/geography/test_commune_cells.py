@@ -254,4 +254,4 @@ def test_a_few_points_searched_directly_read_as_in_a_large_batch_through_the_til
     assert "_tile_mask" not in few.__dict__
     np.testing.assert_array_equal(direct, many.lookup(x, y))
     assert "_tile_mask" in many.__dict__
-    assert len(set(direct.tolist())) > 2  # CLEAR, CROSSING and polygons among the points
+    assert {grid.CLEAR, grid.CROSSING} <= set(direct.tolist())  # not a run of empty cells only

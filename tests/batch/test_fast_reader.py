@@ -113,3 +113,16 @@ def test_line_breaks_found_block_by_block_cut_the_same_chunks(tmp_path_factory, 
     with pytest.MonkeyPatch.context() as m:
         m.setattr(sources, "READ_BYTES", block)
         _same(_read(CsvSource(path), size), slow)
+
+
+def test_a_chunk_larger_than_arrows_default_block_is_read_as_one_piece_per_column(tmp_path):
+    """A chunk's text is parsed as one block: each column comes whole (Arrow's default 1 MB blocks cut a 10 MB
+    chunk into ten pieces per column, joined again wherever a column is read), with the same cells."""
+    path = tmp_path / "big.csv"
+    lines = [f"{i};{i * 0.5};texte {i % 97}" for i in range(150_000)]  # ~3 MB
+    path.write_text("a;b;c\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    chunk = next(CsvSource(path).chunks(150_000))
+    table = chunk.arrow()
+    assert len(chunk.text) > 2 * (1 << 20) and table.num_rows == 150_000
+    assert [table.column(c).num_chunks for c in range(3)] == [1, 1, 1]
+    assert table.column("c")[-1].as_py() == lines[-1].split(";")[2]

@@ -175,7 +175,7 @@ def encode_part(df, columns, fmt: OutputFormat) -> bytes:
                                             scalar("", string), scalar("\n", string))
         lines = ac.cast(lines, pa.large_string())  # 64-bit offsets: the concatenated values are the file body
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
-        return lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
+        return lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()  # one copy
     import pyarrow.parquet as pq
 
     sink = io.BytesIO()

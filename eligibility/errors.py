@@ -78,7 +78,7 @@ class DataIntegrityError(QpvError):
 
 
 class OutputIntegrityError(QpvError):
-    """A batch part no longer matches the sha256 its journal recorded: the output is not assembled (exit 1)."""
+    """A batch part no longer matches the checksum its journal recorded: the output is not assembled (exit 1)."""
 
 
 class RuleFileError(QpvError):

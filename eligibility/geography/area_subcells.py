@@ -27,7 +27,7 @@ import numpy as np
 import shapely
 
 from . import boundary_distance
-from .boundary_subcells import _pack, labels_at
+from .boundary_subcells import labels_at, pack_labels
 from .grid import CROSSING, StackedGrids
 
 SUB = 8                  # sub-cells per side of a crossing cell: 25 m for the 200 m commune cells
@@ -101,7 +101,7 @@ def build(grids: StackedGrids, areas: Callable[[int], tuple[np.ndarray, Callable
             lx = x0 + (ix0 + part // rows) * cell
             ly = y0 + (iy0 + part % rows) * cell
             labels = _labels(lx, ly, cell, sub, tree, a, b, locate)
-            p, c = _pack(labels)
+            p, c = pack_labels(labels)
             keys.append(offset + part)
             palettes.append(p)
             codes.append(c)

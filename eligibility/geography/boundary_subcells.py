@@ -109,7 +109,7 @@ def build(g: DegreeGrid, polygons: np.ndarray, boundaries: np.ndarray, contains,
             cut = slice(at, at + _CELLS_PER_PASS)
             lon_lo, lat_lo = g.lon0 + ix[cut] * dlon, g.lat0 + iy[cut] * dlat
             labels = _labels(lon_lo, lat_lo, dlon, dlat, sub, tree, a, b, owner, n, contains, project, tol)
-            palette[cut], codes[cut] = _pack(labels)
+            palette[cut], codes[cut] = pack_labels(labels)
     return BoundarySubcells(sub, float(tol), n, keys, palette, codes)
 
 
@@ -170,7 +170,7 @@ def labels_at(palette: np.ndarray, codes: np.ndarray, at: np.ndarray, j: np.ndar
     return out
 
 
-def _pack(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pack_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(palette (cells, 3), codes (cells, k // 4)): each cell's first 3 distinct known labels get codes 1-3,
     the other sub-cells 0 (unknown: they take the exact tests)."""
     m, k = labels.shape

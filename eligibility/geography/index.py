@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 
 from .. import datasets, integrity
+from ..errors import DataIntegrityError
 from . import area_subcells, boundary_distance, boundary_subcells, boundary_within, cache, degree_grid, grid, layers
 from .perimeters import load as load_perimeters
 from .territories import ZONE_BY_NAME, ZONES, Zone, transformer
@@ -520,7 +521,11 @@ def commune_subcells() -> area_subcells.AreaSubcells:
                                str(area_subcells.SUB), area_subcells.LAYOUT),
                      lambda: area_subcells.build(cells.grids, areas).to_arrays(),
                      sources=[datasets.source("communes_geo", entries[d].path) for d in present])
-    return area_subcells.AreaSubcells.from_arrays(a)
+    sub = area_subcells.AreaSubcells.from_arrays(a)
+    if len(sub.masks) != -(-len(cells.grids.labels) // 64):  # built over other grids: its rows would be others'
+        raise DataIntegrityError("le cache des sous-cellules des communes ne correspond pas à celui des communes : "
+                                 "relancez « qpv data prepare »")
+    return sub
 
 
 # -- grids in WGS84 degrees (degree_grid.py): large batches answer most points without projecting them --

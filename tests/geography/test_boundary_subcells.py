@@ -119,7 +119,7 @@ def test_property_packed_codes_give_back_each_sub_cells_label(seed, distinct):
     values = rng.choice(np.arange(-1, 40), size=distinct, replace=False) if distinct else np.zeros(0, int)
     pool = np.append(values, grid.CROSSING)
     labels = pool[rng.integers(0, len(pool), (5, k))].astype(np.int32)
-    palette, codes = boundary_subcells._pack(labels)
+    palette, codes = boundary_subcells.pack_labels(labels)
     j = np.arange(k)
     code = (codes[:, j >> 2] >> ((j & 3) * 2).astype(np.uint8)) & 3
     got = np.where(code > 0, np.take_along_axis(palette, np.maximum(code.astype(np.int64) - 1, 0), axis=1), grid.CROSSING)

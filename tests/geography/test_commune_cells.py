@@ -255,3 +255,23 @@ def test_a_few_points_searched_directly_read_as_in_a_large_batch_through_the_til
     np.testing.assert_array_equal(direct, many.lookup(x, y))
     assert "_tile_mask" in many.__dict__
     assert {grid.CLEAR, grid.CROSSING} <= set(direct.tolist())  # not a run of empty cells only
+
+
+def test_sub_cells_built_over_other_grids_are_refused(monkeypatch):
+    """The sub-cells find a point's row by its cell's position in the stacked grids: an entry whose grids are not
+    the loaded ones (another layout) is refused with a French message, never read with shifted rows."""
+    import dataclasses
+
+    import pytest
+
+    from eligibility.errors import DataIntegrityError
+
+    cells = index.commune_cells()
+    other = dataclasses.replace(cells, grids=dataclasses.replace(cells.grids, labels=cells.grids.labels[:-64]))
+    monkeypatch.setattr(index, "commune_cells", lambda: other)
+    index.commune_subcells.cache_clear()
+    try:
+        with pytest.raises(DataIntegrityError, match="qpv data prepare"):
+            index.commune_subcells()
+    finally:
+        index.commune_subcells.cache_clear()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+import xxhash
 
 from .. import datasets, integrity
 from ..errors import DataIntegrityError
@@ -516,15 +517,17 @@ def commune_subcells() -> area_subcells.AreaSubcells:
         ci = commune_index(deps[k]) if deps[k] and entries[deps[k]] is not None else None
         return None if ci is None else (ci.polygons, lambda x, y: ci.locate_exactly(x, y, snap_m=0.0))
 
+    # the layout of the stacked grids is part of the key: a point's row is found by its cell's position there
+    layout = xxhash.xxh3_128_hexdigest(cells.grids.params.tobytes() + cells.grids.blocks.tobytes())
     a = cache.cached("communes-subcells",
-                     cache.key(*(f"{d}:{entries[d].sha256}" for d in present), str(COMMUNE_CELL_M),
+                     cache.key(*(f"{d}:{entries[d].sha256}" for d in present), str(COMMUNE_CELL_M), layout,
                                str(area_subcells.SUB), area_subcells.LAYOUT),
                      lambda: area_subcells.build(cells.grids, areas).to_arrays(),
                      sources=[datasets.source("communes_geo", entries[d].path) for d in present])
     sub = area_subcells.AreaSubcells.from_arrays(a)
-    if len(sub.masks) != -(-len(cells.grids.labels) // 64):  # built over other grids: its rows would be others'
-        raise DataIntegrityError("le cache des sous-cellules des communes ne correspond pas à celui des communes : "
-                                 "relancez « qpv data prepare »")
+    if len(sub.masks) != -(-len(cells.grids.labels) // 64):  # never, but its rows would then be other cells'
+        raise DataIntegrityError("le cache des sous-cellules des communes ne correspond pas à la grille des communes "
+                                 "chargée : supprimez le dossier geography du cache, puis relancez « qpv data prepare »")
     return sub
 
 

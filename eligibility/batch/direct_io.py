@@ -14,6 +14,7 @@ same, and ordinary reads of the files (`Path.read_bytes`) see them: the kernel k
 """
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 from pathlib import Path
@@ -108,11 +109,19 @@ class BlockWriter:
 
 
 def _write_all(fd: int, data) -> bool:
-    """Every byte of `data` written; False when a write came back short (the rest then went through the page cache)."""
+    """Every byte of `data` written; False when a write came back short or was refused (EINVAL: a file system
+    that took O_DIRECT at open but not this write): the rest then went through the page cache."""
     view = memoryview(data).cast("B")
     whole = True
     while len(view):
-        view = view[os.write(fd, view):]
+        try:
+            view = view[os.write(fd, view):]
+        except OSError as exc:
+            if exc.errno != errno.EINVAL or not whole or not _DIRECT:
+                raise
+            whole = False
+            _buffered(fd)
+            continue
         if len(view) and whole and _DIRECT:
             whole = False
             _buffered(fd)

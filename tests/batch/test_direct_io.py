@@ -126,3 +126,21 @@ def test_a_forked_worker_writes_into_its_own_copy_of_a_buffer():
         os._exit(0)
     os.waitpid(pid, 0)
     assert buffer[:6] == b"parent"
+
+
+def test_a_write_refused_after_a_direct_open_goes_on_through_the_page_cache(tmp_path, monkeypatch):
+    """Some file systems take O_DIRECT at open and refuse a write (EINVAL): the bytes then go through the page
+    cache, none lost, none twice."""
+    real = os.write
+    calls = []
+
+    def refuse_first(fd, data):
+        calls.append(len(data))
+        if len(calls) == 1:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real(fd, data)
+
+    monkeypatch.setattr(direct_io.os, "write", refuse_first)
+    data = os.urandom(5 * BLOCK + 77)
+    _write(tmp_path / "f", [data], 2)
+    assert (tmp_path / "f").read_bytes() == data and len(calls) > 1

@@ -15,6 +15,7 @@ same, and ordinary reads of the files (`Path.read_bytes`) see them: the kernel k
 from __future__ import annotations
 
 import errno
+import functools
 import mmap
 import os
 from pathlib import Path
@@ -128,14 +129,15 @@ def _write_all(fd: int, data) -> bool:
     return whole
 
 
-_SPARE: list[mmap.mmap] = []  # this process's buffer for `write_file`, kept from one part to the next
+@functools.cache
+def _spare_buffer() -> mmap.mmap:
+    """This process's buffer for `write_file`, kept from one part to the next."""
+    return aligned_buffer(4 << 20)
 
 
 def write_file(path: Path, data) -> None:
     """`data` as the whole content of `path` (not fsynced): a worker's part."""
-    if not _SPARE:
-        _SPARE.append(aligned_buffer(4 << 20))
-    writer = BlockWriter(path, _SPARE[0])
+    writer = BlockWriter(path, _spare_buffer())
     try:
         writer.write(data)
     finally:

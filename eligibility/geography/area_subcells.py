@@ -61,12 +61,13 @@ class AreaSubcells:
         if not len(x) or not len(self.codes):
             return out
         pos, j = grids.cell_positions(which, x, y, self.sub)
-        b = np.maximum(pos, 0) >> 6
-        bit = (np.maximum(pos, 0) & 63).astype(np.uint64)
-        word = self.masks[np.minimum(b, len(self.masks) - 1)]
-        crossing = (pos >= 0) & (b < len(self.masks)) & (((word >> bit) & np.uint64(1)) == 1)
+        at = np.maximum(pos, 0)
+        b = np.minimum(at >> 6, len(self.masks) - 1)
+        bit = (at & 63).astype(np.uint64)
+        word = self.masks[b]
+        crossing = (pos >= 0) & ((at >> 6) < len(self.masks)) & (((word >> bit) & np.uint64(1)) == 1)
         lower = word & ((np.uint64(1) << bit) - np.uint64(1))  # the crossing cells before it in its word
-        row = self.before[np.minimum(b, len(self.masks) - 1)] + np.bitwise_count(lower)
+        row = self.before[b] + np.bitwise_count(lower)
         out[crossing] = labels_at(self.palette, self.codes, row[crossing], j[crossing])
         return out
 

@@ -19,7 +19,8 @@ from ..errors import BadInput
 from .dialect import CsvDialect, sniff
 from .records import NEWLINE_BYTE, MAX_RECORD_LINES, split_records
 
-READ_BYTES = 8 << 20
+READ_BYTES = 8 << 20  # the tolerant splitter's reads
+SCAN_BYTES = 1 << 20  # plain chunks: read and scanned this much at a time (a buffer that stays in the CPU's cache)
 
 
 @dataclass(frozen=True)
@@ -220,91 +221,120 @@ class CsvSource:
 
     def chunks(self, size: int, start: Position | None = None, index: int = 0, in_place: bool = False) -> Iterator[Chunk]:
         """Chunks of `size` rows from `start`. `in_place`: a chunk of plain lines carries where they are in the file
-        (`Chunk.span`) rather than their bytes, for a process of this machine to read them (`Chunk.read`)."""
+        (`Chunk.span`) rather than their bytes, for a process of this machine to read them (`Chunk.read`).
+
+        Runs of plain chunks are cut by `_plain_chunks`; a chunk that is not plain is cut by the tolerant splitter
+        (`_careful_chunk`), then plain cutting goes on after it. Either way a chunk ends where the tolerant splitter
+        would end it, so chunk k holds the same rows whatever the file's lines."""
         pos = start or self.start
+        while True:
+            pos, index, done = yield from self._plain_chunks(size, pos, index, in_place)
+            chunk = None if done else self._careful_chunk(size, pos, index)
+            if chunk is None:
+                return
+            yield chunk
+            pos, index = chunk.next, index + 1
+
+    def _plain_chunks(self, size: int, pos: Position, index: int, in_place: bool):
+        """Chunks whose every line is surely one record (`_plain_cut`), from `pos` for as long as they come; then
+        returns (where the next chunk starts, its index, whether the file is done). One window of the file is
+        reused from chunk to chunk: each chunk's bytes are read once, and nothing else is copied or kept."""
         d = self.dialect
+        if d.encoding != "utf-8":
+            return pos, index, False
+        window = bytearray(SCAN_BYTES)
+        with open(self.path, "rb", buffering=0) as f:
+            while True:
+                window, cut = _plain_cut(f, window, size, pos.offset)
+                if cut is None:
+                    return pos, index, False
+                end, n_rows = cut
+                if n_rows == 0:
+                    return pos, index, True
+                chunk = Chunk(index, pos.row, n_rows, None, d.header, separator=d.separator, first_line=pos.line,
+                              encoding_label=d.encoding_label)
+                if in_place:  # the bytes stay in the file (and out of this process's hands)
+                    chunk.span = FileSpan(str(self.path), pos.offset, end, self.total_bytes, self._mtime_ns)
+                else:
+                    chunk.text = _lines(bytes(memoryview(window)[:end]))
+                chunk.next = Position(pos.offset + end, pos.row + n_rows, pos.line + n_rows)
+                yield chunk
+                pos, index = chunk.next, index + 1
+
+    def _careful_chunk(self, size: int, pos: Position, index: int) -> Chunk | None:
+        """The next chunk cut by the tolerant splitter (`records.split_records`: quoted fields, multi-line records,
+        broken lines, any encoding), or None when no row is left."""
+        d = self.dialect
+        need = size + MAX_RECORD_LINES + 1  # lines the splitter may look at
+        pieces: list[bytes] = []
+        lines, eof = 0, False
         with open(self.path, "rb") as f:
             f.seek(pos.offset)
-            pieces: list[bytes] = []
-            buf, eof = b"", False
-            nl = np.zeros(0, dtype=np.int64)  # where buf's line breaks are: each byte read is scanned once
             while True:
-                need = size + MAX_RECORD_LINES + 1
-                while True:
-                    found = [nl]
-                    end_of_buf = len(buf)
-                    while not eof and sum(map(len, found)) < need:
-                        block = f.read(READ_BYTES)
-                        if not block:
-                            eof = True
-                            break
-                        pieces.append(block)
-                        found.append(_line_breaks(block) + end_of_buf)
-                        end_of_buf += len(block)
-                    if pieces:
-                        buf = buf + b"".join(pieces)
-                        pieces = []
-                        nl = np.concatenate(found)
-                    chunk, consumed = self._fast_chunk(buf, nl, size, eof, pos, index, in_place)
-                    if chunk is not None:
-                        lines_consumed = chunk.n_rows
+                while not eof and lines < need:
+                    block = f.read(READ_BYTES)
+                    if not block:
+                        eof = True
                         break
-                    recs = split_records(buf, sep=d.separator, ncols=len(d.header), encoding=d.encoding,
-                                         encoding_label=d.encoding_label, limit=size, at_eof=eof)
-                    if recs.n_rows == size or eof:
-                        consumed, lines_consumed = recs.consumed, recs.lines_consumed
-                        if recs.n_rows:
-                            chunk = Chunk(index, pos.row, recs.n_rows, recs.errors, d.header, text=recs.good_text,
-                                          separator=d.separator, row_lines=recs.lines + pos.line)
-                        break
-                    need = len(nl) + size  # multi-line records used lines up: read further
-                if chunk is None:
-                    return
-                nxt = Position(pos.offset + consumed, pos.row + chunk.n_rows, pos.line + lines_consumed)
-                chunk.next = nxt
-                yield chunk
-                nl = nl[np.searchsorted(nl, consumed):] - consumed
-                buf = buf[consumed:]
-                pos, index = nxt, index + 1
+                    pieces.append(block)
+                    lines += block.count(b"\n")
+                buf = b"".join(pieces)
+                pieces = [buf]
+                recs = split_records(buf, sep=d.separator, ncols=len(d.header), encoding=d.encoding,
+                                     encoding_label=d.encoding_label, limit=size, at_eof=eof)
+                if recs.n_rows == size or eof:
+                    break
+                need = lines + size  # multi-line records used lines up: read further
+        if not recs.n_rows:
+            return None
+        chunk = Chunk(index, pos.row, recs.n_rows, recs.errors, d.header, text=recs.good_text,
+                      separator=d.separator, row_lines=recs.lines + pos.line)
+        chunk.next = Position(pos.offset + recs.consumed, pos.row + recs.n_rows, pos.line + recs.lines_consumed)
+        return chunk
 
-    def _fast_chunk(self, buf: bytes, nl: np.ndarray, size: int, eof: bool, pos: Position,
-                    index: int, in_place: bool = False) -> tuple[Chunk | None, int]:
-        """(chunk, bytes it uses): the next `size` lines as an unchecked chunk when each is surely one record:
-        UTF-8, no quote (no multi-line field, no quoting to read), no CR, no blank line (nor blank lines ending
-        the file). Else (None, 0): the tolerant splitter cuts the chunk. `nl`: where buf's line breaks are."""
-        d = self.dialect
-        if d.encoding != "utf-8" or not buf:
-            return None, 0
-        if len(nl) >= size:
-            end = int(nl[size - 1]) + 1
-        elif eof:
-            end = len(buf)  # the last lines of the file (the very last one may lack its line break)
+
+def _plain_cut(f, window: bytearray, size: int, offset: int) -> tuple[bytearray, tuple[int, int] | None]:
+    """(window, (end, n_rows)): the next `size` lines from `offset` of file `f` (fewer at its end) are plain, and
+    are window[:end]; (window, (0, 0)): nothing is left; (window, None): they are not plain, or not UTF-8 text
+    the tolerant splitter would cut the same way. Plain: no quote (no multi-line field, no quoting to read), no CR,
+    no blank line (nor blank lines ending the file). The file is read and scanned SCAN_BYTES at a time, so only
+    the chunk's bytes (and at most SCAN_BYTES more) are read; `window` grows when a chunk needs more room."""
+    filled = scanned = counted = 0
+    end = None
+    while end is None:
+        if scanned == filled:  # every byte read is scanned: read on
+            if filled + SCAN_BYTES > len(window):
+                grown = bytearray(max(2 * len(window), filled + SCAN_BYTES))
+                grown[:filled] = memoryview(window)[:filled]
+                window = grown
+            f.seek(offset + filled)
+            got = f.readinto(memoryview(window)[filled:filled + SCAN_BYTES])
+            if not got:
+                break
+            filled += got
+        stop = min(scanned + SCAN_BYTES, filled)
+        breaks = np.frombuffer(window, dtype=np.uint8, count=stop - scanned, offset=scanned) == NEWLINE_BYTE
+        found = int(np.count_nonzero(breaks))
+        if counted + found >= size:
+            end = scanned + int(np.flatnonzero(breaks)[size - counted - 1]) + 1
+            counted = size
         else:
-            return None, 0
-        n_rows = min(len(nl), size)
-        breaks = nl[:n_rows]
-        if buf.find(b'"', 0, end) >= 0 or buf.find(b"\r", 0, end) >= 0:
-            return None, 0
-        if n_rows and (breaks[0] == 0 or bool(np.any(np.diff(breaks) == 1))):  # a blank line
-            return None, 0
-        if buf[end - 1] != NEWLINE_BYTE:  # the file's last line, without its line break
-            n_rows += 1
-        chunk = Chunk(index, pos.row, n_rows, None, d.header, separator=d.separator, first_line=pos.line,
-                      encoding_label=d.encoding_label)
-        if in_place:  # the bytes stay in the file (and out of this process's hands)
-            chunk.span = FileSpan(str(self.path), pos.offset, end, self.total_bytes, self._mtime_ns)
-        else:
-            chunk.text = _lines(buf[:end])
-        return chunk, end
+            counted += found
+            scanned = stop
+    if end is None:  # the file's last lines (the very last one may lack its line break)
+        if not filled:
+            return window, (0, 0)
+        end = filled
+        counted += window[end - 1] != NEWLINE_BYTE
+    if window[0] == NEWLINE_BYTE or window.find(b"\n\n", 0, end) >= 0 \
+            or window.find(b'"', 0, end) >= 0 or window.find(b"\r", 0, end) >= 0:
+        return window, None
+    return window, (end, counted)
 
 
 def _lines(text: bytes) -> bytes:
     """A fast chunk's text: every line ends with its line break (the file's last one may lack it)."""
     return text if text.endswith(b"\n") else text + b"\n"
-
-
-def _line_breaks(block: bytes) -> np.ndarray:
-    return np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == NEWLINE_BYTE)
 
 
 class ParquetSource:

@@ -21,7 +21,7 @@ BROKEN = ["1;2", "1;2;3;4", "", "bad\xff;1;2", "a\rb;1;2", '1;"deux\nlignes";3',
 
 def _tolerant_chunks(path, size):
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(CsvSource, "_fast_chunk", lambda *a, **k: (None, 0))
+        m.setattr(sources, "_plain_cut", lambda f, window, *a: (window, None))
         return _read(CsvSource(path), size)
 
 
@@ -105,13 +105,15 @@ def test_clean_lines_take_the_fast_path_and_a_broken_one_is_found_where_it_is_pa
 @given(st.lists(st.sampled_from(CLEAN + BROKEN), min_size=1, max_size=30), st.integers(1, 9), st.booleans(),
        st.integers(1, 40))
 def test_line_breaks_found_block_by_block_cut_the_same_chunks(tmp_path_factory, lines, size, last_break, block):
-    """The parent scans each byte it reads once, block by block, and keeps where the line breaks are across
-    chunks (sys16): with blocks of a few bytes, a chunk's lines, blank lines and quotes still fall where they are."""
+    """Plain chunks are read and scanned SCAN_BYTES at a time, in a window that grows when a chunk needs more room,
+    and the tolerant splitter reads READ_BYTES at a time: with blocks of a few bytes, a chunk's lines, blank lines
+    and quotes still fall where they are."""
     data = b"a;b;c\n" + ("\n".join(lines) + ("\n" if last_break else "")).encode().replace("\xff".encode(), b"\xff")
     path = _write(tmp_path_factory, data)
     slow = _tolerant_chunks(path, size)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(sources, "READ_BYTES", block)
+        m.setattr(sources, "SCAN_BYTES", block)
         _same(_read(CsvSource(path), size), slow)
 
 

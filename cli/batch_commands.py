@@ -50,6 +50,10 @@ def _run(job_factory, input_path, output, map_file, keep, chunk_size, resume, tr
     from eligibility.batch.allocator import keep_freed_memory
 
     keep_freed_memory()  # this process and its workers end with the command: freed memory is reused, not refaulted
+    if not record:  # no register client: nothing here speaks TLS unless a library really does, and then ssl loads
+        from eligibility.batch.lazy_ssl import defer_ssl
+
+        defer_ssl()
 
     if scheduler and engine != "dask":
         raise BadInput("--scheduler n'a de sens qu'avec --engine dask", field="--scheduler")

@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("pandas", "scipy", "sqlalchemy", "rich", "fastapi", "dask")
+HEAVY = ("pandas", "scipy", "sqlalchemy", "rich", "fastapi", "dask", "_ssl")  # _ssl: OpenSSL, see batch/lazy_ssl.py
 # pyarrow.compute: its import builds a wrapper per Arrow kernel (0.1-0.2 s per process); the batch calls the
 # kernels it needs through eligibility/batch/arrow_compute.py (the carreau of the default fields still imports it)
 QUARTIER_FIELDS_HEAVY = HEAVY + ("pyarrow.compute",)

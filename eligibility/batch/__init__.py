@@ -40,7 +40,11 @@ def run_file(job_factory: Callable, input_path, output, *, map_file=None, chunk_
         if ignored:
             announce(f"Colonnes ignorées (pas des faits de la règle) : {', '.join(ignored)}")
     if engine == "dask":
+        import gc
+
         from .distributed import dask_mapper
+
+        gc.enable()  # off during the command line's start (cli.main); this process loads nothing more before the chunks
 
         with dask_mapper(scheduler, n_workers=workers, processes=processes, warm=getattr(job, "warm", None)) as mapper:
             summary = run(job, source, output, chunk_size=chunk_size, resume=resume, traces=traces, mapper=mapper,

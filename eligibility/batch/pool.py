@@ -27,6 +27,7 @@ def process_mapper(workers: int, warm: Callable[[], None] | None = None, in_flig
         it = iter(items)
         head = list(itertools.islice(it, 2))
         if workers <= 1 or len(head) < 2 or sum(getattr(c, "n_rows", 0) for c in head) < MIN_ROWS:
+            gc.enable()
             for item in itertools.chain(head, it):
                 yield fn(item)
             return
@@ -37,6 +38,7 @@ def process_mapper(workers: int, warm: Callable[[], None] | None = None, in_flig
         # workers' collections no longer walk it (nor copy its pages, which each walk writes to): ~0.3 CPU s less
         # per worker on the default 1M-row locate. The parent collects as before once the workers exist.
         gc.freeze()
+        gc.enable()  # the command line starts a batch with the collector off (cli.main): on from here, workers included
         try:
             pool = multiprocessing.get_context("fork").Pool(workers, initializer=_exit_with_parent, initargs=(os.getpid(),))
         finally:

@@ -1,5 +1,6 @@
 """Both cores give the bytes of one (issue 13): the same output, traces and summary with `workers=2` as with
 `workers=1`, on random files; and the fast reader (Arrow) reads a chunk's records as the fallback does."""
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from eligibility.batch import pool, run_file
@@ -104,6 +105,30 @@ def test_workers_start_with_the_loaded_objects_frozen_and_the_parent_collects_th
         pool.MIN_ROWS = small
     assert len(counts) == 4 and min(counts) >= len(loaded)
     assert gc.get_freeze_count() == 0
+
+
+def _collecting(_item) -> bool:
+    import gc
+
+    return gc.isenabled()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_batch_started_with_the_collector_off_collects_again_once_chunks_are_answered(workers):
+    """The command line starts a batch with the cyclic collector off (cli.main): the workers and this process
+    (or this process alone, sequential) answer the chunks with it on."""
+    import gc
+
+    mapper = pool.process_mapper(workers)
+    small, pool.MIN_ROWS = pool.MIN_ROWS, 0
+    gc.disable()
+    try:
+        answers = list(mapper(_collecting, range(4)))
+        after = gc.isenabled()
+    finally:
+        gc.enable()
+        pool.MIN_ROWS = small
+    assert answers == [True] * 4 and after
 
 
 def _pid(_item) -> int:

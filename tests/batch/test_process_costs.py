@@ -184,3 +184,17 @@ def test_a_batch_command_ends_without_teardown_keeping_its_exit_code_and_output(
     bad = subprocess.run(cmd + ["-o", str(tmp_path / "out.xlsx")], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "extension de sortie" in bad.stderr, bad.stderr
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_the_command_line_starts_a_batch_with_the_cyclic_collector_off_and_nothing_else():
+    """A batch command's start (imports, reference data) runs without the cyclic collector (cli.main), which
+    `batch.pool` turns on again once chunks are answered; every other command keeps it on."""
+    import subprocess
+    import sys
+
+    code = ("import gc, sys\nimport qpv_cli.main as m\nseen = []\nm.qpv = lambda **k: seen.append(gc.isenabled())\n"
+            "m._exit_now = lambda code: None\nsys.argv = ['qpv', sys.argv[1]]\nm.main()\nprint(seen)")
+    for command, expected in (("batch", "[False]"), ("locate", "[True]")):
+        done = subprocess.run([sys.executable, "-c", code, command], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == expected, (command, done.stdout)

@@ -22,7 +22,7 @@ def _layer_row(e) -> dict:
             "precision_m": e.precision_m, "precision_declared": e.precision_declared, "tolerance_m": e.tolerance_m,
             "territory": e.territory, "departements": e.departements, "regions": e.regions,
             "valid_from": e.valid_from.isoformat(), "valid_to": e.valid_to.isoformat() if e.valid_to else None,
-            "validity": [v.model_dump(mode="json", by_alias=True) for v in e.validity]}
+            "validity": [v.to_json() for v in e.validity]}
 
 
 def _validity_line(v: dict) -> str:
@@ -65,8 +65,8 @@ def info(as_json: bool) -> None:
         rows.append({
             "id": ds.id, "kind": ds.kind, "vintage": ds.vintage, "title": ds.title, "source": ds.source,
             "licence": ds.licence, "sha256": ds.sha256,
-            "validity": [v.model_dump(mode="json", by_alias=True) for v in ds.validity],
-            "files": [f.model_dump() for f in ds.files],
+            "validity": [v.to_json() for v in ds.validity],
+            "files": [f.to_json() for f in ds.files],
         })
 
     def text(obj):

@@ -13,11 +13,11 @@ import gzip
 import hashlib
 import io
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import integrity
 from .errors import DataIntegrityError
@@ -28,36 +28,49 @@ from .paths import data_dir
 # The C loader parses the manifest several times faster: it is on the path of every cold command.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# The manifest's entries are plain dataclasses, read by `_read_manifest` below: the manifest is pinned by its sha256
+# (manifest_pin.py), and building them needs no validation library on the path of every command (pydantic's import
+# was ~60 ms of a batch's serial start, issue 13). Its rows are checked all the same: each field's type, required
+# fields present, dates ordered; a wrong row is a French message naming the dataset and the field.
 
-class DataFile(BaseModel):
+
+@dataclass(kw_only=True)
+class DataFile:
     path: str
     sha256: str
     bytes: int
 
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "bytes": self.bytes}
 
-class Validity(BaseModel):
+
+@dataclass(kw_only=True)
+class Validity:
     """When and where a perimeter vintage is the law (a row of the manifest's `validity`)."""
 
-    model_config = ConfigDict(populate_by_name=True)
     territory: str  # "metropole" or "outre_mer"
-    valid_from: dt.date = Field(alias="from")
-    valid_to: dt.date | None = Field(default=None, alias="to")
+    valid_from: dt.date  # `from` in the manifest
+    valid_to: dt.date | None = None  # `to`
     legal_basis: str
     confirmed: bool = True
     note: str | None = None
 
-    @model_validator(mode="after")
-    def _ordered(self) -> "Validity":
+    def __post_init__(self) -> None:
         if self.valid_to is not None and self.valid_to < self.valid_from:
             raise ValueError(f"période de validité inversée ({self.valid_from} > {self.valid_to})")
-        return self
 
     def covers(self, date: dt.date) -> bool:
         return self.valid_from <= date and (self.valid_to is None or date <= self.valid_to)
 
+    def to_json(self) -> dict[str, Any]:
+        """The row as the manifest writes it (`from`, `to`; dates as ISO text)."""
+        return {"territory": self.territory, "from": self.valid_from.isoformat(),
+                "to": self.valid_to.isoformat() if self.valid_to else None, "legal_basis": self.legal_basis,
+                "confirmed": self.confirmed, "note": self.note}
 
-class Dataset(BaseModel):
-    model_config = ConfigDict(extra="allow")
+
+@dataclass(kw_only=True)
+class Dataset:
     id: str
     kind: str
     vintage: str
@@ -66,9 +79,16 @@ class Dataset(BaseModel):
     licence: str
     crs: str | None = None
     coverage: dict[str, Any] | None = None
-    validity: list[Validity] = []
-    caveats: list[str] = []
+    validity: list[Validity] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
     files: list[DataFile]
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)  # the manifest's other fields (precision_m, notes)
+
+    def __getattr__(self, name: str) -> Any:  # only for a name that is not a field: the manifest's other fields
+        extra = self.__dict__.get("extra", {})
+        if name in extra:
+            return extra[name]
+        raise AttributeError(name)
 
     @property
     def sha256(self) -> str:
@@ -84,7 +104,8 @@ class Dataset(BaseModel):
                 "files": file_provenance(self, files)}
 
 
-class Manifest(BaseModel):
+@dataclass(kw_only=True)
+class Manifest:
     manifest_version: int
     datasets: list[Dataset]
 
@@ -96,14 +117,92 @@ class Manifest(BaseModel):
         raise DataIntegrityError(f"dataset « {dataset_id} » absent du manifeste (connus : {known})")
 
 
+class _Refused(ValueError):
+    """A manifest row that does not have the shape above (the message is French and names the place)."""
+
+
+_TYPE_WORDS = {str: "un texte", int: "un entier", bool: "vrai ou faux", dict: "une table", list: "une liste",
+               dt.date: "une date AAAA-MM-JJ"}
+
+
+def _value(raw: dict, key: str, kind: type, where: str, *, required: bool = True, optional: bool = False,
+           default: Any = None) -> Any:
+    """raw[key] checked to be of `kind` (a date may be written as ISO text); `optional`: None is allowed."""
+    if key not in raw:
+        if required:
+            raise _Refused(f"{where} : champ « {key} » manquant")
+        return default
+    value = raw[key]
+    if value is None and optional:
+        return None
+    if kind is dt.date and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    elif isinstance(value, kind) and not (kind is int and isinstance(value, bool)) \
+            and not (kind is dt.date and isinstance(value, dt.datetime)):
+        return value
+    raise _Refused(f"{where} : champ « {key} » : {_TYPE_WORDS[kind]} attendu, pas {value!r}")
+
+
+def _rows(raw: dict, key: str, where: str, *, required: bool = True) -> list[dict]:
+    rows = _value(raw, key, list, where, required=required, default=[])
+    for k, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise _Refused(f"{where} : « {key} » n° {k + 1} : une table attendue, pas {row!r}")
+    return rows
+
+
+def _validity(raw: dict, where: str) -> Validity:
+    try:
+        return Validity(territory=_value(raw, "territory", str, where), valid_from=_value(raw, "from", dt.date, where),
+                        valid_to=_value(raw, "to", dt.date, where, required=False, optional=True),
+                        legal_basis=_value(raw, "legal_basis", str, where),
+                        confirmed=_value(raw, "confirmed", bool, where, required=False, default=True),
+                        note=_value(raw, "note", str, where, required=False, optional=True))
+    except _Refused:
+        raise
+    except ValueError as exc:  # the dates' order
+        raise _Refused(f"{where} : {exc}") from None
+
+
+_DATASET_FIELDS = ("id", "kind", "vintage", "title", "source", "licence", "crs", "coverage", "validity", "caveats", "files")
+
+
+def _dataset(raw: dict, where: str) -> Dataset:
+    where = f"{where} « {raw.get('id', '?')} »"
+    caveats = _value(raw, "caveats", list, where, required=False, default=[])
+    if not all(isinstance(c, str) for c in caveats):
+        raise _Refused(f"{where} : champ « caveats » : une liste de textes attendue")
+    return Dataset(
+        id=_value(raw, "id", str, where), kind=_value(raw, "kind", str, where), vintage=_value(raw, "vintage", str, where),
+        title=_value(raw, "title", str, where), source=_value(raw, "source", str, where),
+        licence=_value(raw, "licence", str, where), crs=_value(raw, "crs", str, where, required=False, optional=True),
+        coverage=_value(raw, "coverage", dict, where, required=False, optional=True),
+        validity=[_validity(v, f"{where}, validité n° {k + 1}") for k, v in enumerate(_rows(raw, "validity", where, required=False))],
+        caveats=caveats,
+        files=[DataFile(path=_value(f, "path", str, w), sha256=_value(f, "sha256", str, w), bytes=_value(f, "bytes", int, w))
+               for k, f in enumerate(_rows(raw, "files", where)) for w in [f"{where}, fichier n° {k + 1}"]],
+        extra={k: v for k, v in raw.items() if k not in _DATASET_FIELDS})
+
+
+def _read_manifest(raw: Any) -> Manifest:
+    """The manifest's YAML document as entries, or _Refused saying what is wrong where."""
+    if not isinstance(raw, dict):
+        raise _Refused("le document n'est pas une table")
+    return Manifest(manifest_version=_value(raw, "manifest_version", int, "manifeste"),
+                    datasets=[_dataset(d, f"dataset n° {k + 1}") for k, d in enumerate(_rows(raw, "datasets", "manifeste"))])
+
+
 @functools.lru_cache(maxsize=4)
 def _load_manifest(path: Path) -> Manifest:
     if not path.exists():
         raise DataIntegrityError(f"manifeste introuvable : {path}")
     data = integrity.read(Source(path, MANIFEST_SHA256, "manifest.yaml (somme épinglée dans le moteur)"))
     try:
-        return Manifest.model_validate(yaml.load(data.decode("utf-8"), Loader=_YAML_LOADER))
-    except Exception as exc:  # yaml or pydantic: either way the manifest cannot be trusted
+        return _read_manifest(yaml.load(data.decode("utf-8"), Loader=_YAML_LOADER))
+    except Exception as exc:  # yaml or the entries' shape: either way the manifest cannot be trusted
         raise DataIntegrityError(f"manifeste illisible ({path}) : {exc}") from exc
 
 

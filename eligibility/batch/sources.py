@@ -298,7 +298,8 @@ def _plain_cut(f, window: bytearray, size: int, offset: int) -> tuple[bytearray,
     are window[:end]; (window, (0, 0)): nothing is left; (window, None): they are not plain, or not UTF-8 text
     the tolerant splitter would cut the same way. Plain: no quote (no multi-line field, no quoting to read), no CR,
     no blank line (nor blank lines ending the file). The file is read and scanned SCAN_BYTES at a time, so only
-    the chunk's bytes (and at most SCAN_BYTES more) are read; `window` grows when a chunk needs more room."""
+    the chunk's bytes (and at most SCAN_BYTES more) are read, and no further than the first quote, CR or blank line
+    (a file quoted throughout costs its tolerant splitting only); `window` grows when a chunk needs more room."""
     filled = scanned = counted = 0
     end = None
     after_break = False  # the last byte scanned was a line break
@@ -313,18 +314,19 @@ def _plain_cut(f, window: bytearray, size: int, offset: int) -> tuple[bytearray,
             if not got:
                 break
             filled += got
-        stop = min(scanned + SCAN_BYTES, filled)
-        breaks = np.frombuffer(window, dtype=np.uint8, count=stop - scanned, offset=scanned) == NEWLINE_BYTE
+        start, stop = scanned, min(scanned + SCAN_BYTES, filled)
+        breaks = np.frombuffer(window, dtype=np.uint8, count=stop - start, offset=start) == NEWLINE_BYTE
         found = int(np.count_nonzero(breaks))
         if counted + found >= size:
             cut = int(np.flatnonzero(breaks)[size - counted - 1]) + 1
-            end, counted, breaks = scanned + cut, size, breaks[:cut]
+            end, counted, breaks, stop = start + cut, size, breaks[:cut], start + cut
         else:
             counted += found
             scanned = stop
-        # a blank line: two line breaks in a row (numpy on the breaks found: bytes.find of "\n\n" costs ~8 ms per
-        # 10 MB, its first byte being that frequent)
-        if (after_break and breaks[0]) or np.any(breaks[1:] & breaks[:-1]):
+        # not plain: a quote or a CR (memchr), or a blank line, two line breaks in a row (numpy on the breaks found:
+        # bytes.find of "\n\n" costs ~8 ms per 10 MB, its first byte being that frequent); seen, the scan stops
+        if window.find(b'"', start, stop) >= 0 or window.find(b"\r", start, stop) >= 0 \
+                or (after_break and breaks[0]) or np.any(breaks[1:] & breaks[:-1]):
             return window, None
         after_break = bool(breaks[-1])
     if end is None:  # the file's last lines (the very last one may lack its line break)
@@ -332,7 +334,7 @@ def _plain_cut(f, window: bytearray, size: int, offset: int) -> tuple[bytearray,
             return window, (0, 0)
         end = filled
         counted += window[end - 1] != NEWLINE_BYTE
-    if window[0] == NEWLINE_BYTE or window.find(b'"', 0, end) >= 0 or window.find(b"\r", 0, end) >= 0:
+    if window[0] == NEWLINE_BYTE:  # a blank first line
         return window, None
     return window, (end, counted)
 

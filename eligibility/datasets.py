@@ -121,8 +121,8 @@ class _Refused(ValueError):
     """A manifest row that does not have the shape above (the message is French and names the place)."""
 
 
-_TYPE_WORDS = {str: "un texte", int: "un entier", bool: "vrai ou faux", dict: "une table", list: "une liste",
-               dt.date: "une date AAAA-MM-JJ"}
+_EXPECTED = {str: "un texte attendu", int: "un entier attendu", bool: "vrai ou faux attendu", dict: "une table attendue",
+             list: "une liste attendue", dt.date: "une date AAAA-MM-JJ attendue"}
 
 
 def _value(raw: dict, key: str, kind: type, where: str, *, required: bool = True, optional: bool = False,
@@ -143,7 +143,7 @@ def _value(raw: dict, key: str, kind: type, where: str, *, required: bool = True
     elif isinstance(value, kind) and not (kind is int and isinstance(value, bool)) \
             and not (kind is dt.date and isinstance(value, dt.datetime)):
         return value
-    raise _Refused(f"{where} : champ « {key} » : {_TYPE_WORDS[kind]} attendu, pas {value!r}")
+    raise _Refused(f"{where} : champ « {key} » : {_EXPECTED[kind]}, pas {value!r}")
 
 
 def _rows(raw: dict, key: str, where: str, *, required: bool = True) -> list[dict]:
@@ -155,14 +155,13 @@ def _rows(raw: dict, key: str, where: str, *, required: bool = True) -> list[dic
 
 
 def _validity(raw: dict, where: str) -> Validity:
+    fields = dict(territory=_value(raw, "territory", str, where), valid_from=_value(raw, "from", dt.date, where),
+                  valid_to=_value(raw, "to", dt.date, where, required=False, optional=True),
+                  legal_basis=_value(raw, "legal_basis", str, where),
+                  confirmed=_value(raw, "confirmed", bool, where, required=False, default=True),
+                  note=_value(raw, "note", str, where, required=False, optional=True))
     try:
-        return Validity(territory=_value(raw, "territory", str, where), valid_from=_value(raw, "from", dt.date, where),
-                        valid_to=_value(raw, "to", dt.date, where, required=False, optional=True),
-                        legal_basis=_value(raw, "legal_basis", str, where),
-                        confirmed=_value(raw, "confirmed", bool, where, required=False, default=True),
-                        note=_value(raw, "note", str, where, required=False, optional=True))
-    except _Refused:
-        raise
+        return Validity(**fields)
     except ValueError as exc:  # the dates' order
         raise _Refused(f"{where} : {exc}") from None
 

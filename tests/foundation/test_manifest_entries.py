@@ -39,7 +39,7 @@ def test_a_well_formed_row_gives_its_fields_dates_and_other_fields():
     (lambda r: r.update(vintage=2024), "« qp2024 » : champ « vintage » : un texte attendu, pas 2024"),
     (lambda r: r["files"][0].update(bytes=True), "fichier n° 1 : champ « bytes » : un entier attendu, pas True"),
     (lambda r: r["files"][0].update(bytes="10"), "fichier n° 1 : champ « bytes » : un entier attendu"),
-    (lambda r: r["validity"][0].update({"from": "2024-13-01"}), "validité n° 1 : champ « from » : une date AAAA-MM-JJ attendue"),
+    (lambda r: r["validity"][0].update({"from": "2024-13-01"}), "validité n° 1 : champ « from » : une date AAAA-MM-JJ attendue, pas '2024-13-01'"),
     (lambda r: r["validity"][0].update(to="2023-12-31"), "validité n° 1 : période de validité inversée"),
     (lambda r: r["validity"][0].update(confirmed="non"), "champ « confirmed » : vrai ou faux attendu"),
     (lambda r: r.update(validity={"territory": "metropole"}), "champ « validity » : une liste attendue"),
@@ -52,7 +52,7 @@ def test_a_wrong_row_is_refused_naming_the_dataset_and_the_field(change, words):
     change(row)
     with pytest.raises(datasets._Refused) as refused:
         _read(row)
-    assert words.replace("attendue", "attendu") in str(refused.value).replace("attendue", "attendu")
+    assert words in str(refused.value)
 
 
 def test_dates_written_as_yaml_dates_or_text_read_the_same():

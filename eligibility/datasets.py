@@ -12,21 +12,17 @@ import functools
 import gzip
 import hashlib
 import io
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
 from . import integrity
 from .errors import DataIntegrityError
 from .integrity import Source, sha256_file  # noqa: F401 - sha256_file: re-exported for the callers that hash user files
 from .manifest_pin import MANIFEST_SHA256
-from .paths import data_dir
-
-# The C loader parses the manifest several times faster: it is on the path of every cold command.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from .paths import cache_dir, data_dir
 
 # The manifest's entries are plain dataclasses, read by `_read_manifest` below: the manifest is pinned by its sha256
 # (manifest_pin.py), and building them needs no validation library on the path of every command (pydantic's import
@@ -199,10 +195,77 @@ def _load_manifest(path: Path) -> Manifest:
     if not path.exists():
         raise DataIntegrityError(f"manifeste introuvable : {path}")
     data = integrity.read(Source(path, MANIFEST_SHA256, "manifest.yaml (somme épinglée dans le moteur)"))
+    sha256 = hashlib.sha256(data).hexdigest()  # the pin's value once `read` has checked it; tests change the pin
+    document = _snapshot_read(sha256)
+    parsed = document is None
     try:
-        return _read_manifest(yaml.load(data.decode("utf-8"), Loader=_YAML_LOADER))
+        if parsed:
+            document = _parse_yaml(data)
+        manifest_ = _read_manifest(document)
     except Exception as exc:  # yaml or the entries' shape: either way the manifest cannot be trusted
         raise DataIntegrityError(f"manifeste illisible ({path}) : {exc}") from exc
+    if parsed:
+        _snapshot_write(sha256, document)
+    return manifest_
+
+
+def _parse_yaml(data: bytes) -> Any:
+    import yaml  # here: a process that finds the manifest's snapshot never imports it
+
+    return yaml.load(data.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C: several times faster
+
+
+# The manifest's YAML, parsed, is kept as JSON in the cache, keyed by the manifest's sha256: every later process
+# reads it there instead of importing and running a YAML parser (~15 ms of every command's start). Derived data,
+# as the geography cache's entries: an xxh3 checksum against damage, written only for a manifest that was read
+# whole; anything amiss, and the YAML is parsed again.
+
+
+def _snapshot_path(sha256: str) -> Path:
+    return cache_dir() / "manifest" / f"{sha256}.json"
+
+
+def _snapshot_read(sha256: str) -> Any:
+    import xxhash
+
+    try:
+        digest, _, text = _snapshot_path(sha256).read_bytes().partition(b"\n")
+        if digest.decode("ascii") != xxhash.xxh3_128_hexdigest(text):
+            return None
+        return json.loads(text, object_hook=_dates_back)
+    except (OSError, ValueError):  # absent, unreadable, damaged: parsed from the YAML again
+        return None
+
+
+def _snapshot_write(sha256: str, document: Any) -> None:
+    """Kept only when JSON gives the very same document back (YAML has values JSON has not: times, keys that
+    are not text)."""
+    import xxhash
+
+    try:
+        text = json.dumps(document, ensure_ascii=False, default=_date_tag).encode("utf-8")
+        if json.loads(text, object_hook=_dates_back) != document:
+            return
+    except (TypeError, ValueError):
+        return
+    try:
+        path = _snapshot_path(sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(xxhash.xxh3_128_hexdigest(text).encode("ascii") + b"\n" + text)
+        os.replace(tmp, path)
+    except OSError:  # a cache that cannot be written: the next process parses the YAML again
+        pass
+
+
+def _date_tag(value: Any) -> dict:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return {"$date": value.isoformat()}
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _dates_back(obj: dict) -> Any:
+    return dt.date.fromisoformat(obj["$date"]) if obj.keys() == {"$date"} else obj
 
 
 def manifest() -> Manifest:

@@ -24,8 +24,6 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from .. import datasets, integrity
 from ..errors import BadInput, DataIntegrityError
 from ..integrity import Source
@@ -77,6 +75,8 @@ def _entries(token: tuple) -> tuple[Layer, ...]:
     if not token[1]:
         return ()
     try:
+        import yaml  # here: a process without imported layers never imports it
+
         from .layer_entry import Layer
 
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -240,6 +240,8 @@ def _locked():
 
 
 def _write_manifest(folder: Path, layers: list[Layer]) -> None:
+    import yaml
+
     body = {"manifest_version": 1,
             "note": "Couches importées par « qpv data import » ; « qpv data verify » les revérifie.",
             "layers": [e.model_dump(mode="json") for e in sorted(layers, key=lambda e: e.name)]}

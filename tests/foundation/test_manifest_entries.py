@@ -3,6 +3,7 @@ field's type, the required ones present, validity dates ordered, the other field
 with a French message that names the dataset and the field."""
 import copy
 import datetime as dt
+import os
 import sys
 import subprocess
 
@@ -57,8 +58,8 @@ def test_a_wrong_row_is_refused_naming_the_dataset_and_the_field(change, words):
 
 def test_dates_written_as_yaml_dates_or_text_read_the_same():
     text = yaml.safe_dump({"manifest_version": 1, "datasets": [ROW]}, allow_unicode=True)
-    as_text = datasets._read_manifest(yaml.load(text, Loader=datasets._YAML_LOADER))
-    as_dates = datasets._read_manifest(yaml.load(text.replace("'2024-01-01'", "2024-01-01"), Loader=datasets._YAML_LOADER))
+    as_text = datasets._read_manifest(datasets._parse_yaml(text.encode()))
+    as_dates = datasets._read_manifest(datasets._parse_yaml(text.replace("'2024-01-01'", "2024-01-01").encode()))
     assert as_text == as_dates and as_text.datasets[0].validity[0].valid_from == dt.date(2024, 1, 1)
 
 
@@ -85,3 +86,62 @@ def test_the_bundled_manifest_loads_and_a_locate_process_imports_no_pydantic():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+# -- the parsed manifest kept in the cache (no YAML parser in later processes) -------------------------------
+
+
+def _load_with_cache(cache, monkeypatch):
+    monkeypatch.setenv("QPV_CACHE_DIR", str(cache))
+    datasets._load_manifest.cache_clear()
+    return datasets.manifest()
+
+
+def test_the_first_load_keeps_the_parsed_manifest_and_the_next_reads_it_the_same(tmp_path, monkeypatch):
+    first = _load_with_cache(tmp_path, monkeypatch)
+    [kept] = (tmp_path / "manifest").iterdir()
+    assert kept.name == f"{datasets.MANIFEST_SHA256}.json"
+    again = _load_with_cache(tmp_path, monkeypatch)
+    assert again == first and again is not first
+    code = ("import sys\nfrom eligibility import datasets\nm = datasets.manifest()\n"
+            "print('yaml' in sys.modules, len(m.datasets), m.get('qp2024').validity[0].valid_from)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "QPV_CACHE_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", str(len(first.datasets)), "2024-01-01"]
+
+
+def test_a_damaged_kept_manifest_is_parsed_again_from_the_yaml_and_rewritten(tmp_path, monkeypatch):
+    first = _load_with_cache(tmp_path, monkeypatch)
+    [kept] = (tmp_path / "manifest").iterdir()
+    body = bytearray(kept.read_bytes())
+    body[-10] ^= 1  # one bit of the JSON
+    kept.write_bytes(bytes(body))
+    assert _load_with_cache(tmp_path, monkeypatch) == first
+    digest, _, text = kept.read_bytes().partition(b"\n")
+    assert text != bytes(body).partition(b"\n")[2]  # rewritten whole, checksum and all
+
+
+def test_a_kept_manifest_serves_only_the_manifest_it_was_parsed_from(tmp_path, monkeypatch):
+    monkeypatch.setenv("QPV_CACHE_DIR", str(tmp_path))
+    datasets._snapshot_write("0" * 64, {"manifest_version": 1, "datasets": []})  # another manifest's, in the cache
+    assert _load_with_cache(tmp_path, monkeypatch).datasets  # the bundled manifest, not the empty one
+    assert datasets._snapshot_read("0" * 64) == {"manifest_version": 1, "datasets": []}
+
+
+@pytest.mark.parametrize("document", [{"manifest_version": 1, "when": dt.datetime(2024, 1, 1, 12)},
+                                      {"manifest_version": 1, "coverage": {2024: "all"}},
+                                      {"manifest_version": 1, "x": {"$date": "2024-01-01"}},
+                                      {"manifest_version": 1, "x": float("nan")}])
+def test_a_document_json_would_not_give_back_the_same_is_not_kept(tmp_path, monkeypatch, document):
+    monkeypatch.setenv("QPV_CACHE_DIR", str(tmp_path))
+    datasets._snapshot_write("1" * 64, document)
+    assert datasets._snapshot_read("1" * 64) is None
+
+
+def test_a_cache_that_cannot_be_written_still_gives_the_manifest(tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("QPV_CACHE_DIR", str(blocked / "cache"))
+    datasets._load_manifest.cache_clear()
+    assert datasets.manifest().get("qp2024").id == "qp2024"

@@ -27,7 +27,7 @@ def process_mapper(workers: int, warm: Callable[[], None] | None = None, in_flig
         it = iter(items)
         head = list(itertools.islice(it, 2))
         if workers <= 1 or len(head) < 2 or sum(getattr(c, "n_rows", 0) for c in head) < MIN_ROWS:
-            gc.enable()
+            gc.enable()  # off during the command line's start (cli.main): on for the chunks, answered here
             for item in itertools.chain(head, it):
                 yield fn(item)
             return

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import xxhash
+
 from . import integrity
 from .errors import DataIntegrityError
 from .integrity import Source, sha256_file  # noqa: F401 - sha256_file: re-exported for the callers that hash user files
@@ -194,9 +196,9 @@ def _read_manifest(raw: Any) -> Manifest:
 def _load_manifest(path: Path) -> Manifest:
     if not path.exists():
         raise DataIntegrityError(f"manifeste introuvable : {path}")
-    data = integrity.read(Source(path, MANIFEST_SHA256, "manifest.yaml (somme épinglée dans le moteur)"))
-    sha256 = hashlib.sha256(data).hexdigest()  # the pin's value once `read` has checked it; tests change the pin
-    document = _snapshot_read(sha256)
+    pin = MANIFEST_SHA256  # read at call time: tests pin other manifests
+    data = integrity.read(Source(path, pin, "manifest.yaml (somme épinglée dans le moteur)"))  # its bytes hash to `pin`
+    document = _snapshot_read(pin)
     parsed = document is None
     try:
         if parsed:
@@ -205,7 +207,7 @@ def _load_manifest(path: Path) -> Manifest:
     except Exception as exc:  # yaml or the entries' shape: either way the manifest cannot be trusted
         raise DataIntegrityError(f"manifeste illisible ({path}) : {exc}") from exc
     if parsed:
-        _snapshot_write(sha256, document)
+        _snapshot_write(pin, document)
     return manifest_
 
 
@@ -226,8 +228,6 @@ def _snapshot_path(sha256: str) -> Path:
 
 
 def _snapshot_read(sha256: str) -> Any:
-    import xxhash
-
     try:
         digest, _, text = _snapshot_path(sha256).read_bytes().partition(b"\n")
         if digest.decode("ascii") != xxhash.xxh3_128_hexdigest(text):
@@ -240,8 +240,6 @@ def _snapshot_read(sha256: str) -> Any:
 def _snapshot_write(sha256: str, document: Any) -> None:
     """Kept only when JSON gives the very same document back (YAML has values JSON has not: times, keys that
     are not text)."""
-    import xxhash
-
     try:
         text = json.dumps(document, ensure_ascii=False, default=_date_tag).encode("utf-8")
         if json.loads(text, object_hook=_dates_back) != document:

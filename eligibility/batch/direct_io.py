@@ -159,6 +159,8 @@ def _read_direct(fd: int, buffer: mmap.mmap) -> int:
     the end of the file) is done through the page cache, as are the ones after it."""
     try:
         return os.readv(fd, [buffer])
-    except OSError:  # EINVAL
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # a real read error is not a refused alignment
+            raise
         _buffered(fd)
         return os.readv(fd, [buffer])

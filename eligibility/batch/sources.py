@@ -303,13 +303,13 @@ def _plain_cut(f, window: bytearray, size: int, offset: int) -> tuple[bytearray,
     filled = scanned = counted = 0
     end = None
     after_break = False  # the last byte scanned was a line break
+    f.seek(offset)  # then read on in order
     while end is None:
         if scanned == filled:  # every byte read is scanned: read on
             if filled + SCAN_BYTES > len(window):
                 grown = bytearray(max(2 * len(window), filled + SCAN_BYTES))
                 grown[:filled] = memoryview(window)[:filled]
                 window = grown
-            f.seek(offset + filled)
             got = f.readinto(memoryview(window)[filled:filled + SCAN_BYTES])
             if not got:
                 break

@@ -57,11 +57,30 @@ def main() -> None:
     # which the cyclic collector walked again and again for nothing (~30 ms of a 1M-row locate's serial start).
     # It is back on once the chunks are answered (`batch.pool`, and the Dask path), in every process.
     gc.disable()
+    _numpy_without_blas_threads()
     try:
         qpv(prog_name="qpv")
     except SystemExit as exc:  # click ends every command so, the batch's output already published
         _exit_now(exc.code)
     _exit_now(0)
+
+
+def _numpy_without_blas_threads() -> None:
+    """numpy imported with its OpenBLAS held to one thread, in a batch process. Loading OpenBLAS starts a thread
+    per extra core, which spins waiting for work that never comes (~0.1 CPU s of a 1M-row batch, on the core its
+    serial start leaves to the workers): the batch's arithmetic is element-wise, and its parallelism is its worker
+    processes. OpenBLAS reads the variable once, when numpy loads it: it is set only for that import, and a value
+    the user chose is kept."""
+    import os
+    import sys
+
+    if "numpy" in sys.modules or "OPENBLAS_NUM_THREADS" in os.environ:
+        return
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        import numpy  # noqa: F401
+    finally:
+        del os.environ["OPENBLAS_NUM_THREADS"]
 
 
 def _exit_now(code) -> None:

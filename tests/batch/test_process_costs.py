@@ -1,5 +1,6 @@
 """Process-level costs of `qpv batch` (issue 13, sys16): the allocator setting of one-command processes and
 the final assembly through one reused buffer. Correctness only; what they save is in BENCHMARKS.md."""
+import os
 import subprocess
 import sys
 import types
@@ -198,3 +199,29 @@ def test_the_command_line_starts_a_batch_with_the_cyclic_collector_off_and_nothi
         done = subprocess.run([sys.executable, "-c", code, command], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == expected, (command, done.stdout)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="threads counted through Linux's /proc")
+def test_a_batch_process_loads_numpy_without_a_blas_thread_pool_and_keeps_the_users_setting():
+    """`qpv batch` imports numpy with OpenBLAS held to one thread (no spinning helper thread beside the serial
+    start), gives the environment back as it was, and leaves a value the user set alone. Other commands are
+    unchanged."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys\nimport qpv_cli.main as m\nm.qpv = lambda **k: None\nm._exit_now = lambda code: None\n"
+            "sys.argv = ['qpv', sys.argv[1]]\nm.main()\nimport numpy\n"
+            "print(len(os.listdir('/proc/self/task')), os.environ.get('OPENBLAS_NUM_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+
+    def threads(command, **extra):
+        done = subprocess.run([sys.executable, "-c", code, command], env={**env, **extra}, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        count, value = done.stdout.split()
+        return int(count), value
+
+    assert threads("batch") == (1, "None")
+    if (os.cpu_count() or 1) > 1:  # numpy's own default starts a pool: the check above could not pass by chance
+        assert threads("locate")[0] > 1
+        assert threads("batch", OPENBLAS_NUM_THREADS="2") == (2, "2")

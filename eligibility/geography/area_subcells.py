@@ -31,7 +31,7 @@ from .boundary_subcells import labels_at, pack_labels
 from .grid import CROSSING, StackedGrids
 
 SUB = 8                  # sub-cells per side of a crossing cell: 25 m for the 200 m commune cells
-LAYOUT = "area-subcells-2"
+LAYOUT = "area-subcells-3"  # 3: the lowest index where communes overlap (`index.lowest_per_point`)
 _EPS_M = 0.01            # slack on distances (numpy's and GEOS's roundings are far below a centimetre)
 _CELLS_PER_PASS = 4000   # crossing cells classified at a time while building (bounded memory)
 

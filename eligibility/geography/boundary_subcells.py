@@ -32,7 +32,8 @@ from .degree_grid import _BLOCK, EDGE_SLACK_M, DegreeGrid, _quads
 from .grid import CLEAR, CROSSING
 
 SUB = 8                 # sub-cells per side of a boundary cell (a power of two)
-LAYOUT = "subcells-2"   # of the stored arrays and their derivation (part of the cache key)
+LAYOUT = "subcells-3"   # of the stored arrays and their derivation (cache key; 3: overlaps labelled with the
+#                         lowest index, as `index.lowest_per_point` now really picks)
 _EPS_M = 0.01           # slack on distances: numpy's and GEOS's roundings are far below a centimetre
 _CELLS_PER_PASS = 2000  # boundary cells classified at a time while building (bounded memory)
 

@@ -108,9 +108,7 @@ class QuartierIndex:
             return out
         pi, q = self.tree.query(pts)  # envelopes only; the exact test below uses the prepared polygons
         hit = shapely.intersects(self.polygons[q], pts[pi])
-        pi, q = pi[hit], q[hit]
-        out[pi[::-1]] = q[::-1]
-        return out
+        return lowest_per_point(len(pts), pi[hit], q[hit])
 
     def boundaries_within(self, pts: np.ndarray, tol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(point, quartier, distance) for every quartier whose boundary is within `tol` of a point."""
@@ -237,6 +235,16 @@ def _kdtree_class():
     return KDTree
 
 
+def lowest_per_point(n: int, points: np.ndarray, areas: np.ndarray) -> np.ndarray:
+    """For each of `n` points, the lowest area index among its (point, area) pairs; -1 for a point without any.
+    An STRtree gives a point's pairs in the order it walks its nodes, not by index: where a point lies on an
+    edge two areas share (or in two overlapping quartiers), the lowest index is the rule, whatever the tree."""
+    out = np.full(n, -1, np.int64)
+    order = np.argsort(areas, kind="stable")[::-1]  # descending: the last write for a point is its lowest area
+    out[points[order]] = areas[order]
+    return out
+
+
 def _pieces_within(tree: shapely.STRtree, pieces: np.ndarray, pts: np.ndarray, tol: float):
     """(point, piece, GEOS distance) for every boundary piece within `tol` of a point. The tree's envelope
     test against each point's tol-box, then GEOS distances on those pairs: the same pairs and distances
@@ -356,8 +364,7 @@ class AreaIndex:
         pi, ai = self.tree.query(pts)  # envelopes; exact test on the prepared polygons
         # from the coordinates: the same test as `intersects` with the point, 3-5x cheaper (no point object read)
         hit = shapely.intersects_xy(self._prepared(ai), x[pi], y[pi])
-        pi, ai = pi[hit], ai[hit]
-        found[pi[::-1]] = ai[::-1]  # deterministic: the lowest area index wins on shared edges
+        found = lowest_per_point(len(x), pi[hit], ai[hit])  # on an edge two areas share: the lower index
         miss = np.flatnonzero(found < 0)
         if len(miss) and snap_m > 0:  # off a simplified coast: the nearest area within snap_m, if any
             mi, ai2, d = self._areas_within(pts[miss], snap_m)

@@ -26,9 +26,11 @@ GRID_MARGIN_M = 25.0          # tolerances up to this are answered from the grid
 DEPARTEMENT_CELL_M = 1000.0
 COAST_SNAP_M = 200.0          # contours simplified by tens of metres miss bits of coast: accept the nearest within this
 COMMUNE_CELL_M = 200.0
-COMMUNES_LAYOUT = "ragged-2"  # communes' polygons stored as coordinates and offsets (cache.pack_coordinates)
+AREAS_LAYOUT = "ragged-bounds-3"  # communes' and départements' polygons as coordinates and offsets
+#                                   (cache.pack_coordinates), with their bounds (cache.PackedGeometries)
 SNAP_BY_PIECES = 200          # from this many points off a coast, nearby areas come from their boundary segments,
 PIECES_CHEAP = 20_000         # or from as many points as areas, when these have fewer vertices (segments ~1 ms, once)
+_PAIRS_IN_NUMPY = 1_000_000   # points x areas up to which envelopes are compared in numpy (`AreaIndex._meeting`)
 SMALL_BATCH = 2000            # up to this many points, nearest boundaries come from an STRtree query
 FAR_BLOCK = 8192              # far points per KD-tree query and distance pass: bounds the (points x 4) temporaries
 DENSIFY_M = 50.0              # boundary vertices at most this far apart: nearest vertex bounds the nearest segment
@@ -288,9 +290,10 @@ class AreaIndex:
 
     codes: np.ndarray
     names: np.ndarray
-    polygons: np.ndarray
+    shapes: cache.PackedGeometries  # the polygons, made when first needed
     grid: grid.Grid | None
     _tree: shapely.STRtree | None = None
+    _box_tree: tuple | None = None
     _pieces: tuple | None = None
 
     @functools.cached_property
@@ -300,8 +303,13 @@ class AreaIndex:
         return self.codes.astype(object), self.names.astype(object)
 
     @functools.cached_property
+    def polygons(self) -> np.ndarray:
+        """Every polygon (those not made yet are made now): for building grids, and the rare paths that need all."""
+        return self.shapes.all()
+
+    @property
     def _vertices(self) -> int:
-        return int(shapely.get_num_coordinates(self.polygons).sum())
+        return self.shapes.coordinate_count
 
     @property
     def tree(self) -> shapely.STRtree:
@@ -309,10 +317,30 @@ class AreaIndex:
             self._tree = shapely.STRtree(self.polygons)
         return self._tree
 
+    def _meeting(self, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(box, area) for every area whose envelope meets each box [x0, x1] × [y0, y1] (a point: x0 is x1): the
+        pairs an STRtree of the polygons gives (in another order), from the areas' bounds, without making the
+        polygons. A chunk's few points in a département against its few hundred communes: compared in numpy (a
+        tree per département cost each worker ~16 ms to build); many (building the grids): a tree of the boxes."""
+        b = self.shapes.bounds
+        if len(x0) * len(b) <= _PAIRS_IN_NUMPY:
+            meet = b[:, 0] <= x1[:, None]
+            meet &= b[:, 2] >= x0[:, None]
+            meet &= b[:, 1] <= y1[:, None]
+            meet &= b[:, 3] >= y0[:, None]
+            return np.nonzero(meet)
+        if self._box_tree is None:
+            kept = np.flatnonzero(~np.isnan(b[:, 0]))  # an empty polygon meets nothing
+            self._box_tree = (shapely.STRtree(shapely.box(*b[kept].T)), kept)
+        tree, kept = self._box_tree
+        query = shapely.points(x0, y0) if x0 is x1 and y0 is y1 else shapely.box(x0, y0, x1, y1)
+        qi, k = tree.query(query)
+        return qi, kept[k]
+
     def _prepared(self, ai: np.ndarray) -> np.ndarray:
-        """The polygons `ai`, prepared (indexed for point tests) when first met: a batch's exact tests meet a part
-        of the 35,000 communes, and preparing them all cost each worker ~20 ms before its first answer."""
-        polygons = self.polygons[ai]
+        """The polygons `ai`, made and prepared (indexed for point tests) when first met: a batch's exact tests meet
+        a part of the 35,000 communes, and preparing them all cost each worker ~20 ms before its first answer."""
+        polygons = self.shapes.take(ai)
         shapely.prepare(polygons)  # in place, once per polygon: an already prepared one is left as it is
         return polygons
 
@@ -329,10 +357,10 @@ class AreaIndex:
         if len(pts) < SNAP_BY_PIECES and self._pieces is None and \
                 (self._vertices > PIECES_CHEAP or len(pts) < len(self.polygons)):
             mx, my = shapely.get_x(pts), shapely.get_y(pts)
-            pi, ai = self.tree.query(shapely.box(mx - snap, my - snap, mx + snap, my + snap))
+            pi, ai = self._meeting(mx - snap, my - snap, mx + snap, my + snap)
             near = shapely.dwithin(self._prepared(ai), pts[pi], snap)
             pi, ai = pi[near], ai[near]
-            return pi, ai, shapely.distance(pts[pi], self.polygons[ai])
+            return pi, ai, shapely.distance(pts[pi], self.shapes.take(ai))
         if self._pieces is None:
             segs, owner = grid.boundary_pieces(shapely.boundary(self.polygons))
             self._pieces = (shapely.STRtree(segs), segs, owner)
@@ -361,7 +389,7 @@ class AreaIndex:
         if not len(x):
             return found
         pts = shapely.points(x, y)
-        pi, ai = self.tree.query(pts)  # envelopes; exact test on the prepared polygons
+        pi, ai = self._meeting(x, y, x, y)  # envelopes; then the exact test on the prepared polygons
         # from the coordinates: the same test as `intersects` with the point, 3-5x cheaper (no point object read)
         hit = shapely.intersects_xy(self._prepared(ai), x[pi], y[pi])
         found = lowest_per_point(len(x), pi[hit], ai[hit])  # on an edge two areas share: the lower index
@@ -387,7 +415,7 @@ def _area_arrays(features: list[dict], epsg: int, cell: float | None, margin: fl
     geoms = keep_polygonal(shapely.from_geojson([json.dumps(f["geometry"]) for f in features]))
     order = np.argsort(codes, kind="stable")
     codes, names, geoms = codes[order], names[order], _project(geoms[order], epsg)
-    out = {"codes": codes, "names": names}
+    out = {"codes": codes, "names": names, "poly_bounds": shapely.bounds(geoms)}
     out.update(cache.pack_coordinates(geoms, "poly"))
     if cell is not None:
         out.update(grid.build(geoms, shapely.boundary(geoms), cell=cell, margin=margin).to_arrays("grid"))
@@ -404,9 +432,10 @@ def departement_index(zone_name: str) -> AreaIndex:
         feats = [f for f in _read_features(src) if _in_zone(np.array([f["properties"]["code"]]), zone)[0]]
         return _area_arrays(feats, zone.epsg, DEPARTEMENT_CELL_M, COAST_SNAP_M)
 
-    a = cache.cached(f"departements-{zone_name}", cache.key(ds.sha256, zone_name, str(DEPARTEMENT_CELL_M), str(COAST_SNAP_M)), build,
+    a = cache.cached(f"departements-{zone_name}",
+                     cache.key(ds.sha256, zone_name, str(DEPARTEMENT_CELL_M), str(COAST_SNAP_M), AREAS_LAYOUT), build,
                      sources=[src])
-    return AreaIndex(a["codes"], a["names"], cache.unpack_geoms(a, "poly"), grid.Grid.from_arrays(a, "grid"))
+    return AreaIndex(a["codes"], a["names"], cache.PackedGeometries(a, "poly"), grid.Grid.from_arrays(a, "grid"))
 
 
 def communes_file(dep: str) -> str | None:
@@ -440,10 +469,10 @@ def commune_index(dep: str) -> AreaIndex | None:
     if rel is None:
         return None
     src = datasets.source("communes_geo", rel)
-    a = cache.cached(f"communes-{dep}", cache.key(entry.sha256, str(zone.epsg), COMMUNES_LAYOUT),
+    a = cache.cached(f"communes-{dep}", cache.key(entry.sha256, str(zone.epsg), AREAS_LAYOUT),
                      lambda: _area_arrays(_read_features(src), zone.epsg, None, 0.0),
                      sources=[src])
-    return AreaIndex(a["codes"], a["names"], cache.unpack_geoms(a, "poly"), None)
+    return AreaIndex(a["codes"], a["names"], cache.PackedGeometries(a, "poly"), None)
 
 
 @functools.cache
@@ -656,7 +685,7 @@ def load_all(communes: bool = False, distances: bool = False, overseas: bool = T
     """Load into this process the indexes a large batch needs: départements, quartiers and their degree
     grids, the boundary cells when distances are asked (they also answer the exact tests near quartier
     boundaries, `QuartierIndex.nearest_within`), the communes of every département when communes
-    are. Worker processes forked afterwards share them instead of each loading them again. (The vertex
+    are (their polygons stay packed: each worker makes those its exact tests meet). Worker processes forked afterwards share them instead of each loading them again. (The vertex
     KD-trees of far points are left to the workers that meet such points.) `overseas=False`: the
     départements and quartiers of metropolitan France only; a worker that meets an overseas point loads
     that zone's (a few small files) itself, and a file without any costs nothing."""
@@ -679,4 +708,4 @@ def load_all(communes: bool = False, distances: bool = False, overseas: bool = T
         commune_subcells()
         for dep in territories.dep_table()[0]:
             if dep:
-                commune_index(dep)  # polygons for the exact tests near commune boundaries
+                commune_index(dep)  # their packed polygons (made where the exact tests meet them) and bounds

@@ -10,7 +10,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eligibility.geography import grid, index, locate, locate_points, territories
+from eligibility.geography import cache, grid, index, locate, locate_points, territories
 
 METRO = index.quartier_index("qp2024", "metropole")
 COLUMNS = ("status", "quartier_code", "quartier_name", "vintage", "departement", "region", "reason", "coverage",
@@ -222,7 +222,7 @@ def test_property_areas_within_a_few_points_the_same_whichever_path(seed, areas,
     cached = index.departement_index(name) if kind == "departements" else index.commune_index(name)
     if cached is None:  # a département without a communes file
         return
-    di = index.AreaIndex(cached.codes, cached.names, cached.polygons, cached.grid)  # its own trees
+    di = index.AreaIndex(cached.codes, cached.names, cache.PackedGeometries.made(cached.polygons), cached.grid)  # its own trees
     if prebuilt:  # as many points as make it build the segments (far from any coast)
         di._areas_within(shapely.points(np.zeros(index.SNAP_BY_PIECES), np.zeros(index.SNAP_BY_PIECES)), 1.0)
     rng = np.random.default_rng(seed)

@@ -133,7 +133,9 @@ class PackedGeometries:
         which = np.asarray(which, dtype=np.int64)
         missing = ~self._done[which]
         if missing.any():
-            new = np.unique(which[missing])
+            wanted = np.zeros(len(self), bool)  # (not np.unique: its first call imports numpy.ma, ~9 ms)
+            wanted[which[missing]] = True
+            new = np.flatnonzero(wanted)
             sel, offsets = new, []
             for off in reversed(self._offsets):  # geometries -> parts -> rings -> coordinates
                 starts, counts = off[sel], off[sel + 1] - off[sel]

@@ -355,7 +355,7 @@ class AreaIndex:
         (an overseas département is one area, its whole coast, and a batch's chunks each meet a few points off
         it); a few points off one of a département's hundreds of communes keep the polygon distances."""
         if len(pts) < SNAP_BY_PIECES and self._pieces is None and \
-                (self._vertices > PIECES_CHEAP or len(pts) < len(self.polygons)):
+                (self._vertices > PIECES_CHEAP or len(pts) < len(self.shapes)):
             mx, my = shapely.get_x(pts), shapely.get_y(pts)
             pi, ai = self._meeting(mx - snap, my - snap, mx + snap, my + snap)
             near = shapely.dwithin(self._prepared(ai), pts[pi], snap)
@@ -366,7 +366,7 @@ class AreaIndex:
             self._pieces = (shapely.STRtree(segs), segs, owner)
         tree, segs, owner = self._pieces
         pi, si, d = _pieces_within(tree, segs, pts, snap)
-        key = pi * len(self.polygons) + owner[si]
+        key = pi * len(self.shapes) + owner[si]
         order = np.lexsort((d, key))  # per (point, area): its nearest segment
         first = order[np.concatenate([[True], key[order][1:] != key[order][:-1]])] if len(order) else order
         return pi[first], owner[si[first]], d[first]
@@ -685,8 +685,9 @@ def load_all(communes: bool = False, distances: bool = False, overseas: bool = T
     """Load into this process the indexes a large batch needs: départements, quartiers and their degree
     grids, the boundary cells when distances are asked (they also answer the exact tests near quartier
     boundaries, `QuartierIndex.nearest_within`), the communes of every département when communes
-    are (their polygons stay packed: each worker makes those its exact tests meet). Worker processes forked afterwards share them instead of each loading them again. (The vertex
-    KD-trees of far points are left to the workers that meet such points.) `overseas=False`: the
+    are (their polygons stay packed: each worker makes those its exact tests meet). Worker processes forked
+    afterwards share them instead of each loading them again. (The vertex KD-trees of far points are left to
+    the workers that meet such points.) `overseas=False`: the
     départements and quartiers of metropolitan France only; a worker that meets an overseas point loads
     that zone's (a few small files) itself, and a file without any costs nothing."""
     from . import territories, vintages

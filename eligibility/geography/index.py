@@ -519,14 +519,22 @@ class CommuneCells:
         return lab
 
 
-@functools.cache
-def commune_cells() -> CommuneCells:
-    """Built once from the communes files (about a minute), cached; `qpv data prepare` builds it."""
+def _stacked_communes_files() -> tuple[list[str], dict, list[str], list[str], list]:
+    """What every stacked communes entry is built from: the départements in `dep_table` order, their communes files'
+    entries (None: no file), the départements with one, the key parts (département: file checksum) and sources."""
     from .territories import dep_table
 
     deps = [d for d in dep_table()[0] if d]
     entries = {d: _communes_entry(d)[1] for d in deps}
     present = [d for d in deps if entries[d] is not None]
+    return (deps, entries, present, [f"{d}:{entries[d].sha256}" for d in present],
+            [datasets.source("communes_geo", entries[d].path) for d in present])
+
+
+@functools.cache
+def commune_cells() -> CommuneCells:
+    """Built once from the communes files (about a minute), cached; `qpv data prepare` builds it."""
+    deps, entries, present, key_parts, sources = _stacked_communes_files()
 
     def build():
         stacked = grid.StackedGrids.stack([_commune_grid(commune_index(d)) if entries[d] is not None else None
@@ -537,8 +545,7 @@ def commune_cells() -> CommuneCells:
         return {**stacked.to_arrays("cells"), "first": first, "codes": np.concatenate(codes).astype(str),
                 "names": np.concatenate(names).astype(str)}
 
-    a = cache.cached("communes-cells", cache.key(*(f"{d}:{entries[d].sha256}" for d in present), str(COMMUNE_CELL_M)),
-                     build, sources=[datasets.source("communes_geo", entries[d].path) for d in present])
+    a = cache.cached("communes-cells", cache.key(*key_parts, str(COMMUNE_CELL_M)), build, sources=sources)
     return CommuneCells(grid.StackedGrids.from_arrays(a, "cells"), a["first"], a["codes"].astype(object),
                         a["names"].astype(object))
 
@@ -548,29 +555,86 @@ def commune_subcells() -> area_subcells.AreaSubcells:
     """The crossing cells of `commune_cells` split into sub-cells labelled with their commune where one holds all
     of it (`area_subcells`): most points of those cells are answered without the exact tests. Built once with
     the commune cells (`qpv data prepare`), cached."""
-    from .territories import dep_table
-
     cells = commune_cells()
-    deps = dep_table()[0]
-    entries = {d: _communes_entry(d)[1] for d in deps if d}
-    present = [d for d in entries if entries[d] is not None]
+    deps, entries, _, key_parts, sources = _stacked_communes_files()
 
     def areas(k: int):
-        ci = commune_index(deps[k]) if deps[k] and entries[deps[k]] is not None else None
+        ci = commune_index(deps[k]) if k < len(deps) and entries[deps[k]] is not None else None
         return None if ci is None else (ci.polygons, lambda x, y: ci.locate_exactly(x, y, snap_m=0.0))
 
     # the layout of the stacked grids is part of the key: a point's row is found by its cell's position there
     layout = xxhash.xxh3_128_hexdigest(cells.grids.params.tobytes() + cells.grids.blocks.tobytes())
     a = cache.cached("communes-subcells",
-                     cache.key(*(f"{d}:{entries[d].sha256}" for d in present), str(COMMUNE_CELL_M), layout,
-                               str(area_subcells.SUB), area_subcells.LAYOUT),
-                     lambda: area_subcells.build(cells.grids, areas).to_arrays(),
-                     sources=[datasets.source("communes_geo", entries[d].path) for d in present])
+                     cache.key(*key_parts, str(COMMUNE_CELL_M), layout, str(area_subcells.SUB), area_subcells.LAYOUT),
+                     lambda: area_subcells.build(cells.grids, areas).to_arrays(), sources=sources)
     sub = area_subcells.AreaSubcells.from_arrays(a)
     if len(sub.masks) != -(-len(cells.grids.labels) // 64):  # never, but its rows would then be other cells'
         raise DataIntegrityError("le cache des sous-cellules des communes ne correspond pas à la grille des communes "
                                  "chargée : supprimez le dossier geography du cache, puis relancez « qpv data prepare »")
     return sub
+
+
+@dataclass(frozen=True)
+class StackedCommunes:
+    """Every commune's polygon in the order of `commune_cells` (commune k of the département at position d of
+    `dep_table()` is first[d] + k), packed: a large batch's exact commune tests take one tree query and make the
+    polygons they meet in one call per chunk, where asking each département's index cost a query, a tree and a
+    call per département (~100 a chunk). The answers are `commune_index(d).locate_exactly`'s."""
+
+    shapes: cache.PackedGeometries
+    first: np.ndarray
+    departement: np.ndarray  # int64: the position in `dep_table()` of each commune's département
+
+    @functools.cached_property
+    def _boxes(self) -> tuple[shapely.STRtree, np.ndarray]:
+        """An STRtree of the communes' envelopes (boxes: no polygon made), and which commune each box is."""
+        b = self.shapes.bounds
+        kept = np.flatnonzero(~np.isnan(b[:, 0]))
+        return shapely.STRtree(shapely.box(*b[kept].T)), kept
+
+    def locate_exactly(self, dep: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The local index of each point's commune in its département `dep` (-1: none): the commune of lowest index
+        holding it, else, off a simplified coast, its département's nearest within `COAST_SNAP_M`."""
+        from .territories import dep_table
+
+        tree, kept = self._boxes
+        pi, k = tree.query(shapely.points(x, y))
+        gi = kept[k]
+        own = self.departement[gi] == dep[pi]  # the point's own département's communes, as its index holds them
+        pi, gi = pi[own], gi[own]
+        polygons = self.shapes.take(gi)
+        shapely.prepare(polygons)  # in place, once per polygon
+        hit = shapely.intersects_xy(polygons, x[pi], y[pi])
+        found = lowest_per_point(len(x), pi[hit], gi[hit])
+        at = np.flatnonzero(found >= 0)
+        found[at] -= self.first[dep[at]]
+        miss = np.flatnonzero(found < 0)
+        deps = dep_table()[0]
+        for d in np.unique(dep[miss]) if len(miss) else ():  # the snap, as the département's own index does it
+            rows = miss[dep[miss] == d]
+            ci = commune_index(deps[d]) if self.first[d + 1] > self.first[d] else None
+            if ci is not None:
+                found[rows] = ci.locate_exactly(x[rows], y[rows])
+        return found
+
+
+@functools.cache
+def commune_polygons() -> StackedCommunes:
+    """Built from the communes files with `commune_cells` (`qpv data prepare`), cached."""
+    cells = commune_cells()
+    deps, entries, _, key_parts, sources = _stacked_communes_files()
+
+    def build():
+        polygons = np.concatenate([commune_index(d).polygons if entries[d] is not None else np.zeros(0, object)
+                                   for d in deps])
+        return {**cache.pack_coordinates(polygons, "poly"), "poly_bounds": shapely.bounds(polygons)}
+
+    a = cache.cached("communes-polygons", cache.key(*key_parts, AREAS_LAYOUT), build, sources=sources)
+    shapes = cache.PackedGeometries(a, "poly")
+    if len(shapes) != int(cells.first[-1]):  # never, but a commune would then answer for another
+        raise DataIntegrityError("le cache des contours des communes ne correspond pas à la grille des communes "
+                                 "chargée : supprimez le dossier geography du cache, puis relancez « qpv data prepare »")
+    return StackedCommunes(shapes, cells.first, np.repeat(np.arange(len(cells.first) - 1), np.diff(cells.first)))
 
 
 # -- grids in WGS84 degrees (degree_grid.py): large batches answer most points without projecting them --
@@ -677,6 +741,7 @@ def prepare_all() -> list[str]:
             commune_index(dep)  # polygons of the exact tests near commune boundaries
     commune_cells()  # communes of large batches
     commune_subcells()
+    commune_polygons()
     ready.append("communes")
     return ready
 
@@ -707,6 +772,4 @@ def load_all(communes: bool = False, distances: bool = False, overseas: bool = T
     if communes:
         commune_cells()
         commune_subcells()
-        for dep in territories.dep_table()[0]:
-            if dep:
-                commune_index(dep)  # their packed polygons (made where the exact tests meet them) and bounds
+        commune_polygons()  # packed: each worker makes the polygons its exact tests meet

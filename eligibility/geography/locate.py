@@ -293,26 +293,25 @@ class LocateResult:
         if cells is not None:
             # the stacked grids of every département: most points in one lookup; exact tests for the others
             lab = cells.locate(dep[todo], self.x[todo], self.y[todo])
+            unknown = lab < 0
+            lab[unknown] = index.commune_polygons().locate_exactly(dep[todo[unknown]], self.x[todo[unknown]],
+                                                                   self.y[todo[unknown]])
             known = lab >= 0
             at[todo[known]] = cells.first[dep[todo[known]]] + lab[known]
             codes.append(cells.codes)
             names.append(cells.names)
             first = len(cells.codes)
-            todo = todo[~known]
-        for (d,), rows in _groups(dep[todo]):
+        for (d,), rows in _groups(dep[todo]) if cells is None else ():  # a few points: each département's index
             rows = todo[rows]
             ci = index.commune_index(dep_codes[d])
             if ci is None:
                 continue
             k = ci.locate_exactly(self.x[rows], self.y[rows])
             ok = k >= 0
-            if cells is not None:  # the département's communes are in the stacked table
-                at[rows[ok]] = cells.first[d] + k[ok]
-            else:
-                at[rows[ok]] = first + k[ok]
-                codes.append(ci.labels[0])
-                names.append(ci.labels[1])
-                first += len(ci.labels[0])
+            at[rows[ok]] = first + k[ok]
+            codes.append(ci.labels[0])
+            names.append(ci.labels[1])
+            first += len(ci.labels[0])
         # No contours (Saint-Martin, Polynésie): a point inside a single-commune quartier is in that commune.
         no_contours = np.array([not z.has_contours for z in territories.ZONES] + [False])[_small_int(self.zone)]
         contained = np.asarray(self.contained)

@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eligibility.errors import DataIntegrityError
 from eligibility.geography import area_subcells, grid, index, locate_points, territories
 from eligibility.geography.area_subcells import _groups
 
@@ -279,3 +281,37 @@ def test_sub_cells_built_over_other_grids_are_refused(monkeypatch):
             index.commune_subcells()
     finally:
         index.commune_subcells.cache_clear()
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 2**16), deps=st.lists(st.sampled_from(["13", "59", "75", "2A", "40", "974"]), min_size=2, max_size=4))
+def test_every_communes_polygons_in_one_query_answer_as_each_departements_index(seed, deps):
+    """`commune_polygons().locate_exactly` (one tree of every commune's envelope, one call for the points of many
+    départements) against each département's own exact tests: on shared vertices, edges, nearby points and
+    points off the coast (the snap)."""
+    rng = np.random.default_rng(seed)
+    positions = {d: i for i, d in enumerate(territories.dep_table()[0])}
+    parts = [_boundary_points(d, 800, rng) for d in deps]
+    dep = np.concatenate([np.full(len(p[0]), positions[d]) for d, p in zip(deps, parts)])
+    x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    x, y = x + rng.choice([0.0, 0.0, 150.0], len(x)), y  # some moved off the coasts and borders
+    got = index.commune_polygons().locate_exactly(dep, x, y)
+    want = np.full(len(x), -1)
+    for d in deps:
+        rows = np.flatnonzero(dep == positions[d])
+        want[rows] = index.commune_index(d).locate_exactly(x[rows], y[rows])
+    np.testing.assert_array_equal(got, want)
+    assert (got >= 0).mean() > 0.9
+
+
+def test_stacked_polygons_of_another_commune_table_are_refused(monkeypatch):
+    """An entry whose communes are not those of the loaded commune grids is refused, never read shifted."""
+    cells = index.commune_cells()
+    short = index.CommuneCells(cells.grids, cells.first - np.minimum(cells.first, 1), cells.codes, cells.names)
+    index.commune_polygons.cache_clear()
+    monkeypatch.setattr(index, "commune_cells", lambda: short)
+    try:
+        with pytest.raises(DataIntegrityError, match="contours des communes"):
+            index.commune_polygons()
+    finally:
+        index.commune_polygons.cache_clear()

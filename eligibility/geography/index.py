@@ -579,7 +579,8 @@ class StackedCommunes:
     """Every commune's polygon in the order of `commune_cells` (commune k of the département at position d of
     `dep_table()` is first[d] + k), packed: a large batch's exact commune tests take one tree query and make the
     polygons they meet in one call per chunk, where asking each département's index cost a query, a tree and a
-    call per département (~100 a chunk). The answers are `commune_index(d).locate_exactly`'s."""
+    call per département (~100 a chunk), and each worker loaded the entries of the coastal ones for their snap.
+    The answers are `commune_index(d).locate_exactly`'s."""
 
     shapes: cache.PackedGeometries
     first: np.ndarray
@@ -595,8 +596,6 @@ class StackedCommunes:
     def locate_exactly(self, dep: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The local index of each point's commune in its département `dep` (-1: none): the commune of lowest index
         holding it, else, off a simplified coast, its département's nearest within `COAST_SNAP_M`."""
-        from .territories import dep_table
-
         tree, kept = self._boxes
         pi, k = tree.query(shapely.points(x, y))
         gi = kept[k]
@@ -606,16 +605,34 @@ class StackedCommunes:
         shapely.prepare(polygons)  # in place, once per polygon
         hit = shapely.intersects_xy(polygons, x[pi], y[pi])
         found = lowest_per_point(len(x), pi[hit], gi[hit])
+        miss = np.flatnonzero(found < 0)
+        if len(miss):  # off a simplified coast: the nearest commune of the département within COAST_SNAP_M
+            found[miss] = self._nearest_within(dep[miss], x[miss], y[miss], COAST_SNAP_M)
         at = np.flatnonzero(found >= 0)
         found[at] -= self.first[dep[at]]
-        miss = np.flatnonzero(found < 0)
-        deps = dep_table()[0]
-        for d in np.unique(dep[miss]) if len(miss) else ():  # the snap, as the département's own index does it
-            rows = miss[dep[miss] == d]
-            ci = commune_index(deps[d]) if self.first[d + 1] > self.first[d] else None
-            if ci is not None:
-                found[rows] = ci.locate_exactly(x[rows], y[rows])
         return found
+
+    def _nearest_within(self, dep: np.ndarray, x: np.ndarray, y: np.ndarray, snap: float) -> np.ndarray:
+        """Per point, the commune of its département nearest to it within `snap` (equal distances: the lowest), -1
+        for none: `AreaIndex._areas_within`'s pairs (envelopes meeting the point's snap box, then `dwithin`) and GEOS
+        distances to the polygons, then `AreaIndex.locate_exactly`'s choice."""
+        tree, kept = self._boxes
+        pts = shapely.points(x, y)
+        pi, k = tree.query(shapely.box(x - snap, y - snap, x + snap, y + snap))
+        gi = kept[k]
+        own = self.departement[gi] == dep[pi]
+        pi, gi = pi[own], gi[own]
+        polygons = self.shapes.take(gi)
+        shapely.prepare(polygons)
+        near = shapely.dwithin(polygons, pts[pi], snap)
+        pi, gi = pi[near], gi[near]
+        d = shapely.distance(pts[pi], polygons[near])
+        out = np.full(len(x), -1, np.int64)
+        if len(pi):
+            order = np.lexsort((gi, d, pi))  # per point: the nearest, then the lowest commune
+            first = order[np.concatenate([[True], pi[order][1:] != pi[order][:-1]])]
+            out[pi[first]] = gi[first]
+        return out
 
 
 @functools.cache

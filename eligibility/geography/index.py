@@ -237,6 +237,16 @@ def _kdtree_class():
     return KDTree
 
 
+def envelopes_meeting(bounds: np.ndarray, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray):
+    """(box, area) for every area whose envelope (`bounds` rows: xmin, ymin, xmax, ymax; NaN: empty) meets each box
+    [x0, x1] × [y0, y1], as an STRtree's envelope test (edges included), in numpy: for few boxes × areas."""
+    meet = bounds[:, 0] <= x1[:, None]
+    meet &= bounds[:, 2] >= x0[:, None]
+    meet &= bounds[:, 1] <= y1[:, None]
+    meet &= bounds[:, 3] >= y0[:, None]
+    return np.nonzero(meet)
+
+
 def lowest_per_point(n: int, points: np.ndarray, areas: np.ndarray) -> np.ndarray:
     """For each of `n` points, the lowest area index among its (point, area) pairs; -1 for a point without any.
     An STRtree gives a point's pairs in the order it walks its nodes, not by index: where a point lies on an
@@ -324,11 +334,7 @@ class AreaIndex:
         tree per département cost each worker ~16 ms to build); many (building the grids): a tree of the boxes."""
         b = self.shapes.bounds
         if len(x0) * len(b) <= _PAIRS_IN_NUMPY:
-            meet = b[:, 0] <= x1[:, None]
-            meet &= b[:, 2] >= x0[:, None]
-            meet &= b[:, 1] <= y1[:, None]
-            meet &= b[:, 3] >= y0[:, None]
-            return np.nonzero(meet)
+            return envelopes_meeting(b, x0, y0, x1, y1)
         if self._box_tree is None:
             kept = np.flatnonzero(~np.isnan(b[:, 0]))  # an empty polygon meets nothing
             self._box_tree = (shapely.STRtree(shapely.box(*b[kept].T)), kept)
@@ -577,30 +583,36 @@ def commune_subcells() -> area_subcells.AreaSubcells:
 @dataclass(frozen=True)
 class StackedCommunes:
     """Every commune's polygon in the order of `commune_cells` (commune k of the département at position d of
-    `dep_table()` is first[d] + k), packed: a large batch's exact commune tests take one tree query and make the
-    polygons they meet in one call per chunk, where asking each département's index cost a query, a tree and a
+    `dep_table()` is first[d] + k), packed: a large batch's exact commune tests make the polygons they meet in one
+    call per chunk, where asking each département's index cost a query, a tree and a
     call per département (~100 a chunk), and each worker loaded the entries of the coastal ones for their snap.
     The answers are `commune_index(d).locate_exactly`'s."""
 
     shapes: cache.PackedGeometries
     first: np.ndarray
-    departement: np.ndarray  # int64: the position in `dep_table()` of each commune's département
 
-    @functools.cached_property
-    def _boxes(self) -> tuple[shapely.STRtree, np.ndarray]:
-        """An STRtree of the communes' envelopes (boxes: no polygon made), and which commune each box is."""
+    def _meeting(self, dep: np.ndarray, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray):
+        """(box, commune) for every commune of each box's département whose envelope meets the box [x0, x1] × [y0, y1]:
+        the pairs of the département's STRtree (`AreaIndex._meeting`), compared in numpy département by département
+        (a chunk's few points in each against its few hundred communes; a tree of all 35,000 envelopes cost each
+        worker ~21 ms to build)."""
         b = self.shapes.bounds
-        kept = np.flatnonzero(~np.isnan(b[:, 0]))
-        return shapely.STRtree(shapely.box(*b[kept].T)), kept
+        order = np.argsort(dep, kind="stable")
+        cut = np.flatnonzero(np.diff(dep[order])) + 1
+        boxes, communes = [], []
+        for rows in np.split(order, cut) if len(order) else ():
+            lo, hi = self.first[dep[rows[0]]], self.first[dep[rows[0]] + 1]
+            r, c = envelopes_meeting(b[lo:hi], x0[rows], y0[rows], x1[rows], y1[rows])
+            boxes.append(rows[r])
+            communes.append(c + lo)
+        if not boxes:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(boxes), np.concatenate(communes)
 
     def locate_exactly(self, dep: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The local index of each point's commune in its département `dep` (-1: none): the commune of lowest index
         holding it, else, off a simplified coast, its département's nearest within `COAST_SNAP_M`."""
-        tree, kept = self._boxes
-        pi, k = tree.query(shapely.points(x, y))
-        gi = kept[k]
-        own = self.departement[gi] == dep[pi]  # the point's own département's communes, as its index holds them
-        pi, gi = pi[own], gi[own]
+        pi, gi = self._meeting(dep, x, y, x, y)
         polygons = self.shapes.take(gi)
         shapely.prepare(polygons)  # in place, once per polygon
         hit = shapely.intersects_xy(polygons, x[pi], y[pi])
@@ -616,12 +628,8 @@ class StackedCommunes:
         """Per point, the commune of its département nearest to it within `snap` (equal distances: the lowest), -1
         for none: `AreaIndex._areas_within`'s pairs (envelopes meeting the point's snap box, then `dwithin`) and GEOS
         distances to the polygons, then `AreaIndex.locate_exactly`'s choice."""
-        tree, kept = self._boxes
         pts = shapely.points(x, y)
-        pi, k = tree.query(shapely.box(x - snap, y - snap, x + snap, y + snap))
-        gi = kept[k]
-        own = self.departement[gi] == dep[pi]
-        pi, gi = pi[own], gi[own]
+        pi, gi = self._meeting(dep, x - snap, y - snap, x + snap, y + snap)
         polygons = self.shapes.take(gi)
         shapely.prepare(polygons)
         near = shapely.dwithin(polygons, pts[pi], snap)
@@ -651,7 +659,7 @@ def commune_polygons() -> StackedCommunes:
     if len(shapes) != int(cells.first[-1]):  # never, but a commune would then answer for another
         raise DataIntegrityError("le cache des contours des communes ne correspond pas à la grille des communes "
                                  "chargée : supprimez le dossier geography du cache, puis relancez « qpv data prepare »")
-    return StackedCommunes(shapes, cells.first, np.repeat(np.arange(len(cells.first) - 1), np.diff(cells.first)))
+    return StackedCommunes(shapes, cells.first)
 
 
 # -- grids in WGS84 degrees (degree_grid.py): large batches answer most points without projecting them --

@@ -525,6 +525,7 @@ class CommuneCells:
         return lab
 
 
+@functools.cache
 def _stacked_communes_files() -> tuple[list[str], dict, list[str], list[str], list]:
     """What every stacked communes entry is built from: the départements in `dep_table` order, their communes files'
     entries (None: no file), the départements with one, the key parts (département: file checksum) and sources."""

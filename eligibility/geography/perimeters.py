@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -40,8 +40,18 @@ class Perimeters:
     epci: np.ndarray           # SIREN of the EPCI ('' when the file has none)
     repaired: np.ndarray       # bool: the published geometry was invalid and was repaired
     degenerate: np.ndarray     # bool: the simplified file collapsed the perimeter to a point (no area)
-    geometry: np.ndarray       # shapely MultiPolygons, EPSG:4326, valid (empty when degenerate)
-    boundary: np.ndarray       # perimeter boundary; the collapsed point when degenerate
+    packed: dict = field(repr=False, compare=False)  # the geometries as stored (`cache.pack_coordinates`)
+
+    @functools.cached_property
+    def geometry(self) -> np.ndarray:
+        """Shapely MultiPolygons, EPSG:4326, valid (empty when degenerate); made when first asked for (a batch
+        reads the quartiers' indexes, not these: ~5 ms of its start)."""
+        return cache.unpack_geoms(self.packed)
+
+    @functools.cached_property
+    def boundary(self) -> np.ndarray:
+        """Each perimeter's boundary; the collapsed point when degenerate."""
+        return cache.unpack_geoms(self.packed, "boundary")
 
     def communes_of(self, i: int) -> list[dict[str, str]]:
         codes = [c.strip() for c in str(self.communes[i]).split(",") if c.strip()]
@@ -114,6 +124,5 @@ def load(dataset_id: str) -> Perimeters:
         dataset_id=dataset_id, vintage=ds.vintage,
         code=arrays["code"], name=arrays["name"], communes=arrays["communes"],
         commune_names=arrays["commune_names"], departement=arrays["departement"], epci=arrays["epci"],
-        repaired=arrays["repaired"].astype(bool), degenerate=arrays["degenerate"].astype(bool),
-        geometry=cache.unpack_geoms(arrays), boundary=cache.unpack_geoms(arrays, "boundary"),
+        repaired=arrays["repaired"].astype(bool), degenerate=arrays["degenerate"].astype(bool), packed=arrays,
     )

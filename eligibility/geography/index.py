@@ -34,6 +34,7 @@ _PAIRS_IN_NUMPY = 1_000_000   # points x areas up to which envelopes are compare
 SMALL_BATCH = 2000            # up to this many points, nearest boundaries come from an STRtree query
 FAR_BLOCK = 8192              # far points per KD-tree query and distance pass: bounds the (points x 4) temporaries
 DENSIFY_M = 50.0              # boundary vertices at most this far apart: nearest vertex bounds the nearest segment
+VERTICES_LAYOUT = "vertices-1"  # of the cached densified vertices (`_densified_vertices`)
 FAR_SORT_CELL_M = 2000.0      # far points are queried cell by cell (memory locality of the KD-tree)
 CELLS_MIN_POINTS = 1000       # from this many points near quartier boundaries, their boundary cells answer them
 
@@ -61,6 +62,7 @@ class QuartierIndex:
     boundaries: np.ndarray
     grid: grid.Grid
     exact_by_cells: bool = True  # False: `nearest_within` always by the STRtree of the boundary segments
+    in_cache: bool = False       # the dataset's own index (`quartier_index`): its derived arrays are cached
     _trees: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -80,27 +82,26 @@ class QuartierIndex:
 
     @property
     def vertices(self):
-        """Densified boundary vertices: (KD-tree, coordinates, next vertex on the same line, quartier)."""
+        """Densified boundary vertices: (KD-tree, coordinates, next vertex on the same line, quartier). The arrays come
+        from the cache (densifying the boundaries and taking them apart cost each worker of a batch ~8 ms); the
+        KD-tree is built in the process that asks."""
         if "vertices" not in self._trees:
-            parts, owner = shapely.get_parts(shapely.segmentize(self.boundaries, DENSIFY_M), return_index=True)
-            sub, sub_owner = shapely.get_parts(parts, return_index=True)
-            xy, line = shapely.get_coordinates(sub, return_index=True)
-            nxt = np.arange(len(xy))  # a vertex with no successor on its line pairs with itself
-            same = np.flatnonzero(line[1:] == line[:-1])
-            nxt[same] = same + 1
-            kd = _kdtree_class()(xy) if len(xy) else None
-            self._trees["vertices"] = (kd, xy, nxt, owner[sub_owner][line])
+            if self.in_cache:
+                ds = layers.dataset(self.dataset_id)
+                a = cache.cached(f"vertices-{self.dataset_id}-{self.zone.name}",
+                                 cache.key(ds.sha256, self.zone.name, str(self.zone.epsg), str(DENSIFY_M), VERTICES_LAYOUT),
+                                 lambda: _densified_vertices(self.boundaries), sources=[layers.source(self.dataset_id)])
+            else:  # an index made of other boundaries (tests, tools)
+                a = _densified_vertices(self.boundaries)
+            kd = _kdtree_class()(a["xy"]) if len(a["xy"]) else None
+            self._trees["vertices"] = (kd, a["xy"], a["next"], a["owner"])
+            self._trees["previous"] = a["previous"]
         return self._trees["vertices"]
 
     @property
     def _previous_vertex(self) -> np.ndarray:
         """Per densified vertex, the one before it on its line (itself at a line's start)."""
-        if "previous" not in self._trees:
-            _, xy, nxt, _ = self.vertices
-            prev = np.arange(len(xy))
-            followed = np.flatnonzero(nxt != prev)  # vertices with a successor on their line
-            prev[nxt[followed]] = followed
-            self._trees["previous"] = prev
+        self.vertices
         return self._trees["previous"]
 
     def contains(self, pts: np.ndarray) -> np.ndarray:
@@ -215,6 +216,20 @@ class QuartierIndex:
         return out_q, out_d
 
 
+def _densified_vertices(boundaries: np.ndarray) -> dict[str, np.ndarray]:
+    """The boundaries densified to DENSIFY_M, as vertices: coordinates, the next and the previous vertex on the same
+    line (itself at a line's end or start) and the boundary each belongs to."""
+    parts, owner = shapely.get_parts(shapely.segmentize(boundaries, DENSIFY_M), return_index=True)
+    sub, sub_owner = shapely.get_parts(parts, return_index=True)
+    xy, line = shapely.get_coordinates(sub, return_index=True)
+    nxt = np.arange(len(xy))  # a vertex with no successor on its line pairs with itself
+    same = np.flatnonzero(line[1:] == line[:-1])
+    nxt[same] = same + 1
+    prev = np.arange(len(xy))
+    prev[same + 1] = same
+    return {"xy": xy, "next": nxt, "previous": prev, "owner": np.asarray(owner[sub_owner][line], np.int64)}
+
+
 def _kdtree_class():
     """pykdtree's KDTree, its OpenMP queries held to one thread in this process.
 
@@ -291,7 +306,7 @@ def quartier_index(dataset_id: str, zone_name: str) -> QuartierIndex:
                           cache.key(ds.sha256, zone_name, str(zone.epsg), str(QUARTIER_CELL_M), str(GRID_MARGIN_M)), build,
                           sources=[layers.source(dataset_id)])
     return QuartierIndex(dataset_id, zone, arrays["positions"], cache.unpack_geoms(arrays, "poly"),
-                         cache.unpack_geoms(arrays, "bound"), grid.Grid.from_arrays(arrays, "grid"))
+                         cache.unpack_geoms(arrays, "bound"), grid.Grid.from_arrays(arrays, "grid"), in_cache=True)
 
 
 @dataclass
@@ -759,6 +774,7 @@ def prepare_all() -> list[str]:
             if zone.territory != rule.territory or not zone.has_contours:
                 continue
             quartier_index(rule.dataset_id, zone.name).boundary_cells  # distances in large batches
+            quartier_index(rule.dataset_id, zone.name).vertices  # far points' distances
             quartier_degree_grid(rule.dataset_id, zone.name)
             quartier_subcells(rule.dataset_id, zone.name)
             ready.append(f"quartiers {rule.dataset_id} {zone.name}")

@@ -118,3 +118,16 @@ def test_blocks_of_points_give_the_answers_of_one_pass(block, cells_block, seed)
         index.FAR_BLOCK, boundary_distance._BLOCK = saved
     np.testing.assert_array_equal(blocks[0], whole[0])
     np.testing.assert_array_equal(blocks[1], whole[1])
+
+
+def test_cached_vertices_are_the_densified_boundaries():
+    """A dataset's index reads its densified vertices from the cache: the arrays computed from its boundaries."""
+    qi = index.quartier_index("qp2024", "metropole")
+    assert qi.in_cache
+    fresh = index._densified_vertices(qi.boundaries)
+    _, xy, nxt, owner = qi.vertices
+    np.testing.assert_array_equal(xy, fresh["xy"])
+    np.testing.assert_array_equal(nxt, fresh["next"])
+    np.testing.assert_array_equal(owner, fresh["owner"])
+    np.testing.assert_array_equal(qi._previous_vertex, fresh["previous"])
+    assert len(xy) > 100_000 and (nxt != np.arange(len(xy))).any()

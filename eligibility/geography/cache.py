@@ -148,6 +148,12 @@ class PackedGeometries:
             self._done[new] = True
         return self._made[which]
 
+    def prepared(self, which: np.ndarray) -> np.ndarray:
+        """`take`, each geometry prepared (indexed for point tests) the first time: in place, so once per geometry."""
+        geoms = self.take(which)
+        shapely.prepare(geoms)
+        return geoms
+
     def all(self) -> np.ndarray:
         return self.take(np.arange(len(self)))
 

@@ -131,10 +131,8 @@ class QuartierIndex:
                 return boundary_within.nearest_within(cells, x, y, tol)[0]
         near_q = np.full(len(x), -1, np.int64)
         ni, nq, d = self.boundaries_within(shapely.points(x, y), tol)
-        if len(ni):  # nearest of the boundaries within tolerance
-            order = np.lexsort((nq, d, ni))
-            first = np.concatenate([[True], ni[order][1:] != ni[order][:-1]])
-            near_q[ni[order][first]] = nq[order][first]
+        first = nearest_per_point(ni, nq, d)  # the nearest of the boundaries within tolerance
+        near_q[ni[first]] = nq[first]
         return near_q
 
     def nearest_boundary(self, x: np.ndarray, y: np.ndarray, small_batch: int = SMALL_BATCH) -> tuple[np.ndarray, np.ndarray]:
@@ -262,6 +260,15 @@ def envelopes_meeting(bounds: np.ndarray, x0: np.ndarray, y0: np.ndarray, x1: np
     return np.nonzero(meet)
 
 
+def nearest_per_point(points: np.ndarray, areas: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Positions, among (point, area, distance) triples, of each point's nearest area (equal distances: the lowest
+    index), one per point present."""
+    if not len(points):
+        return np.zeros(0, np.int64)
+    order = np.lexsort((areas, dist, points))
+    return order[np.concatenate([[True], points[order][1:] != points[order][:-1]])]
+
+
 def lowest_per_point(n: int, points: np.ndarray, areas: np.ndarray) -> np.ndarray:
     """For each of `n` points, the lowest area index among its (point, area) pairs; -1 for a point without any.
     An STRtree gives a point's pairs in the order it walks its nodes, not by index: where a point lies on an
@@ -317,7 +324,6 @@ class AreaIndex:
     names: np.ndarray
     shapes: cache.PackedGeometries  # the polygons, made when first needed
     grid: grid.Grid | None
-    _tree: shapely.STRtree | None = None
     _box_tree: tuple | None = None
     _pieces: tuple | None = None
 
@@ -336,15 +342,9 @@ class AreaIndex:
     def _vertices(self) -> int:
         return self.shapes.coordinate_count
 
-    @property
-    def tree(self) -> shapely.STRtree:
-        if self._tree is None:
-            self._tree = shapely.STRtree(self.polygons)
-        return self._tree
-
     def _meeting(self, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(box, area) for every area whose envelope meets each box [x0, x1] × [y0, y1] (a point: x0 is x1): the
-        pairs an STRtree of the polygons gives (in another order), from the areas' bounds, without making the
+        """(box, area) for every area whose envelope meets each box [x0, x1] × [y0, y1] (a point: x0 = x1, y0 = y1):
+        the pairs an STRtree of the polygons gives (in another order), from the areas' bounds, without making the
         polygons. A chunk's few points in a département against its few hundred communes: compared in numpy (a
         tree per département cost each worker ~16 ms to build); many (building the grids): a tree of the boxes."""
         b = self.shapes.bounds
@@ -354,16 +354,8 @@ class AreaIndex:
             kept = np.flatnonzero(~np.isnan(b[:, 0]))  # an empty polygon meets nothing
             self._box_tree = (shapely.STRtree(shapely.box(*b[kept].T)), kept)
         tree, kept = self._box_tree
-        query = shapely.points(x0, y0) if x0 is x1 and y0 is y1 else shapely.box(x0, y0, x1, y1)
-        qi, k = tree.query(query)
+        qi, k = tree.query(shapely.box(x0, y0, x1, y1))  # a point's box is flat: its envelope is the point
         return qi, kept[k]
-
-    def _prepared(self, ai: np.ndarray) -> np.ndarray:
-        """The polygons `ai`, made and prepared (indexed for point tests) when first met: a batch's exact tests meet
-        a part of the 35,000 communes, and preparing them all cost each worker ~20 ms before its first answer."""
-        polygons = self.shapes.take(ai)
-        shapely.prepare(polygons)  # in place, once per polygon: an already prepared one is left as it is
-        return polygons
 
     def _areas_within(self, pts: np.ndarray, snap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(point, area, distance) for every area within `snap` of points lying outside every area.
@@ -379,9 +371,9 @@ class AreaIndex:
                 (self._vertices > PIECES_CHEAP or len(pts) < len(self.shapes)):
             mx, my = shapely.get_x(pts), shapely.get_y(pts)
             pi, ai = self._meeting(mx - snap, my - snap, mx + snap, my + snap)
-            near = shapely.dwithin(self._prepared(ai), pts[pi], snap)
-            pi, ai = pi[near], ai[near]
-            return pi, ai, shapely.distance(pts[pi], self.shapes.take(ai))
+            polygons = self.shapes.prepared(ai)
+            near = shapely.dwithin(polygons, pts[pi], snap)
+            return pi[near], ai[near], shapely.distance(pts[pi[near]], polygons[near])
         if self._pieces is None:
             segs, owner = grid.boundary_pieces(shapely.boundary(self.polygons))
             self._pieces = (shapely.STRtree(segs), segs, owner)
@@ -412,13 +404,12 @@ class AreaIndex:
         pts = shapely.points(x, y)
         pi, ai = self._meeting(x, y, x, y)  # envelopes; then the exact test on the prepared polygons
         # from the coordinates: the same test as `intersects` with the point, 3-5x cheaper (no point object read)
-        hit = shapely.intersects_xy(self._prepared(ai), x[pi], y[pi])
+        hit = shapely.intersects_xy(self.shapes.prepared(ai), x[pi], y[pi])
         found = lowest_per_point(len(x), pi[hit], ai[hit])  # on an edge two areas share: the lower index
         miss = np.flatnonzero(found < 0)
         if len(miss) and snap_m > 0:  # off a simplified coast: the nearest area within snap_m, if any
             mi, ai2, d = self._areas_within(pts[miss], snap_m)
-            order = np.lexsort((ai2, d, mi))
-            first = order[np.concatenate([[True], mi[order][1:] != mi[order][:-1]])] if len(order) else order
+            first = nearest_per_point(mi, ai2, d)
             found[miss[mi[first]]] = ai2[first]
         return found
 
@@ -629,9 +620,7 @@ class StackedCommunes:
         """The local index of each point's commune in its département `dep` (-1: none): the commune of lowest index
         holding it, else, off a simplified coast, its département's nearest within `COAST_SNAP_M`."""
         pi, gi = self._meeting(dep, x, y, x, y)
-        polygons = self.shapes.take(gi)
-        shapely.prepare(polygons)  # in place, once per polygon
-        hit = shapely.intersects_xy(polygons, x[pi], y[pi])
+        hit = shapely.intersects_xy(self.shapes.prepared(gi), x[pi], y[pi])
         found = lowest_per_point(len(x), pi[hit], gi[hit])
         miss = np.flatnonzero(found < 0)
         if len(miss):  # off a simplified coast: the nearest commune of the département within COAST_SNAP_M
@@ -646,16 +635,12 @@ class StackedCommunes:
         distances to the polygons, then `AreaIndex.locate_exactly`'s choice."""
         pts = shapely.points(x, y)
         pi, gi = self._meeting(dep, x - snap, y - snap, x + snap, y + snap)
-        polygons = self.shapes.take(gi)
-        shapely.prepare(polygons)
+        polygons = self.shapes.prepared(gi)
         near = shapely.dwithin(polygons, pts[pi], snap)
         pi, gi = pi[near], gi[near]
-        d = shapely.distance(pts[pi], polygons[near])
+        first = nearest_per_point(pi, gi, shapely.distance(pts[pi], polygons[near]))
         out = np.full(len(x), -1, np.int64)
-        if len(pi):
-            order = np.lexsort((gi, d, pi))  # per point: the nearest, then the lowest commune
-            first = order[np.concatenate([[True], pi[order][1:] != pi[order][:-1]])]
-            out[pi[first]] = gi[first]
+        out[pi[first]] = gi[first]
         return out
 
 

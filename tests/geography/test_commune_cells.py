@@ -109,7 +109,7 @@ def _intersecting_with_point_objects(ci, x: np.ndarray, y: np.ndarray) -> np.nda
     """The exact test with point geometries (`shapely.intersects`): for each point, the lowest commune whose
     polygon touches it, -1 for none."""
     pts = shapely.points(x, y)
-    pi, ai = ci.tree.query(pts)
+    pi, ai = shapely.STRtree(ci.polygons).query(pts)
     hit = shapely.intersects(ci.polygons[ai], pts[pi])
     return _lowest(len(x), pi[hit], ai[hit])
 

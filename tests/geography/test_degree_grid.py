@@ -234,6 +234,6 @@ def test_property_areas_within_a_few_points_the_same_whichever_path(seed, areas,
     snap = index.COAST_SNAP_M
     got = di._areas_within(pts, snap)
     assert (di._pieces is not None) == (prebuilt or di._vertices <= index.PIECES_CHEAP and len(pts) >= len(di.polygons))
-    pi, ai = di.tree.query(pts, predicate="dwithin", distance=snap)
+    pi, ai = shapely.STRtree(di.polygons).query(pts, predicate="dwithin", distance=snap)
     want = sorted(zip(pi.tolist(), ai.tolist(), shapely.distance(pts[pi], di.polygons[ai]).tolist()))
     assert sorted(zip(got[0].tolist(), got[1].tolist(), got[2].tolist())) == want

@@ -85,9 +85,9 @@ def test_envelope_pairs_are_the_strtree_pairs(monkeypatch, numpy_limit, snap):
     x, y = np.concatenate([x, xy[:, 0]]), np.concatenate([y, xy[:, 1]])
     if snap:
         got = fresh._meeting(x - snap, y - snap, x + snap, y + snap)
-        want = ci.tree.query(shapely.box(x - snap, y - snap, x + snap, y + snap))
+        want = shapely.STRtree(ci.polygons).query(shapely.box(x - snap, y - snap, x + snap, y + snap))
     else:
         got = fresh._meeting(x, y, x, y)
-        want = ci.tree.query(shapely.points(x, y))
+        want = shapely.STRtree(ci.polygons).query(shapely.points(x, y))
     assert set(zip(*map(np.ndarray.tolist, got))) == set(zip(*map(np.ndarray.tolist, want)))
     assert len(got[0]) > 3000

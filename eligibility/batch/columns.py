@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import BadInput, shown
 from ..jsonio import load_user_json
 from .arrow_only import scalar, to_numpy
+from .messages import has_message, no_messages
 
 
 def load_map(path: Path | None) -> dict[str, str]:
@@ -90,14 +91,15 @@ def apply_map(columns: tuple[str, ...], mapping: dict[str, str]) -> dict[str, st
 
 def _messages(mask: np.ndarray, template: str, values) -> np.ndarray:
     """Per row: None, or the message built for the rows in `mask` (error path only)."""
-    out = np.full(len(mask), None, dtype=object)
     idx = np.flatnonzero(mask)
-    if len(idx):
-        text = _text_array(values)  # an Arrow column: only the bad cells become Python strings
-        from . import arrow_compute as ac
+    if not len(idx):
+        return no_messages(len(mask))
+    out = np.full(len(mask), None, dtype=object)
+    text = _text_array(values)  # an Arrow column: only the bad cells become Python strings
+    from . import arrow_compute as ac
 
-        vals = ac.take(text, idx).to_pylist() if text is not None else np.asarray(values, dtype=object)[idx]
-        out[idx] = [template.format(value=shown(v)) for v in vals]
+    vals = ac.take(text, idx).to_pylist() if text is not None else np.asarray(values, dtype=object)[idx]
+    out[idx] = [template.format(value=shown(v)) for v in vals]
     return out
 
 
@@ -173,7 +175,7 @@ def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         try:  # the usual column, plain numbers with a point: one C++ cast (a blank or a comma makes it refuse)
             v = to_numpy(ac.cast(raw, pa.float64())).astype(float, copy=True)
             if np.isfinite(v).all():
-                return v, np.zeros(len(v), dtype=bool), np.full(len(v), None, dtype=object), False
+                return v, np.zeros(len(v), dtype=bool), no_messages(len(v)), False
         except pa.ArrowInvalid:
             pass
     # a cell's comma or point is looked for in the column's bytes first: one byte scan instead of a match per
@@ -195,7 +197,7 @@ def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
                 ac.match_substring(raw, "."), scalar(False, pa.bool_())))).as_py()):
             # without a null, every byte belongs to a cell: a comma byte is a cell's comma
             seen = commas and (raw.null_count == 0 or bool(ac.any(comma_cells()).as_py()))
-            return v, blank_np, np.full(len(v), None, dtype=object), seen
+            return v, blank_np, no_messages(len(v)), seen
     except pa.ArrowInvalid:
         pass  # some cell needs the careful path below (spaces, « 1.234,5 », text…)
     text = ac.utf8_trim_whitespace(raw)
@@ -254,7 +256,7 @@ def to_date(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if _text_array(s) is None and _dated(s := _as_series(s)):
         v = s.to_numpy(dtype="datetime64[D]")
         missing = np.isnat(v)
-        return v, missing, np.full(len(s), None, dtype=object)
+        return v, missing, no_messages(len(s))
     import pyarrow as pa
 
     from . import arrow_compute as ac
@@ -329,11 +331,14 @@ def _dated(s) -> bool:
 
 def first_error(*per_row: np.ndarray) -> np.ndarray:
     """Per row, the first non-None message among several error arrays (None where all are None)."""
-    out = np.full(len(per_row[0]), None, dtype=object)
-    free = np.ones(len(out), dtype=bool)  # rows without a message yet
+    n = len(per_row[0])
+    out = None  # the usual chunk has no message at all: the shared array without any
+    free = np.ones(n, dtype=bool)  # rows without a message yet
     for errs in per_row:
-        take = free & ~np.equal(errs, None)
-        if take.any():  # the usual array holds no message at all
+        take = free & has_message(errs)
+        if take.any():
+            if out is None:
+                out = np.full(n, None, dtype=object)
             out[take] = errs[take]
             free &= ~take
-    return out
+    return no_messages(n) if out is None else out

@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import BadInput
 from .arrow_only import scalar, to_numpy
 from .columns import first_error, holds_byte, to_date, to_float
+from .messages import has_message, is_none, no_messages
 from . import jobs
 from .jobs import (
     Answers,
@@ -125,7 +126,7 @@ class EvaluateJob:
             facts, value_errors, notes = _normalise(df[[c for c in df.columns if c in accepted]], accepted)
             frame = jobs.rules_module().evaluate_frame(rule, facts, date=self.date, errors="collect")
 
-        good = np.flatnonzero(np.equal(chunk.errors, None))
+        good = np.flatnonzero(is_none(chunk.errors))
         out = empty_output(self.columns, chunk.n_rows)
         out["row"] = row_numbers(chunk)
         if self.keep:
@@ -135,7 +136,7 @@ class EvaluateJob:
             out[f"amount.{a.id}"][good] = amounts[a.id]
         # the text columns travel as (labels, index per row): Arrow takes the few labels, no object per row
         details, detail_errors = coded_details(frame)
-        bad_value = ~np.equal(value_errors, None)  # a value the batch could not read: that row is an error
+        bad_value = has_message(value_errors)  # a value the batch could not read: that row is an error
         detail_errors = np.where(bad_value, value_errors, detail_errors)
         coded = {}
         for name, (labels, index) in details.items():
@@ -148,13 +149,13 @@ class EvaluateJob:
         out["error"][good] = detail_errors
         for a in rule.model.amounts:
             out[f"amount.{a.id}"][good[bad_value]] = np.nan
-        broken = ~np.equal(chunk.errors, None)
+        broken = has_message(chunk.errors)
         out["error"][broken] = chunk.errors[broken]
         out["error"] = with_lines(chunk, out["error"])
         traces = None
         if self.traces:
             errors = out["error"].copy()
-            answered = good[np.equal(detail_errors, None)]
+            answered = good[is_none(detail_errors)]
             back = {int(p): j for j, p in enumerate(good)}
             frame.blame_each([back[int(p)] for p in answered])  # what each trace's missing inputs need, at once
             # the decisions' plain JSON objects, encoded only for the traces file: the register's entries read them
@@ -172,7 +173,7 @@ def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame
 
     from ..rules.facts import per_distinct  # the rules engine loads with the job, not with `qpv batch locate`
 
-    out, notes, errors = {}, [], [np.full(len(df), None, dtype=object)]
+    out, notes, errors = {}, [], [no_messages(len(df))]
     for name in df.columns:
         s, kind = df[name], accepted[name]
         if kind in ("number", "integer"):
@@ -185,7 +186,7 @@ def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame
             v, missing, err, slash = per_distinct(_date, s, name)
             out[name] = pd.Series(v.astype("datetime64[s]"))
             errors.append(err)
-            if (slash & ~missing & np.equal(err, None)).any():
+            if (slash & ~missing & is_none(err)).any():
                 notes.append(f"dates JJ/MM/AAAA dans « {name} »")
         else:  # booleans, codes, enums: the engine reads them; a blank cell (any text dtype) is a missing fact
             out[name] = s
@@ -208,7 +209,7 @@ def _read_text_columns(rule, table, renamed: dict[str, str], accepted: dict[str,
         if not pa.types.is_string(arr.type):
             return None
         columns[name] = arr
-    given, notes, errors = {}, [], [np.full(table.num_rows, None, dtype=object)]
+    given, notes, errors = {}, [], [no_messages(table.num_rows)]
     for name, arr in columns.items():
         kind = accepted[name]
         # a cell has a message exactly where it is neither blank nor read (`to_float`, `to_date`): a NaN / NaT

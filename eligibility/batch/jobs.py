@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BadInput
+from .messages import has_message
 
 
 @dataclass
@@ -112,17 +113,11 @@ def kept_text(raw, name: str):
 def with_lines(chunk, errors: np.ndarray) -> np.ndarray:
     """Every error message of a CSV chunk names the file's own line: the row number is not the line
     number once a quoted field spans lines (Parquet has no lines: its row number is the place)."""
-    bad = np.flatnonzero(~np.equal(errors, None))
+    bad = np.flatnonzero(has_message(errors))
     if chunk.lines is None or not len(bad):
         return errors
     out = errors.copy()
     out[bad] = [f"{e} (ligne {line} du fichier)" for e, line in zip(errors[bad], chunk.lines[bad].tolist())]
-    return out
-
-
-def messages_where(mask: np.ndarray, message: str) -> np.ndarray:
-    out = np.full(len(mask), None, dtype=object)
-    out[mask] = message
     return out
 
 
@@ -255,7 +250,7 @@ def trace_lines(chunk, errors, answered, row_json, encode: bool = True) -> list[
     lines = [None] * chunk.n_rows
     for j, pos in enumerate(answered):  # only when --traces is asked: a trace is per-row by nature
         lines[pos] = encoded({"row": int(rows[pos]), **row_json(j)})
-    for pos in np.flatnonzero(~np.equal(errors, None)):
+    for pos in np.flatnonzero(has_message(errors)):
         lines[pos] = encoded(error_trace(rows[pos], errors[pos]))
     return lines
 

@@ -15,12 +15,12 @@ from .jobs import (
     check_keep,
     counts_of_coded,
     kept_text,
-    messages_where,
     row_numbers,
     trace_lines,
     with_kept,
     with_lines,
 )
+from .messages import has_message, is_none, messages_where, no_messages
 
 # output column kinds: "int" (row), "float" (distances), "str"
 LOCATE_COLUMNS = [
@@ -94,13 +94,13 @@ class LocateJob:
         jobs.require_layers(self.layers)
         raw = chunk.arrow()  # the chunk's columns as Arrow (no pandas on this path: see `_table`)
         df = _Columns(raw, self.renamed)
-        good = np.flatnonzero(np.equal(chunk.errors, None))
+        good = np.flatnonzero(is_none(chunk.errors))
         errors = chunk.errors.copy()
         place_errors, locate, notes = self._places(df)
         dates, d_err = self._dates(df)
         row_err = first_error(*place_errors, d_err)
         errors[good] = row_err
-        ok = np.flatnonzero(np.equal(row_err, None))  # positions in df
+        ok = np.flatnonzero(is_none(row_err))  # positions in df
         n = chunk.n_rows
         out = {}  # column -> numpy array (floats, objects) of every row
         # text columns as (labels, index): built as Arrow columns in `_table`, no object per row
@@ -138,7 +138,7 @@ class LocateJob:
         errors = with_lines(chunk, errors)
         labels, status = coded["status"]
         labels = np.append(labels, np.array([None, "error"], dtype=object))  # unanswered rows, then errors
-        has_error = ~np.equal(errors, None)
+        has_error = has_message(errors)
         status[has_error] = len(labels) - 1
         coded["status"] = labels, status
         if has_error.any():  # else the column of nulls `_table` makes (no Arrow conversion of n None objects)
@@ -187,7 +187,7 @@ class LocateJob:
                 err = first_error(err, messages_where(missing, "colonne « date » vide et pas d'option --date"))
             v = np.where(np.isnat(v), np.datetime64("1970-01-01", "D"), v)  # only error rows are NaT
             return v, err
-        return np.full(n, np.datetime64(self.date, "D")), np.full(n, None, dtype=object)
+        return np.full(n, np.datetime64(self.date, "D")), no_messages(n)
 
 
 def _row_labels(labels: np.ndarray, index: np.ndarray, at: np.ndarray | None, sel, n: int) -> np.ndarray:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .messages import is_none
+
 MAX_RECORD_LINES = 50  # a quoted field may span at most this many physical lines
 # The csv module refuses fields over 128 kB by default; a long cell is the value's problem (reported on its
 # row by the column that reads it), never a reason to misread the record or stop the file.
@@ -188,7 +190,7 @@ def _split(data, buf, nl, sep, ncols, encoding, encoding_label, limit, at_eof, m
 def _good_text(buf, data, starts, content_end, ends, has_cr, row_lines, row_last, lines_consumed, consumed,
                err, encoding, label):
     while True:
-        good_rows = np.flatnonzero(np.equal(err, None))
+        good_rows = np.flatnonzero(is_none(err))
         if len(good_rows) == len(err) and not has_cr[:lines_consumed].any():
             raw = data[:consumed]  # the usual case: the bytes are already the text
         else:

@@ -21,6 +21,7 @@ from ..paths import data_dir
 from .jobs import empty_output, encode_traces
 from .journal import Journal, part_name, write_part
 from .lock import output_lock
+from .messages import is_none
 from .progress import Progress
 from .sinks import (
     OutputFormat,
@@ -54,7 +55,7 @@ def answer_chunk(job, chunk):
         return job.run(chunk)
     except BadInput as exc:
         first = exc
-    good = np.flatnonzero(np.equal(chunk.errors, None))
+    good = np.flatnonzero(is_none(chunk.errors))
     refused: dict[int, str] = {}
 
     def isolate(rows: np.ndarray) -> None:

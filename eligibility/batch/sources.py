@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import BadInput
 from .dialect import CsvDialect, sniff
+from .messages import is_none, no_messages
 from .records import NEWLINE_BYTE, MAX_RECORD_LINES, split_records
 
 READ_BYTES = 8 << 20  # the tolerant splitter's reads
@@ -118,7 +119,7 @@ class Chunk:
         import pyarrow as pa
 
         table = self.arrow()
-        good = np.flatnonzero(np.equal(self.errors, None))
+        good = np.flatnonzero(is_none(self.errors))
         keep = ~np.isin(good, rows)
         errors = self.errors.copy()
         errors[rows] = messages
@@ -131,11 +132,11 @@ class Chunk:
         if self.row_errors is None:  # fast-path chunk: every line a record, if Arrow reads them all
             table = self._arrow(self.n_rows, quoted=False)
             if table is not None:
-                self.row_errors = np.full(self.n_rows, None, dtype=object)
+                self.row_errors = no_messages(self.n_rows)
                 self.row_lines = np.arange(self.first_line, self.first_line + self.n_rows)
                 return table
             self._split_tolerantly()
-        n_good = int(np.equal(self.row_errors, None).sum())
+        n_good = int(is_none(self.row_errors).sum())
         if n_good == 0:
             return _text_table(self.columns, [[] for _ in self.columns])
         table = self._arrow(n_good)
@@ -179,7 +180,7 @@ class Chunk:
             rows = list(csv.reader(io.StringIO(self.text.decode("utf-8"), newline=""), delimiter=self.separator))
         except csv.Error:
             rows = None
-        good = np.flatnonzero(np.equal(self.row_errors, None))
+        good = np.flatnonzero(is_none(self.row_errors))
         if rows is None or len(rows) != len(good):
             # cannot align safely: report every record of the chunk rather than guess
             for i in good:
@@ -381,7 +382,7 @@ class ParquetSource:
             nonlocal pos, index
             n = table.num_rows
             nxt = Position(0, pos.row + n, 0)
-            chunk = Chunk(index, pos.row, n, np.full(n, None, dtype=object), self.columns, table=table, next=nxt)
+            chunk = Chunk(index, pos.row, n, no_messages(n), self.columns, table=table, next=nxt)
             pos, index = nxt, index + 1
             return chunk
 

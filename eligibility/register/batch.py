@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ..batch.messages import is_none
 from . import entries as E
 from .recording import evaluate_question, locate_question
 
@@ -80,7 +81,7 @@ def chunk_entries(job, chunk, trace_lines: list[str | dict], builder: E.Builder)
     """One built entry per row of `chunk` (a source chunk the job answered), from its trace lines (the JSON text,
     or the plain object it encodes: read as it is, never changed), in order."""
     df = chunk.frame().rename(columns=job.renamed)
-    good = np.flatnonzero(np.equal(chunk.errors, None))
+    good = np.flatnonzero(is_none(chunk.errors))
     if job.kind == "evaluate":
         facts, dates = _evaluate_facts(job, df), [job.date] * len(df)
     else:

@@ -95,12 +95,15 @@ class LocateJob:
         raw = chunk.arrow()  # the chunk's columns as Arrow (no pandas on this path: see `_table`)
         df = _Columns(raw, self.renamed)
         good = np.flatnonzero(is_none(chunk.errors))
-        errors = chunk.errors.copy()
+        errors = chunk.errors
         place_errors, locate, notes = self._places(df)
         dates, d_err = self._dates(df)
         row_err = first_error(*place_errors, d_err)
-        errors[good] = row_err
-        ok = np.flatnonzero(is_none(row_err))  # positions in df
+        ok = is_none(row_err)
+        if not ok.all():  # the usual chunk's rows are all good: its messages are the reader's, left as they are
+            errors = errors.copy()
+            errors[good] = row_err
+        ok = np.flatnonzero(ok)  # positions in df
         n = chunk.n_rows
         out = {}  # column -> numpy array (floats, objects) of every row
         # text columns as (labels, index): built as Arrow columns in `_table`, no object per row
@@ -117,7 +120,9 @@ class LocateJob:
             if abroad.any():  # as `locate_answer` reads it: an address that could not be placed is undetermined
                 abroad &= np.asarray(res.coverage, dtype=object) == "hors_france"
             answered = np.flatnonzero(~abroad)  # positions in res
-            errors[at[abroad]] = f"le point {OUTSIDE_FRANCE}"
+            if abroad.any():
+                errors = errors.copy()
+                errors[at[abroad]] = f"le point {OUTSIDE_FRANCE}"
             sel = answered if len(answered) < len(ok) else slice(None)  # the usual chunk: no copy
             every = len(answered) == n  # every row answered: at (increasing, distinct, < n) is then 0 … n - 1
             for name, kind in self.columns:

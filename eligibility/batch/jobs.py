@@ -175,9 +175,9 @@ class Answers:
         return output_frame(self.out, self.columns, self.coded)
 
     def table(self):
-        """The answers as an Arrow table of the output schema (`answer_table`), holding the values of `frame()` once
-        Arrow takes it (`pa.Table.from_pandas`: a float NaN is null, a None text is null; coded label 0 is None,
-        so null); None when a text column holds a value that is not a string (then `frame()` is written)."""
+        """The answers as `answer_table` columns, whose table holds the values of `frame()` once Arrow takes it
+        (`pa.Table.from_pandas`: a float NaN is null, a None text is null; coded label 0 is None, so null); None
+        when a text column holds a value that is not a string (then `frame()` is written)."""
         import pyarrow as pa
 
         try:
@@ -186,15 +186,51 @@ class Answers:
             return None
 
 
-def answer_table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
-    """A chunk's answers as an Arrow table of the output schema, without pandas: `rows` the row numbers,
-    `out` numpy columns (floats: NaN is null, as pandas writes it; objects: strings or None), `coded` text
-    columns as (labels, index) (one Arrow `take`, no object per row), `kept` input columns as (Arrow text of
-    the well-formed rows, their positions)."""
+@dataclass(frozen=True)
+class Labels:
+    """A table of labels as Arrow text (`array`), and its CSV cells once made, per separator (`sinks.encode_part`)."""
+    array: object
+    cells: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A text column as its labels and each row's position among them (`index`, Arrow int64, null where the row
+    has no text; `used`: the positions that are not null, as numpy)."""
+    labels: Labels
+    index: object
+    used: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+@dataclass(frozen=True)
+class AnswerColumns:
+    """A chunk's answers, one Arrow array or `Coded` column per output column, in the output's order. `table()`
+    takes the coded columns' labels into the table of the output schema; CSV is written from the columns
+    themselves, a coded column's cells made once per label (`sinks.encode_part`)."""
+    columns: list
+    arrays: list
+
+    def table(self):
+        import pyarrow as pa
+
+        from . import arrow_compute as ac
+        from .sinks import arrow_schema
+
+        data = [ac.take(a.labels.array, a.index) if isinstance(a, Coded) else a for a in self.arrays]
+        return pa.Table.from_arrays(data, schema=arrow_schema(self.columns))
+
+
+def answer_table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict) -> AnswerColumns:
+    """A chunk's answers as Arrow columns of the output schema (`AnswerColumns`), without pandas: `rows` the row
+    numbers, `out` numpy columns (floats: NaN is null, as pandas writes it; objects: strings or None), `coded`
+    text columns as (labels, index) (no object per row), `kept` input columns as (Arrow text of the well-formed
+    rows, their positions)."""
     import pyarrow as pa
 
     from . import arrow_compute as ac
-    from .sinks import arrow_schema
 
     data = []
     for name, kind in columns:
@@ -208,7 +244,8 @@ def answer_table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
         elif name in coded:  # an index past the labels: null
             labels, index = coded[name]
             past = index >= len(labels)
-            data.append(ac.take(_label_array(labels), pa.array(index, mask=past) if past.any() else pa.array(index)))
+            data.append(Coded(_labels(labels), pa.array(index, mask=past) if past.any() else pa.array(index),
+                              index[~past] if past.any() else index))
         elif name not in out:  # no row answered (or, for `error`, no error): the column is empty
             data.append(pa.nulls(len(rows), type=pa.float64() if kind == "float" else pa.string()))
         elif isinstance(out[name], pa.Array):  # built from a text buffer (`_text_column`)
@@ -219,23 +256,24 @@ def answer_table(columns, rows: np.ndarray, out: dict, coded: dict, kept: dict):
             data.append(pa.array(out[name], type=pa.float64(), from_pandas=True))
         else:
             data.append(pa.array(out[name], type=pa.string()))
-    return pa.Table.from_arrays(data, schema=arrow_schema(columns))
+    return AnswerColumns(columns, data)
 
 
-_LABEL_ARRAYS: dict[int, tuple] = {}  # id(labels) -> (labels, their Arrow array): the few tables met again
+_LABELS: dict[int, tuple] = {}  # id(labels) -> (labels, their `Labels`): the few tables met again
 
 
-def _label_array(labels: np.ndarray):
-    """`labels` (Python strings or None) as an Arrow string array, converted once for a table that comes back
-    chunk after chunk as the same object (the communes' 35,000 codes and names: ~5 ms a conversion)."""
+def _labels(labels: np.ndarray) -> Labels:
+    """`labels` (Python strings or None) as `Labels`, converted once (and their CSV cells made once) for a table
+    that comes back chunk after chunk as the same object (the communes' 35,000 codes and names: ~5 ms a
+    conversion)."""
     import pyarrow as pa
 
-    hit = _LABEL_ARRAYS.pop(id(labels), None)
+    hit = _LABELS.pop(id(labels), None)
     if hit is None or hit[0] is not labels:  # the entry keeps its labels alive: an id is never reused under it
-        hit = (labels, pa.array(labels, type=pa.string()))
-        if len(_LABEL_ARRAYS) >= 32:  # the least recently used goes (per-chunk tables: the chunk's quartiers)
-            _LABEL_ARRAYS.pop(next(iter(_LABEL_ARRAYS)))
-    _LABEL_ARRAYS[id(labels)] = hit  # last: most recently used
+        hit = (labels, Labels(pa.array(labels, type=pa.string())))
+        if len(_LABELS) >= 32:  # the least recently used goes (per-chunk tables: the chunk's quartiers)
+            _LABELS.pop(next(iter(_LABELS)))
+    _LABELS[id(labels)] = hit  # last: most recently used
     return hit[1]
 
 

@@ -105,19 +105,46 @@ def _csv_cells(col, kind: str, fmt: OutputFormat):
     """One column as CSV cell texts: numbers as numbers, text neutralised, quoted where needed; a null is an
     empty cell (left null here: the line join writes it as one, without a copy of each column).
     Returns (cells, quoted): `quoted` when some cell was put between quotes."""
+    if kind == "str":
+        cells, needs = _text_cells(col, fmt)
+        return cells, needs is not None
+    return _number_cells(col, kind, fmt), False
+
+
+def _coded_cells(coded, fmt: OutputFormat):
+    """`_csv_cells` of a text column given as labels and each row's position among them (`jobs.Coded`): each label's
+    cell made once (kept with the labels), then taken for the rows: the cells of the values, taken first."""
+    from . import arrow_compute as ac
+
+    made = coded.labels.cells
+    if fmt.separator not in made:
+        made[fmt.separator] = _text_cells(coded.labels.array, fmt)
+    cells, needs = made[fmt.separator]
+    quoted = needs is not None and bool(needs[coded.used].any())  # only the cells written count
+    return ac.take(cells, coded.index), quoted
+
+
+def _number_cells(col, kind: str, fmt: OutputFormat):
     import pyarrow as pa
 
     from . import arrow_compute as ac
 
-    empty = scalar("", pa.string())
     if kind == "float":  # digits, sign, point or comma: never a separator, a quote or a line break
         col = ac.if_else(ac.is_nan(col), scalar(None, pa.float64()), col)
         text = ac.cast(ac.round(col, 2), pa.string())
         if fmt.decimal == ",":
             text = ac.replace_substring(text, ".", ",")
-        return text, False
-    if kind == "int":
-        return ac.cast(col, pa.string()), False
+        return text
+    return ac.cast(col, pa.string())
+
+
+def _text_cells(col, fmt: OutputFormat):
+    """(cells, needs) of a text column: `needs` marks the cells put between quotes, None when there is none."""
+    import pyarrow as pa
+
+    from . import arrow_compute as ac
+
+    empty = scalar("", pa.string())
     # Cells are found by their bytes (C speed, no regular expression): every byte of the values is looked at,
     # and a null cell's bytes (Arrow leaves none from pandas) could only make a cell look risky, never hide one.
     offsets, body = _text_bytes(col)
@@ -128,36 +155,43 @@ def _csv_cells(col, kind: str, fmt: OutputFormat):
     if risky.any():  # the usual column has none: no copy
         text = ac.if_else(pa.array(risky), ac.binary_join_element_wise(scalar("'", pa.string()), col, empty), col)
     if not needs.any():
-        return text, False
+        return text, None
     mask = pa.array(needs)
     few = ac.filter(text, mask)  # only the cells to quote are rewritten
     quote = scalar('"', pa.string())
     quoted = ac.binary_join_element_wise(quote, ac.replace_substring(few, '"', '""'), quote, empty)
-    return ac.replace_with_mask(text, mask, quoted), True
+    return ac.replace_with_mask(text, mask, quoted), needs
 
 
 def encode_part(df, columns, fmt: OutputFormat) -> bytes:
     """A chunk's rows as bytes of the output format (CSV without header, or one Parquet file). `df`: a pandas
-    DataFrame, an Arrow table of the output schema (`arrow_schema(columns)`), or a job's `jobs.Answers`.
+    DataFrame, an Arrow table of the output schema (`arrow_schema(columns)`), a job's `jobs.Answers`, or its
+    `jobs.AnswerColumns`.
 
-    CSV cells are built column by column with Arrow compute (no per-row Python), then joined into lines:
-    by Arrow's CSV writer when no cell is quoted (it then writes them as they are), else element-wise."""
+    CSV cells are built column by column with Arrow compute (no per-row Python; a coded text column's once per
+    label), then joined into lines: by Arrow's CSV writer when no cell is quoted (it then writes them as they
+    are), else element-wise."""
     import pyarrow as pa
 
-    from .jobs import Answers
+    from .jobs import AnswerColumns, Answers, Coded
 
     if isinstance(df, Answers):  # CSV from Arrow directly (no pandas); Parquet through pandas, as it always was
-        table = df.table() if fmt.kind == "csv" else None
-        df = table if table is not None else df.frame()
-    table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, schema=arrow_schema(columns), preserve_index=False)
+        answered = df.table() if fmt.kind == "csv" else None
+        df = answered if answered is not None else df.frame()
+    if isinstance(df, AnswerColumns):
+        table = df.table() if fmt.kind != "csv" else None  # CSV reads the columns themselves
+    else:
+        table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, schema=arrow_schema(columns), preserve_index=False)
     if fmt.kind == "csv":
         import pyarrow.csv as pa_csv
 
         from . import arrow_compute as ac
 
-        if table.num_rows == 0:
+        arrays = df.arrays if table is None else [table.column(i).combine_chunks() for i in range(table.num_columns)]
+        if not len(arrays[0]):
             return b""
-        built = [_csv_cells(table.column(i).combine_chunks(), kind, fmt) for i, (_, kind) in enumerate(columns)]
+        built = [_coded_cells(a, fmt) if isinstance(a, Coded) else _csv_cells(a, kind, fmt)
+                 for a, (_, kind) in zip(arrays, columns)]
         cells = [c for c, _ in built]
         if not any(quoted for _, quoted in built):
             sink = io.BytesIO()

@@ -53,3 +53,42 @@ def test_a_plain_chunk_and_a_quoted_chunk_join_the_same_way():
     columns = [("row", "int"), ("t", "str")]
     assert encode_part(df, columns, OutputFormat("csv", ";")) == b"1;a\n2;b,c\n"  # plain: Arrow's writer
     assert encode_part(df, columns, OutputFormat("csv", ",")) == b'1,a\n2,"b,c"\n'  # quoted: joined here
+
+
+@settings(max_examples=150, deadline=None)
+@given(labels=st.lists(TEXT, min_size=1, max_size=6), picks=st.lists(st.integers(0, 7), min_size=1, max_size=12),
+       sep=st.sampled_from([",", ";", "\t"]), parquet=st.booleans())
+def test_coded_columns_encode_as_their_values(labels, picks, sep, parquet):
+    """A text column given as labels and positions (the locate job's status, quartier, commune…) is written from
+    each label's cell, made once: the bytes of the column of values it stands for (CSV and Parquet). A position
+    past the labels is an empty cell."""
+    from eligibility.batch.jobs import answer_table
+
+    columns = [("row", "int"), ("code", "str"), ("x", "float")]
+    table = np.array(labels + [None], dtype=object)[:len(labels)]
+    index = np.array(picks, dtype=np.int64) % (len(labels) + 2)  # some past the labels: null
+    rows = np.arange(1, len(picks) + 1, dtype=np.int64)
+    x = np.arange(len(picks)) * 0.25 - 1  # quarters: rounding to the cent is exact (see NUMBER)
+    coded = answer_table(columns, rows, {"x": x}, {"code": (table, index)}, {})
+    values = np.array([table[i] if i < len(table) else None for i in index] + [None], dtype=object)[:-1]
+    plain = answer_table(columns, rows, {"x": x, "code": values}, {}, {})
+    fmt = OutputFormat("parquet") if parquet else OutputFormat("csv", sep)
+    assert encode_part(coded, columns, fmt) == encode_part(plain, columns, fmt) == encode_part(plain.table(), columns, fmt)
+    if not parquet:
+        want = "".join(sep.join([str(r), _cell(v, sep), _number(float(v2), fmt.decimal)]) + "\n"
+                       for r, v, v2 in zip(rows, values, x))
+        assert encode_part(coded, columns, fmt) == want.encode("utf-8")
+
+
+def test_a_label_no_row_uses_does_not_make_the_chunk_quoted():
+    """Only the cells written count: a chunk whose rows all read plain labels keeps Arrow's writer."""
+    from eligibility.batch.jobs import answer_table
+    from eligibility.batch.sinks import _coded_cells
+
+    table = np.array(["inside", "a,b"], dtype=object)
+    columns = [("row", "int"), ("status", "str")]
+    fmt = OutputFormat("csv", ",")
+    plain = answer_table(columns, np.arange(1, 3), {}, {"status": (table, np.array([0, 0]))}, {})
+    mixed = answer_table(columns, np.arange(1, 3), {}, {"status": (table, np.array([0, 1]))}, {})
+    assert _coded_cells(plain.arrays[1], fmt)[1] is False and _coded_cells(mixed.arrays[1], fmt)[1] is True
+    assert encode_part(mixed, columns, fmt) == b'1,inside\n2,"a,b"\n'

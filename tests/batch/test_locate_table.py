@@ -36,7 +36,7 @@ def test_property_table_equals_the_pandas_route(rows, labels, picks):
     distance = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float)
     errors = np.array([r[0] for r in rows] + [None], dtype=object)[:n]
     got = _table(COLUMNS, np.arange(1, n + 1, dtype=np.int64), {"distance_to_boundary_m": distance, "error": errors},
-                 {"status": (status, status_at), "quartier_code": (table, index)}, {"id": (kept_values, good)})
+                 {"status": (status, status_at), "quartier_code": (table, index)}, {"id": (kept_values, good)}).table()
     kept = np.full(n, None, dtype=object)
     kept[good] = [rows[i][3] for i in good]
     want = _via_pandas(COLUMNS, {"row": np.arange(1, n + 1, dtype=np.int64), "id": kept, "status": status[status_at],
@@ -107,6 +107,6 @@ def test_an_error_column_without_errors_is_the_column_of_nulls(n, parquet, tmp_p
     coded = {"status": (np.array(["inside", None], dtype=object), np.zeros(n, np.int32))}
     with_objects = _table(columns, rows, {"error": np.full(n, None, dtype=object)}, coded, {})
     without = _table(columns, rows, {}, coded, {})
-    assert without.equals(with_objects)
+    assert without.table().equals(with_objects.table())
     fmt = OutputFormat("parquet") if parquet else OutputFormat("csv")
     assert encode_part(without, columns, fmt) == encode_part(with_objects, columns, fmt)

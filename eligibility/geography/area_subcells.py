@@ -16,7 +16,7 @@ those points to the nearest commune within a few metres, which depends on the po
 
 Storage as for the quartiers' sub-cells (`boundary_subcells`): per crossing cell a palette of up to 3 labels and
 2 bits per sub-cell (0: unknown), in the order of the cells' positions in the stacked labels; a bit per position
-says which are crossing cells, and a point's row is the count of those bits before its cell's.
+says which are crossing cells, and a point's row is the count of those bits before its cell's (`StoredCells`).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import numpy as np
 import shapely
 
 from . import boundary_distance
-from .boundary_subcells import labels_at, pack_labels
+from .boundary_subcells import StoredCells, labels_at, pack_labels
 from .grid import CROSSING, StackedGrids
 
 SUB = 8                  # sub-cells per side of a crossing cell: 25 m for the 200 m commune cells
@@ -39,20 +39,9 @@ _CELLS_PER_PASS = 4000   # crossing cells classified at a time while building (b
 @dataclass(frozen=True)
 class AreaSubcells:
     sub: int
-    # which positions of the stacked grids' labels are crossing cells: bit p % 64 of masks[p // 64]; before[b]
-    # counts those of masks[:b], so that a crossing cell's row below is a count of bits (no search of its key)
-    masks: np.ndarray    # uint64
-    before: np.ndarray   # int64
+    cells: StoredCells   # which places of the stacked grids' labels are crossing cells, and their rows
     palette: np.ndarray  # int16 (cells, 3): local area index of codes 1, 2, 3
     codes: np.ndarray    # uint8 (cells, sub * sub // 4): 2 bits per sub-cell (fx * sub + fy), 0 = unknown
-
-    @classmethod
-    def from_positions(cls, sub: int, positions: np.ndarray, size: int, palette: np.ndarray, codes: np.ndarray):
-        """From the sorted positions (in labels of `size` cells) of the crossing cells, row by row."""
-        masks = np.zeros(-(-size // 64), np.uint64)
-        np.bitwise_or.at(masks, positions >> 6, np.left_shift(np.uint64(1), (positions & 63).astype(np.uint64)))
-        before = np.concatenate([[0], np.cumsum(np.bitwise_count(masks), dtype=np.int64)[:-1]]) if len(masks) else masks
-        return cls(sub, masks, before.astype(np.int64), palette, codes)
 
     def lookup(self, grids: StackedGrids, which: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Local area index of grid `which[i]` holding each point, or CROSSING (unknown: test exactly).
@@ -61,24 +50,18 @@ class AreaSubcells:
         if not len(x) or not len(self.codes):
             return out
         pos, j = grids.cell_positions(which, x, y, self.sub)
-        at = np.maximum(pos, 0)
-        b = np.minimum(at >> 6, len(self.masks) - 1)
-        bit = (at & 63).astype(np.uint64)
-        word = self.masks[b]
-        crossing = (pos >= 0) & ((at >> 6) < len(self.masks)) & (((word >> bit) & np.uint64(1)) == 1)
-        lower = word & ((np.uint64(1) << bit) - np.uint64(1))  # the crossing cells before it in its word
-        row = self.before[b] + np.bitwise_count(lower)
+        crossing, row = self.cells.rows(pos)
         out[crossing] = labels_at(self.palette, self.codes, row[crossing], j[crossing])
         return out
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"asub_params": np.array([self.sub], dtype=np.int64), "asub_masks": self.masks,
-                "asub_before": self.before, "asub_palette": self.palette, "asub_codes": self.codes}
+        return {"asub_params": np.array([self.sub], dtype=np.int64), "asub_masks": self.cells.masks,
+                "asub_before": self.cells.before, "asub_palette": self.palette, "asub_codes": self.codes}
 
     @classmethod
     def from_arrays(cls, arrays) -> AreaSubcells:
-        return cls(int(arrays["asub_params"][0]), arrays["asub_masks"], arrays["asub_before"], arrays["asub_palette"],
-                   arrays["asub_codes"])
+        return cls(int(arrays["asub_params"][0]), StoredCells(arrays["asub_masks"], arrays["asub_before"]),
+                   arrays["asub_palette"], arrays["asub_codes"])
 
 
 def build(grids: StackedGrids, areas: Callable[[int], tuple[np.ndarray, Callable] | None], sub: int = SUB) -> AreaSubcells:
@@ -110,7 +93,7 @@ def build(grids: StackedGrids, areas: Callable[[int], tuple[np.ndarray, Callable
         keys, palettes, codes = [np.zeros(0, np.int64)], [np.zeros((0, 3), np.int16)], [np.zeros((0, sub * sub // 4), np.uint8)]
     keys, palette, code = np.concatenate(keys).astype(np.int64), np.concatenate(palettes), np.concatenate(codes)
     order = np.argsort(keys, kind="stable")
-    return AreaSubcells.from_positions(sub, keys[order], len(grids.labels), palette[order], code[order])
+    return AreaSubcells(sub, StoredCells.at(keys[order], len(grids.labels)), palette[order], code[order])
 
 
 def _labels(lx: np.ndarray, ly: np.ndarray, cell: float, sub: int, tree, a, b, locate) -> np.ndarray:

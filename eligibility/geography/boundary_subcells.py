@@ -17,8 +17,9 @@ to the nearest boundary of any other quartier (computed once, in numpy, when the
 Distances get `_EPS_M` of slack for rounding. The near_boundary labels hold for the tolerance the entry was built
 for only (the degree grid's margin, the default); inside/outside labels for any smaller tolerance.
 
-Storage, per boundary cell: its key (fine cell number), a palette of up to 3 labels and 2 bits per sub-cell
-(0: unknown, else the palette entry): ~30 bytes a cell instead of 2 bytes a sub-cell.
+Storage, per boundary cell: a palette of up to 3 labels and 2 bits per sub-cell (0: unknown, else the palette
+entry): ~22 bytes a cell instead of 2 bytes a sub-cell; the cells in the order of their places in the degree grid's
+blocks, a bit per place saying which are boundary cells (`StoredCells`: a point's row is a count of bits).
 """
 from __future__ import annotations
 
@@ -32,10 +33,39 @@ from .degree_grid import _BLOCK, EDGE_SLACK_M, DegreeGrid, _quads
 from .grid import CLEAR, CROSSING
 
 SUB = 8                 # sub-cells per side of a boundary cell (a power of two)
-LAYOUT = "subcells-3"   # of the stored arrays and their derivation (cache key; 3: overlaps labelled with the
-#                         lowest index, as `index.lowest_per_point` now really picks)
+LAYOUT = "subcells-4"   # of the stored arrays and their derivation (cache key; 3: overlaps labelled with the
+#                         lowest index, as `index.lowest_per_point` now really picks; 4: rows in the order of
+#                         the cells' places in the grid's blocks, found by counting bits, not by a search)
 _EPS_M = 0.01           # slack on distances: numpy's and GEOS's roundings are far below a centimetre
 _CELLS_PER_PASS = 2000  # boundary cells classified at a time while building (bounded memory)
+
+
+@dataclass(frozen=True)
+class StoredCells:
+    """Which places (of a grid's cells, numbered 0 … size - 1) hold a stored cell, and its row among the stored
+    ones: bit p % 64 of masks[p // 64] is set for a stored place p, and before[b] counts those of masks[:b], so a
+    row is a count of bits (`rows`), not a search among the stored places (~1 MB of tables, not a sorted array of
+    a few MB read at ~20 random places per point)."""
+    masks: np.ndarray    # uint64
+    before: np.ndarray   # int64
+
+    @classmethod
+    def at(cls, positions: np.ndarray, size: int) -> StoredCells:
+        """From the places of the stored cells, in increasing order (their rows: 0, 1, …)."""
+        masks = np.zeros(-(-size // 64), np.uint64)
+        np.bitwise_or.at(masks, positions >> 6, np.left_shift(np.uint64(1), (positions & 63).astype(np.uint64)))
+        before = np.concatenate([[0], np.cumsum(np.bitwise_count(masks), dtype=np.int64)[:-1]]) if len(masks) else masks
+        return cls(masks, before.astype(np.int64))
+
+    def rows(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(stored, row) of places `pos` (-1: none): whether each holds a stored cell, and its row if so."""
+        at = np.maximum(pos, 0)
+        b = np.minimum(at >> 6, max(len(self.masks) - 1, 0))
+        bit = (at & 63).astype(np.uint64)
+        word = self.masks[b] if len(self.masks) else np.zeros(len(pos), np.uint64)
+        stored = (pos >= 0) & ((at >> 6) < len(self.masks)) & (((word >> bit) & np.uint64(1)) == 1)
+        lower = word & ((np.uint64(1) << bit) - np.uint64(1))  # the stored cells before it in its word
+        return stored, (self.before[b] if len(self.before) else 0) + np.bitwise_count(lower)
 
 
 @dataclass(frozen=True)
@@ -43,7 +73,7 @@ class BoundarySubcells:
     sub: int
     tolerance: float     # metres: the near_boundary labels hold for this tolerance only
     n: int               # polygons: labels k (inside k), n + k (near, inside k), 2n + k (near k, outside), CLEAR
-    keys: np.ndarray     # int64, sorted: fine cell number ix * (ny * grid.sub) + iy of each boundary cell
+    cells: StoredCells   # the boundary cells among the places block * g.sub² + fine cell of the grid's blocks
     palette: np.ndarray  # int16 (cells, 3): the labels of codes 1, 2, 3
     codes: np.ndarray    # uint8 (cells, sub * sub // 4): 2 bits per sub-cell (fx * sub + fy), 0 = unknown
 
@@ -51,15 +81,16 @@ class BoundarySubcells:
         """The label of each point's sub-cell (CROSSING: unknown, or not in a boundary cell). `g` is the
         degree grid the entry was built from; points must lie inside its box."""
         out = np.full(len(lon), CROSSING, np.int32)
-        if not len(lon) or not len(self.keys):
+        if not len(lon) or not len(self.codes):
             return out
         ix, iy = g.cells(lon, lat, g.sub * self.sub)  # exact powers of two: (ix >> shift) is the fine cell
         shift = self.sub.bit_length() - 1
-        key = (ix >> shift).astype(np.int64) * (g.ny * g.sub) + (iy >> shift)
-        at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        fx, fy = ix >> shift, iy >> shift
+        pointer = g.coarse[g.coarse_of(fx, fy, g.sub)]  # a boundary cell lies in a block: _BLOCK - its number
+        place = (_BLOCK - pointer.astype(np.int64)) * (g.sub * g.sub) + (fx & (g.sub - 1)) * g.sub + (fy & (g.sub - 1))
+        stored, row = self.cells.rows(np.where(pointer <= _BLOCK, place, -1))
         j = (ix & (self.sub - 1)) * self.sub + (iy & (self.sub - 1))
-        found = self.keys[at] == key
-        out[found] = labels_at(self.palette, self.codes, at[found], j[found])
+        out[stored] = labels_at(self.palette, self.codes, row[stored], j[stored])
         return out
 
     def answers(self, labels: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -73,13 +104,14 @@ class BoundarySubcells:
         return known, near, local, contained
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"sub_params": np.array([self.sub, self.tolerance, self.n], dtype=float), "sub_keys": self.keys,
-                "sub_palette": self.palette, "sub_codes": self.codes}
+        return {"sub_params": np.array([self.sub, self.tolerance, self.n], dtype=float), "sub_masks": self.cells.masks,
+                "sub_before": self.cells.before, "sub_palette": self.palette, "sub_codes": self.codes}
 
     @classmethod
     def from_arrays(cls, arrays) -> BoundarySubcells:
         sub, tolerance, n = arrays["sub_params"]
-        return cls(int(sub), float(tolerance), int(n), arrays["sub_keys"], arrays["sub_palette"], arrays["sub_codes"])
+        return cls(int(sub), float(tolerance), int(n), StoredCells(arrays["sub_masks"], arrays["sub_before"]),
+                   arrays["sub_palette"], arrays["sub_codes"])
 
 
 def build(g: DegreeGrid, polygons: np.ndarray, boundaries: np.ndarray, contains, project, tol: float,
@@ -97,21 +129,19 @@ def build(g: DegreeGrid, polygons: np.ndarray, boundaries: np.ndarray, contains,
     cx, cy = np.divmod(coarse_of_block[blk], g.ny)
     fx, fy = np.divmod(fine.astype(np.int64), g.sub)
     ix, iy = cx * g.sub + fx, cy * g.sub + fy
-    keys = ix * (g.ny * g.sub) + iy
-    order = np.argsort(keys)
-    keys, ix, iy = keys[order], ix[order], iy[order]
-    palette = np.zeros((len(keys), 3), np.int16)
-    codes = np.zeros((len(keys), sub * sub // 4), np.uint8)
+    places = blk.astype(np.int64) * (g.sub * g.sub) + fine  # increasing: `np.nonzero` goes block by block
+    palette = np.zeros((len(places), 3), np.int16)
+    codes = np.zeros((len(places), sub * sub // 4), np.uint8)
     a, b, owner = boundary_distance.segments(boundaries)
-    if len(keys) and len(a):
+    if len(places) and len(a):
         tree = shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
         dlon, dlat = 1.0 / (g.per_deg_lon * g.sub), 1.0 / (g.per_deg_lat * g.sub)
-        for at in range(0, len(keys), _CELLS_PER_PASS):
+        for at in range(0, len(places), _CELLS_PER_PASS):
             cut = slice(at, at + _CELLS_PER_PASS)
             lon_lo, lat_lo = g.lon0 + ix[cut] * dlon, g.lat0 + iy[cut] * dlat
             labels = _labels(lon_lo, lat_lo, dlon, dlat, sub, tree, a, b, owner, n, contains, project, tol)
             palette[cut], codes[cut] = pack_labels(labels)
-    return BoundarySubcells(sub, float(tol), n, keys, palette, codes)
+    return BoundarySubcells(sub, float(tol), n, StoredCells.at(places, len(g.blocks) * g.sub * g.sub), palette, codes)
 
 
 def _labels(lon_lo, lat_lo, dlon, dlat, sub, tree, a, b, owner, n, contains, project, tol) -> np.ndarray:

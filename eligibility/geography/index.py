@@ -581,7 +581,7 @@ def commune_subcells() -> area_subcells.AreaSubcells:
                      cache.key(*key_parts, str(COMMUNE_CELL_M), layout, str(area_subcells.SUB), area_subcells.LAYOUT),
                      lambda: area_subcells.build(cells.grids, areas).to_arrays(), sources=sources)
     sub = area_subcells.AreaSubcells.from_arrays(a)
-    if len(sub.masks) != -(-len(cells.grids.labels) // 64):  # never, but its rows would then be other cells'
+    if len(sub.cells.masks) != -(-len(cells.grids.labels) // 64):  # never, but its rows would then be other cells'
         raise DataIntegrityError("le cache des sous-cellules des communes ne correspond pas à la grille des communes "
                                  "chargée : supprimez le dossier geography du cache, puis relancez « qpv data prepare »")
     return sub

@@ -176,3 +176,17 @@ def test_load_all_without_overseas_loads_metropolitan_indexes_and_overseas_point
         assert {"departements-deg-reunion", "quartiers-deg-qp2024-reunion"} <= set(loaded)
     finally:
         forget()
+
+
+@settings(max_examples=100, deadline=None)
+@given(size=st.integers(0, 700), seed=st.integers(0, 10**6), share=st.floats(0, 1))
+def test_property_stored_cells_give_each_place_its_row(size, seed, share):
+    """`StoredCells` finds a stored place's row by counting bits: the row a search among the sorted places gives;
+    a place not stored, or -1 (no place), is not found."""
+    rng = np.random.default_rng(seed)
+    places = np.flatnonzero(rng.random(size) < share).astype(np.int64)
+    cells = boundary_subcells.StoredCells.at(places, size)
+    asked = np.concatenate([np.arange(size), [-1]]).astype(np.int64)
+    stored, row = cells.rows(asked)
+    assert stored.tolist() == np.isin(asked, places).tolist()
+    assert row[stored].tolist() == np.searchsorted(places, asked[stored]).tolist()

@@ -158,6 +158,9 @@ def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
 
     Text is cleaned and checked with Arrow compute (C++), no per-row Python; « 1.234,5 » is refused
     rather than guessed. `s`: a pandas Series or an Arrow column."""
+    finite = _finite_floats(s)
+    if finite is not None:  # Arrow read the column as numbers (`sources.Chunk.arrow`), every one finite
+        return finite, np.zeros(len(finite), dtype=bool), no_messages(len(finite)), False
     if _text_array(s) is None and _numeric(s := _as_series(s)):
         v = s.to_numpy(dtype=float, na_value=np.nan, copy=True)
         missing = np.isnan(v)
@@ -215,6 +218,18 @@ def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     errors = _messages(bad, f"colonne « {column} » : nombre attendu, reçu « {{value}} »", s)
     seen_comma = bool((to_numpy(lone_comma) & ~bad).any())
     return v, missing, errors, seen_comma
+
+
+def _finite_floats(s) -> np.ndarray | None:
+    """The values of an Arrow float64 column without a null, all finite (a copy); None for any other column."""
+    import pyarrow as pa
+
+    if isinstance(s, pa.ChunkedArray):
+        s = s.combine_chunks()
+    if not isinstance(s, pa.Array) or s.type != pa.float64() or s.null_count:
+        return None
+    v = to_numpy(s)
+    return v if np.isfinite(v).all() else None
 
 
 def holds_byte(text, byte: bytes) -> bool:

@@ -92,7 +92,7 @@ class LocateJob:
 
     def run(self, chunk) -> ChunkResult:
         jobs.require_layers(self.layers)
-        raw = chunk.arrow()  # the chunk's columns as Arrow (no pandas on this path: see `_table`)
+        raw = chunk.arrow(*self._reading())  # the chunk's columns as Arrow (no pandas on this path: see `_table`)
         df = _Columns(raw, self.renamed)
         good = np.flatnonzero(is_none(chunk.errors))
         errors = chunk.errors
@@ -159,6 +159,17 @@ class LocateJob:
                                  encode=False)  # objects: encoded for the traces file, read as they are by the register
         table = answer_table(self.columns, row_numbers(chunk), out, coded, {k: (kept_text(raw, k), good) for k in self.keep})
         return ChunkResult(table, traces, counts_of_coded(labels, status), notes)
+
+    def _reading(self) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+        """(number columns, columns read) of the input, for `Chunk.arrow`: the coordinates as numbers and only
+        the columns this job reads, when it reads coordinates and keeps no trace (a trace's or the register's
+        copy of a row reads every column as written)."""
+        names = set(self.renamed.values())
+        if self.traces or not ({"lon", "lat"} <= names or {"x", "y"} <= names):
+            return (), None
+        place = ("lon", "lat") if {"lon", "lat"} <= names else ("x", "y")
+        numbers = tuple(c for c, n in self.renamed.items() if n in place)
+        return numbers, tuple(c for c, n in self.renamed.items() if n in place or n == "date" or n in self.keep or c in self.keep)
 
     def _places(self, df):
         """(per-row error arrays, locate(rows, dates) -> LocateResult, notes) for the place columns:

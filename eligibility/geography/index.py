@@ -279,6 +279,22 @@ def lowest_per_point(n: int, points: np.ndarray, areas: np.ndarray) -> np.ndarra
     return out
 
 
+def _lowest_holding(shapes: cache.PackedGeometries, pi: np.ndarray, ai: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For each point (x, y), the lowest area among its candidate pairs (`pi`, `ai`: envelopes meeting the point)
+    whose polygon holds it, -1 for none. The test reads the coordinates on the prepared polygons: the same as
+    `intersects` with a point, 3-5x cheaper (no point object)."""
+    hit = shapely.intersects_xy(shapes.prepared(ai), x[pi], y[pi])
+    return lowest_per_point(len(x), pi[hit], ai[hit])
+
+
+def _polygons_within(shapes: cache.PackedGeometries, pi: np.ndarray, ai: np.ndarray, pts: np.ndarray, snap: float):
+    """(point, area, GEOS distance) of the candidate pairs (`pi`, `ai`: envelopes meeting each point's snap box)
+    whose polygon lies within `snap` of the point."""
+    polygons = shapes.prepared(ai)
+    near = shapely.dwithin(polygons, pts[pi], snap)
+    return pi[near], ai[near], shapely.distance(pts[pi[near]], polygons[near])
+
+
 def _pieces_within(tree: shapely.STRtree, pieces: np.ndarray, pts: np.ndarray, tol: float):
     """(point, piece, GEOS distance) for every boundary piece within `tol` of a point. The tree's envelope
     test against each point's tol-box, then GEOS distances on those pairs: the same pairs and distances
@@ -370,10 +386,7 @@ class AreaIndex:
         if len(pts) < SNAP_BY_PIECES and self._pieces is None and \
                 (self._vertices > PIECES_CHEAP or len(pts) < len(self.shapes)):
             mx, my = shapely.get_x(pts), shapely.get_y(pts)
-            pi, ai = self._meeting(mx - snap, my - snap, mx + snap, my + snap)
-            polygons = self.shapes.prepared(ai)
-            near = shapely.dwithin(polygons, pts[pi], snap)
-            return pi[near], ai[near], shapely.distance(pts[pi[near]], polygons[near])
+            return _polygons_within(self.shapes, *self._meeting(mx - snap, my - snap, mx + snap, my + snap), pts, snap)
         if self._pieces is None:
             segs, owner = grid.boundary_pieces(shapely.boundary(self.polygons))
             self._pieces = (shapely.STRtree(segs), segs, owner)
@@ -398,17 +411,12 @@ class AreaIndex:
 
     def locate_exactly(self, x: np.ndarray, y: np.ndarray, snap_m: float = COAST_SNAP_M) -> np.ndarray:
         """`locate` without a grid: exact tests on every point."""
-        found = np.full(len(x), -1, dtype=np.int64)
         if not len(x):
-            return found
-        pts = shapely.points(x, y)
-        pi, ai = self._meeting(x, y, x, y)  # envelopes; then the exact test on the prepared polygons
-        # from the coordinates: the same test as `intersects` with the point, 3-5x cheaper (no point object read)
-        hit = shapely.intersects_xy(self.shapes.prepared(ai), x[pi], y[pi])
-        found = lowest_per_point(len(x), pi[hit], ai[hit])  # on an edge two areas share: the lower index
+            return np.full(0, -1, dtype=np.int64)
+        found = _lowest_holding(self.shapes, *self._meeting(x, y, x, y), x, y)  # on a shared edge: the lower index
         miss = np.flatnonzero(found < 0)
         if len(miss) and snap_m > 0:  # off a simplified coast: the nearest area within snap_m, if any
-            mi, ai2, d = self._areas_within(pts[miss], snap_m)
+            mi, ai2, d = self._areas_within(shapely.points(x[miss], y[miss]), snap_m)
             first = nearest_per_point(mi, ai2, d)
             found[miss[mi[first]]] = ai2[first]
         return found
@@ -619,9 +627,7 @@ class StackedCommunes:
     def locate_exactly(self, dep: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The local index of each point's commune in its département `dep` (-1: none): the commune of lowest index
         holding it, else, off a simplified coast, its département's nearest within `COAST_SNAP_M`."""
-        pi, gi = self._meeting(dep, x, y, x, y)
-        hit = shapely.intersects_xy(self.shapes.prepared(gi), x[pi], y[pi])
-        found = lowest_per_point(len(x), pi[hit], gi[hit])
+        found = _lowest_holding(self.shapes, *self._meeting(dep, x, y, x, y), x, y)
         miss = np.flatnonzero(found < 0)
         if len(miss):  # off a simplified coast: the nearest commune of the département within COAST_SNAP_M
             found[miss] = self._nearest_within(dep[miss], x[miss], y[miss], COAST_SNAP_M)
@@ -633,12 +639,9 @@ class StackedCommunes:
         """Per point, the commune of its département nearest to it within `snap` (equal distances: the lowest), -1
         for none: `AreaIndex._areas_within`'s pairs (envelopes meeting the point's snap box, then `dwithin`) and GEOS
         distances to the polygons, then `AreaIndex.locate_exactly`'s choice."""
-        pts = shapely.points(x, y)
-        pi, gi = self._meeting(dep, x - snap, y - snap, x + snap, y + snap)
-        polygons = self.shapes.prepared(gi)
-        near = shapely.dwithin(polygons, pts[pi], snap)
-        pi, gi = pi[near], gi[near]
-        first = nearest_per_point(pi, gi, shapely.distance(pts[pi], polygons[near]))
+        pi, gi, d = _polygons_within(self.shapes, *self._meeting(dep, x - snap, y - snap, x + snap, y + snap),
+                                    shapely.points(x, y), snap)
+        first = nearest_per_point(pi, gi, d)
         out = np.full(len(x), -1, np.int64)
         out[pi[first]] = gi[first]
         return out

@@ -174,7 +174,7 @@ class Answers:
     def frame(self):
         return output_frame(self.out, self.columns, self.coded)
 
-    def table(self):
+    def arrow(self):
         """The answers as `answer_table` columns, whose table holds the values of `frame()` once Arrow takes it
         (`pa.Table.from_pandas`: a float NaN is null, a None text is null; coded label 0 is None, so null); None
         when a text column holds a value that is not a string (then `frame()` is written)."""

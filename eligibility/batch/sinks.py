@@ -176,7 +176,7 @@ def encode_part(df, columns, fmt: OutputFormat) -> bytes:
     from .jobs import AnswerColumns, Answers, Coded
 
     if isinstance(df, Answers):  # CSV from Arrow directly (no pandas); Parquet through pandas, as it always was
-        answered = df.table() if fmt.kind == "csv" else None
+        answered = df.arrow() if fmt.kind == "csv" else None
         df = answered if answered is not None else df.frame()
     if isinstance(df, AnswerColumns):
         table = df.table() if fmt.kind != "csv" else None  # CSV reads the columns themselves

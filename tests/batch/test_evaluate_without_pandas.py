@@ -1,5 +1,5 @@
 """`qpv batch evaluate` answers a CSV chunk without pandas (issue 13, eval19): the answers go to the CSV writer
-as an Arrow table (`jobs.Answers.table`), the detail texts are grouped by Arrow's hashing (`evaluate._factorize`),
+as an Arrow table (`jobs.Answers.arrow`), the detail texts are grouped by Arrow's hashing (`evaluate._factorize`),
 the engine's columns and messages come from numpy and Arrow. Each piece gives what the pandas path gave, and a
 whole command run without pandas writes the bytes of the same job run in a process that has pandas loaded."""
 from __future__ import annotations
@@ -33,7 +33,7 @@ TEXTS = st.one_of(st.none(), st.just(""), st.sampled_from(["=1+1", "-2", "@x", '
 @settings(max_examples=80, deadline=None)
 @given(n=st.integers(0, 25), data=st.data())
 def test_property_answers_encode_as_their_pandas_frame(n, data):
-    """CSV from `Answers.table()` == CSV from `output_frame` (the pandas frame written before), for both separators;
+    """CSV from `Answers.arrow()` == CSV from `output_frame` (the pandas frame written before), for both separators;
     Parquet is still written from the frame (same bytes)."""
     labels = np.array([None] + data.draw(st.lists(TEXTS, min_size=0, max_size=5)), dtype=object)
     outcomes = np.array(["eligible", "not_eligible", "undetermined", "error", "out_of_scope"], dtype=object)
@@ -55,7 +55,7 @@ def test_a_value_that_is_not_text_goes_through_the_frame():
            "amount.total": np.zeros(2), "reasons": np.full(2, None, dtype=object),
            "error": np.array([None, 3], dtype=object)}
     answers = Answers(out, COLUMNS, {})
-    assert answers.table() is None
+    assert answers.arrow() is None
     fmt = OutputFormat("csv", ";")
     with pytest.raises(pa.ArrowTypeError) as frame_way:  # as it always was: the column is not text
         encode_part(output_frame(out, COLUMNS, {}), COLUMNS, fmt)

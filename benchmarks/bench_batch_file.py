@@ -13,7 +13,8 @@ half uniform over metropolitan France; and the emplois-francs hires file (`;`, d
   from Parquet before the clock starts) with the libraries we use (pyarrow's CSV reader and writer).
 Each of our commands also runs once with `--workers 1` (the sequential path): the outputs must be
 byte-identical. The script prints the medians, the ratios, and whether each target of the issue is met.
-Times are wall clock of child processes; on a shared machine they move with the load (printed).
+Times are wall clock of child processes; on a shared machine they move with the load (printed), and with how
+much of its two cores the host gives at once (`two_core_efficiency`, measured before each round).
 """
 from __future__ import annotations
 
@@ -64,6 +65,24 @@ def _timed(cmd: list[str]) -> float:
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t
+
+
+def spin() -> None:
+    """A fixed amount of pure CPU work (the host probe's unit)."""
+    total = 0
+    for i in range(4_000_000):
+        total += i
+
+
+def two_core_efficiency(me: list[str]) -> float:
+    """The host's state, measured beside each round: one `spin` process alone, then two at once; 1.0 when both
+    cores run at full speed together, 0.5 when two processes get one core's worth. The peer runs on one core,
+    our commands on two: their ratios move with this figure."""
+    alone = _timed(me + ["spin"])
+    t = time.perf_counter()
+    for p in [subprocess.Popen(me + ["spin"]) for _ in range(2)]:
+        p.wait()
+    return alone / (time.perf_counter() - t)
 
 
 def _prepare(workdir: Path, rows: int) -> dict[str, Path]:
@@ -132,8 +151,9 @@ def main() -> None:
     commands["floor_evaluate"] = me + ["floor", hires, str(w / "shape-evaluate.parquet"), str(w / "floor.csv"), ";"]
 
     times: dict[str, list[float]] = {k: [] for k in commands}
-    loads = []
+    loads, efficiency = [], []
     for _ in range(args.repeat):  # alternate: every command sees the same machine state
+        efficiency.append(round(two_core_efficiency(me), 2))
         for name, cmd in commands.items():
             times[name].append(_timed(cmd))
         loads.append(round(os.getloadavg()[0], 2))
@@ -149,6 +169,7 @@ def main() -> None:
     result = {
         "rows": args.rows, "synthetic": True, "repeat": args.repeat, "cpus": os.cpu_count(),
         "load_average_1min_after_each_round": loads,
+        "host_two_core_efficiency_before_each_round": efficiency,
         "wall_s_all_runs": {k: [round(x, 2) for x in v] for k, v in times.items()},
         "wall_s_median": {k: round(v, 2) for k, v in med.items()},
         "sequential_workers_1_wall_s_once": {k: round(v, 2) for k, v in sequential.items()},
@@ -176,5 +197,7 @@ if __name__ == "__main__":
         peer(*sys.argv[2:5])
     elif len(sys.argv) > 1 and sys.argv[1] == "floor":
         floor(*sys.argv[2:6])
+    elif len(sys.argv) > 1 and sys.argv[1] == "spin":
+        spin()
     else:
         main()

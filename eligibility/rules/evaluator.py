@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..decisions.french import date_fr
-from ..decisions.models import Decision
 from ..errors import BadInput
 from . import values as V
 from .facts import PlaceCols, frame_columns, row_columns, validate_one
@@ -22,6 +21,8 @@ from .places import AMBIGUOUS, TERRITORY_UNKNOWN, ZONE_MESSAGES, answer
 
 if TYPE_CHECKING:  # `evaluate_frame` takes a DataFrame; the batch's CSV path runs without pandas
     import pandas as pd
+
+    from ..decisions.models import Decision
 
 OUTCOMES = np.array(["eligible", "not_eligible", "undetermined", "error", "out_of_scope"], dtype=object)
 
@@ -493,6 +494,8 @@ class DecisionFrame:
         }
 
     def decision(self, i: int) -> Decision:
+        from ..decisions.models import Decision  # here: a batch builds no Decision (pydantic models: ~45 ms to import)
+
         return Decision(**self._fields(i)).with_rule(self.rule)
 
     def decision_json(self, i: int) -> dict[str, Any]:

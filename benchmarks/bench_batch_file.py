@@ -119,7 +119,7 @@ def _shape(csv_path: Path, sep: str, parquet: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "qpv-bench-batch-file")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)

@@ -163,12 +163,12 @@ class LocateJob:
     def _reading(self) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
         """(number columns, columns read) of the input, for `Chunk.arrow`: the coordinates as numbers and only
         the columns this job reads, when it reads coordinates and keeps no trace (a trace's or the register's
-        copy of a row reads every column as written)."""
+        copy of a row reads every column as written). A kept column stays text: it is written as the file has it."""
         names = set(self.renamed.values())
         if self.traces or not ({"lon", "lat"} <= names or {"x", "y"} <= names):
             return (), None
         place = ("lon", "lat") if {"lon", "lat"} <= names else ("x", "y")
-        numbers = tuple(c for c, n in self.renamed.items() if n in place)
+        numbers = tuple(c for c, n in self.renamed.items() if n in place and c not in self.keep and n not in self.keep)
         return numbers, tuple(c for c, n in self.renamed.items() if n in place or n == "date" or n in self.keep or c in self.keep)
 
     def _places(self, df):

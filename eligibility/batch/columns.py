@@ -232,6 +232,23 @@ def _finite_floats(s) -> np.ndarray | None:
     return v if np.isfinite(v).all() else None
 
 
+def _day_numbers(s) -> tuple[np.ndarray, np.ndarray] | None:
+    """(datetime64[D] values, missing) of an Arrow date32 column, a null (a blank cell) missing and NaT; None for any
+    other column."""
+    import pyarrow as pa
+
+    from . import arrow_compute as ac
+
+    if isinstance(s, pa.ChunkedArray):
+        s = s.combine_chunks()
+    if not isinstance(s, pa.Array) or s.type != pa.date32():
+        return None
+    days = np.frombuffer(s.buffers()[1], dtype=np.int32)[s.offset:s.offset + len(s)].astype("datetime64[D]")
+    missing = to_numpy(ac.is_null(s)) if s.null_count else np.zeros(len(s), dtype=bool)
+    days[missing] = np.datetime64("NaT")
+    return days, missing
+
+
 def holds_byte(text, byte: bytes) -> bool:
     """Does some byte of the cells of the Arrow text array equal `byte`? One scan of the bytes its offsets span
     (a null cell's bytes, if it has any, count too: then it only says "might"), no array per cell."""
@@ -268,6 +285,9 @@ def to_date(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(datetime64[D] values, missing, errors). Accepts AAAA-MM-JJ, JJ/MM/AAAA and date dtypes.
     `s`: a pandas Series or an Arrow column. A text column is read once per distinct text (dates repeat:
     a few thousand in 100,000 rows) unless its first cells are almost all distinct."""
+    read = _day_numbers(s)
+    if read is not None:  # Arrow read every cell as an AAAA-MM-JJ date or a blank (`sources.Chunk.arrow`)
+        return read[0], read[1], no_messages(len(s))
     if _text_array(s) is None and _dated(s := _as_series(s)):
         v = s.to_numpy(dtype="datetime64[D]")
         missing = np.isnat(v)

@@ -110,13 +110,20 @@ class EvaluateJob:
         self.warm()
         index.load_all(distances=True)
 
+    def _typed_dates(self, accepted: dict[str, str]) -> tuple[str, ...]:
+        """The file's date columns that a CSV chunk may read as dates (`Chunk.arrow`): none when traces or the register
+        copy each row's values as written, nor a kept column (written as the file has it)."""
+        if self.traces:
+            return ()
+        return tuple(c for c, name in self.renamed.items() if accepted.get(name) == "date" and c not in self.keep)
+
     def run(self, chunk) -> ChunkResult:
         jobs.require_layers(self.layers)
         rule = _rule(self.dispositif)
         accepted = _accepted_columns(rule)
         from ..rules.evaluator import OUTCOMES, evaluate_columns
 
-        table = chunk.arrow()
+        table = chunk.arrow(dates=self._typed_dates(accepted))
         read = _read_text_columns(rule, table, self.renamed, accepted)
         if read is not None:  # a CSV chunk: Arrow text columns straight to the engine's columns
             (cols, places, bad), value_errors, notes = read
@@ -195,8 +202,9 @@ def _normalise(df: pd.DataFrame, accepted: dict[str, str]) -> tuple[pd.DataFrame
 
 def _read_text_columns(rule, table, renamed: dict[str, str], accepted: dict[str, str]):
     """`_normalise` then `rules.facts.frame_columns` of a chunk whose accepted columns are all Arrow text (a CSV
-    chunk), without pandas Series: ((columns, places, bad values), value errors per row, notes), the same as that
-    pandas path gives (tests/batch/test_evaluate_arrow.py). None for other column types."""
+    chunk; its dates may come as date32, `EvaluateJob._typed_dates`), without pandas Series: ((columns, places, bad
+    values), value errors per row, notes), the same as that pandas path gives (tests/batch/test_evaluate_arrow.py).
+    None for other column types."""
     import pyarrow as pa
 
     from ..rules.facts import per_distinct, typed_columns
@@ -206,7 +214,7 @@ def _read_text_columns(rule, table, renamed: dict[str, str], accepted: dict[str,
     columns = {}
     for column, name in names:
         arr = table.column(column).combine_chunks()
-        if not pa.types.is_string(arr.type):
+        if not (pa.types.is_string(arr.type) or (accepted[name] == "date" and arr.type == pa.date32())):
             return None
         columns[name] = arr
     given, notes, errors = {}, [], [no_messages(table.num_rows)]
@@ -225,7 +233,7 @@ def _read_text_columns(rule, table, renamed: dict[str, str], accepted: dict[str,
             ok = ~missing & ~np.isnat(given[name])
             if not (ok | missing).all():
                 errors.append(err)
-            if ok.any() and holds_byte(arr, b"/") and \
+            if ok.any() and pa.types.is_string(arr.type) and holds_byte(arr, b"/") and \
                     to_numpy(ac.fill_null(ac.match_substring(arr, "/"), scalar(False, pa.bool_())))[ok].any():
                 notes.append(f"dates JJ/MM/AAAA dans « {name} »")
         else:  # yes/no, codes, enums: read by the engine's side

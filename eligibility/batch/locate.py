@@ -160,16 +160,19 @@ class LocateJob:
         table = answer_table(self.columns, row_numbers(chunk), out, coded, {k: (kept_text(raw, k), good) for k in self.keep})
         return ChunkResult(table, traces, counts_of_coded(labels, status), notes)
 
-    def _reading(self) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
-        """(number columns, columns read) of the input, for `Chunk.arrow`: the coordinates as numbers and only
-        the columns this job reads, when it reads coordinates and keeps no trace (a trace's or the register's
-        copy of a row reads every column as written). A kept column stays text: it is written as the file has it."""
+    def _reading(self) -> tuple[tuple[str, ...], tuple[str, ...] | None, tuple[str, ...]]:
+        """(number columns, columns read, date columns) of the input, for `Chunk.arrow`: the coordinates as numbers,
+        the date as a date and only the columns this job reads, when it reads coordinates and keeps no trace (a
+        trace's or the register's copy of a row reads every column as written). A kept column stays text: it is
+        written as the file has it."""
         names = set(self.renamed.values())
         if self.traces or not ({"lon", "lat"} <= names or {"x", "y"} <= names):
-            return (), None
+            return (), None, ()
         place = ("lon", "lat") if {"lon", "lat"} <= names else ("x", "y")
-        numbers = tuple(c for c, n in self.renamed.items() if n in place and c not in self.keep and n not in self.keep)
-        return numbers, tuple(c for c, n in self.renamed.items() if n in place or n == "date" or n in self.keep or c in self.keep)
+        typed = [(c, n) for c, n in self.renamed.items() if c not in self.keep and n not in self.keep]
+        return (tuple(c for c, n in typed if n in place),
+                tuple(c for c, n in self.renamed.items() if n in place or n == "date" or n in self.keep or c in self.keep),
+                tuple(c for c, n in typed if n == "date"))
 
     def _places(self, df):
         """(per-row error arrays, locate(rows, dates) -> LocateResult, notes) for the place columns:

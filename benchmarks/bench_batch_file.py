@@ -188,6 +188,7 @@ def main() -> None:
         ratio = f"{med['peer'] / med[name]:.2f}×" if name in ("default", "fields", "floor_default", "floor_fields") else ""
         print(f"{name:<34}{med[name]:>10.2f}{ratio:>10}")
     print(f"evaluate: {int(evaluate_rps):,} lignes/s".replace(",", " "))
+    print("efficacité de l'hôte sur deux cœurs, avant chaque tour : " + " ".join(f"{e:.2f}".replace(".", ",") for e in efficiency))
     for what, ok in met.items():
         print(f"{'ATTEINT ' if ok else 'NON ATTEINT'}  {what}")
 

@@ -107,13 +107,20 @@ NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 COMMA_SAMPLE = 1000  # cells looked at for a decimal comma before trying the one-cast path
 
 
-def _text_array(s):
-    """`s` itself when it is an Arrow text column (a CSV chunk read without pandas), else None."""
+def _arrow_column(s, accepts):
+    """`s` as one Arrow array when it is an Arrow column whose type `accepts(type)`, else None."""
     import pyarrow as pa
 
     if isinstance(s, pa.ChunkedArray):
         s = s.combine_chunks()
-    return s if isinstance(s, pa.Array) and (pa.types.is_string(s.type) or pa.types.is_large_string(s.type)) else None
+    return s if isinstance(s, pa.Array) and accepts(s.type) else None
+
+
+def _text_array(s):
+    """`s` itself when it is an Arrow text column (a CSV chunk read without pandas), else None."""
+    import pyarrow as pa
+
+    return _arrow_column(s, lambda t: pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
 def _as_series(s):
@@ -224,9 +231,8 @@ def _finite_floats(s) -> np.ndarray | None:
     """The values of an Arrow float64 column without a null, all finite (a copy); None for any other column."""
     import pyarrow as pa
 
-    if isinstance(s, pa.ChunkedArray):
-        s = s.combine_chunks()
-    if not isinstance(s, pa.Array) or s.type != pa.float64() or s.null_count:
+    s = _arrow_column(s, lambda t: t == pa.float64())
+    if s is None or s.null_count:
         return None
     v = to_numpy(s)
     return v if np.isfinite(v).all() else None
@@ -239,9 +245,8 @@ def _day_numbers(s) -> tuple[np.ndarray, np.ndarray] | None:
 
     from . import arrow_compute as ac
 
-    if isinstance(s, pa.ChunkedArray):
-        s = s.combine_chunks()
-    if not isinstance(s, pa.Array) or s.type != pa.date32():
+    s = _arrow_column(s, lambda t: t == pa.date32())
+    if s is None:
         return None
     days = np.frombuffer(s.buffers()[1], dtype=np.int32)[s.offset:s.offset + len(s)].astype("datetime64[D]")
     missing = to_numpy(ac.is_null(s)) if s.null_count else np.zeros(len(s), dtype=bool)

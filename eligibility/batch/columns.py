@@ -165,7 +165,7 @@ def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
 
     Text is cleaned and checked with Arrow compute (C++), no per-row Python; « 1.234,5 » is refused
     rather than guessed. `s`: a pandas Series or an Arrow column."""
-    finite = _finite_floats(s)
+    finite = finite_floats(s)
     if finite is not None:  # Arrow read the column as numbers (`sources.Chunk.arrow`), every one finite
         return finite, np.zeros(len(finite), dtype=bool), no_messages(len(finite)), False
     if _text_array(s) is None and _numeric(s := _as_series(s)):
@@ -227,8 +227,9 @@ def to_float(s, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     return v, missing, errors, seen_comma
 
 
-def _finite_floats(s) -> np.ndarray | None:
-    """The values of an Arrow float64 column without a null, all finite (a copy); None for any other column."""
+def finite_floats(s) -> np.ndarray | None:
+    """The values of an Arrow float64 column without a null, all finite (a copy); None for any other column. The
+    narrow reading keeps a number column only when it is one (`sources.Chunk.arrow`); `to_float` then takes it as is."""
     import pyarrow as pa
 
     s = _arrow_column(s, lambda t: t == pa.float64())

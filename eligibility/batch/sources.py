@@ -16,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import BadInput
-from .arrow_only import to_numpy
+from .columns import finite_floats
 from .dialect import CsvDialect, sniff
 from .messages import is_none, no_messages
 from .records import NEWLINE_BYTE, MAX_RECORD_LINES, split_records
@@ -141,13 +141,12 @@ class Chunk:
             # dates are tried as such when the first row's is written AAAA-MM-JJ (a file of JJ/MM/AAAA dates would
             # otherwise pay a refused reading in every chunk); refused, the numbers alone, then every column as text
             dates = tuple(c for c in dates if _dashed_date(self._first_cell(c)))
+            typed = [(numbers, dates), (numbers, ())] if dates else [(numbers, ())]
             table = None
-            for typed_numbers, typed_dates in [r for r in dict.fromkeys(((numbers, dates), (numbers, ()))) if any(r)]:
+            for typed_numbers, typed_dates in [t for t in typed if any(t)] + [((), ())]:
                 table = self._arrow(self.n_rows, quoted=False, numbers=typed_numbers, only=only, dates=typed_dates)
                 if table is not None:
                     break
-            if table is None:
-                table = self._arrow(self.n_rows, quoted=False, only=only)
             if table is not None:
                 self.row_errors = no_messages(self.n_rows)
                 self.row_lines = np.arange(self.first_line, self.first_line + self.n_rows)
@@ -197,10 +196,8 @@ class Chunk:
             return None
         if table.num_rows != n_rows:
             return None
-        for c in numbers:  # `nan`, `inf` read as floats: the text path refuses them, with its message
-            values = table.column(c)
-            if values.null_count or not np.isfinite(to_numpy(values)).all():
-                return None
+        if any(finite_floats(table.column(c)) is None for c in numbers):  # `nan`, `inf`: the text path refuses them
+            return None
         return table
 
     def _split_tolerantly(self) -> None:
